@@ -1,0 +1,1 @@
+"""Instructor-only tools: reference implementations, hidden-test helpers and the grading CLI."""

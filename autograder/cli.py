@@ -1,0 +1,115 @@
+"""Command line: ``python -m autograder release|grade|feedback|export|demo``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .course import Course, CourseError
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def outcome_table(outcomes) -> str:
+    def points(o):
+        return "" if o.score is None else f"{o.score:g} / {o.max_score:g}" if o.max_score else f"{o.score:g}"
+    return format_table(["student", "score", "status", "detail"],
+                        [[o.student, points(o), o.status, "unchanged since last run" if o.skipped else o.detail]
+                         for o in outcomes])
+
+
+def cmd_release(course: Course, args) -> int:
+    from .release import out_of_sync, release_lab
+    labs = args.labs or course.labs()
+    failed = False
+    for lab in labs:
+        if args.check:
+            problems = out_of_sync(course, lab)
+            print(f"{lab}: " + ("in sync with source/" if not problems else "OUT OF SYNC"))
+        else:
+            problems = release_lab(course, lab)
+            print(f"{lab}: " + ("released to release/, checked: no solution, hidden test, mark scheme "
+                                "or reference code in it" if not problems else
+                                "NOT released: the student version would leak (previous release kept)"))
+        for problem in problems:
+            print(f"  {problem}")
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+def cmd_grade(course: Course, args) -> int:
+    from .grade import grade
+    outcomes = grade(course, args.lab, workers=args.workers, force=args.force)
+    if not outcomes:
+        print(f"No submissions of {args.lab} found: expected folders submitted/<student>/{args.lab}/.")
+        return 0
+    print(outcome_table(outcomes))
+    return 0
+
+
+def cmd_feedback(course: Course, args) -> int:
+    from .feedback import feedback
+    pages = feedback(course, args.lab)
+    print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
+    return 0
+
+
+def cmd_export(course: Course, args) -> int:
+    from .export import export
+    out = Path(args.out).resolve() if args.out else None
+    export(course, out)
+    print(f"Wrote {out or course.root / 'grades.csv'}")
+    return 0
+
+
+def cmd_demo(course: Course, args) -> int:
+    from .demo import run_demo
+    return run_demo(course, workdir=Path(args.dir) if args.dir else None, workers=args.workers)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder", description="Release, grade and give feedback on "
+                                "the course's nbgrader labs.")
+    p.add_argument("--root", default=".", help="the course root (default: the current folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("release", help="regenerate release/ from source/ and prove nothing secret leaked")
+    r.add_argument("labs", nargs="*", metavar="LAB", help="labs to release (default: all)")
+    r.add_argument("--check", action="store_true", help="only check that release/ matches source/")
+    g = sub.add_parser("grade", help="grade every submission of a lab, in parallel")
+    g.add_argument("lab", metavar="LAB")
+    g.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel workers (default: cores)")
+    g.add_argument("--force", action="store_true", help="regrade submissions that did not change too")
+    f = sub.add_parser("feedback", help="write per-student HTML feedback")
+    f.add_argument("lab", metavar="LAB")
+    e = sub.add_parser("export", help="write the grade table as CSV")
+    e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
+    d = sub.add_parser("demo", help="release Lab 1, grade sample submissions, print the grade table")
+    d.add_argument("--dir", help="where to build the scratch course (default: a new temporary folder)")
+    d.add_argument("--workers", type=int, default=os.cpu_count())
+    return p
+
+
+COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
+            "export": cmd_export, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](Course.at(args.root), args)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nInterrupted: every submission graded so far is recorded; run the command again to go on.",
+              file=sys.stderr)
+        return 130

@@ -1,0 +1,122 @@
+"""The course directory: where labs, submissions, grades and feedback live.
+
+The repository root is nbgrader's course root (DESIGN.md): ``source/<lab>/<lab>.ipynb``,
+``release/<lab>/``, ``submitted/<student>/<lab>/``, ``autograded/...``, ``feedback/...`` and
+``gradebook.db``. The grader keeps its own records (status of each submission) in
+``.autograder/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class CourseError(Exception):
+    """A problem with the course directory that the instructor must fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike = ".") -> "Course":
+        root = Path(root).resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise CourseError(
+                f"{root} is not a course directory: it has no {CONFIG_FILE}. Run the command from "
+                "the course root (the folder with source/ and nbgrader_config.py) or pass --root.")
+        return cls(root)
+
+    # -- folders -------------------------------------------------------------------------
+    def source_notebook(self, lab: str) -> Path:
+        return self.root / "source" / lab / f"{lab}.ipynb"
+
+    def release_notebook(self, lab: str) -> Path:
+        return self.root / "release" / lab / f"{lab}.ipynb"
+
+    def submission_dir(self, student: str, lab: str) -> Path:
+        return self.root / "submitted" / student / lab
+
+    def autograded_notebook(self, student: str, lab: str) -> Path:
+        return self.root / "autograded" / student / lab / f"{lab}.ipynb"
+
+    def feedback_dir(self, student: str, lab: str) -> Path:
+        return self.root / "feedback" / student / lab
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def records_dir(self) -> Path:
+        return self.root / ".autograder" / "status"
+
+    # -- contents ------------------------------------------------------------------------
+    def labs(self) -> list[str]:
+        """Every lab that has a source notebook, in name order."""
+        source = self.root / "source"
+        return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").is_file()) \
+            if source.is_dir() else []
+
+    def check_lab(self, lab: str) -> str:
+        if not self.source_notebook(lab).is_file():
+            known = ", ".join(self.labs()) or "none"
+            raise CourseError(f"There is no lab called {lab!r} (no {self.source_notebook(lab)}). "
+                              f"Labs in this course: {known}.")
+        return lab
+
+    def students(self, lab: str) -> list[str]:
+        """Students who have a folder ``submitted/<student>/<lab>/``, in name order."""
+        submitted = self.root / "submitted"
+        if not submitted.is_dir():
+            return []
+        return sorted(p.name for p in submitted.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and (p / lab).is_dir())
+
+    # -- nbgrader ------------------------------------------------------------------------
+    def config(self) -> Config:
+        """The course's nbgrader configuration, with the course root filled in."""
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        return config
+
+    def coursedir(self, config: Config | None = None) -> CourseDirectory:
+        return CourseDirectory(config=config or self.config())
+
+
+def fingerprint(*paths: Path) -> str:
+    """A SHA-256 over the names and bytes of the given files and of every file below the given folders."""
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.exists():
+                digest.update(str(file.relative_to(path.parent)).encode())
+                digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,61 @@
+"""``python -m autograder demo``: the whole grading pipeline on Lab 1, in a scratch copy of the course."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .course import CONFIG_FILE, Course
+from .export import export
+from .feedback import feedback
+from .grade import grade
+from .release import release_lab
+from .submissions import solved, submit, untouched, with_mistake
+
+LAB = "lab1_initialization"
+# A classic slip: thresholding the pre-activation instead of the probability.
+PLANTED_MISTAKE = ("predict", '''def predict(params, X):
+    A2, cache = forward_propagation(X, params)
+    return (cache["Z2"] > 0.5).astype(np.int64)
+''')
+
+
+def scratch_course(kit: Course, workdir: Path, labs: list[str]) -> Course:
+    """A fresh course directory with the kit's configuration and the given labs' sources."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(kit.root / CONFIG_FILE, workdir / CONFIG_FILE)
+    for lab in labs:
+        shutil.copytree(kit.root / "source" / lab, workdir / "source" / lab, dirs_exist_ok=True)
+    return Course(workdir.resolve())
+
+
+def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = None) -> int:
+    kit.check_lab(LAB)
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="course-demo-"))
+    course = scratch_course(kit, workdir, [LAB])
+    print(f"Scratch course: {course.root}\n\n1. Releasing {LAB} (nbgrader generate_assignment + leak check)")
+    leaks = release_lab(course, LAB)
+    if leaks:
+        print("\n".join(map(str, leaks)))
+        return 1
+    print("2. Creating sample submissions")
+    samples = {
+        "alice": ("a correct solution", solved(course, LAB)),
+        "bob": ("the release, untouched", untouched(course, LAB)),
+        "carol": (f"correct except {PLANTED_MISTAKE[0]}", with_mistake(course, LAB, *PLANTED_MISTAKE)),
+        "dave": ("a malformed notebook (cut-off JSON)", course.release_notebook(LAB).read_text()[:500]),
+    }
+    for student, (what, nb) in samples.items():
+        submit(course, student, LAB, nb)
+        print(f"   {student}: {what}")
+    print(f"3. Grading in parallel ({workers or 'one per core'} workers)")
+    grade(course, LAB, workers=workers)
+    print("4. Writing feedback")
+    pages = feedback(course, LAB)
+    print(f"   {len(pages)} pages under {course.root / 'feedback'}")
+    print("5. Grade table (grades.csv)\n")
+    from .cli import format_table
+    import csv
+    rows = list(csv.reader(export(course).splitlines()))
+    print(format_table(rows[0], rows[1:]))
+    return 0

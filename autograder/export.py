@@ -1,0 +1,75 @@
+"""``python -m autograder export``: the grade table, one row per (student, lab), a column per question."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from .course import Course
+from .grade import ERROR, GRADED, MALFORMED, MISSING, load_record
+
+FIXED_LEFT = ["student_id", "lab"]
+FIXED_RIGHT = ["total", "max_total", "status"]
+UNGRADABLE = {MISSING, MALFORMED, ERROR}  # the gradebook may hold an older submission: ignore it
+
+
+def question_ids(course: Course, lab: str) -> list[str]:
+    """The grade ids of a lab's graded cells (tests and written answers), in notebook order."""
+    nb = nbformat.read(course.source_notebook(lab), as_version=4)
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
+    row = {"student_id": student, "lab": lab}
+    record = load_record(course, lab, student)
+    submission = None
+    if record is None or record.status not in UNGRADABLE:
+        try:
+            submission = gb.find_submission(lab, student)
+        except MissingEntry:
+            pass
+    if submission is None:  # nothing graded (or only an older submission): zero, with the reason
+        row["total"] = "0"
+        row["max_total"] = "" if record is None or record.max_score is None else f"{record.max_score:g}"
+        row["status"] = record.status if record else "not_graded"
+        return row
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            row[grade.name] = "" if grade.score is None else f"{grade.score:g}"
+    row["total"], row["max_total"] = f"{submission.score:g}", f"{submission.max_score:g}"
+    row["status"] = record.status if record else GRADED
+    if row["status"] == GRADED and submission.needs_manual_grade:
+        row["status"] = "needs_manual_grading"
+    return row
+
+
+def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
+    """The CSV header and rows for every lab and every student who submitted it."""
+    questions, rows = [], []
+    with Gradebook(f"sqlite:///{course.db_path}") as gb:
+        for lab in course.labs():
+            students = course.students(lab)
+            if not students:
+                continue
+            questions += [q for q in question_ids(course, lab) if q not in questions]
+            rows += [_row(gb, course, lab, student) for student in students]
+    return FIXED_LEFT + questions + FIXED_RIGHT, rows
+
+
+def export(course: Course, out: Path | None = None) -> str:
+    """Write the grade table to ``out`` (default: grades.csv in the course root) and return its text."""
+    header, rows = grade_rows(course)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    target = out or course.root / "grades.csv"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(target)
+    return text

@@ -1,0 +1,39 @@
+"""nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+
+class StderrToStdout(NbGraderPreprocessor):
+    """Relabel every stderr stream output as stdout, keeping its text.
+
+    nbgrader gives zero points to a test cell with anything on stderr, so a harmless warning
+    or progress bar would cost a correct answer its points. Errors still count: they are
+    ``error`` outputs, not streams.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["name"] = "stdout"
+        return cell, resources
+
+
+class CondenseTestErrors(NbGraderPreprocessor):
+    """Reduce the traceback of every error in a test cell to its last line.
+
+    A traceback of a failed test quotes the test's code, hidden tests included; the student
+    only needs the message (``AssertionError: dW1 has the right shape but wrong values ...``).
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [error_line(output)]
+        return cell, resources
+
+
+def error_line(output) -> str:
+    """``"AssertionError: message"`` for an error output (its name alone if it has no message)."""
+    evalue = output.get("evalue", "")
+    return f"{output.get('ename', 'Error')}: {evalue}" if evalue else output.get("ename", "Error")

@@ -1,0 +1,84 @@
+"""``python -m autograder release``: regenerate release/ from source/ with nbgrader, then prove it clean."""
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbgrader.converters import GenerateAssignment
+from nbgrader.utils import capture_log
+
+from .course import CONFIG_FILE, Course, CourseError
+from .leaks import Leak, find_leaks
+
+
+def generate(course: Course, lab: str) -> None:
+    """Run nbgrader's generate_assignment for ``lab`` (always, never skipping) and record it in the gradebook."""
+    config = course.config()
+    coursedir = course.coursedir(config)
+    coursedir.assignment_id = lab
+    app = GenerateAssignment(coursedir=coursedir, config=config)
+    app.force = True
+    app.create_assignment = True
+    result = capture_log(app)
+    if not result["success"]:
+        raise CourseError(f"nbgrader could not generate the student version of {lab}:\n"
+                          f"{result.get('log', '')}{result.get('error', '')}")
+
+
+def release_lab(course: Course, lab: str) -> list[Leak]:
+    """Regenerate ``release/<lab>``; on failure or leak, put the previous release back.
+
+    Returns the leaks found (empty when the release is clean and in place).
+    """
+    course.check_lab(lab)
+    target = course.root / "release" / lab
+    with tempfile.TemporaryDirectory() as tmp:
+        backup = Path(tmp) / lab
+        if target.exists():
+            shutil.copytree(target, backup)
+        try:
+            generate(course, lab)
+            leaks = find_leaks(course.source_notebook(lab), target)
+        except BaseException:
+            _restore(backup, target)
+            raise
+        if leaks:
+            _restore(backup, target)
+        return leaks
+
+
+def _restore(backup: Path, target: Path) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    if backup.exists():
+        shutil.copytree(backup, target)
+
+
+def out_of_sync(course: Course, lab: str) -> list[str]:
+    """Files of ``release/<lab>`` that differ from a fresh generation from source/ (empty when in sync)."""
+    course.check_lab(lab)
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Course(Path(tmp))
+        shutil.copy(course.root / CONFIG_FILE, scratch.root / CONFIG_FILE)
+        shutil.copytree(course.root / "source" / lab, scratch.root / "source" / lab)
+        generate(scratch, lab)
+        return _differences(scratch.root / "release" / lab, course.root / "release" / lab)
+
+
+def _differences(fresh: Path, committed: Path) -> list[str]:
+    if not committed.is_dir():
+        return [f"{committed} is missing"]
+    comparison = filecmp.dircmp(fresh, committed)
+    problems = []
+
+    def walk(cmp, prefix=""):
+        problems.extend(f"{prefix}{name}: not in release/ (run the release command)" for name in cmp.left_only)
+        problems.extend(f"{prefix}{name}: in release/ but not generated from source/" for name in cmp.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        problems.extend(f"{prefix}{name}: differs from what source/ generates" for name in mismatch + errors)
+        for name, sub in cmp.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(comparison)
+    return problems
