@@ -1,10 +1,10 @@
 """nbgrader configuration of the course (the repository root is the nbgrader course root)."""
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades, IgnorePattern,
-    LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, Execute, GetGrades,
+    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-from autograder.preprocessors import CondenseTestErrors, StderrToStdout
+from autograder.preprocessors import CondenseTestErrors, DropDuplicateIds, StderrToStdout
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -19,6 +19,15 @@ c.Execute.interrupt_on_timeout = True
 
 # A deleted or damaged test cell is put back from the gradebook and graded (nbgrader #1682).
 c.OverwriteCells.add_missing_cells = True
+
+# A duplicated grade cell counts once (the last copy); the copies become ordinary cells.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DropDuplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
 # Keep submitted outputs small: a runaway print loop must not produce a 1 GB notebook.
 c.LimitOutput.max_lines = 1000

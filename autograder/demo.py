@@ -10,14 +10,9 @@ from .export import export
 from .feedback import feedback
 from .grade import grade
 from .release import release_lab
-from .submissions import solved, submit, untouched, with_mistake
+from .submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 
 LAB = "lab1_initialization"
-# A classic slip: thresholding the pre-activation instead of the probability.
-PLANTED_MISTAKE = ("predict", '''def predict(params, X):
-    A2, cache = forward_propagation(X, params)
-    return (cache["Z2"] > 0.5).astype(np.int64)
-''')
 
 
 def scratch_course(kit: Course, workdir: Path, labs: list[str]) -> Course:
@@ -42,7 +37,7 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
     samples = {
         "alice": ("a correct solution", solved(course, LAB)),
         "bob": ("the release, untouched", untouched(course, LAB)),
-        "carol": (f"correct except {PLANTED_MISTAKE[0]}", with_mistake(course, LAB, *PLANTED_MISTAKE)),
+        "carol": (f"correct except {PLANTED_MISTAKES[LAB].solution_id}", with_mistake(course, LAB)),
         "dave": ("a malformed notebook (cut-off JSON)", course.release_notebook(LAB).read_text()[:500]),
     }
     for student, (what, nb) in samples.items():

@@ -1,6 +1,21 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
+
+
+class DropDuplicateIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
+
+    nbgrader keeps the last cell of a duplicated grade id and sets the others' metadata to ``{}``,
+    which then crashes its own OverwriteCells (``KeyError: 'grade_id'``) and fails the whole
+    submission. Removing the key makes the copies ordinary cells, as intended.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
 
 class StderrToStdout(NbGraderPreprocessor):

@@ -5,6 +5,7 @@ The demo and the tests use them to show what grading does with each kind of subm
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,23 @@ import nbformat
 from .course import Course
 
 WRITTEN_ANSWER = "(The student's written answer, graded by hand.)"
+
+
+@dataclass(frozen=True)
+class PlantedMistake:
+    """A realistic wrong answer to one exercise, and the graded question that must catch it."""
+    solution_id: str  # grade_id of the solution cell replaced
+    question_id: str  # grade_id of the test cell that must lose its points
+    code: str
+
+
+PLANTED_MISTAKES = {
+    # Thresholding the pre-activation instead of the probability.
+    "lab1_initialization": PlantedMistake("predict", "test_predict", '''def predict(params, X):
+    A2, cache = forward_propagation(X, params)
+    return (cache["Z2"] > 0.5).astype(np.int64)
+'''),
+}
 
 
 def _solution_cells(nb) -> dict:
@@ -38,13 +56,14 @@ def untouched(course: Course, lab: str) -> nbformat.NotebookNode:
     return nbformat.read(course.release_notebook(lab), as_version=4)
 
 
-def with_mistake(course: Course, lab: str, grade_id: str, code: str) -> nbformat.NotebookNode:
-    """A solved notebook whose solution cell ``grade_id`` is replaced by ``code``."""
+def with_mistake(course: Course, lab: str, mistake: PlantedMistake | None = None) -> nbformat.NotebookNode:
+    """A solved notebook with one planted mistake (by default, the lab's own from PLANTED_MISTAKES)."""
+    mistake = mistake or PLANTED_MISTAKES[lab]
     nb = solved(course, lab)
     cells = _solution_cells(nb)
-    if grade_id not in cells:
-        raise KeyError(f"{lab} has no solution cell {grade_id!r}; it has {sorted(cells)}")
-    cells[grade_id].source = code
+    if mistake.solution_id not in cells:
+        raise KeyError(f"{lab} has no solution cell {mistake.solution_id!r}; it has {sorted(cells)}")
+    cells[mistake.solution_id].source = mistake.code
     return nb
 
 

@@ -1,0 +1,1 @@
+"""Hidden-test helpers: check students' functions against the reference (instructor-only)."""

@@ -1,0 +1,200 @@
+"""Building blocks for hidden tests: run a student's function safely and explain what is wrong.
+
+Every check raises ``AssertionError`` with a complete sentence for the student's feedback. Messages
+name the function, the value and the likely mistake; they never contain expected values or test code.
+A "diagnosis" is a function ``(actual, expected) -> hint or None`` that recognises a typical mistake
+from the student's value and the reference value (see ``times`` and ``SIGN_FLIPPED``).
+"""
+import contextlib
+import copy
+import inspect
+import warnings
+
+import numpy as np
+
+from course_utils.gradcheck import numerical_gradient, rel_error
+
+MAX_ERROR_TEXT = 300
+
+
+def _close(actual, expected, rtol=1e-6, atol=1e-9):
+    """True if two numeric arrays of the same shape agree within tolerance."""
+    return actual.shape == expected.shape and np.allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def _sentence(text):
+    """``text`` ending with a full stop (unless it already ends with . ? or !)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def times(factor, hint):
+    """Diagnosis: the student's value is the expected value times ``factor`` (e.g. N: a missing mean)."""
+    return lambda actual, expected: hint if _close(actual, expected * factor) else None
+
+
+SIGN_FLIPPED = times(-1, "it is the negative of the right value: check the sign")
+
+
+@contextlib.contextmanager
+def tested_with(description):
+    """Append ``(Tested with <description>.)`` to the message of any failed check inside the block."""
+    try:
+        yield
+    except AssertionError as failure:
+        raise AssertionError(f"{failure} (Tested with {description}.)") from None
+
+
+def _argument_names(func, args, kwargs):
+    """Names of the arguments as the function calls them (positions if the signature does not bind)."""
+    try:
+        return dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return {**{f"argument {i + 1}": arg for i, arg in enumerate(args)}, **kwargs}
+
+
+def _first_difference(before, after, path):
+    """Path of the first place where ``after`` differs from ``before``, or None if they are equal."""
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or before.keys() != after.keys():
+            return path
+        return next((diff for key in before
+                     if (diff := _first_difference(before[key], after[key], f"{path}[{key!r}]"))), None)
+    if isinstance(before, (list, tuple)):
+        if not isinstance(after, type(before)) or len(before) != len(after):
+            return path
+        return next((diff for i, (b, a) in enumerate(zip(before, after))
+                     if (diff := _first_difference(b, a, f"{path}[{i}]"))), None)
+    if isinstance(before, np.ndarray):
+        same = isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype \
+            and np.array_equal(before, after, equal_nan=True)
+        return None if same else path
+    if isinstance(before, (int, float, complex, str, np.generic)) or before is None:
+        return None if before == after else path
+    return None
+
+
+def call(func, *args, context="", may_modify=False, **kwargs):
+    """Run a student's function on deep copies of the arguments and return its result.
+
+    Warnings are silenced (they never cost points). An exception becomes an AssertionError
+    "<name> raised <Type>: <its message> <context>."; ``context`` is a phrase such as
+    "for method='he'". Unless ``may_modify``, an argument changed in place is a failure too.
+    """
+    name = getattr(func, "__name__", "your function")
+    given_args, given_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    suffix = f" {context}" if context else ""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            result = func(*given_args, **given_kwargs)
+    except NotImplementedError:
+        raise AssertionError(f"{name} is not implemented yet: it still raises NotImplementedError. "
+                             "Replace that line with your code.") from None
+    except Exception as error:  # any failure of student code is reported, not propagated
+        text = str(error)
+        text = text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "..."
+        raise AssertionError(f"{name} raised {type(error).__name__}: {text}{suffix}.") from None
+    if not may_modify:
+        originals = _argument_names(func, args, kwargs)
+        for arg_name, given in _argument_names(func, given_args, given_kwargs).items():
+            changed = _first_difference(originals[arg_name], given, arg_name)
+            if changed:
+                raise AssertionError(
+                    f"{name} changed its input {changed} in place{suffix}. It must leave its inputs unchanged "
+                    "and return new values: write for example `new = old - step` instead of `old -= step`.")
+    return result
+
+
+def expect_tuple(result, length, what):
+    """Check that ``result`` is a tuple (or list) of ``length`` items; ``what`` reads like "forward_propagation
+    should return a tuple (A2, cache)". Returns the items as a tuple."""
+    if not isinstance(result, (tuple, list)) or len(result) != length:
+        got = f"a {type(result).__name__} of {len(result)} items" if isinstance(result, (tuple, list)) \
+            else type(result).__name__
+        raise AssertionError(f"{what}, but it returned {got}.")
+    return tuple(result)
+
+
+def expect_dict(result, keys, what, key_hint=""):
+    """Check that ``result`` is a dict with at least ``keys``; ``what`` names it ("the cache of
+    forward_propagation"). ``key_hint`` is added when keys are missing. Returns the dict."""
+    expected = ", ".join(repr(key) for key in keys)
+    if not isinstance(result, dict):
+        raise AssertionError(f"{what} should be a dict with keys {expected}, but it is a {type(result).__name__}.")
+    missing = [key for key in keys if key not in result]
+    if missing:
+        hint = f" {key_hint}" if key_hint else ""
+        raise AssertionError(f"{what} should be a dict with keys {expected}, but it has no key "
+                             f"{', '.join(map(repr, missing))}.{hint}")
+    return result
+
+
+def _shape_hint(actual_shape, expected_shape):
+    """A general guess at the cause of a shape mismatch, or ''."""
+    if actual_shape == expected_shape[::-1]:
+        return "is it transposed?"
+    if int(np.prod(actual_shape)) == int(np.prod(expected_shape)):
+        return "it has the right number of entries, so check for an extra or a missing axis (keepdims, reshape)"
+    return ""
+
+
+def expect_array(value, what, shape, shape_text, shape_hint="", kind="float"):
+    """Check a returned array and return it as a NumPy array.
+
+    value: what the student returned; what: its name in messages ("forward_propagation: A2");
+    shape: the expected shape; shape_text: how the notebook writes it ("(N, 1), one row per sample");
+    shape_hint: why the shape may be wrong (default: a general guess); kind: "float" (finite floating
+    values) or "int" (integer labels).
+    """
+    if isinstance(value, (list, tuple)) or value is None or not hasattr(value, "shape"):
+        raise AssertionError(f"{what} should be a NumPy array of shape {shape_text}, "
+                             f"but it is a {type(value).__name__}.")
+    value = np.asarray(value)
+    if value.shape != tuple(shape):
+        hint = shape_hint or _shape_hint(value.shape, tuple(shape))
+        raise AssertionError(_sentence(f"{what} has shape {value.shape} but it should have shape {shape_text}"
+                                       f"{': ' + hint if hint else ''}"))
+    if kind == "int" and not np.issubdtype(value.dtype, np.integer):
+        raise AssertionError(f"{what} has dtype {value.dtype} but it should hold integers: "
+                             "convert it with .astype(np.int64).")
+    if kind == "float":
+        if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
+            raise AssertionError(f"{what} has dtype {value.dtype} but it should hold real numbers.")
+        if not np.all(np.isfinite(value)):
+            raise AssertionError(f"{what} contains NaN or infinite values: look for a division by zero, "
+                                 "the log of 0 or an overflowing exp.")
+    return value
+
+
+def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9):
+    """Check values against the reference, naming the likely mistake when they differ.
+
+    actual, expected: arrays of the same shape (shapes checked before); what: the value's name;
+    hint: what to check when no diagnosis recognises the mistake; diagnoses: see the module docstring.
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if _close(actual, expected, rtol, atol):
+        return
+    found = next((text for diagnose in diagnoses if (text := diagnose(actual, expected))), None)
+    problem = "has the wrong value" if expected.ndim == 0 else "has the right shape but wrong values"
+    raise AssertionError(_sentence(f"{what} {problem}: {found or hint}"))
+
+
+def expect_numerical_gradients(cost_of, params, grads, what, hint="", tol=1e-6):
+    """Compare gradients with centred differences of a scalar function of the parameters.
+
+    cost_of: function of a params dict returning a float (the reference cost); params: dict of
+    float arrays; grads: the student's gradients (dict of arrays, shapes checked before) under the
+    same keys; what: prefix for messages ("backward_propagation"). Entries agree if within
+    ``tol`` relative (or 1e-9 absolute) error.
+    """
+    for key in params:
+        point = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+        numerical = numerical_gradient(lambda _: cost_of(point), point[key])
+        analytic = np.asarray(grads[key], dtype=np.float64)
+        if not np.allclose(analytic, numerical, rtol=tol, atol=1e-9):
+            raise AssertionError(_sentence(
+                f"{what}: grads[{key!r}] does not match the numerical gradient of the cost (relative error "
+                f"{rel_error(analytic, numerical):.1e}; a correct gradient is within {tol:.0e})"
+                f"{': ' + hint if hint else ''}"))

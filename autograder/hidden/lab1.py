@@ -1,0 +1,362 @@
+"""Hidden tests of Lab 1 (zero vs random initialization): one check per graded function.
+
+Each ``check_<function>(student_function)`` compares the student's function with
+``autograder.reference.shallow`` on seeded random sizes and inputs, and raises AssertionError
+with a student-facing message on the first problem found. Every check runs in well under a second.
+"""
+import contextlib
+import io
+import re
+
+import numpy as np
+
+from autograder.reference import shallow
+from course_utils.data import make_xor
+
+from .common import (SIGN_FLIPPED, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
+                     expect_tuple, tested_with, times)
+
+KEYS = shallow.PARAMETER_KEYS
+RANDOM_METHODS = ("random", "xavier", "he")
+KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
+LN2 = float(np.log(2.0))
+
+
+def _sizes(rng):
+    """Random small network and batch sizes: (N, n_x, n_h)."""
+    return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
+
+
+def _describe(N, n_x, n_h):
+    return f"N={N} samples, n_x={n_x} inputs and n_h={n_h} hidden units"
+
+
+def _problem(rng, N, n_x, n_h):
+    """Inputs X (N, n_x), 0/1 targets Y (N, 1) with both classes, and random non-zero parameters."""
+    X = rng.normal(size=(N, n_x))
+    Y = np.zeros((N, 1))
+    Y[rng.permutation(N)[: N // 2]] = 1.0
+    params = {"W1": rng.normal(size=(n_x, n_h)), "b1": rng.normal(scale=0.5, size=n_h),
+              "W2": rng.normal(size=(n_h, 1)), "b2": rng.normal(scale=0.5, size=1)}
+    return X, Y, params
+
+
+def _shape_texts(n_x, n_h, n_y):
+    """Expected shape of each parameter, as (shape, text)."""
+    return {"W1": ((n_x, n_h), "(n_x, n_h)"), "b1": ((n_h,), "(n_h,), one entry per hidden unit"),
+            "W2": ((n_h, n_y), "(n_h, n_y)"), "b2": ((n_y,), "(n_y,), one entry per output unit")}
+
+
+def _expect_params(params, n_x, n_h, n_y, what):
+    """Check a parameter dict's keys, shapes and finiteness; return its arrays as float64."""
+    expect_dict(params, KEYS, what, KEY_HINT)
+    bias_hint = "biases are 1-D arrays such as np.zeros(n_h), not 2-D columns or rows"
+    return {key: expect_array(params[key], f"{what}[{key!r}]", shape, text,
+                              shape_hint=bias_hint if key.startswith("b") and len(np.shape(params[key])) == 2 else "")
+            for key, (shape, text) in _shape_texts(n_x, n_h, n_y).items()}
+
+
+# ----------------------------------------------------------------------------- initialize_parameters
+
+def _expected_std(method, fan_in, fan_out, scale):
+    return {"random": scale, "xavier": np.sqrt(2.0 / (fan_in + fan_out)), "he": np.sqrt(2.0 / fan_in)}[method]
+
+
+def _check_weight_statistics(W, method, fan_in, fan_out, scale, what):
+    """Mean, standard deviation and normality of a large random weight matrix."""
+    std = W.std()
+    expected = _expected_std(method, fan_in, fan_out, scale)
+    if abs(W.mean()) > 6 * expected / np.sqrt(W.size):
+        raise AssertionError(f"{what} should have mean 0, but its entries are shifted away from 0: "
+                             "draw from a normal distribution centred at 0.")
+    if abs(std / expected - 1) > 0.03:
+        formula = {"random": "the standard deviation should be scale",
+                   "xavier": "Xavier uses the standard deviation sqrt(2 / (fan_in + fan_out))",
+                   "he": "He uses the standard deviation sqrt(2 / fan_in), with fan_in the layer's number of inputs"}
+        raise AssertionError(f"{what} has the wrong spread (standard deviation): {formula[method]}. "
+                             "Multiply standard normal draws by it (not its square).")
+    kurtosis = np.mean((W - W.mean()) ** 4) / std ** 4
+    if abs(kurtosis - 3) > 0.3:
+        raise AssertionError(f"{what} does not look normally distributed: draw with rng.standard_normal "
+                             "(a Gaussian), not a uniform or other distribution.")
+
+
+def check_initialize_parameters(initialize_parameters):
+    """Deterministic methods match the reference exactly; random methods have the right statistics and seeding."""
+    rng = np.random.default_rng(101)
+    for method in ("zeros", "constant"):
+        n_x, n_h, n_y = (int(v) for v in rng.integers(1, 7, size=3))
+        value = float(rng.uniform(-2, 2))
+        context = f"for method={method!r}" + (f", value={value:.3g}" if method == "constant" else "")
+        with tested_with(f"n_x={n_x}, n_h={n_h}, n_y={n_y}"):
+            params = call(initialize_parameters, n_x, n_h, n_y, method, seed=0, value=value, context=context)
+            params = _expect_params(params, n_x, n_h, n_y, f"initialize_parameters {context}: params")
+            expected = shallow.initialize_parameters(n_x, n_h, n_y, method, value=value)
+            for key in KEYS:
+                hint = "biases start at zero" if key.startswith("b") else \
+                    ("every weight should be 0" if method == "zeros" else "every weight should equal value")
+                expect_close(params[key], expected[key], f"initialize_parameters {context}: params[{key!r}]", hint,
+                             diagnoses=())
+    n_x, n_h, n_y = 500, 400, 300
+    for method in RANDOM_METHODS:
+        scale = float(rng.uniform(0.1, 2.0))
+        context = f"for method={method!r}" + (f", scale={scale:.3g}" if method == "random" else "")
+        with tested_with(f"n_x={n_x}, n_h={n_h}, n_y={n_y}"):
+            draw = lambda seed: _expect_params(  # noqa: E731
+                call(initialize_parameters, n_x, n_h, n_y, method, seed=seed, scale=scale, context=context),
+                n_x, n_h, n_y, f"initialize_parameters {context}: params")
+            params = draw(7)
+            for key in ("b1", "b2"):
+                if np.any(params[key] != 0):
+                    raise AssertionError(f"initialize_parameters {context}: params[{key!r}] should be all zeros "
+                                         "(only the weights are random).")
+            _check_weight_statistics(params["W1"], method, n_x, n_h, scale, f"initialize_parameters {context}: W1")
+            _check_weight_statistics(params["W2"], method, n_h, n_y, scale, f"initialize_parameters {context}: W2")
+            if not np.array_equal(draw(7)["W1"], params["W1"]):
+                raise AssertionError(f"initialize_parameters {context} gave different weights for the same seed: "
+                                     "create the generator from the seed with np.random.default_rng(seed).")
+            if np.array_equal(draw(8)["W1"], params["W1"]):
+                raise AssertionError(f"initialize_parameters {context} gave the same weights for different seeds: "
+                                     "use the seed argument, np.random.default_rng(seed).")
+    try:
+        initialize_parameters(2, 2, 1, "uniform")
+    except ValueError:
+        return
+    except Exception as error:
+        raise AssertionError(f"initialize_parameters raised {type(error).__name__} for the unknown method "
+                             "'uniform'; it should raise a ValueError.") from None
+    raise AssertionError("initialize_parameters accepted the unknown method 'uniform'; it should raise a ValueError "
+                         "that lists the valid methods.")
+
+
+# ----------------------------------------------------------------------------- forward_propagation
+
+def check_forward_propagation(forward_propagation):
+    """A2 and the cache (Z1, A1, Z2, A2) match the reference, layer by layer."""
+    rng = np.random.default_rng(202)
+    for _ in range(3):
+        N, n_x, n_h = _sizes(rng)
+        X, _, params = _problem(rng, N, n_x, n_h)
+        with tested_with(_describe(N, n_x, n_h)):
+            result = call(forward_propagation, X, params)
+            A2, cache = expect_tuple(result, 2, "forward_propagation should return a tuple (A2, cache)")
+            expected_A2, expected = shallow.forward_propagation(X, params)
+            A2 = expect_array(A2, "forward_propagation: A2", (N, 1), "(N, n_y), one row per sample")
+            expect_dict(cache, ("Z1", "A1", "Z2", "A2"), "forward_propagation: the cache")
+            shapes = {"Z1": ((N, n_h), "(N, n_h)"), "A1": ((N, n_h), "(N, n_h)"),
+                      "Z2": ((N, 1), "(N, n_y)"), "A2": ((N, 1), "(N, n_y)")}
+            values = {key: expect_array(cache[key], f"forward_propagation: cache[{key!r}]", *shapes[key])
+                      for key in shapes}
+            without_b1 = X @ params["W1"]
+            hidden_sigmoid = 1 / (1 + np.exp(-expected["Z1"]))
+            output_tanh = np.tanh(expected["Z2"])
+            checks = [
+                ("Z1", "Z1 = X @ W1 + b1", [lambda a, e: "did you forget the bias b1?"
+                                            if np.allclose(a, without_b1) else None]),
+                ("A1", "A1 = tanh(Z1)", [lambda a, e: "the hidden layer uses tanh, not the sigmoid"
+                                         if np.allclose(a, hidden_sigmoid) else None]),
+                ("Z2", "Z2 = A1 @ W2 + b2 (with A1 from the hidden layer, not X)", [SIGN_FLIPPED]),
+                ("A2", "check the output activation: A2 = sigmoid(Z2)",
+                 [lambda a, e: "the output layer uses the sigmoid, not tanh" if np.allclose(a, output_tanh) else None]),
+            ]
+            for key, hint, diagnoses in checks:
+                expect_close(values[key], expected[key], f"forward_propagation: cache[{key!r}]", hint, diagnoses)
+            expect_close(A2, expected_A2, "forward_propagation: A2", "return the A2 you store in the cache",
+                         diagnoses=())
+
+
+# ----------------------------------------------------------------------------- compute_cost
+
+def _expect_scalar(value, what):
+    """A Python or NumPy number (or a 0-d / one-element array) as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)):
+        raise AssertionError(f"{what} should be a number, but it is a {type(value).__name__}.")
+    if np.size(value) != 1:
+        raise AssertionError(f"{what} should be a single number, but it has shape {np.shape(value)}: "
+                             "sum over the samples and divide by N.")
+    value = float(np.asarray(value).reshape(()))
+    if not np.isfinite(value):
+        raise AssertionError(f"{what} is {value}: look for the log of 0 or a division by zero.")
+    return value
+
+
+def check_compute_cost(compute_cost):
+    """The mean binary cross-entropy, as one number, on random probabilities and labels."""
+    rng = np.random.default_rng(303)
+    for _ in range(4):
+        N = int(rng.integers(2, 20))
+        A2 = rng.uniform(0.02, 0.98, size=(N, 1))
+        Y = (rng.random((N, 1)) < 0.5).astype(np.float64)
+        Y[0], Y[-1] = 0.0, 1.0
+        with tested_with(f"N={N} samples"):
+            cost = _expect_scalar(call(compute_cost, A2, Y), "compute_cost: the cost")
+            expected = shallow.compute_cost(A2, Y)
+            expect_close(cost, expected, "compute_cost: the cost",
+                         "the cost is -1/N * sum(Y * log(A2) + (1 - Y) * log(1 - A2))",
+                         diagnoses=[times(N, "did you average over the samples (divide by N)?"),
+                                    times(-1, "the cost should be positive: did you forget the minus sign?"),
+                                    times(1 / N, "you divided by N twice")])
+
+
+# ----------------------------------------------------------------------------- backward_propagation
+
+def check_backward_propagation(backward_propagation):
+    """Gradients match the reference (with shape and scaling hints) and numerical gradients."""
+    rng = np.random.default_rng(404)
+    for _ in range(3):
+        N, n_x, n_h = _sizes(rng)
+        X, Y, params = _problem(rng, N, n_x, n_h)
+        _, cache = shallow.forward_propagation(X, params)
+        with tested_with(_describe(N, n_x, n_h)):
+            grads = call(backward_propagation, params, cache, X, Y)
+            expect_dict(grads, KEYS, "backward_propagation: grads", KEY_HINT)
+            expected = shallow.backward_propagation(params, cache, X, Y)
+            bias_shape_hint = {(1, n_h): "did you keep the batch axis? Sum over axis 0 without keepdims",
+                               (N, n_h): "did you sum over the samples (axis 0)?",
+                               (1, 1): "did you keep the batch axis? Sum over axis 0 without keepdims",
+                               (N, 1): "did you sum over the samples (axis 0)?", (): "sum over axis 0 only"}
+            values = {}
+            for key, (shape, text) in _shape_texts(n_x, n_h, 1).items():
+                actual_shape = np.shape(grads[key])
+                hint = bias_shape_hint.get(actual_shape, "") if key.startswith("b") else ""
+                values[key] = expect_array(grads[key], f"backward_propagation: grads[{key!r}]", shape,
+                                           text + ", like params[" + repr(key) + "]", shape_hint=hint)
+            diagnoses = [times(N, "did you average over the batch (divide by N)?"),
+                         times(1 / N, "you divided by N twice"), SIGN_FLIPPED]
+            layer_hints = {
+                "W2": "check dZ2 = (A2 - Y) / N and dW2 = A1.T @ dZ2",
+                "b2": "check dZ2 = (A2 - Y) / N and db2 = the sum of dZ2 over the samples",
+                "W1": "the output-layer gradients are right, so check how the gradient flows back: "
+                      "dZ1 = (dZ2 @ W2.T) * (1 - A1**2) and dW1 = X.T @ dZ1",
+                "b1": "check db1 = the sum of dZ1 over the samples, with dZ1 = (dZ2 @ W2.T) * (1 - A1**2)",
+            }
+            for key in ("W2", "b2", "W1", "b1"):
+                expect_close(values[key], expected[key], f"backward_propagation: grads[{key!r}]", layer_hints[key],
+                             diagnoses)
+            expect_numerical_gradients(lambda p: shallow.compute_cost(shallow.forward_propagation(X, p)[0], Y),
+                                       params, values, "backward_propagation")
+
+
+# ----------------------------------------------------------------------------- update_parameters
+
+def check_update_parameters(update_parameters):
+    """One gradient-descent step on every parameter, returning new arrays."""
+    rng = np.random.default_rng(505)
+    for _ in range(3):
+        _, n_x, n_h = _sizes(rng)
+        _, _, params = _problem(rng, 2, n_x, n_h)
+        grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
+        learning_rate = float(rng.uniform(0.05, 2.0))
+        with tested_with(f"n_x={n_x}, n_h={n_h}, learning_rate={learning_rate:.3g}"):
+            new = call(update_parameters, params, grads, learning_rate)
+            new = _expect_params(new, n_x, n_h, 1, "update_parameters: the returned params")
+            expected = shallow.update_parameters(params, grads, learning_rate)
+            for key in KEYS:
+                uphill = params[key] + learning_rate * grads[key]
+                expect_close(new[key], expected[key], f"update_parameters: params[{key!r}]",
+                             "the new value is params - learning_rate * grads, key by key",
+                             diagnoses=[lambda a, e: "you added the gradient: gradient descent subtracts it"
+                                        if np.allclose(a, uphill) else None])
+
+
+# ----------------------------------------------------------------------------- nn_model
+
+def _run_model(nn_model, X, Y, context, **options):
+    """Call nn_model, check its (params, costs) result, return (params as float64 arrays, costs array, stdout)."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = call(nn_model, X, Y, context=context, **options)
+    params, costs = expect_tuple(result, 2, "nn_model should return a tuple (params, costs)")
+    n_h = options["n_h"]
+    params = _expect_params(params, X.shape[1], n_h, Y.shape[1], f"nn_model {context}: the returned params")
+    if not isinstance(costs, (list, tuple, np.ndarray)) or len(costs) != options["num_iterations"]:
+        length = len(costs) if hasattr(costs, "__len__") else "no"
+        raise AssertionError(f"nn_model {context}: costs should be a list with one cost per iteration "
+                             f"(num_iterations entries), but it has {length} entries.")
+    costs = np.array([float(np.asarray(c).reshape(())) if np.size(c) == 1 else np.nan for c in costs])
+    if not np.all(np.isfinite(costs)):
+        raise AssertionError(f"nn_model {context}: costs should be single finite numbers, one per iteration.")
+    return params, costs, output.getvalue()
+
+
+def check_nn_model(nn_model):
+    """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
+    X, y = make_xor(n_samples=40, noise=0.2, seed=5)
+    Y = y.reshape(-1, 1).astype(np.float64)
+    options = dict(n_h=3, num_iterations=60, learning_rate=0.7, method="constant")
+    context = "with method='constant'"
+    with tested_with("40 noisy XOR points, n_h=3, 60 iterations, learning_rate=0.7"):
+        params, costs, _ = _run_model(nn_model, X, Y, context, **options)
+        expected_params, expected_costs = shallow.nn_model(X, Y, **options)
+        expect_close(costs[0], expected_costs[0], f"nn_model {context}: the first cost",
+                     "record the cost of the initial parameters, before the first update", diagnoses=())
+        expect_close(costs, expected_costs, f"nn_model {context}: the list of costs",
+                     "each iteration runs forward_propagation, compute_cost, backward_propagation and "
+                     "update_parameters with the given learning_rate, and records the cost before the update",
+                     diagnoses=())
+        for key in KEYS:
+            expect_close(params[key], expected_params[key], f"nn_model {context}: the returned params[{key!r}]",
+                         "return the parameters after the last update", diagnoses=())
+
+    X4, y4 = make_xor()
+    Y4 = y4.reshape(-1, 1).astype(np.float64)
+    context = "with method='zeros' on the XOR truth table"
+    params, costs, _ = _run_model(nn_model, X4, Y4, context, n_h=2, num_iterations=50, learning_rate=1.2,
+                                  method="zeros")
+    if not np.allclose(costs, LN2, rtol=0, atol=1e-9):
+        raise AssertionError(f"nn_model {context}: the cost should stay at ln 2 at every iteration "
+                             "(the network cannot leave its symmetric start), but it changed.")
+    if not (np.allclose(params["W1"][:, 0], params["W1"][:, 1]) and np.allclose(params["W2"][0], params["W2"][1])):
+        raise AssertionError(f"nn_model {context}: the two hidden units should stay identical, but they differ.")
+
+    context = "with method='random'"
+    options = dict(n_h=4, num_iterations=20, learning_rate=1.2, method="random", scale=1.0)
+    with tested_with("the XOR truth table, n_h=4, scale=1.0"):
+        first = _run_model(nn_model, X4, Y4, context + ", seed=3", seed=3, **options)[1]
+        again = _run_model(nn_model, X4, Y4, context + ", seed=3", seed=3, **options)[1]
+        other = _run_model(nn_model, X4, Y4, context + ", seed=4", seed=4, **options)[1]
+        if not np.array_equal(first, again):
+            raise AssertionError(f"nn_model {context} gave different costs for the same seed: "
+                                 "pass seed on to initialize_parameters.")
+        if np.array_equal(first, other):
+            raise AssertionError(f"nn_model {context} gave the same costs for different seeds: "
+                                 "pass seed on to initialize_parameters.")
+        tiny = _run_model(nn_model, X4, Y4, context + ", scale=1e-6", **{**options, "scale": 1e-6, "seed": 3})[1]
+        if abs(tiny[0] - LN2) > 1e-6 or abs(first[0] - LN2) < 1e-6:
+            raise AssertionError(f"nn_model {context}: the first cost does not depend on scale as it should: "
+                                 "pass scale on to initialize_parameters.")
+
+    context = "with print_cost=True"
+    _, _, printed = _run_model(nn_model, X4, Y4, context, n_h=2, num_iterations=201, learning_rate=1.2,
+                               method="random", scale=1.0, print_cost=True)
+    reported = {int(k) for k in re.findall(r"iteration#?\s*(\d+)", printed)}
+    if not {0, 100, 200} <= reported:
+        raise AssertionError(f"nn_model {context} should print 'Cost after iteration# k: <cost>' for "
+                             "k = 0, 100, 200, ... (every 100 iterations, starting at 0).")
+
+
+# ----------------------------------------------------------------------------- predict
+
+def check_predict(predict):
+    """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
+    rng = np.random.default_rng(606)
+    for _ in range(3):
+        N, n_x, n_h = _sizes(rng)
+        N += 10
+        X, _, params = _problem(rng, N, n_x, n_h)
+        with tested_with(_describe(N, n_x, n_h)):
+            labels = call(predict, params, X)
+            values = np.asarray(labels) if hasattr(labels, "shape") else None
+            if values is not None and values.shape == (N, 1) and not np.all(np.isin(values, (0, 1))):
+                raise AssertionError("predict: the predictions should be 0 or 1, not probabilities: "
+                                     "threshold A2 at 0.5.")
+            labels = expect_array(labels, "predict: the result", (N, 1), "(N, 1), one row per sample",
+                                  kind="int")
+            expected = shallow.predict(params, X)
+            probabilities, _ = shallow.forward_propagation(X, params)
+            decided = np.abs(probabilities - 0.5) > 1e-9
+            if np.array_equal(labels[decided], 1 - expected[decided]):
+                raise AssertionError("predict: the classes are swapped: predict 1 where A2 > 0.5 and 0 elsewhere.")
+            if not np.array_equal(labels[decided], expected[decided]):
+                raise AssertionError("predict: some predictions are wrong: run forward_propagation and "
+                                     "predict 1 where A2 > 0.5, else 0.")

@@ -1,0 +1,185 @@
+"""The grading pipeline end to end: real nbgrader, real kernels, a scratch copy of the course.
+
+One module-scoped course is released and graded once (in parallel); each test then checks what
+one kind of submission came to.
+"""
+import copy
+import csv
+import io
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.export import export, question_ids
+from autograder.feedback import feedback, visible_text
+from autograder.grade import grade
+from autograder.leaks import secret_lines
+from autograder.release import out_of_sync, release_lab
+from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
+
+KIT = Course(Path(__file__).resolve().parents[1])
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+
+
+def grade_cells(nb):
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+def auto_points(course, lab):
+    """Points of the automatically graded questions (test cells), from the source notebook."""
+    nb = nbformat.read(course.source_notebook(lab), as_version=4)
+    return {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points for c in grade_cells(nb)
+            if not c.metadata.nbgrader.get("solution")}
+
+
+def with_warning(nb):
+    """Every solved function first emits a RuntimeWarning (on stderr) when it is called."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            lines = cell.source.splitlines()
+            for i, line in enumerate(lines):
+                if line.startswith("def ") and line.rstrip().endswith(":"):
+                    lines.insert(i + 1, "    __import__('warnings').warn('a harmless warning', RuntimeWarning)")
+                    break
+            cell.source = "\n".join(lines)
+    return nb
+
+
+def without_first_test_cell(nb):
+    nb = copy.deepcopy(nb)
+    first = next(i for i, c in enumerate(nb.cells) if c in grade_cells(nb) and c.cell_type == "code")
+    del nb.cells[first]
+    return nb
+
+
+def with_duplicated_test_cell(nb):
+    nb = copy.deepcopy(nb)
+    test = next(c for c in grade_cells(nb) if c.cell_type == "code")
+    duplicate = copy.deepcopy(test)
+    duplicate["id"] = "student-made-copy"  # JupyterLab gives a copied cell a new id
+    nb.cells.append(duplicate)
+    return nb
+
+
+@pytest.fixture(scope="module", params=sorted(PLANTED_MISTAKES))
+def graded(request, tmp_path_factory):
+    lab = request.param
+    course = scratch_course(KIT, tmp_path_factory.mktemp(lab), [lab])
+    assert release_lab(course, lab) == []
+    good = solved(course, lab)
+    submissions = {
+        "correct": good,
+        "untouched": untouched(course, lab),
+        "one_mistake": with_mistake(course, lab),
+        "malformed": course.release_notebook(lab).read_text()[:400],
+        "warnings": with_warning(good),
+        "deleted_test": without_first_test_cell(good),
+        "duplicated_test": with_duplicated_test_cell(good),
+    }
+    for student, nb in submissions.items():
+        submit(course, student, lab, nb)
+    renamed = course.submission_dir("renamed", lab)
+    renamed.mkdir(parents=True)
+    nbformat.write(good, renamed / "my_lab.ipynb")
+    outcomes = {o.student: o for o in grade(course, lab, workers=2, progress=False)}
+    rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(export(course)))}
+    return course, lab, outcomes, rows
+
+
+def test_correct_submission_gets_every_automatic_point(graded):
+    course, lab, outcomes, rows = graded
+    full = sum(auto_points(course, lab).values())
+    assert outcomes["correct"].status == "graded"
+    assert outcomes["correct"].score == full
+    for question, points in auto_points(course, lab).items():
+        assert float(rows["correct"][question]) == points, question
+    assert rows["correct"]["status"] == "needs_manual_grading"  # the written answers
+
+
+def test_untouched_release_gets_zero_without_error(graded):
+    _, _, outcomes, rows = graded
+    assert outcomes["untouched"].status == "graded"
+    assert outcomes["untouched"].score == 0
+    assert rows["untouched"]["total"] == "0"
+
+
+def test_one_wrong_function_loses_exactly_its_question(graded):
+    course, lab, outcomes, rows = graded
+    points = auto_points(course, lab)
+    lost = PLANTED_MISTAKES[lab].question_id
+    assert outcomes["one_mistake"].score == sum(points.values()) - points[lost]
+    assert float(rows["one_mistake"][lost]) == 0
+    assert all(float(rows["one_mistake"][q]) == p for q, p in points.items() if q != lost)
+
+
+def test_bad_submissions_get_a_status_and_the_rest_are_graded(graded):
+    _, lab, outcomes, rows = graded
+    assert outcomes["malformed"].status == "malformed_notebook"
+    assert "not a valid notebook" in outcomes["malformed"].detail
+    assert outcomes["renamed"].status == "missing_notebook"
+    assert "my_lab.ipynb" in outcomes["renamed"].detail
+    for student in ("malformed", "renamed"):
+        assert rows[student]["total"] == "0" and rows[student]["status"] == outcomes[student].status
+    assert outcomes["correct"].score > 0
+
+
+def test_deleted_test_cell_is_restored_and_graded(graded):
+    course, lab, outcomes, _ = graded
+    assert outcomes["deleted_test"].score == sum(auto_points(course, lab).values())
+    autograded = nbformat.read(course.autograded_notebook("deleted_test", lab), as_version=4)
+    ids = [c.metadata.nbgrader.grade_id for c in grade_cells(autograded)]
+    assert sorted(ids) == sorted(question_ids(course, lab))
+
+
+def test_duplicated_test_cell_counts_once(graded):
+    course, lab, outcomes, _ = graded
+    assert outcomes["duplicated_test"].score == sum(auto_points(course, lab).values())
+
+
+def test_warnings_on_stderr_cost_no_points(graded):
+    course, lab, outcomes, _ = graded
+    assert outcomes["warnings"].score == sum(auto_points(course, lab).values())
+    autograded = nbformat.read(course.autograded_notebook("warnings", lab), as_version=4)
+    shown = "".join(o.get("text", "") for c in autograded.cells for o in c.get("outputs", []))
+    assert "a harmless warning" in shown  # still visible, just not fatal
+
+
+def test_csv_has_a_column_per_question(graded):
+    course, lab, _, rows = graded
+    header = next(csv.reader(io.StringIO(export(course))))
+    assert header == ["student_id", "lab", *question_ids(course, lab), "total", "max_total", "status"]
+    assert set(rows) == {"correct", "untouched", "one_mistake", "malformed", "warnings",
+                         "deleted_test", "duplicated_test", "renamed"}
+
+
+def test_feedback_shows_messages_but_no_hidden_test_code(graded):
+    course, lab, _, _ = graded
+    pages = feedback(course, lab)
+    assert len(pages) == 8
+    hidden = secret_lines(nbformat.read(course.source_notebook(lab), as_version=4), ("BEGIN HIDDEN TESTS",))
+    assert hidden, "the lab should have hidden tests"
+    for page in pages:
+        text = visible_text(page.read_text())
+        assert not [line for line in hidden if line in text], page
+    mistake_page = visible_text(course.feedback_dir("one_mistake", lab).joinpath(f"{lab}.html").read_text())
+    assert "AssertionError" in mistake_page and PLANTED_MISTAKES[lab].question_id in mistake_page
+    assert "---->" not in mistake_page  # the failed test shows its message, not a traceback
+    assert "could not be graded" in visible_text(course.feedback_dir("malformed", lab).joinpath(f"{lab}.html").read_text())
+
+
+def test_regrading_grades_only_what_changed(graded):
+    course, lab, outcomes, _ = graded
+    submit(course, "untouched", lab, solved(course, lab))
+    again = {o.student: o for o in grade(course, lab, workers=2, progress=False)}
+    assert not again["untouched"].skipped and again["untouched"].score == outcomes["correct"].score
+    assert all(o.skipped for s, o in again.items() if s != "untouched")
+    assert {o.student for o in grade(course, lab, workers=2, progress=False, force=True) if o.skipped} == set()
+
+
+@pytest.mark.parametrize("lab", KIT.labs())
+def test_release_is_in_sync_with_source(lab):
+    assert out_of_sync(KIT, lab) == []
