@@ -5,31 +5,21 @@ The demo and the tests use them to show what grading does with each kind of subm
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import importlib
 from pathlib import Path
 
 import nbformat
 
 from .course import Course
+from .hidden.common import PlantedMistake
 
 WRITTEN_ANSWER = "(The student's written answer, graded by hand.)"
 
 
-@dataclass(frozen=True)
-class PlantedMistake:
-    """A realistic wrong answer to one exercise, and the graded question that must catch it."""
-    solution_id: str  # grade_id of the solution cell replaced
-    question_id: str  # grade_id of the test cell that must lose its points
-    code: str
-
-
-PLANTED_MISTAKES = {
-    # Thresholding the pre-activation instead of the probability.
-    "lab1_initialization": PlantedMistake("predict", "test_predict", '''def predict(params, X):
-    A2, cache = forward_propagation(X, params)
-    return (cache["Z2"] > 0.5).astype(np.int64)
-'''),
-}
+def planted_mistake(lab: str) -> PlantedMistake:
+    """The lab's planted mistake, kept with its hidden tests (``autograder.hidden.<labN>.PLANTED_MISTAKE``)."""
+    module = importlib.import_module(f"autograder.hidden.{lab.split('_')[0]}")
+    return module.PLANTED_MISTAKE
 
 
 def _solution_cells(nb) -> dict:
@@ -57,8 +47,8 @@ def untouched(course: Course, lab: str) -> nbformat.NotebookNode:
 
 
 def with_mistake(course: Course, lab: str, mistake: PlantedMistake | None = None) -> nbformat.NotebookNode:
-    """A solved notebook with one planted mistake (by default, the lab's own from PLANTED_MISTAKES)."""
-    mistake = mistake or PLANTED_MISTAKES[lab]
+    """A solved notebook with one planted mistake (by default, the lab's own)."""
+    mistake = mistake or planted_mistake(lab)
     nb = solved(course, lab)
     cells = _solution_cells(nb)
     if mistake.solution_id not in cells:

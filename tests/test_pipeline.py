@@ -18,7 +18,7 @@ from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import out_of_sync, release_lab
-from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
+from autograder.submissions import planted_mistake, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -65,7 +65,7 @@ def with_duplicated_test_cell(nb):
     return nb
 
 
-@pytest.fixture(scope="module", params=sorted(PLANTED_MISTAKES))
+@pytest.fixture(scope="module", params=KIT.labs())
 def graded(request, tmp_path_factory):
     lab = request.param
     course = scratch_course(KIT, tmp_path_factory.mktemp(lab), [lab])
@@ -110,7 +110,7 @@ def test_untouched_release_gets_zero_without_error(graded):
 def test_one_wrong_function_loses_exactly_its_question(graded):
     course, lab, outcomes, rows = graded
     points = auto_points(course, lab)
-    lost = PLANTED_MISTAKES[lab].question_id
+    lost = planted_mistake(lab).question_id
     assert outcomes["one_mistake"].score == sum(points.values()) - points[lost]
     assert float(rows["one_mistake"][lost]) == 0
     assert all(float(rows["one_mistake"][q]) == p for q, p in points.items() if q != lost)
@@ -166,7 +166,7 @@ def test_feedback_shows_messages_but_no_hidden_test_code(graded):
         text = visible_text(page.read_text())
         assert not [line for line in hidden if line in text], page
     mistake_page = visible_text(course.feedback_dir("one_mistake", lab).joinpath(f"{lab}.html").read_text())
-    assert "AssertionError" in mistake_page and PLANTED_MISTAKES[lab].question_id in mistake_page
+    assert "AssertionError" in mistake_page and planted_mistake(lab).question_id in mistake_page
     assert "---->" not in mistake_page  # the failed test shows its message, not a traceback
     assert "could not be graded" in visible_text(course.feedback_dir("malformed", lab).joinpath(f"{lab}.html").read_text())
 

@@ -9,12 +9,25 @@ import contextlib
 import copy
 import inspect
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 from course_utils.gradcheck import numerical_gradient, rel_error
 
 MAX_ERROR_TEXT = 300
+
+
+@dataclass(frozen=True)
+class PlantedMistake:
+    """A realistic wrong answer to one exercise, and the graded question that must catch it.
+
+    Each lab's hidden-test module defines one as ``PLANTED_MISTAKE``; the demo and the pipeline
+    tests submit it and expect exactly ``question_id`` to lose its points.
+    """
+    solution_id: str  # grade_id of the solution cell replaced
+    question_id: str  # grade_id of the test cell that must lose its points
+    code: str
 
 
 def _close(actual, expected, rtol=1e-6, atol=1e-9):

@@ -13,11 +13,16 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from .common import (SIGN_FLIPPED, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
+from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
                      expect_tuple, tested_with, times)
 
 KEYS = shallow.PARAMETER_KEYS
 RANDOM_METHODS = ("random", "xavier", "he")
+# For the demo and the pipeline tests: thresholding the pre-activation instead of the probability.
+PLANTED_MISTAKE = PlantedMistake("predict", "test_predict", '''def predict(params, X):
+    A2, cache = forward_propagation(X, params)
+    return (cache["Z2"] > 0.5).astype(np.int64)
+''')
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 LN2 = float(np.log(2.0))
 
