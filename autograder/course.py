@@ -55,10 +55,6 @@ class Course:
         return self.root / "feedback" / student / lab
 
     @property
-    def db_path(self) -> Path:
-        return self.root / "gradebook.db"
-
-    @property
     def records_dir(self) -> Path:
         return self.root / ".autograder" / "status"
 
@@ -93,6 +89,11 @@ class Course:
 
     def coursedir(self, config: Config | None = None) -> CourseDirectory:
         return CourseDirectory(config=config or self.config())
+
+    def db_url(self) -> str:
+        """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
+        ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
+        return self.coursedir().db_url
 
 
 def fingerprint(*paths: Path) -> str:

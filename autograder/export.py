@@ -50,7 +50,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
 def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
     """The CSV header and rows for every lab and every student who submitted it."""
     questions, rows = [], []
-    with Gradebook(f"sqlite:///{course.db_path}") as gb:
+    with Gradebook(course.db_url()) as gb:
         for lab in course.labs():
             students = course.students(lab)
             if not students:

@@ -8,6 +8,7 @@ later run grades only what changed.
 """
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
@@ -108,8 +109,14 @@ def grade_submission(root: str, lab: str, student: str) -> Outcome:
     return outcome
 
 
+@functools.lru_cache(maxsize=4)
+def _config(root: Path):
+    """The course's nbgrader configuration, read once per worker process."""
+    return Course(root).config()
+
+
 def _autograde(course: Course, lab: str, student: str) -> Outcome:
-    config = course.config()
+    config = _config(course.root)
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student
@@ -127,7 +134,7 @@ def _autograde(course: Course, lab: str, student: str) -> Outcome:
     if timed_out:
         return Outcome(student, lab, TIMEOUT, f"stopped cell(s) {timed_out} after {config.Execute.timeout} s "
                        "each; the rest was graded", score, max_score)
-    return Outcome(student, lab, GRADED, "graded", score, max_score)
+    return Outcome(student, lab, GRADED, "", score, max_score)
 
 
 def _failure(student: str, lab: str, error: str) -> Outcome:
@@ -149,9 +156,10 @@ def _timed_out_cells(notebook: Path) -> list[int]:
 
 
 def _with_gradebook(course: Course, action):
+    db_url = course.coursedir(_config(course.root)).db_url
     for attempt in range(DB_RETRIES):
         try:
-            with Gradebook(f"sqlite:///{course.db_path}") as gb:
+            with Gradebook(db_url) as gb:
                 return action(gb)
         except OperationalError:
             if attempt == DB_RETRIES - 1:

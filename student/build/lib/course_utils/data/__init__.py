@@ -1,0 +1,25 @@
+"""Data sets and preprocessing: 2-D toy problems, CIFAR-10, splits, minibatches and scaling."""
+
+from .preprocessing import (
+    iterate_minibatches,
+    one_hot,
+    standardize,
+    subtract_mean_image,
+    train_val_split,
+)
+from .toy import make_circles, make_linear, make_spirals, make_xor
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "iterate_minibatches",
+    "load_cifar10",
+    "make_circles",
+    "make_linear",
+    "make_spirals",
+    "make_xor",
+    "one_hot",
+    "standardize",
+    "subtract_mean_image",
+    "train_val_split",
+]
+from .cifar10 import CIFAR10_CLASSES, load_cifar10
