@@ -245,21 +245,38 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         else:
             todo[student] = prints
     with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
-              dynamic_ncols=True) as bar, \
-            ProcessPoolExecutor(max_workers=min(workers, max(1, len(todo))), initializer=_worker_env,
-                                initargs=(str(course.root), workers), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(grade_submission, str(course.root), lab, s): s for s in todo}
+              dynamic_ncols=True) as bar:
+        def record(outcome: Outcome) -> None:
+            outcome.fingerprint = todo[outcome.student]
+            save_record(course, outcome)
+            outcomes[outcome.student] = outcome
+            bar.update()
+            bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
+
+        crashed = _run_pool(course, lab, list(todo), workers, record)
+        for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
+            if _run_pool(course, lab, [student], workers, record):
+                record(Outcome(student, lab, ERROR, "the grading worker process died twice on this submission"))
+    return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _run_pool(course: Course, lab: str, students: list[str], workers: int, record) -> list[str]:
+    """Grade ``students`` in a pool of worker processes, recording each outcome as it comes.
+
+    Returns the students whose grading was cut short because a worker process died (the pool is
+    then broken, so every submission still in it is returned, to be tried again).
+    """
+    crashed = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
+                             initargs=(str(course.root), workers),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(grade_submission, str(course.root), lab, s): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
             try:
-                outcome = future.result()
+                record(future.result())
             except BrokenProcessPool:
-                outcome = Outcome(student, lab, ERROR, "the grading worker process crashed")
+                crashed.append(student)
             except Exception as error:  # a bug in the grader itself: record it, grade the others
-                outcome = Outcome(student, lab, ERROR, f"{type(error).__name__}: {error}")
-            outcome.fingerprint = todo[student]
-            save_record(course, outcome)
-            outcomes[student] = outcome
-            bar.update()
-            bar.set_postfix_str(f"{student}: {outcome.status}", refresh=False)
-    return [outcomes[s] for s in sorted(outcomes)]
+                record(Outcome(student, lab, ERROR, f"{type(error).__name__}: {error}"))
+    return sorted(crashed)

@@ -1,0 +1,558 @@
+"""Hidden tests of Lab 4 (backpropagation by hand, then in code): one check per graded function or class.
+
+Each ``check_<name>(student_object)`` compares the student's function or class with the reference
+(``autograder.reference.modules`` and ``losses``) on seeded random inputs and shapes, and the
+gradients with numerical gradients, in float64. Every check takes the student's object alone, so one
+wrong function or class fails one question only, and runs in well under a second.
+
+The two worked examples of the lab, ``reference_layer_grads`` (part A) and ``reference_classic_step``
+(part B), are composed here from the reference layers.
+"""
+import copy
+
+import numpy as np
+
+from autograder.reference import losses, modules
+from course_utils.gradcheck import numerical_gradient_array
+
+from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+                     expect_numerical_gradients, expect_tuple, tested_with, times)
+
+# For the demo and the pipeline tests: tanh's derivative taken at the input instead of the output.
+PLANTED_MISTAKE = PlantedMistake("Tanh", "test_Tanh", '''class Tanh:
+    """tanh(X), elementwise."""
+
+    def forward(self, X):
+        self.cache = X
+        return np.tanh(X)
+
+    def backward(self, dout):
+        return dout * (1 - self.cache ** 2)
+''')
+
+
+# ============================================================================= worked examples
+
+def reference_layer_grads(W, x):
+    """Part A: gradients of ``loss = sum(sigmoid(W @ x) ** 2)`` in column-vector form.
+
+    W: float (m, n); x: float (n,). Returns (dy: (m,), dx: (n,), dW: (m, n)) with y = W @ x.
+    The row-major Dense layer computes x[None] @ W.T, so its W is our W transposed.
+    """
+    dense, sigmoid = modules.Dense(W.shape[1], W.shape[0], dtype=np.float64), modules.Sigmoid()
+    dense.W, dense.b = np.asarray(W, dtype=np.float64).T, np.zeros(W.shape[0])
+    z = sigmoid.forward(dense.forward(np.asarray(x, dtype=np.float64)[None, :]))
+    dy = sigmoid.backward(2 * z)  # d(sum z**2)/dz = 2 z
+    dx = dense.backward(dy)
+    return dy[0], dx[0], dense.dW.T
+
+
+WEIGHT_NAMES = tuple(f"w{i}" for i in range(1, 9))
+# Where each named weight of the classic example sits: (layer, row = input, column = output).
+WEIGHT_POSITIONS = {"w1": (0, 0, 0), "w2": (0, 1, 0), "w3": (0, 0, 1), "w4": (0, 1, 1),
+                    "w5": (1, 0, 0), "w6": (1, 1, 0), "w7": (1, 0, 1), "w8": (1, 1, 1)}
+FORWARD_KEYS = ("net_h1", "out_h1", "net_h2", "out_h2", "net_o1", "out_o1", "net_o2", "out_o2")
+GRADIENT_KEYS = tuple(f"dE_d{name}" for name in WEIGHT_NAMES)
+NEW_WEIGHT_KEYS = tuple(f"new_{name}" for name in WEIGHT_NAMES)
+CLASSIC_KEYS = FORWARD_KEYS + ("E_total",) + GRADIENT_KEYS + NEW_WEIGHT_KEYS
+
+
+def reference_classic_step(weights, x, target, learning_rate=0.5):
+    """Part B: one gradient-descent step of the 2-2-2 sigmoid network of the classic example.
+
+    weights: dict "w1".."w8", "b1", "b2" of floats (b1 is shared by both hidden units, b2 by both
+    outputs); x, target: two floats each. E_total = sum over the outputs of 1/2 (target - out)^2,
+    which is ``losses.mse`` of one sample. Every gradient is taken at the given weights; the weights
+    are updated afterwards and the biases are not updated.
+    Returns a dict of floats under ``CLASSIC_KEYS``.
+    """
+    layers = [modules.Dense(2, 2, dtype=np.float64), modules.Sigmoid(),
+              modules.Dense(2, 2, dtype=np.float64), modules.Sigmoid()]
+    dense = layers[0], layers[2]
+    for layer, bias in zip(dense, ("b1", "b2")):
+        layer.b = np.full(2, float(weights[bias]))
+    for name, (layer, row, column) in WEIGHT_POSITIONS.items():
+        dense[layer].W[row, column] = weights[name]
+    values, signal = [], np.asarray(x, dtype=np.float64)[None, :]
+    for layer in layers:
+        signal = layer.forward(signal)
+        values.append(signal[0])
+    E_total, dout = losses.mse(signal, np.asarray(target, dtype=np.float64)[None, :])
+    modules.Sequential(layers).backward(dout)
+    result = {f"{kind}_{unit}{i + 1}": float(values[step][i])
+              for step, (kind, unit) in enumerate([("net", "h"), ("out", "h"), ("net", "o"), ("out", "o")])
+              for i in range(2)}
+    result["E_total"] = E_total
+    for name, (layer, row, column) in WEIGHT_POSITIONS.items():
+        gradient = float(dense[layer].dW[row, column])
+        result[f"dE_d{name}"] = gradient
+        result[f"new_{name}"] = float(weights[name]) - learning_rate * gradient
+    return {key: result[key] for key in CLASSIC_KEYS}
+
+
+# ============================================================================= part A: layer_grads
+
+def _expect_vector_result(value, what, shape, text):
+    hint = "return 1-D arrays such as W @ x, not columns of shape (n, 1)" if np.ndim(value) == 2 and \
+        len(shape) == 1 else ""
+    return expect_array(value, what, shape, text, shape_hint=hint)
+
+
+def check_layer_grads(layer_grads):
+    """dy, dx and dW of loss = z1^2 + z2^2, z = sigmoid(W x), W (2, 3), against the reference and numerically."""
+    rng = np.random.default_rng(4101)
+    for trial in range(4):
+        W = rng.normal(size=(2, 3)) * (2.0 if trial == 3 else 1.0)
+        x = rng.normal(size=3)
+        with tested_with("a random W of shape (2, 3) and x of shape (3,)"):
+            result = expect_tuple(call(layer_grads, W, x), 3, "layer_grads should return a tuple (dy, dx, dW)")
+            dy = _expect_vector_result(result[0], "layer_grads: dy", (2,), "(2,), like y")
+            dx = _expect_vector_result(result[1], "layer_grads: dx", (3,), "(3,), like x")
+            dW = expect_array(result[2], "layer_grads: dW", (2, 3), "(2, 3), like W")
+            expected_dy, expected_dx, expected_dW = reference_layer_grads(W, x)
+            y = W @ x
+            z = 1 / (1 + np.exp(-y))
+            expect_close(dy, expected_dy, "layer_grads: dy",
+                         "dy = dloss/dz * dz/dy, with dloss/dz = 2 z and dz/dy = z (1 - z)",
+                         diagnoses=[times(0.5, "did you forget the factor 2 of d(z^2)/dz = 2 z?"),
+                                    lambda a, e: "you left out the derivative of the sigmoid, z (1 - z)"
+                                    if np.allclose(a, 2 * z) else None,
+                                    lambda a, e: "the sigmoid's derivative is z (1 - z) with z = sigmoid(y), "
+                                    "not y (1 - y)" if np.allclose(a, 2 * z * y * (1 - y)) else None,
+                                    SIGN_FLIPPED])
+            expect_close(dx, expected_dx, "layer_grads: dx",
+                         "dy is right, so check dx = W^T dy (each x_j feeds both y_1 and y_2: add the two paths)")
+            expect_close(dW, expected_dW, "layer_grads: dW",
+                         "dy is right, so check dW[i, j] = dy_i * x_j, the outer product of dy and x")
+            loss = lambda p: float(np.sum((1 / (1 + np.exp(-(p["W"] @ p["x"])))) ** 2))  # noqa: E731
+            expect_numerical_gradients(loss, {"x": x, "W": W}, {"x": dx, "W": dW}, "layer_grads")
+
+
+# ============================================================================= part B: classic_step
+
+def _expect_number(value, what):
+    """A real number (Python, NumPy, or one-element array) as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)) \
+            or np.size(value) != 1:
+        raise AssertionError(f"{what} should be a single number, but it is a {type(value).__name__}"
+                             f"{' of shape ' + str(np.shape(value)) if isinstance(value, np.ndarray) else ''}.")
+    value = float(np.asarray(value).reshape(()))
+    if not np.isfinite(value):
+        raise AssertionError(f"{what} is {value}: look for an overflowing exp or a division by zero.")
+    return value
+
+
+def _classic_problem(rng):
+    weights = {name: float(rng.uniform(-1, 1)) for name in WEIGHT_NAMES + ("b1", "b2")}
+    x = tuple(float(v) for v in rng.uniform(0, 1, size=2))
+    target = tuple(float(v) for v in rng.uniform(0, 1, size=2))
+    return weights, x, target, float(rng.uniform(0.1, 1.0))
+
+
+def _backpropagated_through(weights, x, target, learning_rate, output_weights):
+    """Hidden-layer gradients of the classic step when the output weights used going back are ``output_weights``."""
+    expected = reference_classic_step(weights, x, target, learning_rate)
+    deltas = [(expected[f"out_o{k}"] - target[k - 1]) * expected[f"out_o{k}"] * (1 - expected[f"out_o{k}"])
+              for k in (1, 2)]
+    into = {1: ("w5", "w7"), 2: ("w6", "w8")}  # weights leaving h1 and h2 towards o1 and o2
+    grads = {}
+    for h in (1, 2):
+        d_out_h = sum(delta * output_weights[name] for delta, name in zip(deltas, into[h]))
+        d_net_h = d_out_h * expected[f"out_h{h}"] * (1 - expected[f"out_h{h}"])
+        for i, name in enumerate(("w1", "w2") if h == 1 else ("w3", "w4")):
+            grads[f"dE_d{name}"] = d_net_h * x[i]
+    return grads
+
+
+def check_classic_step(classic_step):
+    """Every forward value, E_total, the eight gradients and the new weights, on random networks."""
+    rng = np.random.default_rng(4202)
+    for _ in range(4):
+        weights, x, target, learning_rate = _classic_problem(rng)
+        with tested_with("random weights, biases, input and target, and learning_rate="
+                         f"{learning_rate:.3g}"):
+            result = expect_dict(call(classic_step, weights, x, target, learning_rate), CLASSIC_KEYS,
+                                 "classic_step: the result", "Use exactly the key names given in the exercise.")
+            values = {key: _expect_number(result[key], f"classic_step: result[{key!r}]") for key in CLASSIC_KEYS}
+            expected = reference_classic_step(weights, x, target, learning_rate)
+            for key in FORWARD_KEYS:
+                unit = key[-2:]
+                hint = (f"out_{unit} = sigmoid(net_{unit})" if key.startswith("out") else
+                        "net_h1 = w1 i1 + w2 i2 + b1 and net_h2 = w3 i1 + w4 i2 + b1" if unit[0] == "h" else
+                        "net_o1 = w5 out_h1 + w6 out_h2 + b2 and net_o2 = w7 out_h1 + w8 out_h2 + b2")
+                expect_close(values[key], expected[key], f"classic_step: result[{key!r}]", hint, diagnoses=())
+            expect_close(values["E_total"], expected["E_total"], "classic_step: result['E_total']",
+                         "E_total = 1/2 (target1 - out_o1)^2 + 1/2 (target2 - out_o2)^2",
+                         diagnoses=[times(2, "did you forget the factor 1/2?"),
+                                    times(0.5, "E_total is the sum over the two outputs, not their mean")])
+            output_diagnoses = [times(2, "the derivative of 1/2 (target - out)^2 with respect to out is "
+                                      "-(target - out): the 1/2 cancels the 2"), SIGN_FLIPPED]
+            for name in ("w5", "w6", "w7", "w8"):
+                key = f"dE_d{name}"
+                expect_close(values[key], expected[key], f"classic_step: result[{key!r}]",
+                             "dE/dw5 = (out_o1 - target1) * out_o1 (1 - out_o1) * out_h1, and likewise for "
+                             "w6 (out_h2), w7 and w8 (output o2)", output_diagnoses)
+            updated = {name: values[f"new_{name}"] for name in ("w5", "w6", "w7", "w8")}
+            with_new_weights = _backpropagated_through(weights, x, target, learning_rate, updated)
+            for name in ("w1", "w2", "w3", "w4"):
+                key = f"dE_d{name}"
+                expect_close(values[key], expected[key], f"classic_step: result[{key!r}]",
+                             "the output-layer gradients are right, so check the path back: out_h1 feeds both "
+                             "outputs, so dE/dout_h1 = delta_o1 w5 + delta_o2 w7, then multiply by "
+                             "out_h1 (1 - out_h1) and the input",
+                             diagnoses=[lambda a, e, k=key: "you backpropagated through the updated output "
+                                        "weights: compute every gradient with the weights of the forward pass, "
+                                        "then update" if np.isclose(a, with_new_weights[k], rtol=1e-6, atol=1e-12)
+                                        and not np.isclose(a, e) else None,
+                                        times(2, "the 1/2 in E_total cancels the 2 of the square"), SIGN_FLIPPED])
+            for name in WEIGHT_NAMES:
+                key = f"new_{name}"
+                uphill = weights[name] + learning_rate * expected[f"dE_d{name}"]
+                expect_close(values[key], expected[key], f"classic_step: result[{key!r}]",
+                             f"the new weight is {name} - learning_rate * dE/d{name}",
+                             diagnoses=[lambda a, e, u=uphill: "you added the gradient: gradient descent "
+                                        "subtracts it" if np.isclose(a, u) else None])
+
+
+# ============================================================================= part C: layer classes
+
+def _bound(layer, method, label):
+    """The layer's method under the name ``label`` (e.g. "Dense.backward"), for ``call``'s messages."""
+    bound = getattr(layer, method, None)
+    if not callable(bound):
+        raise AssertionError(f"{label} is missing: the class needs a method {method}.")
+    if method == "forward":
+        def run(X):
+            return bound(X)
+    else:
+        def run(dout):
+            return bound(dout)
+    run.__name__ = label
+    return run
+
+
+def _new_layer(cls, name, *args):
+    layer = call(cls, *args)
+    if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+        raise AssertionError(f"{name} objects need the methods forward(X) and backward(dout).")
+    return layer
+
+
+def _forward_backward(layer, name, X, dout):
+    """Run the student's forward then backward; return (out, dX) checked for shape and finiteness."""
+    out = expect_array(call(_bound(layer, "forward", f"{name}.forward"), X), f"{name}.forward: out",
+                       dout.shape, f"{dout.shape} for X of shape {X.shape}")
+    dX = expect_array(call(_bound(layer, "backward", f"{name}.backward"), dout), f"{name}.backward: dX",
+                      X.shape, "(N, D), like X")
+    return out, dX
+
+
+def _expect_numerical(layer, name, what, X, dout, analytic, parameter=None):
+    """``analytic`` against the numerical gradient of sum(forward(X) * dout) with respect to X, or to
+    ``parameter`` (a float64 array of the layer, changed in place and restored) if given."""
+    forward = _bound(layer, "forward", f"{name}.forward")
+    if parameter is None:
+        numerical = numerical_gradient_array(lambda point: call(forward, point), X.copy(), dout)
+    else:
+        numerical = numerical_gradient_array(lambda _: call(forward, X), parameter, dout)
+    if not np.allclose(analytic, numerical, rtol=1e-6, atol=1e-8):
+        raise AssertionError(f"{name}.backward: {what} does not match the numerical gradient of your forward pass.")
+
+
+def _check_activation(student_cls, name, reference_cls, make_input, forward_hint, backward_hint,
+                      backward_diagnoses=()):
+    """Forward and backward of a parameter-free layer against the reference, and dX numerically."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for _ in range(3):
+        N, D = int(rng.integers(2, 7)), int(rng.integers(2, 6))
+        X = make_input(rng, (N, D))
+        dout = rng.normal(size=(N, D))
+        with tested_with(f"X of shape ({N}, {D})"):
+            layer = _new_layer(student_cls, name)
+            out, dX = _forward_backward(layer, name, X, dout)
+            reference = reference_cls()
+            expect_close(out, reference.forward(X), f"{name}.forward: out", forward_hint)
+            expected = reference.backward(dout)
+            diagnoses = [diagnose(X, dout, reference.forward(X)) for diagnose in backward_diagnoses]
+            expect_close(dX, expected, f"{name}.backward: dX", backward_hint, diagnoses + [SIGN_FLIPPED])
+            _expect_numerical(layer, name, "dX", X, dout, dX)
+
+
+def _was(formula, hint):
+    """Diagnosis factory: ``formula(X, dout, out)`` is what the mistaken backward returns."""
+    return lambda X, dout, out: (lambda a, e: hint if np.allclose(a, formula(X, dout, out)) else None)
+
+
+def _normal(rng, shape):
+    return rng.normal(scale=2.0, size=shape)
+
+
+def _away_from_zero(rng, shape):
+    """Normal draws with |x| >= 0.1, so the ReLU's kink is out of the numerical gradient's reach."""
+    X = rng.normal(scale=2.0, size=shape)
+    return np.where(np.abs(X) < 0.1, 0.1 * np.sign(X) + 0.1 * (X == 0), X)
+
+
+def check_Sigmoid(Sigmoid):
+    """Sigmoid forward and backward."""
+    _check_activation(Sigmoid, "Sigmoid", modules.Sigmoid, _normal, "out = 1 / (1 + exp(-X))",
+                      "dX = dout * out * (1 - out), with out the output of forward (keep it in the cache)",
+                      [_was(lambda X, dout, out: dout * X * (1 - X),
+                            "the derivative is out * (1 - out) with out = sigmoid(X), not X * (1 - X)"),
+                       _was(lambda X, dout, out: out * (1 - out),
+                            "multiply the local derivative by dout (the chain rule)")])
+
+
+def check_ReLU(ReLU):
+    """ReLU forward and backward."""
+    _check_activation(ReLU, "ReLU", modules.ReLU, _away_from_zero, "out = max(0, X), elementwise (np.maximum)",
+                      "dX = dout where X > 0, and 0 elsewhere",
+                      [_was(lambda X, dout, out: (X > 0).astype(float), "multiply by dout: dX = dout * (X > 0)"),
+                       _was(lambda X, dout, out: dout * (X < 0), "the gradient passes where X > 0, not where X < 0")])
+
+
+def check_Tanh(Tanh):
+    """Tanh forward and backward."""
+    _check_activation(Tanh, "Tanh", modules.Tanh, _normal, "out = np.tanh(X)",
+                      "dX = dout * (1 - out**2), with out = tanh(X) the output of forward",
+                      [_was(lambda X, dout, out: dout * (1 - X ** 2),
+                            "the derivative is 1 - tanh(X)^2 = 1 - out^2, not 1 - X^2"),
+                       _was(lambda X, dout, out: 1 - out ** 2,
+                            "multiply the local derivative by dout (the chain rule)")])
+
+
+def check_Softmax(Softmax):
+    """Softmax forward (stable for large inputs) and its row-wise Jacobian-vector product."""
+    _check_activation(Softmax, "Softmax", modules.Softmax, _normal,
+                      "out = exp(X) / sum(exp(X)) along each row (axis=1)",
+                      "every output of a row depends on every input of that row: "
+                      "dX = out * (dout - sum(dout * out, axis=1, keepdims=True))",
+                      [_was(lambda X, dout, out: dout * out * (1 - out),
+                            "you used only the diagonal of the Jacobian: each out_i also depends on the other "
+                            "inputs of its row, dX = out * (dout - sum(dout * out, axis=1, keepdims=True))")])
+    X = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -1002.0]])
+    out = call(_bound(_new_layer(Softmax, "Softmax"), "forward", "Softmax.forward"), X)
+    if not np.all(np.isfinite(np.asarray(out, dtype=np.float64))):
+        raise AssertionError("Softmax.forward gives NaN or inf for inputs of size 1000: subtract the maximum of each "
+                             "row before taking exp (it does not change the result).")
+    expect_close(out, modules.Softmax().forward(X), "Softmax.forward: out for inputs of size 1000",
+                 "subtract the maximum of each row (keepdims=True) before exp", diagnoses=())
+
+
+def check_Dense(Dense):
+    """Dense forward, dX, and the stored dW and db, against the reference and numerically."""
+    rng = np.random.default_rng(4303)
+    for _ in range(3):
+        N, D_in, D_out = (int(v) for v in rng.integers(2, 7, size=3))
+        X, dout = rng.normal(size=(N, D_in)), rng.normal(size=(N, D_out))
+        W, b = rng.normal(size=(D_in, D_out)), rng.normal(size=D_out)
+        with tested_with(f"N={N}, D_in={D_in}, D_out={D_out}"):
+            layer = _new_layer(Dense, "Dense", D_in, D_out, 0, np.float64)
+            layer.W, layer.b = W.copy(), b.copy()
+            out, dX = _forward_backward(layer, "Dense", X, dout)
+            reference = modules.Dense(D_in, D_out, dtype=np.float64)
+            reference.W, reference.b = W, b
+            expect_close(out, reference.forward(X), "Dense.forward: out", "out = X @ self.W + self.b",
+                         diagnoses=[lambda a, e: "did you forget the bias b?" if np.allclose(a, X @ W) else None])
+            expected_dX = reference.backward(dout)
+            expect_close(dX, expected_dX, "Dense.backward: dX", "dX = dout @ W.T")
+            grads = {}
+            for key, shape, text in (("dW", (D_in, D_out), "(D_in, D_out), like W"),
+                                     ("db", (D_out,), "(D_out,), like b")):
+                if getattr(layer, key, None) is None:
+                    raise AssertionError(f"Dense.backward should store the gradient in self.{key}.")
+                grads[key] = expect_array(getattr(layer, key), f"Dense.backward: self.{key}", shape, text,
+                                          shape_hint="sum over axis 0 without keepdims"
+                                          if key == "db" and np.ndim(getattr(layer, key)) == 2 else "")
+            scale = [times(1 / N, "sum over the samples, do not average: the loss already has its 1/N in dout")]
+            expect_close(grads["dW"], reference.dW, "Dense.backward: self.dW", "dW = X.T @ dout",
+                         scale + [SIGN_FLIPPED])
+            expect_close(grads["db"], reference.db, "Dense.backward: self.db",
+                         "db = the sum of dout over the samples (axis 0)", scale + [SIGN_FLIPPED])
+            _expect_numerical(layer, "Dense", "dX", X, dout, dX)
+            _expect_numerical(layer, "Dense", "self.dW", X, dout, grads["dW"], layer.W)
+            _expect_numerical(layer, "Dense", "self.db", X, dout, grads["db"], layer.b)
+
+
+# ============================================================================= losses
+
+def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_hint, loss_diagnoses,
+                gradient_diagnoses):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for _ in range(3):
+        pred, target, description = make_problem(rng)
+        N = pred.shape[0]
+        with tested_with(description):
+            result = expect_tuple(call(loss_fn, pred, target), 2, f"{name} should return a tuple (loss, dpred)")
+            loss = _expect_number(result[0], f"{name}: the loss")
+            grad = expect_array(result[1], f"{name}: the gradient", pred.shape, f"{pred.shape}, like its input")
+            expected_loss, expected_grad = reference_fn(pred, target)
+            expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N))
+            expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N))
+            numerical = numerical_gradient_array(lambda p: reference_fn(p, target)[0], pred.copy(), np.ones(()))
+            if not np.allclose(grad, numerical, rtol=1e-6, atol=1e-9):
+                raise AssertionError(f"{name}: the gradient does not match the numerical gradient of the loss.")
+
+
+def _regression_problem(rng):
+    N, D = int(rng.integers(2, 9)), int(rng.integers(1, 4))
+    return rng.normal(size=(N, D)), rng.normal(size=(N, D)), f"pred and target of shape ({N}, {D})"
+
+
+def check_mse_loss(mse_loss):
+    """1/(2N) squared error and its gradient (pred - target) / N."""
+    _check_loss(mse_loss, "mse_loss", losses.mse, _regression_problem,
+                "loss = 1/(2N) * sum((pred - target)**2), N the number of rows",
+                "dpred = (pred - target) / N",
+                lambda N: [times(2, "did you forget the 1/2?"), times(N, "did you divide by N?")],
+                lambda N: [times(N, "did you divide by N?"), times(2, "the 1/2 cancels the 2 of the square"),
+                           SIGN_FLIPPED])
+
+
+def _classification_problem(rng, scale=1.0):
+    N, C = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+    return rng.normal(scale=scale, size=(N, C)), rng.integers(0, C, size=N), f"logits of shape ({N}, {C})"
+
+
+def check_softmax_cross_entropy(softmax_cross_entropy):
+    """Mean cross-entropy of the softmax, its gradient (softmax - one_hot) / N, and stability for large logits."""
+    diagnoses = dict(loss_diagnoses=lambda N: [times(N, "did you average over the samples (divide by N)?"),
+                                               SIGN_FLIPPED],
+                     gradient_diagnoses=lambda N: [times(N, "did you divide by N?"), SIGN_FLIPPED])
+    _check_loss(softmax_cross_entropy, "softmax_cross_entropy", losses.softmax_ce, _classification_problem,
+                "loss = -1/N * sum over the samples of log(softmax(logits)[i, y[i]])",
+                "dlogits = (softmax(logits) - one_hot(y)) / N", **diagnoses)
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]])
+    y = np.array([0, 2])
+    with tested_with("logits of size 1000"):
+        result = expect_tuple(call(softmax_cross_entropy, logits, y), 2,
+                              "softmax_cross_entropy should return a tuple (loss, dlogits)")
+        loss = np.asarray(result[0], dtype=np.float64)
+        if not np.all(np.isfinite(loss)) or not np.all(np.isfinite(np.asarray(result[1], dtype=np.float64))):
+            raise AssertionError("softmax_cross_entropy gives NaN or inf for large logits: subtract the maximum of "
+                                 "each row first, and compute log(softmax) as shifted - log(sum(exp(shifted))).")
+        expected_loss, expected_grad = losses.softmax_ce(logits, y)
+        expect_close(loss, expected_loss, "softmax_cross_entropy: the loss",
+                     "compute log(softmax) as shifted - log(sum(exp(shifted))) so it never takes the log of 0",
+                     diagnoses=())
+        expect_close(result[1], expected_grad, "softmax_cross_entropy: the gradient",
+                     "dlogits = (softmax(logits) - one_hot(y)) / N", diagnoses=())
+
+
+# ============================================================================= the network
+
+def _reference_layers(rng, sizes, activation):
+    """Reference float64 layers of an MLP with random weights and biases."""
+    net = modules.build_mlp(sizes, activation, seed=rng, dtype=np.float64)
+    for layer in net.params().values():
+        layer[...] += rng.normal(scale=0.3, size=layer.shape)
+    return net.layers
+
+
+def check_Sequential(Sequential):
+    """forward runs the layers in order, backward in reverse order, and returns dX; grads fill every Dense layer."""
+    rng = np.random.default_rng(4404)
+    for sizes, activation in (([4, 6, 5, 3], "relu"), ([3, 5, 2], "tanh")):
+        N = int(rng.integers(2, 7))
+        layers = _reference_layers(rng, sizes, activation)
+        X, dout = rng.normal(size=(N, sizes[0])), rng.normal(size=(N, sizes[-1]))
+        with tested_with(f"reference layers of sizes {sizes} with {activation} between them"):
+            net = call(Sequential, layers)
+            reference = modules.Sequential(copy.deepcopy(layers))
+            out = expect_array(call(_bound(net, "forward", "Sequential.forward"), X), "Sequential.forward: out",
+                               (N, sizes[-1]), "(N, D_out), the output of the last layer")
+            expect_close(out, reference.forward(X), "Sequential.forward: out",
+                         "pass X through every layer in order, each layer's output being the next one's input",
+                         diagnoses=())
+            dX = expect_array(call(_bound(net, "backward", "Sequential.backward"), dout), "Sequential.backward: dX",
+                              (N, sizes[0]), "(N, D_in), like X",
+                              shape_hint="pass dout through every layer's backward, in reverse order")
+            expect_close(dX, reference.backward(dout), "Sequential.backward: dX",
+                         "pass dout through every layer's backward in reverse order and return the last result",
+                         diagnoses=())
+            grads = expect_dict(call(net.grads), reference.grads().keys(), "Sequential.grads()")
+            for key, value in reference.grads().items():
+                expect_close(expect_array(grads[key], f"Sequential.grads()[{key!r}]", value.shape, str(value.shape)),
+                             value, f"Sequential.grads()[{key!r}]",
+                             "backward must call every layer's backward, so that each Dense layer stores its dW and db",
+                             diagnoses=())
+
+
+def check_build_mlp(build_mlp):
+    """Dense and activation layers alternate, no activation after the last Dense, one generator for all layers."""
+    classes = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+    for sizes, activation in (([5, 6, 6, 3], "tanh"), ([2, 4, 4, 4, 2], "relu"), ([3, 1], "sigmoid"),
+                              ([3, 4, 2], "sigmoid")):
+        context = f"for layer_sizes={sizes}, activation={activation!r}"
+        net = call(build_mlp, sizes, activation, seed=3, dtype=np.float64, context=context)
+        layers = getattr(net, "layers", None)
+        if not isinstance(layers, (list, tuple)):
+            raise AssertionError(f"build_mlp {context} should return a Sequential (with a list net.layers).")
+        names = [type(layer).__name__ for layer in layers]
+        expected = [name for i in range(len(sizes) - 1) for name in ("Dense", classes[activation])][:-1]
+        if names != expected:
+            raise AssertionError(f"build_mlp {context} gave the layers {names}, but it should give {expected}: "
+                                 "a Dense layer for each pair of consecutive sizes, the activation between them, "
+                                 "and no activation after the last Dense layer.")
+        dense = layers[::2]
+        for i, (layer, D_in, D_out) in enumerate(zip(dense, sizes[:-1], sizes[1:]), start=1):
+            W = np.asarray(getattr(layer, "W", None))
+            if W.shape != (D_in, D_out) or W.dtype != np.float64:
+                raise AssertionError(f"build_mlp {context}: Dense layer {i} should have W of shape ({D_in}, {D_out}) "
+                                     "and the dtype passed to build_mlp: create it as Dense(D_in, D_out, rng, dtype).")
+        same = [np.asarray(a.W) for a in dense if np.shape(a.W) == np.shape(dense[1].W)] if len(dense) > 2 else []
+        if len(same) > 1 and all(np.array_equal(same[0], W) for W in same[1:]):
+            raise AssertionError(f"build_mlp {context}: layers of the same size got identical weights: create one "
+                                 "generator rng = np.random.default_rng(seed) and pass it to every Dense layer.")
+        again = call(build_mlp, sizes, activation, seed=3, dtype=np.float64, context=context)
+        other = call(build_mlp, sizes, activation, seed=4, dtype=np.float64, context=context)
+        if not np.array_equal(again.layers[0].W, dense[0].W) or np.array_equal(other.layers[0].W, dense[0].W):
+            raise AssertionError(f"build_mlp {context}: the weights should depend on the seed, and only on it: "
+                                 "create the generator with np.random.default_rng(seed).")
+    try:
+        build_mlp([2, 3, 2], "softsign")
+    except ValueError:
+        return
+    except Exception as error:
+        raise AssertionError(f"build_mlp raised {type(error).__name__} for the unknown activation 'softsign'; "
+                             "it should raise a ValueError.") from None
+    raise AssertionError("build_mlp accepted the unknown activation 'softsign'; it should raise a ValueError.")
+
+
+def check_loss_and_grads(loss_and_grads):
+    """The loss and the gradients of every parameter after one forward and backward pass, also numerically."""
+    rng = np.random.default_rng(4505)
+    cases = (([3, 5, 4], "tanh", losses.softmax_ce, "softmax_ce"), ([2, 4, 3, 2], "sigmoid", losses.mse, "mse"))
+    for sizes, activation, loss_fn, loss_name in cases:
+        N = int(rng.integers(3, 8))
+        layers = _reference_layers(rng, sizes, activation)
+        X = rng.normal(size=(N, sizes[0]))
+        y = rng.integers(0, sizes[-1], size=N) if loss_name == "softmax_ce" else rng.normal(size=(N, sizes[-1]))
+        with tested_with(f"a reference network of sizes {sizes} ({activation}) and the loss {loss_name}"):
+            net = modules.Sequential(layers)
+            result = expect_tuple(call(loss_and_grads, net, X, y, loss_fn, may_modify=True), 2,
+                                  "loss_and_grads should return a tuple (loss, grads)")
+            reference = modules.Sequential(copy.deepcopy(layers))
+            expected_loss, expected = modules.loss_and_grads(reference, X, y, loss_fn)
+            loss = _expect_number(result[0], "loss_and_grads: the loss")
+            expect_close(loss, expected_loss, "loss_and_grads: the loss",
+                         "return the loss_fn value of the network's output net.forward(X)", diagnoses=())
+            grads = expect_dict(result[1], expected.keys(), "loss_and_grads: grads",
+                                "Return net.grads() after the backward pass.")
+            values = {}
+            for key, value in expected.items():
+                if grads[key] is None:
+                    raise AssertionError(f"loss_and_grads: grads[{key!r}] is None: call net.backward(dscores) "
+                                         "before reading the gradients.")
+                values[key] = expect_array(grads[key], f"loss_and_grads: grads[{key!r}]", value.shape,
+                                           f"{value.shape}, like params[{key!r}]")
+                expect_close(values[key], value, f"loss_and_grads: grads[{key!r}]",
+                             "run net.backward on the gradient that loss_fn returns, then return net.grads()")
+
+            def cost_of(params):
+                point = modules.Sequential(copy.deepcopy(layers))
+                for key, value in params.items():
+                    point.params()[key][...] = value
+                return loss_fn(point.forward(X), y)[0]
+
+            expect_numerical_gradients(cost_of, modules.Sequential(layers).params(), values, "loss_and_grads")

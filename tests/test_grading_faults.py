@@ -1,0 +1,94 @@
+"""Grading survives faults: a killed grader, a dying worker, an output folder that cannot be written."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.grade import grade, load_record
+from autograder.release import release_lab
+from autograder.submissions import solved, submit, untouched
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading_faults")]
+
+
+@pytest.fixture
+def course(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    assert release_lab(course, LAB) == []
+    return course
+
+
+def grade_command(course, *extra):
+    return [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", LAB, *extra]
+
+
+def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothing_twice(course):
+    good = solved(course, LAB)
+    students = [f"s{i}" for i in range(6)]
+    for student in students:
+        submit(course, student, LAB, good if student != "s5" else untouched(course, LAB))
+    grader = subprocess.Popen(grade_command(course, "--workers", "2"), start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = course.records_dir / LAB
+    deadline = time.monotonic() + 240
+    while not (records.is_dir() and any(records.glob("*.json"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(grader.pid, signal.SIGKILL)  # the grader, its workers and their kernels, mid-run
+    grader.wait()
+    done_before = {p.stem for p in records.glob("*.json")}
+    assert 0 < len(done_before) < len(students), "the kill should land mid-run"
+
+    again = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    assert set(again) == set(students)
+    assert all(again[s].skipped for s in done_before)  # what was recorded is kept, not redone
+    full = again["s0"].score
+    assert full > 0 and all(again[s].score == full for s in students if s != "s5") and again["s5"].score == 0
+    with Gradebook(course.db_url()) as gb:  # one submission per student, whatever ran twice
+        assert sorted(s.student.id for s in gb.find_assignment(LAB).submissions) == students
+
+
+def test_a_worker_that_dies_is_retried_once_then_recorded(course):
+    good = solved(course, LAB)
+    killer = solved(course, LAB)
+    # Kills the process that runs the kernel: the grader's worker (possible only without the sandbox).
+    killer.cells.insert(1, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    submit(course, "killer", LAB, killer)
+    submit(course, "honest", LAB, good)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    assert outcomes["killer"].status == "grading_error"
+    assert "died twice" in outcomes["killer"].detail
+    assert outcomes["honest"].status == "graded" and outcomes["honest"].score > 0
+
+
+def test_an_unwritable_output_folder_stops_grading_before_it_starts(course):
+    submit(course, "s0", LAB, solved(course, LAB))
+    (course.root / "autograded").write_text("not a folder")
+    result = subprocess.run(grade_command(course), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Cannot write grading results to" in result.stderr and "autograded" in result.stderr
+    assert load_record(course, LAB, "s0") is None  # nothing was graded
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a tiny filesystem")
+def test_a_full_output_folder_stops_grading_before_it_starts(course):
+    submit(course, "s0", LAB, solved(course, LAB))
+    (course.root / "autograded").mkdir()
+    script = (f"mount -t tmpfs -o size=16k tmpfs {course.root / 'autograded'} && "
+              + " ".join(grade_command(course)))
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    if "mount:" in result.stderr:
+        pytest.skip(f"cannot mount a small filesystem here: {result.stderr.strip()}")
+    assert result.returncode == 2
+    assert "No space left on device" in result.stderr
+    assert load_record(course, LAB, "s0") is None

@@ -1,0 +1,417 @@
+"""Lab 4: the reference layer classes, the two worked examples, and the hidden checks built on them.
+
+The references are tested against independent formulas, numerical gradients and the published numbers of
+the classic 2-2-2 example (recomputed here from scalar formulas); the hidden checks must pass on the
+references and fail, with the right hint and without revealing expected values, on typical mistakes.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder.hidden import lab4
+from autograder.reference import losses, modules
+from course_utils.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+
+CLASSIC_WEIGHTS = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.45, "w7": 0.50,
+                   "w8": 0.55, "b1": 0.35, "b2": 0.60}
+CLASSIC_X, CLASSIC_TARGET = (0.05, 0.10), (0.01, 0.99)
+
+
+def logistic(t):
+    return 1 / (1 + math.exp(-t))
+
+
+# ----------------------------------------------------------------------------- layer classes
+
+shapes = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6))
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes, st.integers(0, 10_000))
+def test_dense_matches_the_affine_map_and_numerical_gradients(shape, seed):
+    N, D_in, D_out = shape
+    rng = np.random.default_rng(seed)
+    layer = modules.Dense(D_in, D_out, seed=rng, dtype=np.float64)
+    layer.b = rng.normal(size=D_out)
+    X, dout = rng.normal(size=(N, D_in)), rng.normal(size=(N, D_out))
+    assert np.allclose(layer.forward(X), X @ layer.W + layer.b)
+    dX = layer.backward(dout)
+    assert rel_error(dX, numerical_gradient_array(layer.forward, X.copy(), dout)) < 1e-7
+    at_X = lambda _: layer.forward(X)  # noqa: E731
+    assert rel_error(layer.dW, numerical_gradient_array(at_X, layer.W, dout)) < 1e-7
+    assert rel_error(layer.db, numerical_gradient_array(at_X, layer.b, dout)) < 1e-7
+
+
+def test_dense_initialization_is_he_scaled_seeded_and_in_the_requested_dtype():
+    layer = modules.Dense(400, 300, seed=5)
+    assert layer.W.dtype == np.float32 and layer.b.dtype == np.float32 and not layer.b.any()
+    assert layer.W.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    assert np.array_equal(modules.Dense(400, 300, seed=5).W, layer.W)
+    assert not np.array_equal(modules.Dense(400, 300, seed=6).W, layer.W)
+    assert modules.Dense(3, 2, dtype=np.float64).W.dtype == np.float64
+
+
+ACTIVATION_FORMULAS = {
+    modules.Sigmoid: lambda X: 1 / (1 + np.exp(-X)),
+    modules.ReLU: lambda X: np.where(X > 0, X, 0.0),
+    modules.Tanh: lambda X: (np.exp(X) - np.exp(-X)) / (np.exp(X) + np.exp(-X)),
+    modules.Softmax: lambda X: np.exp(X) / np.exp(X).sum(axis=1, keepdims=True),
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(list(ACTIVATION_FORMULAS)), shapes, st.integers(0, 10_000))
+def test_activation_layers_match_formulas_and_numerical_gradients(cls, shape, seed):
+    N, D, _ = shape
+    rng = np.random.default_rng(seed)
+    X = rng.normal(scale=2.0, size=(N, D))
+    X = np.where(np.abs(X) < 0.05, 0.05, X)  # keep ReLU's kink out of the centred differences
+    dout = rng.normal(size=(N, D))
+    layer = cls()
+    assert np.allclose(layer.forward(X), ACTIVATION_FORMULAS[cls](X))
+    dX = layer.backward(dout)
+    numerical = numerical_gradient_array(cls().forward, X.copy(), dout)
+    assert np.allclose(dX, numerical, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_layer_is_stable_and_its_rows_are_distributions():
+    out = modules.Softmax().forward(np.array([[1e4, -1e4, 0.0], [5.0, 5.0, 5.0]]))
+    assert np.allclose(out, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]]) and np.allclose(out.sum(axis=1), 1)
+
+
+def test_softmax_layer_then_cross_entropy_on_probabilities_equals_the_fused_gradient():
+    rng = np.random.default_rng(0)
+    logits, y = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
+    layer = modules.Softmax()
+    p = layer.forward(logits)
+    dp = np.zeros_like(p)
+    dp[np.arange(5), y] = -1 / (5 * p[np.arange(5), y])
+    assert np.allclose(layer.backward(dp), losses.softmax_ce(logits, y)[1], atol=1e-15)
+
+
+def test_sequential_composes_layers_and_exposes_their_own_arrays():
+    net = modules.build_mlp([3, 4, 2], "tanh", seed=1, dtype=np.float64)
+    X = np.random.default_rng(1).normal(size=(5, 3))
+    dense1, tanh, dense2 = net.layers
+    assert np.allclose(net.forward(X), np.tanh(X @ dense1.W + dense1.b) @ dense2.W + dense2.b)
+    net.params()["W2"][...] = 0.0  # updating params in place changes the network
+    assert not dense2.W.any() and np.allclose(net.forward(X), dense2.b)
+    assert list(net.params()) == ["W1", "b1", "W2", "b2"] and net.params()["b1"] is dense1.b
+
+
+@pytest.mark.parametrize("activation, cls", [("relu", modules.ReLU), ("sigmoid", modules.Sigmoid),
+                                             ("tanh", modules.Tanh)])
+def test_build_mlp_alternates_dense_and_activation_layers(activation, cls):
+    net = modules.build_mlp([2, 5, 5, 3], activation, seed=0)
+    assert [type(layer) for layer in net.layers] == [modules.Dense, cls, modules.Dense, cls, modules.Dense]
+    assert [layer.W.shape for layer in net.layers[::2]] == [(2, 5), (5, 5), (5, 3)]
+    assert not np.array_equal(net.layers[0].W[:, :2], net.layers[2].W[:2, :2])  # one generator, fresh draws
+    with pytest.raises(ValueError, match="softsign"):
+        modules.build_mlp([2, 3], "softsign")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=2, max_size=4), st.sampled_from(["sigmoid", "tanh"]),
+       st.sampled_from(["softmax_ce", "mse"]), st.integers(0, 10_000))
+def test_loss_and_grads_match_numerical_gradients(sizes, activation, loss_name, seed):
+    rng = np.random.default_rng(seed)
+    net = modules.build_mlp(sizes, activation, seed=rng, dtype=np.float64)
+    for value in net.params().values():
+        value += rng.normal(scale=0.3, size=value.shape)
+    X = rng.normal(size=(4, sizes[0]))
+    if loss_name == "softmax_ce":
+        loss_fn, y = losses.softmax_ce, rng.integers(0, sizes[-1], size=4)
+    else:
+        loss_fn, y = losses.mse, rng.normal(size=(4, sizes[-1]))
+    loss, grads = modules.loss_and_grads(net, X, y, loss_fn)
+    assert loss == pytest.approx(loss_fn(net.forward(X), y)[0])
+    for key, value in net.params().items():
+        numerical = numerical_gradient(lambda _: loss_fn(net.forward(X), y)[0], value)
+        assert np.allclose(grads[key], numerical, rtol=1e-5, atol=1e-9), key
+
+
+# ----------------------------------------------------------------------------- worked examples
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_reference_layer_grads_match_column_vector_formulas_and_numerical_gradients(seed):
+    rng = np.random.default_rng(seed)
+    W, x = rng.normal(size=(2, 3)), rng.normal(size=3)
+    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    z = 1 / (1 + np.exp(-(W @ x)))
+    assert np.allclose(dy, 2 * z ** 2 * (1 - z))
+    assert np.allclose(dx, W.T @ dy) and np.allclose(dW, np.outer(dy, x))
+    loss = lambda _: np.sum((1 / (1 + np.exp(-(W @ x)))) ** 2)  # noqa: E731
+    assert rel_error(dx, numerical_gradient(loss, x)) < 1e-7
+    assert rel_error(dW, numerical_gradient(loss, W)) < 1e-7
+
+
+def classic_error(weights, x=CLASSIC_X, target=CLASSIC_TARGET):
+    """E_total of the classic network, from scalar formulas."""
+    w = weights
+    h1 = logistic(w["w1"] * x[0] + w["w2"] * x[1] + w["b1"])
+    h2 = logistic(w["w3"] * x[0] + w["w4"] * x[1] + w["b1"])
+    o1 = logistic(w["w5"] * h1 + w["w6"] * h2 + w["b2"])
+    o2 = logistic(w["w7"] * h1 + w["w8"] * h2 + w["b2"])
+    return 0.5 * (target[0] - o1) ** 2 + 0.5 * (target[1] - o2) ** 2, (h1, h2, o1, o2)
+
+
+def test_classic_step_reproduces_the_published_numbers():
+    result = lab4.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET, 0.5)
+    assert result["out_o1"] == pytest.approx(0.75136507, abs=1e-8)
+    assert result["out_o2"] == pytest.approx(0.772928465, abs=1e-9)
+    assert result["E_total"] == pytest.approx(0.298371109, abs=1e-9)
+    assert result["new_w5"] == pytest.approx(0.35891648, abs=1e-8)
+    assert result["new_w1"] == pytest.approx(0.149780716, abs=1e-9)
+    assert list(result) == list(lab4.CLASSIC_KEYS) and all(isinstance(v, float) for v in result.values())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_classic_step_matches_scalar_formulas_and_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    weights = {key: float(rng.uniform(-1, 1)) for key in CLASSIC_WEIGHTS}
+    result = lab4.reference_classic_step(weights, CLASSIC_X, CLASSIC_TARGET, 0.3)
+    error, (h1, h2, o1, o2) = classic_error(weights)
+    assert result["E_total"] == pytest.approx(error, rel=1e-12)
+    assert [result[k] for k in ("out_h1", "out_h2", "out_o1", "out_o2")] == pytest.approx([h1, h2, o1, o2], rel=1e-12)
+    assert result["net_h1"] == pytest.approx(math.log(h1 / (1 - h1)), rel=1e-9, abs=1e-12)
+    for k in range(1, 9):
+        name, step = f"w{k}", 1e-6
+        numerical = (classic_error({**weights, name: weights[name] + step})[0]
+                     - classic_error({**weights, name: weights[name] - step})[0]) / (2 * step)
+        assert result[f"dE_d{name}"] == pytest.approx(numerical, rel=1e-6, abs=1e-10)
+        assert result[f"new_{name}"] == pytest.approx(weights[name] - 0.3 * result[f"dE_d{name}"], rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- hidden checks
+
+REFERENCES = {"layer_grads": lab4.reference_layer_grads, "classic_step": lab4.reference_classic_step,
+              "Dense": modules.Dense, "Sigmoid": modules.Sigmoid, "ReLU": modules.ReLU, "Tanh": modules.Tanh,
+              "Softmax": modules.Softmax, "mse_loss": losses.mse, "softmax_cross_entropy": losses.softmax_ce,
+              "Sequential": modules.Sequential, "build_mlp": modules.build_mlp,
+              "loss_and_grads": modules.loss_and_grads}
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_hidden_checks_pass_on_the_reference(name):
+    getattr(lab4, f"check_{name}")(REFERENCES[name])
+
+
+def failure_message(check, student):
+    with pytest.raises(AssertionError) as failure:
+        check(student)
+    message = str(failure.value)
+    assert "Traceback" not in message and "assert " not in message and "autograder" not in message
+    assert message.endswith((".", ".)"))
+    return message
+
+
+def layer_grads_without_sigmoid_derivative(W, x):
+    z = 1 / (1 + np.exp(-(W @ x)))
+    return 2 * z, W.T @ (2 * z), np.outer(2 * z, x)
+
+
+def layer_grads_derivative_at_y(W, x):
+    y = W @ x
+    z = 1 / (1 + np.exp(-y))
+    dy = 2 * z * y * (1 - y)
+    return dy, W.T @ dy, np.outer(dy, x)
+
+
+def layer_grads_transposed_dW(W, x):
+    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    return dy, dx, dW.T
+
+
+def layer_grads_columns(W, x):
+    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    return dy[:, None], dx[:, None], dW
+
+
+@pytest.mark.parametrize("student, expected", [
+    (layer_grads_without_sigmoid_derivative, "you left out the derivative of the sigmoid"),
+    (layer_grads_derivative_at_y, "not y (1 - y)"),
+    (layer_grads_transposed_dW, "layer_grads: dW has shape (3, 2) but it should have shape (2, 3), like W: is it "
+                                "transposed?"),
+    (layer_grads_columns, "return 1-D arrays"),
+])
+def test_check_layer_grads_catches(student, expected):
+    assert expected in failure_message(lab4.check_layer_grads, student)
+
+
+def classic_with_updated_output_weights(weights, x, target, learning_rate=0.5):
+    """Updates w5..w8 first, then backpropagates into the hidden layer through the new values."""
+    r = lab4.reference_classic_step(weights, x, target, learning_rate)
+    d1, d2 = ((r[f"out_o{k}"] - target[k - 1]) * r[f"out_o{k}"] * (1 - r[f"out_o{k}"]) for k in (1, 2))
+    h1 = (d1 * r["new_w5"] + d2 * r["new_w7"]) * r["out_h1"] * (1 - r["out_h1"])
+    h2 = (d1 * r["new_w6"] + d2 * r["new_w8"]) * r["out_h2"] * (1 - r["out_h2"])
+    hidden = {"dE_dw1": h1 * x[0], "dE_dw2": h1 * x[1], "dE_dw3": h2 * x[0], "dE_dw4": h2 * x[1]}
+    return {**r, **hidden, **{f"new_w{k}": weights[f"w{k}"] - learning_rate * hidden[f"dE_dw{k}"]
+                              for k in range(1, 5)}}
+
+
+def classic_without_half(weights, x, target, learning_rate=0.5):
+    result = lab4.reference_classic_step(weights, x, target, learning_rate)
+    return {**result, "E_total": 2 * result["E_total"]}
+
+
+def classic_uphill(weights, x, target, learning_rate=0.5):
+    result = lab4.reference_classic_step(weights, x, target, learning_rate)
+    return {**result, **{f"new_w{k}": weights[f"w{k}"] + learning_rate * result[f"dE_dw{k}"] for k in range(1, 9)}}
+
+
+def classic_hard_coded(weights, x, target, learning_rate=0.5):
+    return lab4.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET)
+
+
+@pytest.mark.parametrize("student, expected", [
+    (classic_with_updated_output_weights, "result['dE_dw1'] has the wrong value: you backpropagated through the "
+                                          "updated output weights"),
+    (classic_without_half, "did you forget the factor 1/2?"),
+    (classic_uphill, "you added the gradient"),
+    (classic_hard_coded, "result['net_h1'] has the wrong value"),
+])
+def test_check_classic_step_catches(student, expected):
+    message = failure_message(lab4.check_classic_step, student)
+    assert expected in message
+    for value in lab4.reference_classic_step(*lab4._classic_problem(np.random.default_rng(4202))).values():
+        assert f"{value:.4g}" not in message
+
+
+class DenseMeanBias(modules.Dense):
+    def backward(self, dout):
+        dX = super().backward(dout)
+        self.db = self.db / len(dout)
+        return dX
+
+
+class DenseWithoutBias(modules.Dense):
+    def forward(self, X):
+        return super().forward(X) - self.b
+
+
+class DenseNotStoring(modules.Dense):
+    def backward(self, dout):
+        return dout @ self.W.T
+
+
+class SigmoidDerivativeAtX(modules.Sigmoid):
+    def forward(self, X):
+        self.X = X
+        return super().forward(X)
+
+    def backward(self, dout):
+        return dout * self.X * (1 - self.X)
+
+
+class ReLUWithoutDout(modules.ReLU):
+    def backward(self, dout):
+        return (self.cache > 0).astype(float)
+
+
+class SoftmaxDiagonal(modules.Softmax):
+    def backward(self, dout):
+        return dout * self.cache * (1 - self.cache)
+
+
+class SoftmaxUnstable(modules.Softmax):
+    def forward(self, X):
+        self.cache = np.exp(X) / np.exp(X).sum(axis=1, keepdims=True)
+        return self.cache
+
+
+namespace = {"np": np}
+exec(lab4.PLANTED_MISTAKE.code, namespace)
+PlantedTanh = namespace["Tanh"]
+
+
+@pytest.mark.parametrize("check, student, expected", [
+    (lab4.check_Dense, DenseMeanBias, "Dense.backward: self.db has the right shape but wrong values: sum over the "
+                                      "samples, do not average"),
+    (lab4.check_Dense, DenseWithoutBias, "did you forget the bias b?"),
+    (lab4.check_Dense, DenseNotStoring, "should store the gradient in self.dW"),
+    (lab4.check_Sigmoid, SigmoidDerivativeAtX, "not X * (1 - X)"),
+    (lab4.check_ReLU, ReLUWithoutDout, "multiply by dout"),
+    (lab4.check_Tanh, PlantedTanh, "not 1 - X^2"),
+    (lab4.check_Softmax, SoftmaxDiagonal, "you used only the diagonal of the Jacobian"),
+    (lab4.check_Softmax, SoftmaxUnstable, "subtract the maximum of each row"),
+])
+def test_layer_checks_catch(check, student, expected):
+    message = failure_message(check, student)
+    assert expected in message
+
+
+def test_the_planted_mistake_fails_only_its_own_check():
+    failure_message(lab4.check_Tanh, PlantedTanh)
+    lab4.check_build_mlp(modules.build_mlp)  # the other checks take the reference, never the student's Tanh
+    assert lab4.PLANTED_MISTAKE.solution_id == "Tanh" and lab4.PLANTED_MISTAKE.question_id == "test_Tanh"
+
+
+def mse_without_half(pred, target):
+    loss, grad = losses.mse(pred, target)
+    return 2 * loss, grad
+
+
+def cross_entropy_naive(logits, y):
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    n = len(y)
+    grad = p.copy()
+    grad[np.arange(n), y] -= 1
+    return -np.mean(np.log(p[np.arange(n), y])), grad / n
+
+
+def cross_entropy_summed(logits, y):
+    loss, grad = losses.softmax_ce(logits, y)
+    return loss * len(y), grad * len(y)
+
+
+@pytest.mark.parametrize("check, student, expected", [
+    (lab4.check_mse_loss, mse_without_half, "did you forget the 1/2?"),
+    (lab4.check_softmax_cross_entropy, cross_entropy_naive, "gives NaN or inf for large logits"),
+    (lab4.check_softmax_cross_entropy, cross_entropy_summed, "did you average over the samples"),
+])
+def test_loss_checks_catch(check, student, expected):
+    assert expected in failure_message(check, student)
+
+
+class SequentialBackwardInOrder(modules.Sequential):
+    def backward(self, dout):
+        for layer in self.layers:
+            dout = layer.backward(dout)
+        return dout
+
+
+class SequentialSkippingBackward(modules.Sequential):
+    def backward(self, dout):
+        return self.layers[-1].backward(dout)
+
+
+def build_mlp_same_seed_per_layer(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    layers = []
+    for D_in, D_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        layers += [modules.Dense(D_in, D_out, seed, dtype), modules.ACTIVATIONS[activation]()]
+    return modules.Sequential(layers[:-1])
+
+
+def build_mlp_final_activation(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    net = modules.build_mlp(layer_sizes, activation, seed, dtype)
+    return modules.Sequential(net.layers + [modules.ACTIVATIONS[activation]()])
+
+
+def loss_and_grads_without_backward(net, X, y, loss_fn):
+    return loss_fn(net.forward(X), y)[0], net.grads()
+
+
+@pytest.mark.parametrize("check, student, expected", [
+    (lab4.check_Sequential, SequentialBackwardInOrder, "Sequential.backward raised ValueError"),
+    (lab4.check_Sequential, SequentialSkippingBackward, "pass dout through every layer's backward"),
+    (lab4.check_build_mlp, build_mlp_same_seed_per_layer, "pass it to every Dense layer"),
+    (lab4.check_build_mlp, build_mlp_final_activation, "no activation after the last Dense layer"),
+    (lab4.check_loss_and_grads, loss_and_grads_without_backward, "call net.backward(dscores)"),
+])
+def test_network_checks_catch(check, student, expected):
+    assert expected in failure_message(check, student)
