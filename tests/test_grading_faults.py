@@ -1,4 +1,5 @@
 """Grading survives faults: a killed grader, a dying worker, an output folder that cannot be written."""
+import copy
 import os
 import shutil
 import signal
@@ -60,15 +61,36 @@ def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothin
 
 def test_a_worker_that_dies_is_retried_once_then_recorded(course):
     good = solved(course, LAB)
-    killer = solved(course, LAB)
     # Kills the process that runs the kernel: the grader's worker (possible only without the sandbox).
-    killer.cells.insert(1, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    killer = with_cell(good, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
     submit(course, "killer", LAB, killer)
     submit(course, "honest", LAB, good)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
     assert outcomes["killer"].status == "grading_error"
     assert "died twice" in outcomes["killer"].detail
     assert outcomes["honest"].status == "graded" and outcomes["honest"].score > 0
+
+
+def with_cell(nb, source):
+    """The notebook with one more code cell, written by the student, after its first cell."""
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(course):
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.Execute.timeout = 20\n")
+    good = solved(course, LAB)
+    submit(course, "kernel_death", LAB, with_cell(good, "import os\nos._exit(1)"))
+    submit(course, "endless_loop", LAB, with_cell(good, "while True:\n    pass"))
+    submit(course, "honest", LAB, good)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    assert outcomes["kernel_death"].status == "kernel_died" and outcomes["kernel_death"].score == 0
+    assert outcomes["endless_loop"].status == "timeout"
+    assert "stopped cell(s) [1] after 20 s" in outcomes["endless_loop"].detail
+    # the loop was stopped, the rest of the notebook ran and was graded as usual
+    assert outcomes["endless_loop"].score == outcomes["honest"].score > 0
 
 
 def test_an_unwritable_output_folder_stops_grading_before_it_starts(course):

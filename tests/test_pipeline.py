@@ -152,14 +152,14 @@ def test_csv_has_a_column_per_question(graded):
     course, lab, _, rows = graded
     header = next(csv.reader(io.StringIO(export(course))))
     assert header == ["student_id", "lab", *question_ids(course, lab), "total", "max_total", "status"]
-    assert set(rows) == {"correct", "untouched", "one_mistake", "malformed", "warnings",
-                         "deleted_test", "duplicated_test", "renamed"}
+    assert {"correct", "untouched", "one_mistake", "malformed", "warnings", "deleted_test",
+            "duplicated_test", "renamed"} <= set(rows)
 
 
 def test_feedback_shows_messages_but_no_hidden_test_code(graded):
     course, lab, _, _ = graded
     pages = feedback(course, lab)
-    assert len(pages) == 8
+    assert len(pages) == len(course.students(lab))
     hidden = secret_lines(nbformat.read(course.source_notebook(lab), as_version=4), ("BEGIN HIDDEN TESTS",))
     assert hidden, "the lab should have hidden tests"
     for page in pages:
