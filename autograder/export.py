@@ -39,7 +39,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
         return row
     for notebook in submission.notebooks:
         for grade in notebook.grades:
-            row[grade.name] = "" if grade.score is None else f"{grade.score:g}"
+            row[grade.name] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
     row["total"], row["max_total"] = f"{submission.score:g}", f"{submission.max_score:g}"
     row["status"] = record.status if record else GRADED
     if row["status"] == GRADED and submission.needs_manual_grade:

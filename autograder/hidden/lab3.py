@@ -1,0 +1,391 @@
+"""Hidden tests of Lab 3 (MSE vs cross-entropy): one check per graded function.
+
+Each ``check_<function>(student_function)`` compares the student's function with ``autograder.reference``
+(``losses.mse``, ``shallow`` with ``loss="mse"|"bce"``, ``activations.softmax``, ``losses.softmax_ce``) on
+seeded random sizes and inputs, and raises AssertionError with a student-facing message on the first
+problem found. Functions that call the student's other graded functions run with the reference versions
+of those in their place (``_isolated``), so one wrong function loses one question only.
+"""
+import contextlib
+import copy
+import io
+import types
+import warnings
+
+import numpy as np
+
+from autograder.reference import activations, losses, shallow
+from course_utils.data import make_xor
+
+from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+                     expect_numerical_gradients, expect_tuple, tested_with, times)
+from .lab1 import _expect_scalar as expect_number
+
+KEYS = shallow.PARAMETER_KEYS
+KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
+# For the demo and the pipeline tests: the cross-entropy gradient at Z2 reused for the mean squared error.
+PLANTED_MISTAKE = PlantedMistake("backward_propagation", "test_backward_propagation", '''\
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    N = X.shape[0]
+    A1, A2 = cache["A1"], cache["A2"]
+    dZ2 = (A2 - Y) / N
+    dW2 = A1.T @ dZ2
+    db2 = dZ2.sum(axis=0)
+    dZ1 = (dZ2 @ params["W2"].T) * (1 - A1 ** 2)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": dW2, "b2": db2}
+''')
+LARGE_LOGIT = 1e4
+KEEPDIMS_HINT = ("Use keepdims=True in the row maximum and the row sum, so that they keep the shape (N, 1) "
+                 "and apply to every column of their row.")
+
+
+# ----------------------------------------------------------------------------- running student code
+
+def _mse_cost(A2, Y):
+    return losses.mse(A2, Y)
+
+
+def _backward_propagation(params, cache, X, Y, loss="bce"):
+    return shallow.backward_propagation(params, cache, X, Y, loss)
+
+
+def _softmax(Z):
+    return activations.softmax(Z)
+
+
+def _softmax_cross_entropy(Z, y):
+    return losses.softmax_ce(Z, y)
+
+
+# The graded functions of the notebook, by their notebook names, with the notebook's argument names.
+REFERENCE_HELPERS = {"mse_cost": _mse_cost, "backward_propagation": _backward_propagation,
+                     "softmax": _softmax, "softmax_cross_entropy": _softmax_cross_entropy}
+
+
+def _isolated(func):
+    """``func`` running with the reference versions of the lab's other graded functions in its globals.
+
+    A student's nn_model that calls their own backward_propagation is then graded on the loop alone.
+    Objects that are not plain Python functions are returned unchanged.
+    """
+    if not isinstance(func, types.FunctionType):
+        return func
+    helpers = {name: ref for name, ref in REFERENCE_HELPERS.items() if name != func.__name__}
+    isolated = types.FunctionType(func.__code__, {**func.__globals__, **helpers}, func.__name__,
+                                  func.__defaults__, func.__closure__)
+    isolated.__kwdefaults__ = func.__kwdefaults__
+    return isolated
+
+
+def _expect_stable(func, *args, problem):
+    """Run ``func`` on copies of ``args`` with NumPy's overflow, invalid-value and divide-by-zero warnings
+    turned into errors; raise AssertionError(problem) if one occurs. Other warnings are ignored, and other
+    exceptions are left for ``call`` to report."""
+    try:
+        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+            warnings.simplefilter("ignore")
+            warnings.filterwarnings("error", message="(overflow|invalid value|divide by zero) encountered",
+                                    category=RuntimeWarning)
+            func(*copy.deepcopy(args))
+    except (FloatingPointError, RuntimeWarning):
+        raise AssertionError(problem) from None
+    except Exception:  # noqa: BLE001 -- reported, with its own message, by `call` afterwards
+        pass
+
+
+def _call_rowwise(func, *args, context=""):
+    """``call`` for functions of (N, C) logits, adding the keepdims hint to broadcasting errors."""
+    try:
+        return call(func, *args, context=context)
+    except AssertionError as failure:
+        if "broadcast" in str(failure):
+            raise AssertionError(f"{failure} {KEEPDIMS_HINT}") from None
+        raise
+
+
+def _non_square(rng):
+    """A number of samples N and of classes C with N != C, so that a wrong axis cannot go unnoticed."""
+    N, C = int(rng.integers(3, 10)), int(rng.integers(2, 7))
+    return (N + 1, C) if N == C else (N, C)
+
+
+def _large_logits(rng, N, C):
+    """(N, C) logits up to +-1e4, including a row of equal huge values and a row of equal very negative ones."""
+    Z = rng.uniform(-LARGE_LOGIT, LARGE_LOGIT, size=(N, C))
+    Z[0] = LARGE_LOGIT
+    Z[1] = -LARGE_LOGIT
+    return Z
+
+
+# ----------------------------------------------------------------------------- mse_cost
+
+def check_mse_cost(mse_cost):
+    """Value and gradient of J = 1/(2N) sum((A2 - Y)**2) with the mean over samples, for 1 and 3 outputs."""
+    rng = np.random.default_rng(313)
+    for n_y in (1, 1, 3):
+        N = int(rng.integers(2, 20))
+        N += N == n_y
+        A2 = rng.uniform(0.02, 0.98, size=(N, n_y))
+        Y = (rng.random((N, n_y)) < 0.5).astype(np.float64)
+        with tested_with(f"A2 and Y of shape ({N}, {n_y})"):
+            result = call(mse_cost, A2, Y)
+            cost, dA2 = expect_tuple(result, 2, "mse_cost should return a tuple (cost, dA2)")
+            cost = expect_number(cost, "mse_cost: the cost")
+            dA2 = expect_array(dA2, "mse_cost: dA2", (N, n_y), "(N, n_y), like A2")
+            expected_cost, expected_dA2 = losses.mse(A2, Y)
+            expect_close(cost, expected_cost, "mse_cost: the cost", "the cost is 1/(2N) * sum((A2 - Y)**2)",
+                         diagnoses=[times(N, "did you average over the samples (divide by N)?"),
+                                    times(2, "the course's convention has a factor 1/2: J = 1/(2N) * sum(...)"),
+                                    times(1 / n_y, "divide by the number of samples N = A2.shape[0], not by the "
+                                          "number of entries (np.mean averages over the outputs too)"),
+                                    times(2 / n_y, "the convention is 1/(2N) * sum(...), with N = A2.shape[0] "
+                                          "the number of samples"),
+                                    SIGN_FLIPPED])
+            cross_entropy_gradient = (A2 - Y) / (A2 * (1 - A2) * N)
+            expect_close(dA2, expected_dA2, "mse_cost: dA2", "the gradient of the cost with respect to A2 is "
+                         "(A2 - Y) / N",
+                         diagnoses=[times(N, "did you divide by N?"),
+                                    times(2, "with the factor 1/2 in the cost, the 2 from the square cancels: "
+                                          "dA2 = (A2 - Y) / N"),
+                                    times(1 / n_y, "divide by the number of samples N = A2.shape[0], not by the "
+                                          "number of entries"),
+                                    lambda a, e: "this is the gradient of the cross-entropy, not of the squared "
+                                    "error" if np.allclose(a, cross_entropy_gradient) else None,
+                                    SIGN_FLIPPED])
+
+
+# ----------------------------------------------------------------------------- backward_propagation
+
+def _sizes(rng):
+    """Random small network and batch sizes: (N, n_x, n_h)."""
+    return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
+
+
+def _problem(rng, N, n_x, n_h):
+    """Inputs X (N, n_x), 0/1 targets Y (N, 1) with both classes, and random non-zero parameters."""
+    X = rng.normal(size=(N, n_x))
+    Y = np.zeros((N, 1))
+    Y[rng.permutation(N)[: N // 2]] = 1.0
+    params = {"W1": rng.normal(size=(n_x, n_h)), "b1": rng.normal(scale=0.5, size=n_h),
+              "W2": rng.normal(size=(n_h, 1)), "b2": rng.normal(scale=0.5, size=1)}
+    return X, Y, params
+
+
+def _expect_grads(grads, N, n_x, n_h, what):
+    """Check a gradient dict's keys and shapes; return its arrays."""
+    expect_dict(grads, KEYS, what, KEY_HINT)
+    shapes = {"W1": ((n_x, n_h), "(n_x, n_h)"), "b1": ((n_h,), "(n_h,)"), "W2": ((n_h, 1), "(n_h, n_y)"),
+              "b2": ((1,), "(n_y,)")}
+    bias_hints = {(1, n_h): "did you keep the batch axis? Sum over axis 0 without keepdims",
+                  (N, n_h): "did you sum over the samples (axis 0)?",
+                  (1, 1): "did you keep the batch axis? Sum over axis 0 without keepdims",
+                  (N, 1): "did you sum over the samples (axis 0)?", (N,): "sum over axis 0, the samples",
+                  (): "sum over axis 0 only"}
+    values = {}
+    for key, (shape, text) in shapes.items():
+        hint = bias_hints.get(np.shape(grads[key]), "") if key.startswith("b") else ""
+        values[key] = expect_array(grads[key], f"{what}[{key!r}]", shape, f"{text}, like params[{key!r}]",
+                                   shape_hint=hint)
+    return values
+
+
+LAYER_HINTS = {
+    "mse": {"W2": "with the squared error, dZ2 = dA2 * A2 * (1 - A2) with dA2 = (A2 - Y) / N, and dW2 = A1.T @ dZ2",
+            "b2": "db2 is the sum over the samples of dZ2 = (A2 - Y) * A2 * (1 - A2) / N"},
+    "bce": {"W2": "with the cross-entropy, dZ2 = (A2 - Y) / N and dW2 = A1.T @ dZ2",
+            "b2": "with the cross-entropy, db2 is the sum over the samples of dZ2 = (A2 - Y) / N"},
+}
+HIDDEN_LAYER_HINTS = {"W1": "the output-layer gradients are right, so check how the gradient flows back: "
+                            "dZ1 = (dZ2 @ W2.T) * (1 - A1**2) and dW1 = X.T @ dZ1",
+                      "b1": "check db1 = the sum of dZ1 over the samples, with dZ1 = (dZ2 @ W2.T) * (1 - A1**2)"}
+
+
+def _check_gradients(grads, params, cache, X, Y, loss, what):
+    """The student's gradients (already shape-checked) against the reference for ``loss``, then numerically."""
+    N = X.shape[0]
+    expected = shallow.backward_propagation(params, cache, X, Y, loss)
+    other_loss = "bce" if loss == "mse" else "mse"
+    other = shallow.backward_propagation(params, cache, X, Y, other_loss)
+    other_hint = {"mse": "these are the cross-entropy gradients: with the squared error the sigmoid's derivative "
+                         "does not cancel, so dZ2 = (A2 - Y) * A2 * (1 - A2) / N",
+                  "bce": "these are the squared-error gradients: with the cross-entropy, dZ2 = (A2 - Y) / N"}[loss]
+    for key in ("W2", "b2", "W1", "b1"):
+        diagnoses = [lambda a, e, key=key: other_hint if np.allclose(a, other[key]) else None,
+                     times(N, "did you average over the batch (divide by N)?"),
+                     times(1 / N, "you divided by N twice"), SIGN_FLIPPED]
+        hint = LAYER_HINTS[loss].get(key) or HIDDEN_LAYER_HINTS[key]
+        expect_close(grads[key], expected[key], f"{what}[{key!r}]", hint, diagnoses)
+    expect_numerical_gradients(lambda p: shallow.compute_cost(shallow.forward_propagation(X, p)[0], Y, loss),
+                               params, grads, what)
+
+
+def check_backward_propagation(backward_propagation):
+    """Gradients for loss="mse" and loss="bce" (the default) match the reference and numerical gradients."""
+    backward_propagation = _isolated(backward_propagation)
+    rng = np.random.default_rng(323)
+    for loss in ("mse", "mse", "bce", None):
+        N, n_x, n_h = _sizes(rng)
+        X, Y, params = _problem(rng, N, n_x, n_h)
+        _, cache = shallow.forward_propagation(X, params)
+        options = {} if loss is None else {"loss": loss}
+        called = f"backward_propagation(params, cache, X, Y{'' if loss is None else f', loss={loss!r}'})"
+        with tested_with(f"N={N} samples, n_x={n_x} inputs and n_h={n_h} hidden units"):
+            grads = _expect_grads(call(backward_propagation, params, cache, X, Y, **options), N, n_x, n_h,
+                                  f"{called}: grads")
+            if loss is None:
+                mse_grads = shallow.backward_propagation(params, cache, X, Y, "mse")
+                if all(np.allclose(grads[key], mse_grads[key]) for key in KEYS):
+                    raise AssertionError(f"{called} computed the squared-error gradients: the default loss should "
+                                         "be 'bce' (def backward_propagation(params, cache, X, Y, loss=\"bce\")).")
+            _check_gradients(grads, params, cache, X, Y, loss or "bce", f"{called}: grads")
+
+
+# ----------------------------------------------------------------------------- nn_model
+
+def _train(nn_model, X, Y, context, **options):
+    """Call nn_model; check (params, costs); return (params as float64 arrays, costs as an array)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = call(nn_model, X, Y, context=context, **options)
+    params, costs = expect_tuple(result, 2, "nn_model should return a tuple (params, costs)")
+    expect_dict(params, KEYS, f"nn_model {context}: the returned params", KEY_HINT)
+    n_x, n_h = X.shape[1], options["n_h"]
+    shapes = {"W1": (n_x, n_h), "b1": (n_h,), "W2": (n_h, 1), "b2": (1,)}
+    params = {key: expect_array(params[key], f"nn_model {context}: params[{key!r}]", shape, str(shape))
+              for key, shape in shapes.items()}
+    if not isinstance(costs, (list, tuple, np.ndarray)) or len(costs) != options["num_iterations"]:
+        length = len(costs) if hasattr(costs, "__len__") else "no"
+        raise AssertionError(f"nn_model {context}: costs should be a list with one cost per iteration "
+                             f"(num_iterations entries), but it has {length} entries.")
+    costs = np.array([float(np.asarray(c).reshape(())) if np.size(c) == 1 else np.nan for c in costs])
+    if not np.all(np.isfinite(costs)):
+        raise AssertionError(f"nn_model {context}: costs should be single finite numbers, one per iteration.")
+    return params, costs
+
+
+def _compare_runs(actual, expected, other_loss_costs, context, start_hint):
+    """The student's (params, costs) against the reference run, naming the likely mistake."""
+    (params, costs), (expected_params, expected_costs) = actual, expected
+    if not np.allclose(costs, expected_costs, rtol=1e-6, atol=1e-9) and np.allclose(costs, other_loss_costs):
+        raise AssertionError(f"nn_model {context} trained with the other loss: pass loss on to the cost and to "
+                             "backward_propagation.")
+    expect_close(costs[0], expected_costs[0], f"nn_model {context}: the first cost", start_hint, diagnoses=())
+    expect_close(costs, expected_costs, f"nn_model {context}: the list of costs",
+                 "each iteration runs forward_propagation, computes the cost of `loss`, runs backward_propagation "
+                 "with `loss` and update_parameters with the learning rate, and records the cost before the update",
+                 diagnoses=())
+    for key in KEYS:
+        expect_close(params[key], expected_params[key], f"nn_model {context}: the returned params[{key!r}]",
+                     "return the parameters after the last update", diagnoses=())
+
+
+def check_nn_model(nn_model):
+    """The training loop for both losses, from given parameters and from a seeded random start."""
+    nn_model = _isolated(nn_model)
+    X, y = make_xor(n_samples=40, noise=0.2, seed=7)
+    Y = y.reshape(-1, 1).astype(np.float64)
+    rng = np.random.default_rng(333)
+    given_start = "start from a copy of initial_params when they are given"
+    for loss in ("mse", "bce"):
+        _, _, start = _problem(rng, 2, 2, 3)
+        options = dict(n_h=3, num_iterations=40, learning_rate=0.9)
+        context = f"with loss={loss!r} and initial_params"
+        with tested_with("40 noisy XOR points, 40 iterations, learning_rate=0.9"):
+            actual = _train(nn_model, X, Y, context, loss=loss, initial_params=start, **options)
+            expected = shallow.nn_model(X, Y, loss=loss, initial_params=start, **options)
+            other = shallow.nn_model(X, Y, loss="bce" if loss == "mse" else "mse", initial_params=start, **options)
+            _compare_runs(actual, expected, other[1], context, given_start)
+
+    options = dict(n_h=4, num_iterations=15, learning_rate=1.2, seed=3, scale=0.7)
+    context = "without initial_params (seed=3, scale=0.7)"
+    with tested_with("40 noisy XOR points, n_h=4"):
+        actual = _train(nn_model, X, Y, context, loss="mse", **options)
+        expected = shallow.nn_model(X, Y, method="random", loss="mse", **options)
+        other = shallow.nn_model(X, Y, method="random", loss="bce", **options)
+        _compare_runs(actual, expected, other[1], context,
+                      "without initial_params, start from initialize_parameters(n_x, n_h, n_y, \"random\", "
+                      "seed=seed, scale=scale)")
+        options = {**options, "initial_params": shallow.initialize_parameters(2, 4, 1, "random", 3, 0.7)}
+        _, costs = _train(nn_model, X, Y, "called without loss", **options)
+        if not np.allclose(costs, other[1]):
+            raise AssertionError("nn_model called without loss should train with the cross-entropy: "
+                                 "the default is loss=\"bce\".")
+
+
+# ----------------------------------------------------------------------------- softmax
+
+def check_softmax(softmax):
+    """Row-wise probabilities on non-square logits, and no overflow for logits up to +-1e4."""
+    rng = np.random.default_rng(343)
+    for _ in range(3):
+        N, C = _non_square(rng)
+        Z = rng.normal(scale=3.0, size=(N, C))
+        with tested_with(f"logits Z of shape ({N}, {C})"):
+            probs = expect_array(_call_rowwise(softmax, Z), "softmax(Z)", (N, C), "(N, C), like Z")
+            columns_sum_to_one = np.allclose(probs.sum(axis=0), 1.0)
+            expect_close(probs, activations.softmax(Z), "softmax(Z)",
+                         "softmax(Z)[i, k] = exp(Z[i, k] - m_i) / sum_j exp(Z[i, j] - m_i), with m_i the maximum "
+                         "of row i: each row must sum to 1",
+                         diagnoses=[lambda a, e: "each column sums to 1 instead of each row: sum over the classes "
+                                    "(axis=1, keepdims=True)" if columns_sum_to_one else None,
+                                    lambda a, e: "the rows sum to 1 but the values are off: subtract each row's own "
+                                    "maximum (axis=1, keepdims=True)" if np.allclose(a.sum(axis=1), 1.0) else None])
+    N, C = _non_square(rng)
+    Z = _large_logits(rng, N, C)
+    with tested_with(f"logits of shape ({N}, {C}) between -1e4 and 1e4"):
+        _expect_stable(softmax, Z, problem="softmax overflows for large inputs: subtract the row maximum first, "
+                                           "Z - Z.max(axis=1, keepdims=True), which does not change the result.")
+        probs = expect_array(_call_rowwise(softmax, Z), "softmax(Z)", (N, C), "(N, C), like Z")
+        expect_close(probs, activations.softmax(Z), "softmax(Z)",
+                     "for large logits, subtract each row's maximum before the exponential")
+
+
+# ----------------------------------------------------------------------------- softmax_cross_entropy
+
+def check_softmax_cross_entropy(softmax_cross_entropy):
+    """Mean categorical cross-entropy and its gradient (softmax - onehot) / N, stable for logits up to +-1e4."""
+    softmax_cross_entropy = _isolated(softmax_cross_entropy)
+    rng = np.random.default_rng(353)
+    for _ in range(3):
+        N, C = _non_square(rng)
+        Z = rng.normal(scale=2.0, size=(N, C))
+        y = rng.integers(0, C, size=N)
+        with tested_with(f"logits Z of shape ({N}, {C}) and labels y of shape ({N},)"):
+            result = _call_rowwise(softmax_cross_entropy, Z, y)
+            cost, dZ = expect_tuple(result, 2, "softmax_cross_entropy should return a tuple (cost, dZ)")
+            cost = expect_number(cost, "softmax_cross_entropy: the cost")
+            dZ = expect_array(dZ, "softmax_cross_entropy: dZ", (N, C), "(N, C), like Z")
+            expected_cost, expected_dZ = losses.softmax_ce(Z, y)
+            probs = activations.softmax(Z)
+            every_pair = -np.sum(np.log(probs[:, y])) / N
+            expect_close(cost, expected_cost, "softmax_cross_entropy: the cost",
+                         "the cost is -1/N * sum_i log(softmax(Z)[i, y[i]])",
+                         diagnoses=[times(N, "did you average over the samples (divide by N)?"),
+                                    lambda a, e: "pick one probability per row, the one of its label: "
+                                    "probs[np.arange(N), y], not probs[:, y]" if np.isclose(a, every_pair) else None,
+                                    times(-1, "the cost should be positive: did you forget the minus sign?")])
+            expect_close(dZ, expected_dZ, "softmax_cross_entropy: dZ",
+                         "dZ = (softmax(Z) - onehot(y)) / N, where onehot(y)[i, y[i]] = 1 and 0 elsewhere",
+                         diagnoses=[times(N, "did you divide by N?"),
+                                    lambda a, e: "subtract the one-hot labels from the probabilities"
+                                    if np.allclose(a, probs / N) else None,
+                                    SIGN_FLIPPED])
+            expect_numerical_gradients(lambda p: losses.softmax_ce(p["Z"], y)[0], {"Z": Z}, {"Z": dZ},
+                                       "softmax_cross_entropy: dZ (here grads['Z'])")
+    N, C = _non_square(rng)
+    Z = _large_logits(rng, N, C)
+    y = rng.integers(0, C, size=N)
+    with tested_with(f"logits of shape ({N}, {C}) between -1e4 and 1e4"):
+        _expect_stable(softmax_cross_entropy, Z, y,
+                       problem="softmax_cross_entropy overflows (or takes the log of 0) for large inputs: compute "
+                               "the log-probabilities with the log-sum-exp trick, log p = (Z - m) - "
+                               "log(sum(exp(Z - m))) with m the row maximum, instead of np.log(softmax(Z)).")
+        result = _call_rowwise(softmax_cross_entropy, Z, y)
+        cost, dZ = expect_tuple(result, 2, "softmax_cross_entropy should return a tuple (cost, dZ)")
+        cost = expect_number(cost, "softmax_cross_entropy: the cost")
+        dZ = expect_array(dZ, "softmax_cross_entropy: dZ", (N, C), "(N, C), like Z")
+        expected_cost, expected_dZ = losses.softmax_ce(Z, y)
+        expect_close(cost, expected_cost, "softmax_cross_entropy: the cost",
+                     "for large logits, a small number added inside the log (or clipping) caps the cost: compute "
+                     "log p = (Z - m) - log(sum(exp(Z - m))) with m the row maximum", diagnoses=())
+        expect_close(dZ, expected_dZ, "softmax_cross_entropy: dZ",
+                     "for large logits, use a softmax that subtracts the row maximum", diagnoses=())
