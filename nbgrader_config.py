@@ -1,10 +1,11 @@
 """nbgrader configuration of the course (the repository root is the nbgrader course root)."""
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, Execute, GetGrades,
-    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, IgnorePattern,
+    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-from autograder.preprocessors import CondenseTestErrors, DropDuplicateIds, StderrToStdout
+import autograder
+from autograder.preprocessors import CondenseTestErrors, DropDuplicateIds, SandboxedExecute, StderrToStdout
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -13,6 +14,15 @@ c.CourseDirectory.course_id = "nn-from-scratch"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # Execution of submissions: generous per cell (Lab 5 trains a network), bounded kernel start-up.
+# Every kernel runs in a bubblewrap sandbox (autograder/sandbox.py, autograder/SECURITY.md): no
+# network, no view of the course root, the gradebook, other students or the instructor's home, and
+# limits on memory, CPU time, processes, file size and wall time per notebook.
+c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
+c.SandboxedKernelManager.wall_seconds = 1800
+# The hidden tests import autograder in the kernel, so the kernel must be able to read it (a known
+# weakness, see SECURITY.md: student code can read the reference implementations while graded).
+c.SandboxedKernelManager.blocked_packages = []
+c.SandboxedKernelManager.readonly_paths = [autograder.__path__[0]]
 c.Execute.timeout = 300
 c.Execute.startup_timeout = 60
 c.Execute.interrupt_on_timeout = True
@@ -37,7 +47,7 @@ c.LimitOutput.max_traceback = 100
 # zero to a grade cell with any stderr output, so stderr is relabelled as stdout right after
 # execution (the text stays visible).
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     StderrToStdout,
     IgnorePattern,
     ClearMetadataPreprocessor,

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, write_json_atomic
+from .sandbox import sandbox_problem
 
 # Status codes (the ``status`` column of the export).
 GRADED = "graded"
@@ -39,6 +40,7 @@ KERNEL_DIED = "kernel_died"
 ERROR = "grading_error"
 FINAL = {GRADED, TIMEOUT, MISSING, MALFORMED, KERNEL_DIED}  # regraded only when something changes
 DB_RETRIES = 5
+SANDBOX_DEATH = re.compile(r"The sandboxed kernel died: (.*?)\.?$", re.MULTILINE)
 EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
 
 
@@ -98,11 +100,11 @@ def precheck(course: Course, lab: str, student: str) -> Outcome | None:
     return None
 
 
-def grade_submission(root: str, lab: str, student: str) -> Outcome:
+def grade_submission(root: str, lab: str, student: str, sandbox: bool = True) -> Outcome:
     """Grade one submission with nbgrader's autograde; never raises for a bad submission."""
     course = Course(Path(root))
     start = time.monotonic()
-    outcome = precheck(course, lab, student) or _autograde(course, lab, student)
+    outcome = precheck(course, lab, student) or _autograde(course, lab, student, sandbox)
     outcome.seconds = round(time.monotonic() - start, 2)
     if outcome.status in (MISSING, MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
@@ -110,13 +112,15 @@ def grade_submission(root: str, lab: str, student: str) -> Outcome:
 
 
 @functools.lru_cache(maxsize=4)
-def _config(root: Path):
+def _config(root: Path, sandbox: bool = True):
     """The course's nbgrader configuration, read once per worker process."""
-    return Course(root).config()
+    config = Course(root).config()
+    config.SandboxedExecute.sandbox = sandbox
+    return config
 
 
-def _autograde(course: Course, lab: str, student: str) -> Outcome:
-    config = _config(course.root)
+def _autograde(course: Course, lab: str, student: str, sandbox: bool) -> Outcome:
+    config = _config(course.root, sandbox)
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student
@@ -138,9 +142,13 @@ def _autograde(course: Course, lab: str, student: str) -> Outcome:
 
 
 def _failure(student: str, lab: str, error: str) -> Outcome:
-    if "DeadKernelError" in error or "Kernel died" in error:
-        return Outcome(student, lab, KERNEL_DIED, "the notebook's kernel died while it ran "
-                       "(it crashed, ran out of memory or exited); nothing could be graded", 0.0)
+    reason = SANDBOX_DEATH.search(error)
+    if reason and "wall time" in reason.group(1):
+        return Outcome(student, lab, TIMEOUT, f"the notebook was stopped: {reason.group(1)}; "
+                       "nothing could be graded", 0.0)
+    if reason or "DeadKernelError" in error or "Kernel died" in error:
+        why = f": {reason.group(1)}" if reason else " (it crashed, ran out of memory or exited)"
+        return Outcome(student, lab, KERNEL_DIED, f"the notebook's kernel died{why}; nothing could be graded", 0.0)
     if "TimeoutError" in error:
         return Outcome(student, lab, TIMEOUT, "the notebook's kernel did not answer in time; "
                        "nothing could be graded", 0.0)
@@ -227,12 +235,19 @@ def _worker_env(root: str, workers: int) -> None:
 
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
-          progress: bool = True) -> list[Outcome]:
-    """Grade every ``submitted/<student>/<lab>/``; returns one outcome per student, in name order."""
+          progress: bool = True, sandbox: bool = True) -> list[Outcome]:
+    """Grade every ``submitted/<student>/<lab>/``; returns one outcome per student, in name order.
+
+    Each kernel runs in the sandbox; without one, grading refuses unless ``sandbox=False``.
+    """
     course.check_lab(lab)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
+    problem = sandbox and sandbox_problem()
+    if problem:
+        raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
+                          "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     ensure_in_gradebook(course, lab)
     outcomes, todo = {}, {}
@@ -253,14 +268,14 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             bar.update()
             bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
 
-        crashed = _run_pool(course, lab, list(todo), workers, record)
+        crashed = _run_pool(course, lab, list(todo), workers, sandbox, record)
         for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
-            if _run_pool(course, lab, [student], workers, record):
+            if _run_pool(course, lab, [student], workers, sandbox, record):
                 record(Outcome(student, lab, ERROR, "the grading worker process died twice on this submission"))
     return [outcomes[s] for s in sorted(outcomes)]
 
 
-def _run_pool(course: Course, lab: str, students: list[str], workers: int, record) -> list[str]:
+def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandbox: bool, record) -> list[str]:
     """Grade ``students`` in a pool of worker processes, recording each outcome as it comes.
 
     Returns the students whose grading was cut short because a worker process died (the pool is
@@ -270,7 +285,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, recor
     with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
                              initargs=(str(course.root), workers),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(grade_submission, str(course.root), lab, s): s for s in students}
+        futures = {pool.submit(grade_submission, str(course.root), lab, s, sandbox): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
             try:

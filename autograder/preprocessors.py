@@ -1,6 +1,25 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
 from nbgrader import utils
-from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
+from traitlets import Bool
+
+from .sandbox import SandboxedKernelManager
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with every kernel started in the course's sandbox (autograder.sandbox).
+
+    nbgrader's Execute fixes its kernel manager class when it is created, so the sandbox cannot be
+    chosen by configuration alone; this subclass does it, unless ``sandbox`` is switched off
+    (``python -m autograder grade --unsafe-no-sandbox``).
+    """
+
+    sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.sandbox:
+            self.kernel_manager_class = SandboxedKernelManager
 
 
 class DropDuplicateIds(DeduplicateIds):

@@ -16,11 +16,13 @@ from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.grade import grade, load_record
 from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit, untouched
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading_faults")]
+SANDBOX = sandbox_problem() is None  # without bubblewrap, grade these trusted samples unsandboxed
 
 
 @pytest.fixture
@@ -31,7 +33,8 @@ def course(tmp_path):
 
 
 def grade_command(course, *extra):
-    return [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", LAB, *extra]
+    unsafe = [] if SANDBOX else ["--unsafe-no-sandbox"]
+    return [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", LAB, *unsafe, *extra]
 
 
 def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothing_twice(course):
@@ -50,7 +53,7 @@ def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothin
     done_before = {p.stem for p in records.glob("*.json")}
     assert 0 < len(done_before) < len(students), "the kill should land mid-run"
 
-    again = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    again = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
     assert set(again) == set(students)
     assert all(again[s].skipped for s in done_before)  # what was recorded is kept, not redone
     full = again["s0"].score
@@ -65,7 +68,7 @@ def test_a_worker_that_dies_is_retried_once_then_recorded(course):
     killer = with_cell(good, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
     submit(course, "killer", LAB, killer)
     submit(course, "honest", LAB, good)
-    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=False)}
     assert outcomes["killer"].status == "grading_error"
     assert "died twice" in outcomes["killer"].detail
     assert outcomes["honest"].status == "graded" and outcomes["honest"].score > 0
@@ -85,12 +88,25 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
     submit(course, "kernel_death", LAB, with_cell(good, "import os\nos._exit(1)"))
     submit(course, "endless_loop", LAB, with_cell(good, "while True:\n    pass"))
     submit(course, "honest", LAB, good)
-    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
     assert outcomes["kernel_death"].status == "kernel_died" and outcomes["kernel_death"].score == 0
     assert outcomes["endless_loop"].status == "timeout"
     assert "stopped cell(s) [1] after 20 s" in outcomes["endless_loop"].detail
     # the loop was stopped, the rest of the notebook ran and was graded as usual
     assert outcomes["endless_loop"].score == outcomes["honest"].score > 0
+
+
+def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
+    submit(course, "s0", LAB, solved(course, LAB))
+    no_bwrap = {**os.environ, "PATH": os.path.dirname(sys.executable)}  # bubblewrap cannot be found
+    refused = subprocess.run(grade_command(course), capture_output=True, text=True, env=no_bwrap)
+    assert refused.returncode == 2
+    assert "cannot be sandboxed here" in refused.stderr and "--unsafe-no-sandbox" in refused.stderr
+    assert load_record(course, LAB, "s0") is None
+    unsafe = [c for c in grade_command(course) if c != "--unsafe-no-sandbox"] + ["--unsafe-no-sandbox"]
+    allowed = subprocess.run(unsafe, capture_output=True, text=True, env=no_bwrap)
+    assert allowed.returncode == 0, allowed.stderr
+    assert load_record(course, LAB, "s0").status == "graded"
 
 
 def test_an_unwritable_output_folder_stops_grading_before_it_starts(course):

@@ -18,10 +18,12 @@ from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import out_of_sync, release_lab
+from autograder.sandbox import sandbox_problem
 from autograder.submissions import planted_mistake, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+SANDBOX = sandbox_problem() is None  # without bubblewrap, grade these trusted samples unsandboxed
 
 
 def grade_cells(nb):
@@ -85,7 +87,7 @@ def graded(request, tmp_path_factory):
     renamed = course.submission_dir("renamed", lab)
     renamed.mkdir(parents=True)
     nbformat.write(good, renamed / "my_lab.ipynb")
-    outcomes = {o.student: o for o in grade(course, lab, workers=2, progress=False)}
+    outcomes = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}
     rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(export(course)))}
     return course, lab, outcomes, rows
 
@@ -174,10 +176,10 @@ def test_feedback_shows_messages_but_no_hidden_test_code(graded):
 def test_regrading_grades_only_what_changed(graded):
     course, lab, outcomes, _ = graded
     submit(course, "untouched", lab, solved(course, lab))
-    again = {o.student: o for o in grade(course, lab, workers=2, progress=False)}
+    again = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}
     assert not again["untouched"].skipped and again["untouched"].score == outcomes["correct"].score
     assert all(o.skipped for s, o in again.items() if s != "untouched")
-    assert {o.student for o in grade(course, lab, workers=2, progress=False, force=True) if o.skipped} == set()
+    assert {o.student for o in grade(course, lab, workers=2, progress=False, force=True, sandbox=SANDBOX) if o.skipped} == set()
 
 
 @pytest.mark.parametrize("lab", KIT.labs())

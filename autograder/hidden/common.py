@@ -81,7 +81,10 @@ def _first_difference(before, after, path):
         same = isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype \
             and np.array_equal(before, after, equal_nan=True)
         return None if same else path
-    if isinstance(before, (int, float, complex, str, np.generic)) or before is None:
+    if isinstance(before, (int, float, complex, np.number)):
+        same = type(after) is type(before) and (before == after or (before != before and after != after))
+        return None if same else path  # NaN equals NaN here: an unchanged NaN argument is unchanged
+    if isinstance(before, (str, np.generic)) or before is None:
         return None if before == after else path
     return None
 

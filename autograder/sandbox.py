@@ -1,0 +1,439 @@
+"""A sandbox for the kernels that run students' notebooks during grading (bubblewrap + rlimits).
+
+Every kernel runs inside ``bwrap`` with:
+
+* no network (``--unshare-net``; the grader talks to the kernel over unix sockets, see below);
+* a read-only view of the system, with the course root, the instructor's home, ``/root`` and
+  ``/home`` hidden behind empty folders; Python, its site-packages, ``course_utils`` and
+  ``COURSE_DATA_DIR`` stay readable, and ``import autograder`` fails;
+* a private scratch folder ``/home/student`` (its ``HOME`` and working directory) holding a copy
+  of the notebook's folder (without its notebooks), on a size-limited tmpfs that vanishes with
+  the sandbox; ``/tmp`` is another size-limited tmpfs;
+* a clean environment (no instructor secrets);
+* limits: address space (memory), CPU time, processes (threads count too), size of each file
+  written (rlimits, set with ``prlimit``), and wall time per notebook (the manager kills the
+  kernel at the deadline). The per-cell limit is nbgrader's ``Execute.timeout``.
+
+When the grader runs as root, the kernel runs as an unprivileged uid of its own (claimed with a
+lock file, so parallel kernels never share one), which makes the process limit count only this
+kernel's processes and keeps root-only files unreadable. Otherwise bubblewrap puts the kernel in a
+user namespace of its own.
+
+Sockets: the kernel binds ZeroMQ ``ipc`` sockets in ``<private>/ipc/`` inside the sandbox (its
+``/tmp`` tmpfs); on the host ``<private>/ipc`` is a symlink into the sandbox's root
+(``/proc/<pid>/root/...``), so the same absolute paths work on both sides and the kernel cannot
+write anywhere on the host's disks.
+
+Use it from nbgrader (``nbgrader_config.py``)::
+
+    c.Execute.kernel_manager_class = "autograder.sandbox.SandboxedKernelManager"
+    c.SandboxedKernelManager.wall_seconds = 1800
+
+and refuse to grade when ``sandbox_problem()`` returns a reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import functools
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Float, Int, List, Unicode, default
+
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+SCRATCH = "/home/student"          # the kernel's HOME and working directory inside the sandbox
+SEED = "/run/notebook-folder"      # the notebook's folder, read-only, while the scratch is filled
+PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folder (short socket paths)
+KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when the grader is root
+KERNEL_UID_COUNT = 10_000
+UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
+PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA_DIR",
+              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BLOCKED_STUB = ('raise ImportError("{name} is not available to notebooks while they are graded '
+                '(the grading sandbox hides it).")\n')
+SIGNAL_REASONS = {
+    signal.SIGXCPU: "it used up its CPU time limit ({cpu_seconds} s)",
+    signal.SIGKILL: "it was killed (SIGKILL), e.g. by the system's out-of-memory killer",
+    signal.SIGSEGV: "it crashed (segmentation fault)",
+    signal.SIGABRT: "it aborted (SIGABRT), e.g. after failing to allocate memory",
+}
+
+
+def _package_folder(name: str) -> str | None:
+    """The folder of an installed package (found without importing it), or None."""
+    spec = importlib.util.find_spec(name)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return locations[0] if locations else None
+
+
+def _default_hidden_paths() -> tuple[str, ...]:
+    return tuple(dict.fromkeys([str(Path.home()), "/root"]))
+
+
+def _default_readonly_paths() -> tuple[str, ...]:
+    paths = [_package_folder("course_utils"), os.environ.get("COURSE_DATA_DIR")]
+    return tuple(p for p in paths if p)
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What a sandboxed kernel may use. Sizes in bytes, times in seconds (all > 0).
+
+    ``hidden_paths`` are replaced by empty folders (always also ``/home``, where the scratch lives);
+    ``readonly_paths`` stay readable even inside a hidden path (Python's own folders always do);
+    ``blocked_packages`` cannot be imported, even when installed outside every hidden path.
+    """
+    memory_bytes: int = 2 * GiB        # address space of each process (RLIMIT_AS)
+    cpu_seconds: int = 3600            # CPU time of each process (RLIMIT_CPU); threads add up
+    max_processes: int = 128           # processes and threads of the kernel's uid (RLIMIT_NPROC)
+    max_file_bytes: int = 256 * MiB    # size of any one file written (RLIMIT_FSIZE)
+    scratch_bytes: int = 512 * MiB     # size of the scratch tmpfs, and of /tmp (each)
+    wall_seconds: float = 1800.0       # wall time of the whole notebook
+    hidden_paths: tuple[str, ...] = field(default_factory=_default_hidden_paths)
+    readonly_paths: tuple[str, ...] = field(default_factory=_default_readonly_paths)
+    blocked_packages: tuple[str, ...] = ("autograder",)
+
+    def __post_init__(self):
+        for name in ("memory_bytes", "cpu_seconds", "max_processes", "max_file_bytes",
+                     "scratch_bytes", "wall_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"SandboxPolicy.{name} must be a positive number, got {value!r}.")
+        for name in ("hidden_paths", "readonly_paths"):
+            relative = [p for p in getattr(self, name) if not os.path.isabs(p)]
+            if relative:
+                raise ValueError(f"SandboxPolicy.{name} must hold absolute paths, got {relative}.")
+
+
+# -- the bwrap command ----------------------------------------------------------------------------
+
+def _python_paths() -> list[str]:
+    """Folders the kernel's Python needs: its prefixes and site-packages."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix,
+             str(Path(os.path.realpath(sys.executable)).parent.parent), *site.getsitepackages()}
+    if site.ENABLE_USER_SITE:
+        paths.add(site.getusersitepackages())
+    return sorted(p for p in paths if os.path.isdir(p))
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _make_dirs(path: str, hidden: list[str]) -> list[str]:
+    """bwrap options creating the (0755) folders between a hidden folder and ``path``."""
+    options = []
+    for folder in hidden:
+        if _is_within(path, folder) and path != folder:
+            parts = Path(path).relative_to(folder).parts[:-1]
+            for i in range(1, len(parts) + 1):
+                options += ["--perms", "0755", "--dir", str(Path(folder, *parts[:i]))]
+    return options
+
+
+def _setup_script(policy: SandboxPolicy, ipc_dir: str, uid: int | None) -> str:
+    """Shell run first inside the sandbox: fill the scratch, then start the kernel with the limits."""
+    limits = (f"prlimit --as={policy.memory_bytes} --cpu={policy.cpu_seconds}:{policy.cpu_seconds + 5} "
+              f"--nproc={policy.max_processes} --fsize={policy.max_file_bytes} --core=0 --")
+    steps = [f"cp -R {SEED}/. {SCRATCH}/", f"rm -f {SCRATCH}/*.ipynb", f"mkdir {shlex.quote(ipc_dir)}"]
+    if uid is None:  # user namespace: the kernel keeps the grader's (unprivileged) uid
+        steps.append(f'exec {limits} "$@"')
+    else:            # root inside the sandbox: hide the original folder, then drop to the kernel's uid
+        steps += [f"umount {SEED}", f"chown -R {uid}:{uid} {SCRATCH} {shlex.quote(ipc_dir)}",
+                  f"exec {limits} setpriv --reuid={uid} --regid={uid} --clear-groups "
+                  f'--inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"']
+    return "set -e; " + "; ".join(steps)
+
+
+def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_dir: str,
+                    private_dir: str, connection_file: str, uid: int | None,
+                    env: dict[str, str]) -> list[str]:
+    """The command line running ``kernel_cmd`` in the sandbox.
+
+    ``notebook_dir`` is copied into the scratch; ``private_dir`` (under /tmp) holds
+    ``connection_file`` (bound read-only) and, inside the sandbox only, the ``ipc`` socket folder;
+    ``uid`` is the kernel's uid when the grader is root, None otherwise (user namespace);
+    ``env`` is the kernel's whole environment. Writes the stubs of ``blocked_packages`` into
+    ``private_dir``.
+    """
+    hidden = {os.path.abspath(p) for p in policy.hidden_paths if os.path.exists(p)} | {"/home"}
+    args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",
+            "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/tmp"]
+    if uid is None:
+        args.append("--unshare-user")
+    shown = {os.path.abspath(p) for p in [*_python_paths(), *policy.readonly_paths] if os.path.exists(p)}
+    # Parents before children, whichever list they come from: a folder shown inside a hidden one
+    # stays visible, a folder hidden inside a shown one stays hidden.
+    for depth, is_shown, path in sorted([(len(Path(p).parts), False, p) for p in hidden] +
+                                        [(len(Path(p).parts), True, p) for p in shown]):
+        if is_shown:
+            args += _make_dirs(path, hidden) + ["--ro-bind", path, path]
+        else:
+            args += (["--perms", "0755", "--tmpfs", path] if os.path.isdir(path) else
+                     ["--ro-bind", "/dev/null", path])
+    for name in policy.blocked_packages:
+        folder = _package_folder(name)
+        if folder:
+            stub = Path(private_dir, f"blocked-{name}.py")
+            stub.write_text(BLOCKED_STUB.format(name=name))
+            args += _make_dirs(folder, hidden) + ["--tmpfs", folder,
+                                                  "--ro-bind", str(stub), f"{folder}/__init__.py"]
+    args += ["--perms", "0755", "--dir", private_dir, "--ro-bind", connection_file, connection_file,
+             "--ro-bind", notebook_dir, SEED,
+             "--perms", "0755", "--size", str(policy.scratch_bytes), "--tmpfs", SCRATCH,
+             "--chdir", SCRATCH, "--clearenv"]
+    for name, value in env.items():
+        args += ["--setenv", name, value]
+    ipc_dir = os.path.join(private_dir, "ipc")
+    return args + ["--", "sh", "-c", _setup_script(policy, ipc_dir, uid), "sandbox", *kernel_cmd]
+
+
+def kernel_environment(environ=None) -> dict[str, str]:
+    """The kernel's whole environment: a few harmless variables of the grader's, and fixed ones."""
+    environ = os.environ if environ is None else environ
+    env = {name: environ[name] for name in PASSED_ENV if name in environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", HOME=SCRATCH,
+               TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib",
+               MALLOC_ARENA_MAX="2",  # few malloc arenas: threads must not eat the address space
+               JPY_PARENT_PID="1")    # the kernel's parent is the sandbox's init: no parent polling
+    return env
+
+
+# -- is a sandbox possible here? ---------------------------------------------------------------
+
+class _UidClaim:
+    """An unprivileged uid no other kernel on this machine uses while the claim is held."""
+
+    def __init__(self):
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(KERNEL_UID_FIRST, KERNEL_UID_FIRST + KERNEL_UID_COUNT):
+            lock = open(UID_LOCKS / str(uid), "a")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            self.uid, self._lock = uid, lock
+            return
+        raise RuntimeError(f"All {KERNEL_UID_COUNT} sandbox uids are in use; wait for kernels to finish.")
+
+    def release(self) -> None:
+        self._lock.close()
+
+
+def _explain_failure(stderr: str) -> str:
+    text = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+    lowered = stderr.lower()
+    if "namespace" in lowered or "uid map" in lowered or "setting up uid" in lowered:
+        return (f"user namespaces are disabled on this machine (bwrap: {text}): enable them with "
+                "`sysctl kernel.unprivileged_userns_clone=1` and `sysctl user.max_user_namespaces=10000` "
+                "(Ubuntu 24.04: also `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or run "
+                "the grader as root.")
+    if "operation not permitted" in lowered:
+        return (f"this machine (or container) forbids the namespaces and mounts bubblewrap needs "
+                f"(bwrap: {text}): in Docker, run the container with `--security-opt seccomp=unconfined "
+                "--security-opt apparmor=unconfined` or `--privileged`.")
+    return f"bubblewrap could not start a sandbox here (bwrap: {text})."
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """None if a sandboxed kernel can run here (a real self-test passes), else why not and how to fix it."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (bubblewrap); this is {sys.platform}."
+    for tool, package in (("bwrap", "bubblewrap"), ("prlimit", "util-linux"), ("setpriv", "util-linux")):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed: apt-get install {package}"
+    probe = ("import socket, os\n"
+             "assert os.getcwd() == %r and os.path.exists('data.txt')\n"
+             "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\nexcept OSError:\n"
+             "    print('sandbox ok')\n") % SCRATCH
+    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
+            tempfile.TemporaryDirectory() as notebook_dir:
+        Path(notebook_dir, "data.txt").write_text("x")
+        connection = Path(private, "kernel.json")
+        connection.write_text("{}")
+        claim = _UidClaim() if os.geteuid() == 0 else None
+        try:
+            command = sandbox_command(SandboxPolicy(), [sys.executable, "-c", probe],
+                                      notebook_dir=notebook_dir, private_dir=private,
+                                      connection_file=str(connection), uid=claim and claim.uid,
+                                      env=kernel_environment())
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                    env=kernel_environment(), cwd=private)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap could not start a sandbox here: {error}."
+        finally:
+            if claim:
+                claim.release()
+    if result.returncode != 0 or "sandbox ok" not in result.stdout:
+        return _explain_failure(result.stderr)
+    return None
+
+
+# -- the kernel manager -----------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    """Host pids of the children of process ``pid``, oldest first (empty once it has gone)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts each kernel inside the sandbox described by its traits (one kernel per manager).
+
+    After the kernel has died, ``exit_reason`` says why when a limit or a crash stopped it
+    (None after a normal shutdown); the reason is also logged as an error.
+    """
+    memory_bytes = Int(SandboxPolicy.memory_bytes, config=True, help="Address space per process (bytes).")
+    cpu_seconds = Int(SandboxPolicy.cpu_seconds, config=True, help="CPU time per process (s).")
+    max_processes = Int(SandboxPolicy.max_processes, config=True, help="Processes and threads.")
+    max_file_bytes = Int(SandboxPolicy.max_file_bytes, config=True, help="Size of any file written.")
+    scratch_bytes = Int(SandboxPolicy.scratch_bytes, config=True, help="Size of the scratch and of /tmp.")
+    wall_seconds = Float(SandboxPolicy.wall_seconds, config=True, help="Wall time of the whole notebook (s).")
+    course_root = Unicode(config=True, help="Hidden from the kernel; default: nbgrader's course root.")
+    hidden_paths = List(Unicode(), config=True, help="More folders hidden from the kernel.")
+    readonly_paths = List(Unicode(), config=True, help="More folders the kernel may read.")
+    blocked_packages = List(Unicode(), list(SandboxPolicy.blocked_packages), config=True,
+                            help="Packages the kernel cannot import.")
+
+    exit_reason: str | None = None
+
+    @default("course_root")
+    def _course_root_default(self) -> str:
+        root = self.config.get("CourseDirectory", {}).get("root")
+        return str(root) if root else os.getcwd()
+
+    @property
+    def policy(self) -> SandboxPolicy:
+        base = SandboxPolicy()
+        return replace(base, memory_bytes=self.memory_bytes, cpu_seconds=self.cpu_seconds,
+                       max_processes=self.max_processes, max_file_bytes=self.max_file_bytes,
+                       scratch_bytes=self.scratch_bytes, wall_seconds=self.wall_seconds,
+                       hidden_paths=(*base.hidden_paths, os.path.abspath(self.course_root), *self.hidden_paths),
+                       readonly_paths=(*base.readonly_paths, *self.readonly_paths),
+                       blocked_packages=tuple(self.blocked_packages))
+
+    async def _async_pre_start_kernel(self, **kw):
+        problem = sandbox_problem()
+        if problem:
+            raise RuntimeError(f"Cannot start a sandboxed kernel: {problem}")
+        self._private = tempfile.mkdtemp(prefix="autograder-sandbox-", dir=PRIVATE_ROOT)
+        self._uid_claim, self._timer, self._sandbox_pid = None, None, None
+        self.transport = "ipc"  # unix sockets: the sandbox has no network, not even loopback
+        self.ip = os.path.join(self._private, "ipc", "kernel")
+        self.connection_file = os.path.join(self._private, "kernel.json")
+        try:
+            return await super()._async_pre_start_kernel(**kw)
+        except BaseException:
+            self._discard()
+            raise
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        try:
+            notebook_dir = os.path.abspath(kw.pop("cwd", None) or os.getcwd())
+            if os.geteuid() == 0:
+                self._uid_claim = _UidClaim()
+                os.chown(self.connection_file, self._uid_claim.uid, self._uid_claim.uid)
+            command = sandbox_command(self.policy, kernel_cmd, notebook_dir=notebook_dir,
+                                      private_dir=self._private, connection_file=self.connection_file,
+                                      uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment())
+            self.log.debug("Sandboxed kernel: %s", shlex.join(command))
+            kw.update(cwd=self._private, env=kernel_environment())
+            await super()._async_launch_kernel(command, **kw)
+            await self._link_sockets()
+        except BaseException:
+            self._discard()
+            raise
+        self._timer = threading.Timer(self.policy.wall_seconds, self._stop_at_deadline)
+        self._timer.daemon = True
+        self._timer.start()
+
+    async def _link_sockets(self, timeout: float = 10.0) -> None:
+        """Make ``<private>/ipc`` on the host lead to the socket folder inside the sandbox."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            child = _children(self.provisioner.process.pid)
+            if child:
+                self._sandbox_pid = child[0]
+                os.symlink(f"/proc/{child[0]}/root{self._private}/ipc", os.path.join(self._private, "ipc"))
+                return
+            if self.provisioner.process.poll() is not None:
+                return  # bwrap failed at once: its message is on stderr, the kernel counts as dead
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"bwrap did not start the sandbox within {timeout} s.")
+
+    async def _async_signal_kernel(self, signum: int) -> None:
+        """Signal the kernel process only: bwrap would die of SIGINT and take the kernel with it."""
+        kernel = _children(self._sandbox_pid)[:1] if getattr(self, "_sandbox_pid", None) else []
+        if kernel:  # the sandbox's init process runs only the kernel; adopted orphans come later
+            os.kill(kernel[0], signum)
+
+    signal_kernel = _async_signal_kernel
+
+    def _stop_at_deadline(self) -> None:
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            self.exit_reason = f"it ran out of wall time for the notebook ({self.policy.wall_seconds:g} s)"
+            process.kill()  # bwrap's --die-with-parent takes everything in the sandbox with it
+
+    def _note_exit(self) -> None:
+        process = getattr(self.provisioner, "process", None)
+        code = process.returncode if process is not None else None
+        if code is None or self.shutting_down or self.exit_reason:
+            return
+        if code > 128 and code - 128 in SIGNAL_REASONS:
+            self.exit_reason = SIGNAL_REASONS[code - 128].format(cpu_seconds=self.policy.cpu_seconds)
+        elif code > 128:
+            self.exit_reason = f"it was stopped by signal {signal.Signals(code - 128).name}"
+        elif code != 0:
+            self.exit_reason = f"it exited with status {code}"
+
+    def _discard(self) -> None:
+        """Stop the deadline, release the uid and delete the private folder (idempotent)."""
+        if getattr(self, "_timer", None):
+            self._timer.cancel()
+        if getattr(self, "_uid_claim", None):
+            self._uid_claim.release()
+            self._uid_claim = None
+        if getattr(self, "_private", None):
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
+
+    async def _async_is_alive(self) -> bool:
+        alive = await super()._async_is_alive()
+        if not alive and getattr(self, "_private", None) and self.has_kernel:
+            self._note_exit()
+            if self.exit_reason:
+                self.log.error("The sandboxed kernel died: %s.", self.exit_reason)
+            self._discard()
+        return alive
+
+    is_alive = _async_is_alive
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            self._discard()
+
+    cleanup_resources = _async_cleanup_resources
