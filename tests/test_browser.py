@@ -113,10 +113,12 @@ def lab_url(tmp_path_factory):
 
 
 def open_notebook(browser, url: str, path: str):
+    """A new page with JupyterLab showing only ``path`` (a workspace of its own, reset)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{url}/lab/tree/{path}?token={TOKEN}")
+    workspace = "".join(ch if ch.isalnum() else "-" for ch in path)
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{path}?token={TOKEN}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     return page, errors
@@ -170,7 +172,7 @@ def test_lab2_slider_redraws_the_plot(browser, lab_url):
     box = handle.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=8)
     page.mouse.up()
     page.wait_for_function("([img, before]) => img.src !== before", arg=[image.element_handle(), before],
                            timeout=120_000)

@@ -106,7 +106,12 @@ def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
     unsafe = [c for c in grade_command(course) if c != "--unsafe-no-sandbox"] + ["--unsafe-no-sandbox"]
     allowed = subprocess.run(unsafe, capture_output=True, text=True, env=no_bwrap)
     assert allowed.returncode == 0, allowed.stderr
-    assert load_record(course, LAB, "s0").status == "graded"
+    first = load_record(course, LAB, "s0")
+    assert first.status == "graded" and first.score > 0
+    unchanged = subprocess.run(unsafe, capture_output=True, text=True, env=no_bwrap)
+    assert "unchanged since last run" in unchanged.stdout
+    forced = subprocess.run(unsafe + ["--force"], capture_output=True, text=True, env=no_bwrap)
+    assert "unchanged since last run" not in forced.stdout and "s0" in forced.stdout
 
 
 def test_an_unwritable_output_folder_stops_grading_before_it_starts(course):

@@ -67,29 +67,36 @@ def with_duplicated_test_cell(nb):
     return nb
 
 
-@pytest.fixture(scope="module", params=KIT.labs())
-def graded(request, tmp_path_factory):
-    lab = request.param
+def graded_course(tmp_path_factory, lab, make_submissions):
+    """A scratch course with ``lab`` released, the given submissions graded in parallel, and the export."""
     course = scratch_course(KIT, tmp_path_factory.mktemp(lab), [lab])
     assert release_lab(course, lab) == []
-    good = solved(course, lab)
-    submissions = {
-        "correct": good,
-        "untouched": untouched(course, lab),
-        "one_mistake": with_mistake(course, lab),
-        "malformed": course.release_notebook(lab).read_text()[:400],
-        "warnings": with_warning(good),
-        "deleted_test": without_first_test_cell(good),
-        "duplicated_test": with_duplicated_test_cell(good),
-    }
-    for student, nb in submissions.items():
+    for student, nb in make_submissions(course, lab).items():
         submit(course, student, lab, nb)
-    renamed = course.submission_dir("renamed", lab)
-    renamed.mkdir(parents=True)
-    nbformat.write(good, renamed / "my_lab.ipynb")
     outcomes = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}
     rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(export(course)))}
     return course, lab, outcomes, rows
+
+
+@pytest.fixture(scope="module", params=KIT.labs())
+def graded(request, tmp_path_factory):
+    """Every lab's round trip: a correct, an untouched and a one-mistake submission."""
+    return graded_course(tmp_path_factory, request.param, lambda course, lab: {
+        "correct": solved(course, lab), "untouched": untouched(course, lab), "one_mistake": with_mistake(course, lab)})
+
+
+@pytest.fixture(scope="module")
+def tampered(tmp_path_factory):
+    """Submissions of the first lab that test how grading treats damaged notebooks (lab-independent)."""
+    def make(course, lab):
+        good = solved(course, lab)
+        renamed = course.submission_dir("renamed", lab)
+        renamed.mkdir(parents=True)
+        nbformat.write(good, renamed / "my_lab.ipynb")
+        return {"correct": good, "malformed": course.release_notebook(lab).read_text()[:400],
+                "warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
+                "duplicated_test": with_duplicated_test_cell(good)}
+    return graded_course(tmp_path_factory, KIT.labs()[0], make)
 
 
 def test_correct_submission_gets_every_automatic_point(graded):
@@ -100,6 +107,9 @@ def test_correct_submission_gets_every_automatic_point(graded):
     for question, points in auto_points(course, lab).items():
         assert float(rows["correct"][question]) == points, question
     assert rows["correct"]["status"] == "needs_manual_grading"  # the written answers
+    autograded = nbformat.read(course.autograded_notebook("correct", lab), as_version=4)
+    assert [(i, o.get("ename") or o.get("text", "")[:200]) for i, c in enumerate(autograded.cells)
+            for o in c.get("outputs", []) if o.output_type == "error"] == []  # a clean run, start to end
 
 
 def test_untouched_release_gets_zero_without_error(graded):
@@ -118,8 +128,8 @@ def test_one_wrong_function_loses_exactly_its_question(graded):
     assert all(float(rows["one_mistake"][q]) == p for q, p in points.items() if q != lost)
 
 
-def test_bad_submissions_get_a_status_and_the_rest_are_graded(graded):
-    _, lab, outcomes, rows = graded
+def test_bad_submissions_get_a_status_and_the_rest_are_graded(tampered):
+    _, lab, outcomes, rows = tampered
     assert outcomes["malformed"].status == "malformed_notebook"
     assert "not a valid notebook" in outcomes["malformed"].detail
     assert outcomes["renamed"].status == "missing_notebook"
@@ -129,21 +139,21 @@ def test_bad_submissions_get_a_status_and_the_rest_are_graded(graded):
     assert outcomes["correct"].score > 0
 
 
-def test_deleted_test_cell_is_restored_and_graded(graded):
-    course, lab, outcomes, _ = graded
+def test_deleted_test_cell_is_restored_and_graded(tampered):
+    course, lab, outcomes, _ = tampered
     assert outcomes["deleted_test"].score == sum(auto_points(course, lab).values())
     autograded = nbformat.read(course.autograded_notebook("deleted_test", lab), as_version=4)
     ids = [c.metadata.nbgrader.grade_id for c in grade_cells(autograded)]
     assert sorted(ids) == sorted(question_ids(course, lab))
 
 
-def test_duplicated_test_cell_counts_once(graded):
-    course, lab, outcomes, _ = graded
+def test_duplicated_test_cell_counts_once(tampered):
+    course, lab, outcomes, _ = tampered
     assert outcomes["duplicated_test"].score == sum(auto_points(course, lab).values())
 
 
-def test_warnings_on_stderr_cost_no_points(graded):
-    course, lab, outcomes, _ = graded
+def test_warnings_on_stderr_cost_no_points(tampered):
+    course, lab, outcomes, _ = tampered
     assert outcomes["warnings"].score == sum(auto_points(course, lab).values())
     autograded = nbformat.read(course.autograded_notebook("warnings", lab), as_version=4)
     shown = "".join(o.get("text", "") for c in autograded.cells for o in c.get("outputs", []))
@@ -154,8 +164,7 @@ def test_csv_has_a_column_per_question(graded):
     course, lab, _, rows = graded
     header = next(csv.reader(io.StringIO(export(course))))
     assert header == ["student_id", "lab", *question_ids(course, lab), "total", "max_total", "status"]
-    assert {"correct", "untouched", "one_mistake", "malformed", "warnings", "deleted_test",
-            "duplicated_test", "renamed"} <= set(rows)
+    assert set(rows) == {"correct", "untouched", "one_mistake"}
 
 
 def test_feedback_shows_messages_but_no_hidden_test_code(graded):
@@ -170,16 +179,21 @@ def test_feedback_shows_messages_but_no_hidden_test_code(graded):
     mistake_page = visible_text(course.feedback_dir("one_mistake", lab).joinpath(f"{lab}.html").read_text())
     assert "AssertionError" in mistake_page and planted_mistake(lab).question_id in mistake_page
     assert "---->" not in mistake_page  # the failed test shows its message, not a traceback
-    assert "could not be graded" in visible_text(course.feedback_dir("malformed", lab).joinpath(f"{lab}.html").read_text())
 
 
-def test_regrading_grades_only_what_changed(graded):
-    course, lab, outcomes, _ = graded
-    submit(course, "untouched", lab, solved(course, lab))
+def test_feedback_explains_an_ungradable_submission(tampered):
+    course, lab, _, _ = tampered
+    feedback(course, lab)
+    page = visible_text(course.feedback_dir("malformed", lab).joinpath(f"{lab}.html").read_text())
+    assert "could not be graded" in page and "not a valid notebook" in page
+
+
+def test_regrading_grades_only_what_changed(tampered):
+    course, lab, outcomes, _ = tampered
+    submit(course, "warnings", lab, solved(course, lab))
     again = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}
-    assert not again["untouched"].skipped and again["untouched"].score == outcomes["correct"].score
-    assert all(o.skipped for s, o in again.items() if s != "untouched")
-    assert {o.student for o in grade(course, lab, workers=2, progress=False, force=True, sandbox=SANDBOX) if o.skipped} == set()
+    assert not again["warnings"].skipped and again["warnings"].score == outcomes["correct"].score
+    assert all(o.skipped for s, o in again.items() if s != "warnings")
 
 
 @pytest.mark.parametrize("lab", KIT.labs())

@@ -1,0 +1,341 @@
+"""Lab 5: the reference training loop, the source notebook's solutions, and the hidden checks built on them.
+
+The reference loop is compared with ``course_utils.training.fit`` (an independent implementation) and with
+another formulation of momentum; the notebook's solutions with numerical gradients over random shapes. The hidden
+checks must pass on the solutions and fail, with the right hint and without revealing expected values, on typical
+student mistakes, each one in its own question only.
+"""
+import functools
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autograder.hidden import lab5
+from autograder.reference import mlp
+from course_utils import data
+from course_utils.gradcheck import numerical_gradient
+from course_utils.training import fit
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "source" / "lab5_cifar10_mlp" / "lab5_cifar10_mlp.ipynb"
+GIVEN_CELLS = ("sigmoid_helper",)
+
+
+def solved_namespace():
+    """A fresh namespace holding the notebook's given helpers and every solution function."""
+    namespace = {"np": np, "data": data}
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        graded = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and (graded.get("solution") or cell.get("id") in GIVEN_CELLS):
+            lines = [line for line in cell.source.splitlines()
+                     if "SOLUTION" not in line and not line.startswith("print(")]
+            exec("\n".join(lines), namespace)
+    return namespace
+
+
+def with_cell(code):
+    """The solved namespace with one function replaced by ``code`` (the full text of a solution cell)."""
+    namespace = solved_namespace()
+    exec(code, namespace)
+    return namespace
+
+
+def image_data(seed=0, N=600, N_test=200, D=48, C=4):
+    """A small learnable classification set standing in for the notebook's images."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=0.6, size=(C, D))
+    y, y_test = rng.integers(0, C, N), rng.integers(0, C, N_test)
+    X = (centres[y] + rng.normal(size=(N, D))).astype(np.float32)
+    X_test = (centres[y_test] + rng.normal(size=(N_test, D))).astype(np.float32)
+    return X, y, X_test, y_test
+
+
+def run_check(name, function, *args):
+    getattr(lab5, f"check_{name}")(function, *args)
+
+
+def check_args(name):
+    return image_data() if name == "train" else ()
+
+
+def failure(name, function, *args):
+    with pytest.raises(AssertionError) as error:
+        run_check(name, function, *args)
+    return str(error.value)
+
+
+# ----------------------------------------------------------------------------- reference training loop
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 40), st.integers(1, 17), st.integers(1, 4),
+       st.sampled_from([1.0, 0.7]))
+def test_reference_train_without_momentum_follows_fit(seed, N, batch_size, epochs, lr_decay):
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(N, 3)), rng.integers(0, 3, N)
+    params = mlp.init_params([3, 4, 3], seed=seed, dtype=np.float64)
+    ours, theirs = ({k: v.copy() for k, v in params.items()} for _ in range(2))
+    loss_fn = functools.partial(mlp.loss_and_grads, reg=0.01)
+    history = lab5.reference_train(loss_fn, mlp.predict, ours, X, y, X, y, epochs=epochs, batch_size=batch_size,
+                                   lr=0.1, lr_decay=lr_decay, seed=seed)
+    fitted = fit(loss_fn, theirs, X, y, epochs=epochs, batch_size=batch_size, lr=0.1, lr_decay=lr_decay, seed=seed,
+                 progress=False)
+    for key in params:
+        assert np.allclose(ours[key], theirs[key], rtol=1e-12, atol=1e-14), key
+    assert np.allclose(history["train_loss"], fitted.train_loss, rtol=1e-12)
+    assert history["train_acc"][-1] == np.mean(mlp.predict(ours, X) == y)
+
+
+def test_reference_train_momentum_matches_the_velocity_in_gradient_units():
+    """Full batches: v <- mu v + g, p <- p - lr v is the same method as v <- mu v - lr g, p <- p + v."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(20, 4)), rng.integers(0, 3, 20)
+    params = mlp.init_params([4, 5, 3], seed=1, dtype=np.float64)
+    expected = {k: v.copy() for k, v in params.items()}
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    for _ in range(6):
+        _, grads = mlp.loss_and_grads(expected, X, y)
+        for key in expected:
+            velocity[key] = 0.8 * velocity[key] + grads[key]
+            expected[key] = expected[key] - 0.2 * velocity[key]
+    lab5.reference_train(mlp.loss_and_grads, mlp.predict, params, X, y, X, y, epochs=6, batch_size=20, lr=0.2,
+                         momentum=0.8)
+    for key in params:
+        assert np.allclose(params[key], expected[key], rtol=1e-12), key
+
+
+def test_reference_train_records_the_documented_quantities():
+    X, y, X_test, y_test = image_data(N=100, N_test=40)
+    params = mlp.init_params([X.shape[1], 8, 4], seed=0)
+    losses_seen = []
+
+    def loss_fn(p, Xb, yb):
+        loss, grads = mlp.loss_and_grads(p, Xb, yb)
+        if len(Xb) <= 32:
+            losses_seen.append(loss)
+        return loss, grads
+
+    history = lab5.reference_train(loss_fn, mlp.predict, params, X, y, X_test, y_test, epochs=2, batch_size=32,
+                                   lr=0.05, momentum=0.9)
+    assert set(history) == set(lab5.HISTORY_KEYS) and all(len(v) == 2 for v in history.values())
+    assert history["train_loss"][1] == pytest.approx(np.mean(losses_seen[4:]))  # four batches per epoch
+    assert history["test_loss"][1] == pytest.approx(mlp.loss_and_grads(params, X_test, y_test)[0])
+    assert history["test_acc"][1] == np.mean(mlp.predict(params, X_test) == y_test)
+
+
+# ----------------------------------------------------------------------------- the notebook's solutions
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 8), st.integers(1, 6), st.integers(1, 6), st.integers(2, 5),
+       st.sampled_from(["relu", "sigmoid"]), st.sampled_from(["softmax_ce", "mse"]), st.sampled_from([0.0, 0.3]))
+def test_solution_gradients_match_numerical_gradients(seed, N, D, H, C, activation, loss, reg):
+    namespace = solved_namespace()
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(N, D)), rng.integers(0, C, N)
+    params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
+              "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=C)}
+    if activation == "relu":  # away from the kink, where centred differences are meaningless
+        assume(np.min(np.abs(X @ params["W1"] + params["b1"])) > 1e-3)
+    _, grads = namespace["loss_and_grads"](params, X, y, activation, loss, reg)
+    for key in params:
+        point = {k: v.copy() for k, v in params.items()}
+        numerical = numerical_gradient(lambda _: namespace["loss_and_grads"](point, X, y, activation, loss, reg)[0],
+                                       point[key])
+        scale = np.linalg.norm(grads[key]) + np.linalg.norm(numerical)
+        assert np.linalg.norm(grads[key] - numerical) <= 1e-6 * max(scale, 1e-12), key
+
+
+def test_solution_losses_known_values_and_stability():
+    namespace = solved_namespace()
+    loss, dscores = namespace["softmax_ce_loss"](np.zeros((5, 10), dtype=np.float32), np.arange(5))
+    assert loss == pytest.approx(np.log(10), rel=1e-6) and dscores.dtype == np.float32
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        loss, dscores = namespace["softmax_ce_loss"](np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([1, 1]))
+    assert loss == pytest.approx(1e4) and np.all(np.isfinite(dscores))
+    loss, dscores = namespace["mse_loss"](np.ones((4, 3)), np.zeros((4, 3)))
+    assert loss == pytest.approx(1.5) and np.allclose(dscores, 0.25)
+
+
+# ----------------------------------------------------------------------------- hidden checks on the solutions
+
+@pytest.mark.parametrize("name", ["softmax_ce_loss", "mse_loss", "loss_and_grads", "predict", "train"])
+def test_hidden_checks_pass_on_the_solutions(name):
+    run_check(name, solved_namespace()[name], *check_args(name))
+
+
+def test_hidden_checks_pass_on_the_reference_implementations():
+    run_check("softmax_ce_loss", lab5.losses.softmax_ce)
+    run_check("mse_loss", lab5.losses.mse)
+    run_check("loss_and_grads", mlp.loss_and_grads)
+    run_check("predict", mlp.predict)
+
+    def train(*args, verbose=True, **kwargs):
+        return lab5.reference_train(*args, **kwargs)
+
+    run_check("train", train, *image_data())
+
+
+MISTAKES = {
+    "softmax_ce_loss": [
+        ("""def softmax_ce_loss(scores, y):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(len(y)), y]).sum()
+    dscores = probs.copy()
+    dscores[np.arange(len(y)), y] -= 1
+    return float(loss), dscores
+""", "summed over the samples"),
+        ("""def softmax_ce_loss(scores, y):
+    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(len(y)), y]).mean()
+    dscores = probs.copy()
+    dscores[np.arange(len(y)), y] -= 1
+    return float(loss), dscores / len(y)
+""", "overflowing exp"),
+        ("""def softmax_ce_loss(scores, y):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    return float(-np.log(probs[np.arange(len(y)), y]).mean()), (probs - (np.arange(probs.shape[1]) == y[:, None])) / len(y)
+""", "log of 0"),
+        ("""def softmax_ce_loss(scores, y):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(y)), y].mean()), (np.exp(log_probs) - np.eye(scores.shape[1])[y]) / len(y)
+""", "keep float32"),
+    ],
+    "mse_loss": [
+        ("""def mse_loss(scores, Y):
+    return float(np.mean(np.sum((scores - Y) ** 2, axis=1))), (scores - Y) / len(Y)
+""", "divides by 2N, not N"),
+        ("""def mse_loss(scores, Y):
+    return float(np.sum((scores - Y) ** 2) / (2 * len(Y))), 2 * (scores - Y) / len(Y)
+""", "no factor 2"),
+    ],
+    "loss_and_grads": [
+        ("""def loss_and_grads(params, X, y, activation="relu", loss="softmax_ce", reg=0.0):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    A1 = np.maximum(Z1, 0) if activation == "relu" else sigmoid(Z1)
+    scores = A1 @ W2 + b2
+    if loss == "softmax_ce":
+        value, dscores = softmax_ce_loss(scores, y)
+    else:
+        value, dscores = mse_loss(scores, data.one_hot(y, scores.shape[1], dtype=scores.dtype))
+    dZ1 = dscores @ W2.T * ((Z1 > 0) if activation == "relu" else A1 * (1 - A1))
+    return value, {"W1": X.T @ dZ1 + reg * W1, "b1": dZ1.sum(axis=0),
+                   "W2": A1.T @ dscores + reg * W2, "b2": dscores.sum(axis=0)}
+""", "is missing"),
+        ("""def loss_and_grads(params, X, y, activation="relu", loss="softmax_ce", reg=0.0):
+    if activation not in ("relu", "sigmoid") or loss not in ("softmax_ce", "mse"):
+        raise ValueError("activation: 'relu' or 'sigmoid'; loss: 'softmax_ce' or 'mse'")
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    A1 = np.maximum(Z1, 0) if activation == "relu" else sigmoid(Z1)
+    scores = A1 @ W2 + b2
+    if loss == "softmax_ce":
+        value, dscores = softmax_ce_loss(scores, y)
+    else:
+        value, dscores = mse_loss(scores, data.one_hot(y, scores.shape[1], dtype=scores.dtype))
+    value += 0.5 * reg * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+    dZ1 = dscores @ W2.T * ((Z1 > 0) if activation == "relu" else Z1 * (1 - Z1))
+    return value, {"W1": X.T @ dZ1 + reg * W1, "b1": dZ1.sum(axis=0),
+                   "W2": A1.T @ dscores + reg * W2, "b2": dscores.sum(axis=0)}
+""", "A1 * (1 - A1)"),
+    ],
+    "predict": [
+        ("""def predict(params, X, activation="relu"):
+    return (np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]).argmax(axis=1)
+""", "with activation='sigmoid': some labels are wrong"),
+        ("""def predict(params, X, activation="relu"):
+    return (np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]).argmax(axis=0)
+""", "one label per sample"),
+    ],
+    "train": [
+        (lab5.PLANTED_MISTAKE.code, "same order"),
+        (lab5.PLANTED_MISTAKE.code.replace("    order = rng.permutation(len(X))\n", "    order = np.arange(len(X))\n"),
+         "original order"),
+        (lab5.PLANTED_MISTAKE.code.replace("    order = rng.permutation(len(X))\n", "")
+         .replace("        batch_losses = []\n", "        batch_losses = []\n        order = np.random.permutation(len(X))\n"),
+         "run twice with the same seed"),
+        (lab5.PLANTED_MISTAKE.code.replace("velocity[key] *= momentum", "velocity[key] *= 0.0"), "momentum is ignored"),
+        (lab5.PLANTED_MISTAKE.code.replace("        lr *= lr_decay\n", ""), "lr_decay is ignored"),
+        (lab5.PLANTED_MISTAKE.code.replace("    rng = np.random.default_rng(seed)\n",
+                                           "    rng = np.random.default_rng(seed)\n"
+                                           "    params = {key: value.copy() for key, value in params.items()}\n"),
+         "did not change params"),
+        (lab5.PLANTED_MISTAKE.code.replace('history["train_loss"].append(float(np.mean(batch_losses)))',
+                                           'history["train_loss"].append(float(loss_fn(params, X, y)[0]))'),
+         "history['train_loss'] has wrong values"),
+    ],
+}
+CASES = [pytest.param(name, code, hint, id=f"{name}-{i}") for name, cases in MISTAKES.items()
+         for i, (code, hint) in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name, code, hint", CASES)
+def test_hidden_check_names_the_mistake_and_only_fails_its_own_question(name, code, hint):
+    namespace = with_cell(code)
+    message = failure(name, namespace[name], *check_args(name))
+    assert hint in message
+    for other in MISTAKES:
+        if other != name:
+            run_check(other, namespace[other], *check_args(other))
+
+
+def test_planted_mistake_fails_exactly_its_question():
+    namespace = with_cell(lab5.PLANTED_MISTAKE.code)
+    failed = []
+    for name in MISTAKES:
+        try:
+            run_check(name, namespace[name], *check_args(name))
+        except AssertionError:
+            failed.append(f"test_{name}")
+    assert failed == [lab5.PLANTED_MISTAKE.question_id]
+
+
+def test_train_check_rejects_a_loop_that_does_not_learn_on_the_data_at_hand():
+    namespace = solved_namespace()
+
+    def train(loss_fn, predict_fn, params, X, y, X_test, y_test, **options):
+        if X.shape[1] < 10:  # the small synthetic problems: train correctly
+            return namespace["train"](loss_fn, predict_fn, params, X, y, X_test, y_test, **options)
+        return namespace["train"](loss_fn, predict_fn, params, X, y, X_test, y_test, **{**options, "lr": 1e-9})
+
+    assert "improved the test accuracy only from" in failure("train", train, *image_data())
+
+
+def test_loss_and_grads_is_graded_with_the_reference_losses_and_the_students_are_put_back():
+    namespace = solved_namespace()
+
+    def broken_softmax_ce_loss(scores, y):
+        return 0.0, np.zeros_like(scores)
+
+    namespace["softmax_ce_loss"] = broken_softmax_ce_loss
+    run_check("loss_and_grads", namespace["loss_and_grads"])
+    assert namespace["softmax_ce_loss"] is broken_softmax_ce_loss
+    with pytest.raises(AssertionError):
+        with lab5.reference_losses_for(namespace["loss_and_grads"]):
+            raise AssertionError("a failed check")
+    assert namespace["softmax_ce_loss"] is broken_softmax_ce_loss and "mse_loss" in namespace
+
+
+def test_messages_do_not_reveal_expected_values():
+    namespace = with_cell(MISTAKES["mse_loss"][0][0])
+    message = failure("mse_loss", namespace["mse_loss"])
+    rng = np.random.default_rng(502)
+    N, C = int(rng.integers(2, 12)), int(rng.integers(2, 8))
+    scores = rng.normal(size=(N, C))
+    Y = data.one_hot(lab5._labels(rng, N, C), C, dtype=np.float64)
+    expected = lab5.losses.mse(scores, Y)[0]
+    assert f"{expected:.3g}" not in message and f"{2 * expected:.3g}" not in message
+
+
+def test_unimplemented_functions_fail_with_a_clear_message():
+    def not_done(*args, **kwargs):
+        raise NotImplementedError()
+
+    for name in MISTAKES:
+        not_done.__name__ = name
+        assert "not implemented yet" in failure(name, not_done, *check_args(name))
