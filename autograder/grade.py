@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, write_json_atomic
+from .preprocessors import KERNEL_DIED_ERROR
 from .sandbox import sandbox_problem
 
 # Status codes (the ``status`` column of the export).
@@ -134,7 +135,14 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool) -> Outcome
     if not result["success"]:
         return _failure(student, lab, error)
     score, max_score = _scores(course, lab, student)
-    timed_out = _timed_out_cells(course.autograded_notebook(student, lab))
+    errors = _errors_by_cell(course.autograded_notebook(student, lab))
+    died = [i for i, ename, _ in errors if ename == KERNEL_DIED_ERROR]
+    if died:
+        why = next(text for i, ename, text in errors if ename == KERNEL_DIED_ERROR).removeprefix("the kernel died here: ")
+        status = TIMEOUT if "wall time" in why else KERNEL_DIED
+        return Outcome(student, lab, status, f"the kernel died in cell {died[0]} ({why}); the cells before it "
+                       "were graded, the rest scored nothing", score, max_score)
+    timed_out = [i for i, ename, _ in errors if ename == "CellTimeoutError"]
     if timed_out:
         return Outcome(student, lab, TIMEOUT, f"stopped cell(s) {timed_out} after {config.Execute.timeout} s "
                        "each; the rest was graded", score, max_score)
@@ -157,10 +165,11 @@ def _failure(student: str, lab: str, error: str) -> Outcome:
     return Outcome(student, lab, ERROR, "nbgrader could not grade it: " + (causes[-1] if causes else "unknown error"))
 
 
-def _timed_out_cells(notebook: Path) -> list[int]:
+def _errors_by_cell(notebook: Path) -> list[tuple[int, str, str]]:
+    """(cell index, error name, error message) of every error output of a graded notebook."""
     nb = nbformat.read(notebook, as_version=4)
-    return [i for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
-            if out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError"]
+    return [(i, out.get("ename", ""), out.get("evalue", "")) for i, cell in enumerate(nb.cells)
+            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
 def _with_gradebook(course: Course, action):

@@ -1,9 +1,14 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from traitlets import Bool
 
 from .sandbox import SandboxedKernelManager
+
+
+KERNEL_DIED_ERROR = "KernelDied"  # ename of the error put in the cell where the kernel died, and after it
 
 
 class SandboxedExecute(Execute):
@@ -12,6 +17,10 @@ class SandboxedExecute(Execute):
     nbgrader's Execute fixes its kernel manager class when it is created, so the sandbox cannot be
     chosen by configuration alone; this subclass does it, unless ``sandbox`` is switched off
     (``python -m autograder grade --unsafe-no-sandbox``).
+
+    When the kernel dies (a crash, ``os._exit``, a limit), nbgrader would discard the whole
+    notebook; here the cell where it died and every later code cell get a ``KernelDied`` error
+    instead, so the tests that ran before still count and the ones after score nothing.
     """
 
     sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
@@ -20,6 +29,24 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
         if self.sandbox:
             self.kernel_manager_class = SandboxedKernelManager
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.death = None  # why the kernel died, once it has
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self.death is None:
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self.death = getattr(self.km, "exit_reason", None) or "it crashed or exited"
+                self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
+                cell.outputs.append(new_output("error", ename=KERNEL_DIED_ERROR, evalue=f"the kernel died here: {self.death}",
+                                               traceback=[f"{KERNEL_DIED_ERROR}: the kernel died here: {self.death}"]))
+        elif cell.cell_type == "code":
+            cell.outputs = [new_output("error", ename=KERNEL_DIED_ERROR, evalue="not run: the kernel had died",
+                                       traceback=[f"{KERNEL_DIED_ERROR}: not run: the kernel had died"])]
+        return cell, self.resources
 
 
 class DropDuplicateIds(DeduplicateIds):

@@ -1,5 +1,8 @@
 """Test-session setup shared by the notebook and pipeline tests."""
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -7,13 +10,16 @@ from cifar_archive import write_fake_cifar10
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fake_cifar10(tmp_path_factory):
+def fake_cifar10():
     """A small CIFAR-10 archive in the official format, pre-staged as instructors do (COURSE_DATA_DIR).
 
     CIFAR-10 cannot be downloaded here; kernels and grading workers started by the tests inherit
-    the variable, so Lab 5 loads this archive through the same code path as the real one.
+    the variable, so Lab 5 loads this archive through the same code path as the real one. Like a
+    real shared data folder it is readable by everyone (sandboxed kernels run as another user),
+    which pytest's own temporary folders are not.
     """
-    folder = tmp_path_factory.mktemp("cifar10")
+    folder = Path(tempfile.mkdtemp(prefix="course-kit-cifar10-"))
+    folder.chmod(0o755)
     write_fake_cifar10(folder, n_per_batch=400, n_test=400, seed=0, form="archive")
     previous = os.environ.get("COURSE_DATA_DIR")
     os.environ["COURSE_DATA_DIR"] = str(folder)
@@ -22,3 +28,4 @@ def fake_cifar10(tmp_path_factory):
         os.environ.pop("COURSE_DATA_DIR", None)
     else:
         os.environ["COURSE_DATA_DIR"] = previous
+    shutil.rmtree(folder, ignore_errors=True)

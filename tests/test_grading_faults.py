@@ -88,8 +88,15 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
     submit(course, "kernel_death", LAB, with_cell(good, "import os\nos._exit(1)"))
     submit(course, "endless_loop", LAB, with_cell(good, "while True:\n    pass"))
     submit(course, "honest", LAB, good)
+    late_exit = copy.deepcopy(good)
+    late_exit.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(0)"))
+    submit(course, "late_exit", LAB, late_exit)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
+    # ending the kernel after every test ran gains nothing and loses nothing
+    assert outcomes["late_exit"].status == "kernel_died" and outcomes["late_exit"].score == outcomes["honest"].score
+    # it died in its own cell 1, before any test: it keeps what it earned, nothing
     assert outcomes["kernel_death"].status == "kernel_died" and outcomes["kernel_death"].score == 0
+    assert "died in cell 1" in outcomes["kernel_death"].detail
     assert outcomes["endless_loop"].status == "timeout"
     assert "stopped cell(s) [1] after 20 s" in outcomes["endless_loop"].detail
     # the loop was stopped, the rest of the notebook ran and was graded as usual

@@ -1,5 +1,6 @@
 """What students install holds course_utils only: no grading code, solutions or instructor tools."""
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,9 +29,11 @@ def test_course_utils_never_imports_the_instructor_package():
 
 @pytest.mark.slow
 def test_student_wheel_holds_course_utils_only(tmp_path):
+    project = tmp_path / "student"  # built from a copy: setuptools writes build/ next to the sources
+    shutil.copytree(ROOT / "student", project, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT / "student")], check=True)
-    (wheel,) = tmp_path.glob("*.whl")
+                    str(tmp_path / "dist"), str(project)], check=True)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert packages == {"course_utils"}

@@ -1,0 +1,505 @@
+"""Hidden tests of Lab 5 (a two-layer network on CIFAR-10): one check per graded function.
+
+Each ``check_<function>(student_function, ...)`` compares the student's function with
+``autograder.reference`` (losses and the MLP) on seeded random sizes and inputs, gradients also with
+numerical gradients, and raises AssertionError with a student-facing message on the first problem.
+``loss_and_grads`` is checked with the reference losses in place of the student's two loss functions,
+and ``train`` with reference models, so that one wrong function costs exactly one question.
+"""
+import contextlib
+import functools
+import io
+import time
+
+import numpy as np
+
+from autograder.reference import losses, mlp
+from course_utils.data import one_hot
+
+from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+                     expect_numerical_gradients, expect_tuple, tested_with, times)
+
+KEYS = ("W1", "b1", "W2", "b2")
+HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
+KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
+# For the demo and the pipeline tests: the samples are shuffled once, before the first epoch only.
+PLANTED_MISTAKE = PlantedMistake("train", "test_train", '''def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256,
+          lr=0.01, lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
+    rng = np.random.default_rng(seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    order = rng.permutation(len(X))
+    for epoch in range(1, epochs + 1):
+        batch_losses = []
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            loss, grads = loss_fn(params, X[rows], y[rows])
+            batch_losses.append(float(loss))
+            for key, value in params.items():
+                velocity[key] *= momentum
+                velocity[key] -= lr * grads[key]
+                value += velocity[key]
+        history["train_loss"].append(float(np.mean(batch_losses)))
+        history["train_acc"].append(float(np.mean(predict_fn(params, X) == y)))
+        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
+        history["test_acc"].append(float(np.mean(predict_fn(params, X_test) == y_test)))
+        if verbose:
+            print(f"epoch {epoch}: test accuracy {history['test_acc'][-1]:.3f}")
+        lr *= lr_decay
+    return history
+''')
+
+
+def reference_train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256, lr=0.01,
+                    lr_decay=1.0, momentum=0.0, seed=0):
+    """Minibatch SGD with momentum, as the notebook specifies ``train`` (without printing).
+
+    loss_fn(params, X, y) -> (loss, grads); predict_fn(params, X) -> (N,) labels; params: dict of float
+    arrays, updated in place; X (N, D), y (N,); X_test (M, D), y_test (M,). Each epoch draws
+    ``rng.permutation(N)`` from ``rng = np.random.default_rng(seed)`` and walks through it in batches.
+    Returns {"train_loss", "train_acc", "test_loss", "test_acc"}: lists of ``epochs`` floats.
+    """
+    rng = np.random.default_rng(seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    history = {key: [] for key in HISTORY_KEYS}
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        batch_losses = []
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            loss, grads = loss_fn(params, X[rows], y[rows])
+            batch_losses.append(float(loss))
+            for key, value in params.items():
+                velocity[key] *= momentum
+                velocity[key] -= lr * grads[key]
+                value += velocity[key]
+        history["train_loss"].append(float(np.mean(batch_losses)))
+        history["train_acc"].append(float(np.mean(predict_fn(params, X) == y)))
+        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
+        history["test_acc"].append(float(np.mean(predict_fn(params, X_test) == y_test)))
+        lr *= lr_decay
+    return history
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+def _expect_scalar(value, what):
+    """A finite number (a float, or an array with one entry), returned as a float."""
+    if np.ndim(value) != 0 and np.size(value) != 1:
+        raise AssertionError(f"{what} should be a single number, but it has shape {np.shape(value)}: "
+                             "average over the samples (and sum over the classes).")
+    try:
+        number = float(np.asarray(value, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what} should be a number, but it is a {type(value).__name__}.") from None
+    if not np.isfinite(number):
+        raise AssertionError(f"{what} is {number}: look for the log of 0 or an overflowing exp.")
+    return number
+
+
+def _expect_dtype(array, dtype, what):
+    if array.dtype != dtype:
+        raise AssertionError(f"{what} has dtype {array.dtype} but the inputs were {np.dtype(dtype)}: keep "
+                             f"{np.dtype(dtype)} throughout (float32 training is twice as fast). Look for arrays "
+                             "made with a float64 default, such as np.eye(C) or np.zeros(...) without dtype.")
+
+
+def _labels(rng, N, C):
+    """(N,) int64 labels in 0..C-1 that use at least two classes."""
+    y = rng.integers(0, C, size=N)
+    y[:2] = [0, 1]
+    return rng.permutation(y).astype(np.int64)
+
+
+def _network(rng, D, H, C, dtype=np.float64):
+    """Random two-layer parameters with non-zero biases."""
+    params = {"W1": rng.normal(scale=1 / np.sqrt(D), size=(D, H)), "b1": rng.normal(scale=0.3, size=H),
+              "W2": rng.normal(scale=1 / np.sqrt(H), size=(H, C)), "b2": rng.normal(scale=0.3, size=C)}
+    return {key: value.astype(dtype) for key, value in params.items()}
+
+
+def _sizes(rng):
+    """Random small sizes (N, D, H, C)."""
+    return (int(rng.integers(3, 13)), int(rng.integers(2, 8)), int(rng.integers(2, 9)),
+            int(rng.integers(2, 7)))
+
+
+def _describe(N, D, H, C):
+    return f"N={N} samples, D={D} inputs, H={H} hidden units and C={C} classes"
+
+
+def _expect_loss_pair(result, N, C, name):
+    """(loss: float, dscores: (N, C) array) from a loss function's result."""
+    loss, dscores = expect_tuple(result, 2, f"{name} should return a tuple (loss, dscores)")
+    loss = _expect_scalar(loss, f"{name}: the loss")
+    dscores = expect_array(dscores, f"{name}: dscores", (N, C), "(N, C), the shape of scores")
+    return loss, dscores
+
+
+# ----------------------------------------------------------------------------- softmax_ce_loss
+
+def check_softmax_ce_loss(softmax_ce_loss):
+    """Mean softmax cross-entropy and its gradient; stable for huge scores; float32 stays float32."""
+    rng = np.random.default_rng(501)
+    for scale in (1.0, 3.0, 1e4):
+        N, C = int(rng.integers(2, 12)), int(rng.integers(2, 8))
+        scores, y = rng.normal(scale=scale, size=(N, C)), _labels(rng, N, C)
+        with tested_with(f"N={N} samples, C={C} classes and scores of size about {scale:g}"):
+            loss, dscores = _expect_loss_pair(call(softmax_ce_loss, scores, y), N, C, "softmax_ce_loss")
+            expected_loss, expected_dscores = losses.softmax_ce(scores, y)
+            stable = " (for large scores, subtract each row's maximum before np.exp)" if scale > 100 else ""
+            expect_close(loss, expected_loss, "softmax_ce_loss: the loss",
+                         f"it is the mean over the samples of -log(softmax(scores)[i, y[i]]){stable}",
+                         [SIGN_FLIPPED, times(N, "you summed over the samples: divide by N to average")])
+            expect_close(dscores, expected_dscores, "softmax_ce_loss: dscores",
+                         "it is (softmax(scores) - one_hot(y)) / N, row by row",
+                         [SIGN_FLIPPED, times(N, "divide the gradient by N as well")])
+    scores = rng.normal(size=(5, 4)).astype(np.float32)
+    _, dscores = _expect_loss_pair(call(softmax_ce_loss, scores, _labels(rng, 5, 4)), 5, 4, "softmax_ce_loss")
+    _expect_dtype(dscores, np.float32, "softmax_ce_loss: dscores")
+
+
+# ----------------------------------------------------------------------------- mse_loss
+
+def check_mse_loss(mse_loss):
+    """1/(2N) squared error against one-hot targets, and its gradient (scores - Y) / N."""
+    rng = np.random.default_rng(502)
+    for _ in range(3):
+        N, C = int(rng.integers(2, 12)), int(rng.integers(2, 8))
+        scores, Y = rng.normal(size=(N, C)), one_hot(_labels(rng, N, C), C, dtype=np.float64)
+        with tested_with(f"N={N} samples and C={C} classes"):
+            loss, dscores = _expect_loss_pair(call(mse_loss, scores, Y), N, C, "mse_loss")
+            expected_loss, expected_dscores = losses.mse(scores, Y)
+            expect_close(loss, expected_loss, "mse_loss: the loss",
+                         "it is sum((scores - Y)**2) / (2 * N): summed over the classes, averaged over the samples",
+                         [times(2, "it is twice the right value: this course's MSE divides by 2N, not N"),
+                          times(N, "you did not divide by the number of samples N"),
+                          times(2 * N, "divide the sum of squares by 2N")])
+            expect_close(dscores, expected_dscores, "mse_loss: dscores", "it is (scores - Y) / N",
+                         [SIGN_FLIPPED, times(2, "the 1/2 of the loss cancels the 2 of the square: no factor 2"),
+                          times(N, "divide the gradient by N as well")])
+    scores = rng.normal(size=(5, 3)).astype(np.float32)
+    _, dscores = _expect_loss_pair(call(mse_loss, scores, one_hot(_labels(rng, 5, 3), 3)), 5, 3, "mse_loss")
+    _expect_dtype(dscores, np.float32, "mse_loss: dscores")
+
+
+# ----------------------------------------------------------------------------- loss_and_grads
+
+def _reference_softmax_ce_loss(scores, y):
+    return losses.softmax_ce(scores, y)
+
+
+def _reference_mse_loss(scores, Y):
+    return losses.mse(scores, Y)
+
+
+REFERENCE_LOSSES = {"softmax_ce_loss": _reference_softmax_ce_loss, "mse_loss": _reference_mse_loss}
+
+
+@contextlib.contextmanager
+def reference_losses_for(func):
+    """Let ``func`` call the reference loss functions under the names of the student's two loss functions
+    (in the namespace where ``func`` was defined), and put the student's own back afterwards."""
+    namespace = getattr(func, "__globals__", {})
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in REFERENCE_LOSSES}
+    namespace.update(REFERENCE_LOSSES)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _expect_grads(grads, params, what):
+    """The gradient dict: the keys and shapes of params, finite values. Returns float64 copies."""
+    expect_dict(grads, KEYS, f"{what}: grads", KEY_HINT)
+    texts = {"W1": "(D, H), like W1", "b1": "(H,), like b1", "W2": "(H, C), like W2", "b2": "(C,), like b2"}
+    return {key: expect_array(grads[key], f"{what}: grads[{key!r}]", params[key].shape, texts[key])
+            for key in KEYS}
+
+
+def _regularisation(params, reg):
+    return 0.5 * reg * sum(float(np.sum(params[key] ** 2)) for key in ("W1", "W2"))
+
+
+def _check_network(loss_and_grads, rng, activation, loss_name, reg):
+    N, D, H, C = _sizes(rng)
+    X, y, params = rng.normal(size=(N, D)), _labels(rng, N, C), _network(rng, D, H, C)
+    context = f"activation={activation!r}, loss={loss_name!r}, reg={reg:g}"
+    what = f"loss_and_grads with {context}"
+    with tested_with(_describe(N, D, H, C)):
+        result = call(loss_and_grads, params, X, y, activation=activation, loss=loss_name, reg=reg)
+        loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
+        loss = _expect_scalar(loss, f"{what}: the loss")
+        grads = _expect_grads(grads, params, what)
+        expected_loss, expected = mlp.loss_and_grads(params, X, y, activation, loss_name, reg)
+        penalty = _regularisation(params, reg)
+        expect_close(loss, expected_loss, f"{what}: the loss",
+                     "compute the scores X -> hidden layer -> output layer, then the loss of the scores plus "
+                     "the L2 term 0.5 * reg * (sum(W1**2) + sum(W2**2))",
+                     [lambda a, e: "the L2 term 0.5 * reg * (sum(W1**2) + sum(W2**2)) is missing"
+                      if reg and np.isclose(a, e - penalty) else None,
+                      lambda a, e: "the L2 term has a factor 0.5: 0.5 * reg * (sum(W1**2) + sum(W2**2))"
+                      if reg and np.isclose(a, e + penalty) else None])
+        derivative = {"relu": "ReLU's derivative is 1 where Z1 > 0 and 0 elsewhere",
+                      "sigmoid": "the sigmoid's derivative is A1 * (1 - A1)"}[activation]
+        hints = {"W2": "dW2 = A1.T @ dscores (+ reg * W2)", "b2": "db2 is dscores summed over the samples",
+                 "W1": f"dW1 = X.T @ dZ1 (+ reg * W1) with dZ1 = (dscores @ W2.T) times the activation's "
+                       f"derivative: {derivative}",
+                 "b1": f"db1 is dZ1 summed over the samples; {derivative}"}
+        for key in ("W2", "b2", "W1", "b1"):
+            diagnoses = [SIGN_FLIPPED]
+            if reg and key.startswith("W"):
+                diagnoses.append(lambda a, e, W=params[key]: "the L2 term's gradient reg * W is missing"
+                                 if np.allclose(a, e - reg * W) else None)
+            if reg and key.startswith("b"):
+                diagnoses.append(lambda a, e, b=params[key]: "the biases are not regularised: no reg * b"
+                                 if np.allclose(a, e + reg * b) else None)
+            expect_close(grads[key], expected[key], f"{what}: grads[{key!r}]", hints[key], diagnoses)
+        expect_numerical_gradients(lambda p: mlp.loss_and_grads(p, X, y, activation, loss_name, reg)[0],
+                                   params, grads, what)
+
+
+def _expect_value_error(loss_and_grads, params, X, y, option):
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+            loss_and_grads(params, X, y, **option)
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise AssertionError("loss_and_grads is not implemented yet: it still raises NotImplementedError.") from None
+    except Exception as error:  # any other failure of student code is reported, not propagated
+        raise AssertionError(f"loss_and_grads with {option} should raise a ValueError, but it raised "
+                             f"{type(error).__name__}.") from None
+    name = next(iter(option))
+    raise AssertionError(f"loss_and_grads with {option} should raise a ValueError that names the valid "
+                         f"{name} values, but it returned normally.")
+
+
+def check_loss_and_grads(loss_and_grads):
+    """Loss and gradients of the two-layer network for both activations, both losses, with and without L2."""
+    rng = np.random.default_rng(503)
+    with reference_losses_for(loss_and_grads):
+        for activation, loss_name, reg in (("relu", "softmax_ce", 0.0), ("sigmoid", "mse", 0.0),
+                                           ("sigmoid", "softmax_ce", 0.3), ("relu", "mse", 0.7)):
+            _check_network(loss_and_grads, rng, activation, loss_name, reg)
+        N, D, H, C = 6, 5, 4, 3
+        X, y, params = rng.normal(size=(N, D)).astype(np.float32), _labels(rng, N, C), _network(rng, D, H, C,
+                                                                                                 np.float32)
+        for activation in ("relu", "sigmoid"):
+            what = f"loss_and_grads with float32 inputs and activation={activation!r}"
+            result = call(loss_and_grads, params, X, y, activation=activation, loss="softmax_ce", reg=0.1)
+            loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
+            _expect_scalar(loss, f"{what}: the loss")
+            for key, value in _expect_grads(grads, params, what).items():
+                _expect_dtype(value, np.float32, f"{what}: grads[{key!r}]")
+        _expect_value_error(loss_and_grads, params, X, y, {"activation": "softplus"})
+        _expect_value_error(loss_and_grads, params, X, y, {"loss": "hinge"})
+
+
+# ----------------------------------------------------------------------------- predict
+
+def check_predict(predict):
+    """The class with the largest score, int labels of shape (N,), for both activations."""
+    rng = np.random.default_rng(504)
+    for activation in ("relu", "sigmoid", "relu"):
+        N, D, H, C = _sizes(rng)
+        N += 10
+        X, params = rng.normal(size=(N, D)), _network(rng, D, H, C)
+        with tested_with(f"activation={activation!r}, {_describe(N, D, H, C)}"):
+            labels = call(predict, params, X, activation=activation)
+            labels = expect_array(labels, "predict: the result", (N,), "(N,), one label per sample", kind="int")
+            if not np.array_equal(labels, mlp.predict(params, X, activation)):
+                raise AssertionError(f"predict with activation={activation!r}: some labels are wrong: compute the "
+                                     "scores as in loss_and_grads (with this activation) and take the class "
+                                     "with the largest score in each row, scores.argmax(axis=1).")
+
+
+# ----------------------------------------------------------------------------- train
+
+class _Recorder:
+    """A loss function that remembers which samples each call saw (sample ids are stored in column 0 of X)."""
+
+    def __init__(self, loss_fn):
+        self.loss_fn, self.batches = loss_fn, []
+
+    def __call__(self, params, X, y):
+        self.batches.append(np.asarray(X)[:, 0].round().astype(np.int64))
+        return self.loss_fn(params, X, y)
+
+
+def _run_train(train, context, *args, **kwargs):
+    """Call the student's train (output silenced) on our own objects; return (history, seconds)."""
+    def run():
+        with contextlib.redirect_stdout(io.StringIO()):
+            return train(*args, **kwargs)
+
+    run.__name__ = getattr(train, "__name__", "train")
+    start = time.perf_counter()
+    history = call(run, context=context)
+    return history, time.perf_counter() - start
+
+
+def _expect_history(history, epochs, context):
+    """The history dict: four lists of ``epochs`` finite numbers; returned as float64 arrays."""
+    what = f"train {context}: the returned history"
+    expect_dict(history, HISTORY_KEYS, what, "Return the dict history with one list per quantity.")
+    values = {}
+    for key in HISTORY_KEYS:
+        entries = history[key]
+        if not hasattr(entries, "__len__") or len(entries) != epochs:
+            length = len(entries) if hasattr(entries, "__len__") else "no"
+            raise AssertionError(f"{what}[{key!r}] should hold one number per epoch ({epochs} here), but it has "
+                                 f"{length} entries.")
+        values[key] = np.array([_expect_scalar(entry, f"{what}[{key!r}]") for entry in entries])
+    for key in ("train_acc", "test_acc"):
+        if np.any((values[key] < 0) | (values[key] > 1)):
+            raise AssertionError(f"{what}[{key!r}] should hold accuracies between 0 and 1 (the fraction of "
+                                 "correct labels), not percentages or counts.")
+    return values
+
+
+def _small_problem(seed, N=24, D=5, H=6, C=3, N_test=10):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(N, D)), _labels(rng, N, C), rng.normal(size=(N_test, D)), _labels(rng, N_test, C),
+            _network(rng, D, H, C))
+
+
+def _check_full_batch(train, options, diagnoses):
+    """With one batch per epoch the order does not matter: compare the whole trajectory with the reference."""
+    X, y, X_test, y_test, params = _small_problem(7)
+    loss_fn = functools.partial(mlp.loss_and_grads, activation="relu", loss="softmax_ce", reg=0.05)
+    predict_fn = functools.partial(mlp.predict, activation="relu")
+    options = dict(epochs=4, batch_size=len(X), seed=0, **options)
+    context = "with " + ", ".join(f"{key}={value!r}" for key, value in options.items() if key != "seed")
+    expected_params = {key: value.copy() for key, value in params.items()}
+    expected = reference_train(loss_fn, predict_fn, expected_params, X, y, X_test, y_test, **options)
+
+    def variant(**changes):
+        copies = {key: value.copy() for key, value in params.items()}
+        reference_train(loss_fn, predict_fn, copies, X, y, X_test, y_test, **{**options, **changes})
+        return copies
+
+    alternatives = [(variant(**changes), hint) for changes, hint in diagnoses]
+    trained = {key: value.copy() for key, value in params.items()}
+    history, _ = _run_train(train, context, loss_fn, predict_fn, trained, X, y, X_test, y_test, verbose=False,
+                            **options)
+    values = _expect_history(history, options["epochs"], context)
+    if all(np.array_equal(trained[key], params[key]) for key in KEYS):
+        raise AssertionError(f"train {context} did not change params: update the arrays of the params dict "
+                             "in place (params[key] += ...), so that the caller gets the trained network.")
+    if any(np.shape(trained[key]) != params[key].shape for key in KEYS):
+        raise AssertionError(f"train {context} changed the shape of a parameter.")
+    if not all(np.allclose(trained[key], expected_params[key], rtol=1e-7, atol=1e-10) for key in KEYS):
+        hint = next((text for candidate, text in alternatives
+                     if all(np.allclose(trained[key], candidate[key], rtol=1e-7, atol=1e-10) for key in KEYS)),
+                    "after each minibatch, update velocity = momentum * velocity - lr * grads and then "
+                    "params += velocity (velocities start at zero), and multiply lr by lr_decay after each epoch")
+        raise AssertionError(f"train {context}: the trained parameters are wrong: {hint}.")
+    explanations = {
+        "train_loss": "the mean of the losses of the epoch's minibatches (each computed before its update)",
+        "train_acc": "the accuracy of predict_fn on the whole training set X, after the epoch",
+        "test_loss": "loss_fn(params, X_test, y_test)[0], after the epoch",
+        "test_acc": "the accuracy of predict_fn on X_test, after the epoch"}
+    for key, explanation in explanations.items():
+        if not np.allclose(values[key], expected[key], rtol=1e-7, atol=1e-10):
+            raise AssertionError(f"train {context}: history[{key!r}] has wrong values: each entry is {explanation}.")
+
+
+def _identified(rng, N, D, offset):
+    """(N, D) inputs whose column 0 holds the sample ids offset, offset + 1, ..."""
+    X = rng.normal(size=(N, D))
+    X[:, 0] = offset + np.arange(N)
+    return X
+
+
+def _epoch_orders(train, seed, N=50, batch_size=16, epochs=3):
+    """Run train with a recording linear model; return the list of minibatch sizes and the id order per epoch."""
+    rng = np.random.default_rng(11)
+    X, X_test = _identified(rng, N, 4, 0), _identified(rng, 12, 4, 1000)
+    y, y_test = _labels(rng, N, 3), _labels(rng, 12, 3)
+    params = {"W1": np.zeros((4, 3)), "b1": np.zeros(3)}
+    recorder = _Recorder(functools.partial(mlp.loss_and_grads, loss="softmax_ce"))
+    context = f"with {N} samples, batch_size={batch_size}, epochs={epochs}, seed={seed}"
+    history, _ = _run_train(train, context, recorder, mlp.predict, params, X, y, X_test, y_test, epochs=epochs,
+                            batch_size=batch_size, lr=1e-3, seed=seed, verbose=False)
+    _expect_history(history, epochs, context)
+    batches = [ids for ids in recorder.batches if len(ids) <= batch_size and np.all(ids < N)]
+    sizes = [len(ids) for ids in batches]
+    seen = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+    if len(seen) != epochs * N:
+        raise AssertionError(f"train {context}: loss_fn was called on {len(seen)} training samples in minibatches "
+                             f"of at most batch_size samples, but each epoch should use every one of the {N} "
+                             "samples exactly once.")
+    orders = seen.reshape(epochs, N)
+    if any(not np.array_equal(np.sort(order), np.arange(N)) for order in orders):
+        raise AssertionError(f"train {context}: within an epoch some samples were used twice and others not at "
+                             "all: take the minibatches from one permutation of the N indices per epoch.")
+    full, rest = divmod(N, batch_size)
+    if sizes != ([batch_size] * full + [rest] * bool(rest)) * epochs:
+        raise AssertionError(f"train {context}: the minibatches should hold batch_size samples each (the last one "
+                             f"of an epoch may be smaller), but their sizes were {sizes}.")
+    return context, orders
+
+
+def _check_shuffling(train):
+    context, orders = _epoch_orders(train, seed=3)
+    if any(np.array_equal(order, np.arange(len(order))) for order in orders):
+        raise AssertionError(f"train {context}: the samples were used in their original order: shuffle them "
+                             "at the start of every epoch with rng.permutation(N).")
+    if all(np.array_equal(order, orders[0]) for order in orders):
+        raise AssertionError(f"train {context}: every epoch used the samples in the same order: draw a new "
+                             "permutation at the start of every epoch, not once before the loop.")
+    _, again = _epoch_orders(train, seed=3)
+    if not np.array_equal(orders, again):
+        raise AssertionError(f"train {context} used different minibatches when run twice with the same seed: "
+                             "create one generator rng = np.random.default_rng(seed) at the start of train and "
+                             "draw every permutation from it.")
+    _, other = _epoch_orders(train, seed=4)
+    if np.array_equal(orders, other):
+        raise AssertionError(f"train {context} used the same minibatches with seed=3 and seed=4: create the "
+                             "generator from the seed argument, np.random.default_rng(seed).")
+
+
+def _check_learning(train, X_train, y_train, X_test, y_test):
+    """On (a subset of) the notebook's data, train must improve the test accuracy about as much as the reference."""
+    X, y = np.asarray(X_train[:2000], dtype=np.float32), np.asarray(y_train[:2000], dtype=np.int64)
+    X_val, y_val = np.asarray(X_test[:500], dtype=np.float32), np.asarray(y_test[:500], dtype=np.int64)
+    C = int(max(y.max(), y_val.max())) + 1
+    loss_fn = functools.partial(mlp.loss_and_grads, activation="relu", loss="softmax_ce", reg=1e-3)
+    predict_fn = functools.partial(mlp.predict, activation="relu")
+    options = dict(epochs=4, batch_size=100, lr=0.01, momentum=0.9, seed=0)
+    context = (f"on the first {len(X)} training and {len(X_val)} test images of the notebook's data, "
+               "with a 50-unit ReLU network, " + ", ".join(f"{k}={v!r}" for k, v in options.items()))
+    params = mlp.init_params([X.shape[1], 50, C], seed=0)
+    before = float(np.mean(predict_fn(params, X_val) == y_val))
+    start = time.perf_counter()
+    expected = reference_train(loss_fn, predict_fn, {k: v.copy() for k, v in params.items()}, X, y, X_val, y_val,
+                               **options)
+    reference_seconds = time.perf_counter() - start
+    history, seconds = _run_train(train, context, loss_fn, predict_fn, params, X, y, X_val, y_val, verbose=False,
+                                  **options)
+    after = _expect_history(history, options["epochs"], context)["test_acc"][-1]
+    if seconds > max(10.0, 20 * reference_seconds):
+        raise AssertionError(f"train {context} took {seconds:.0f} s, far longer than needed: work on whole "
+                             "minibatches (no loop over single samples) and evaluate once per epoch.")
+    gain = expected["test_acc"][-1] - before
+    if gain > 0.05 and after < before + gain / 2:
+        raise AssertionError(f"train {context} improved the test accuracy only from {before:.1%} to {after:.1%}: "
+                             "check the update (params move against the gradient) and the learning rate.")
+
+
+def check_train(train, X_train, y_train, X_test, y_test):
+    """The training loop: exact updates, momentum and decay, per-epoch shuffling, seeding, and learning on the data
+    at hand (X_train (N, D), y_train (N,), X_test (M, D), y_test (M,): the notebook's preprocessed images)."""
+    _check_full_batch(train, dict(lr=0.3, momentum=0.6, lr_decay=1.0),
+                      [(dict(momentum=0.0), "momentum is ignored: keep one velocity per parameter")])
+    _check_full_batch(train, dict(lr=0.5, momentum=0.0, lr_decay=0.5),
+                      [(dict(lr_decay=1.0), "lr_decay is ignored: multiply lr by lr_decay after every epoch"),
+                       (dict(lr=0.25), "multiply lr by lr_decay after every epoch, not before the first one")])
+    _check_shuffling(train)
+    _check_learning(train, X_train, y_train, X_test, y_test)
