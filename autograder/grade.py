@@ -291,6 +291,8 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
     then broken, so every submission still in it is returned, to be tried again).
     """
     crashed = []
+    if not students:
+        return crashed
     with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
                              initargs=(str(course.root), workers),
                              mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -82,7 +82,7 @@ def test_compute_cost_known_values():
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 9), st.integers(1, 4), st.integers(1, 5))
-def test_backward_propagation_matches_numerical_gradients(seed, N, n_x, n_h):
+def test_backward_propagation_matches_numerical_gradients(assert_gradient_close, seed, N, n_x, n_h):
     X, Y, params = random_problem(seed, N, n_x, n_h)
     _, cache = shallow.forward_propagation(X, params)
     grads = shallow.backward_propagation(params, cache, X, Y)
