@@ -127,8 +127,10 @@ def open_notebook(browser, url: str, path: str):
 def run_all(page, timeout_ms=240_000) -> None:
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-InputPrompt')];
-        return p.length > 0 && p.every(e => !e.textContent.includes('*')) }""", timeout=timeout_ms)
+    # done: something ran (a numbered prompt) and nothing is queued or running (no "[*]")
+    page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+        return p.some(e => /\\[\\d+\\]/.test(e.textContent)) && p.every(e => !e.textContent.includes('*')) }""",
+                           timeout=timeout_ms)
 
 
 def cell_errors(page) -> list[tuple[int, str]]:
@@ -145,6 +147,7 @@ def shot(page, name: str) -> None:
 def test_progress_bar_renders_as_a_widget(browser, lab_url):
     page, errors = open_notebook(browser, lab_url, "progress.ipynb")
     run_all(page)
+    shot(page, "progress-ran")
     page.wait_for_selector(".jp-OutputArea .widget-hprogress", timeout=30_000)
     shot(page, "progress-bar-widget")
     assert page.locator(".jp-OutputArea .widget-hprogress").count() == 1

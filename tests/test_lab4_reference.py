@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from autograder.hidden import lab4
 from autograder.reference import losses, modules
-from course_utils.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+from course_utils.gradcheck import numerical_gradient, numerical_gradient_array
 
 CLASSIC_WEIGHTS = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.45, "w7": 0.50,
                    "w8": 0.55, "b1": 0.35, "b2": 0.60}
