@@ -284,6 +284,14 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     return [outcomes[s] for s in sorted(outcomes)]
 
 
+@functools.cache
+def _worker_context():
+    """Workers fork from a server that has imported nbgrader once: starting one takes milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograder.grade"])
+    return context
+
+
 def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandbox: bool, record) -> list[str]:
     """Grade ``students`` in a pool of worker processes, recording each outcome as it comes.
 
@@ -294,8 +302,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
     if not students:
         return crashed
     with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
-                             initargs=(str(course.root), workers),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+                             initargs=(str(course.root), workers), mp_context=_worker_context()) as pool:
         futures = {pool.submit(grade_submission, str(course.root), lab, s, sandbox): s for s in students}
         for future in as_completed(futures):
             student = futures[future]

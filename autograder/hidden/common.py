@@ -8,6 +8,7 @@ from the student's value and the reference value (see ``times`` and ``SIGN_FLIPP
 import contextlib
 import copy
 import inspect
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -214,3 +215,19 @@ def expect_numerical_gradients(cost_of, params, grads, what, hint="", tol=1e-6):
                 f"{what}: grads[{key!r}] does not match the numerical gradient of the cost (relative error "
                 f"{rel_error(analytic, numerical):.1e}; a correct gradient is within {tol:.0e})"
                 f"{': ' + hint if hint else ''}"))
+
+
+def isolated(func, helpers):
+    """``func`` running with ``helpers`` (name -> reference function) in place of the notebook's own.
+
+    A student's training loop that calls their own backward pass is then graded on the loop alone, so
+    one wrong function loses one question. The helper named like ``func`` itself is never swapped in;
+    objects that are not plain Python functions are returned unchanged.
+    """
+    if not isinstance(func, types.FunctionType):
+        return func
+    swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
+    result = types.FunctionType(func.__code__, {**func.__globals__, **swapped}, func.__name__,
+                                func.__defaults__, func.__closure__)
+    result.__kwdefaults__ = func.__kwdefaults__
+    return result

@@ -13,7 +13,7 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
+from .common import (SIGN_FLIPPED, PlantedMistake, isolated, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
                      expect_tuple, tested_with, times)
 
 KEYS = shallow.PARAMETER_KEYS
@@ -23,6 +23,10 @@ PLANTED_MISTAKE = PlantedMistake("predict", "test_predict", '''def predict(param
     A2, cache = forward_propagation(X, params)
     return (cache["Z2"] > 0.5).astype(np.int64)
 ''')
+# The notebook's graded functions, by their notebook names: check_nn_model runs the student's loop with
+# these in place of the student's own, so a wrong helper costs its own question only.
+REFERENCE_HELPERS = {name: getattr(shallow, name) for name in (
+    "initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation", "update_parameters")}
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 LN2 = float(np.log(2.0))
 
@@ -286,6 +290,7 @@ def _run_model(nn_model, X, Y, context, **options):
 
 def check_nn_model(nn_model):
     """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
+    nn_model = isolated(nn_model, REFERENCE_HELPERS)
     X, y = make_xor(n_samples=40, noise=0.2, seed=5)
     Y = y.reshape(-1, 1).astype(np.float64)
     options = dict(n_h=3, num_iterations=60, learning_rate=0.7, method="constant")

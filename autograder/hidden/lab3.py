@@ -9,7 +9,6 @@ of those in their place (``_isolated``), so one wrong function loses one questio
 import contextlib
 import copy
 import io
-import types
 import warnings
 
 import numpy as np
@@ -18,7 +17,7 @@ from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
 from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
-                     expect_numerical_gradients, expect_tuple, tested_with, times)
+                     expect_numerical_gradients, expect_tuple, isolated, tested_with, times)
 from .lab1 import _expect_scalar as expect_number
 
 KEYS = shallow.PARAMETER_KEYS
@@ -63,18 +62,8 @@ REFERENCE_HELPERS = {"mse_cost": _mse_cost, "backward_propagation": _backward_pr
 
 
 def _isolated(func):
-    """``func`` running with the reference versions of the lab's other graded functions in its globals.
-
-    A student's nn_model that calls their own backward_propagation is then graded on the loop alone.
-    Objects that are not plain Python functions are returned unchanged.
-    """
-    if not isinstance(func, types.FunctionType):
-        return func
-    helpers = {name: ref for name, ref in REFERENCE_HELPERS.items() if name != func.__name__}
-    isolated = types.FunctionType(func.__code__, {**func.__globals__, **helpers}, func.__name__,
-                                  func.__defaults__, func.__closure__)
-    isolated.__kwdefaults__ = func.__kwdefaults__
-    return isolated
+    """``func`` with the reference versions of the lab's other graded functions in its globals."""
+    return isolated(func, REFERENCE_HELPERS)
 
 
 def _expect_stable(func, *args, problem):
