@@ -20,6 +20,7 @@ from autograder.hidden import lab3
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
+from hidden_checks import failure_message
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "source/lab3_loss_functions/lab3_loss_functions.ipynb"
 X4, y4 = make_xor()
@@ -156,15 +157,6 @@ def test_a_broken_mse_cost_costs_only_the_mse_question():
 
 
 # ----------------------------------------------------------------------------- hidden checks: messages
-
-def failure_message(check, student):
-    with pytest.raises(AssertionError) as failure:
-        check(student)
-    message = str(failure.value)
-    assert "Traceback" not in message and "assert " not in message and "autograder" not in message
-    assert message.endswith((".", ".)"))
-    return message
-
 
 def mse_sum(A2, Y):
     return float(np.sum((A2 - Y) ** 2) / 2), (A2 - Y)

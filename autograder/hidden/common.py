@@ -231,3 +231,26 @@ def isolated(func, helpers):
                                 func.__defaults__, func.__closure__)
     result.__kwdefaults__ = func.__kwdefaults__
     return result
+
+
+@contextlib.contextmanager
+def reference_helpers(func, replacements):
+    """Inside the block, the names in ``replacements`` refer to them in ``func``'s module (the notebook).
+
+    The notebook's own definitions are put back afterwards, whatever happens.
+    """
+    namespace = getattr(func, "__globals__", None)
+    if namespace is None:
+        yield
+        return
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in replacements}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value

@@ -15,7 +15,7 @@ import numpy as np
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_xor
 
-from .common import PlantedMistake, call, expect_array, expect_close, expect_dict, tested_with
+from .common import PlantedMistake, call, expect_array, expect_close, expect_dict, reference_helpers, tested_with
 
 KEYS = shallow.PARAMETER_KEYS
 HISTORY_KEYS = ("costs", "learning_rates", "path", "params", "diverged", "message")
@@ -29,29 +29,6 @@ PLANTED_MISTAKE = PlantedMistake("step_decay", "test_step_decay", """\
 def step_decay(initial_lr, iteration, drop=0.5, every=100):
     return initial_lr * drop ** (iteration / every)
 """)
-
-
-@contextlib.contextmanager
-def reference_helpers(func, replacements):
-    """Inside the block, the names in ``replacements`` refer to them in ``func``'s module (the notebook).
-
-    The notebook's own definitions are put back afterwards, whatever happens.
-    """
-    namespace = getattr(func, "__globals__", None)
-    if namespace is None:
-        yield
-        return
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in replacements}
-    namespace.update(replacements)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
 
 
 def _expect_number(value, what):

@@ -19,6 +19,7 @@ from course_utils.data import make_xor
 from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
                      expect_numerical_gradients, expect_tuple, isolated, tested_with, times)
 from .lab1 import _expect_scalar as expect_number
+from .lab1 import _problem
 
 KEYS = shallow.PARAMETER_KEYS
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
@@ -148,16 +149,6 @@ def check_mse_cost(mse_cost):
 def _sizes(rng):
     """Random small network and batch sizes: (N, n_x, n_h)."""
     return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
-
-
-def _problem(rng, N, n_x, n_h):
-    """Inputs X (N, n_x), 0/1 targets Y (N, 1) with both classes, and random non-zero parameters."""
-    X = rng.normal(size=(N, n_x))
-    Y = np.zeros((N, 1))
-    Y[rng.permutation(N)[: N // 2]] = 1.0
-    params = {"W1": rng.normal(size=(n_x, n_h)), "b1": rng.normal(scale=0.5, size=n_h),
-              "W2": rng.normal(size=(n_h, 1)), "b2": rng.normal(scale=0.5, size=1)}
-    return X, Y, params
 
 
 def _expect_grads(grads, N, n_x, n_h, what):
