@@ -178,12 +178,13 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
     if uid is None:
         args.append("--unshare-user")
     shown = {os.path.abspath(p) for p in [*_python_paths(), *policy.readonly_paths] if os.path.exists(p)}
+    masked = hidden | {"/tmp", "/run"}  # every folder covered by an empty tmpfs, where bwrap would make 0700 parents
     # Parents before children, whichever list they come from: a folder shown inside a hidden one
     # stays visible, a folder hidden inside a shown one stays hidden.
     for depth, is_shown, path in sorted([(len(Path(p).parts), False, p) for p in hidden] +
                                         [(len(Path(p).parts), True, p) for p in shown]):
         if is_shown:
-            args += _make_dirs(path, hidden) + ["--ro-bind", path, path]
+            args += _make_dirs(path, masked) + ["--ro-bind", path, path]
         else:
             args += (["--perms", "0755", "--tmpfs", path] if os.path.isdir(path) else
                      ["--ro-bind", "/dev/null", path])
@@ -192,7 +193,7 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
         if folder:
             stub = Path(private_dir, f"blocked-{name}.py")
             stub.write_text(BLOCKED_STUB.format(name=name))
-            args += _make_dirs(folder, hidden) + ["--tmpfs", folder,
+            args += _make_dirs(folder, masked) + ["--tmpfs", folder,
                                                   "--ro-bind", str(stub), f"{folder}/__init__.py"]
     args += ["--perms", "0755", "--dir", private_dir, "--ro-bind", connection_file, connection_file,
              "--ro-bind", notebook_dir, SEED,

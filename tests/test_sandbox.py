@@ -220,3 +220,20 @@ def test_sandbox_problem_names_a_missing_tool(monkeypatch):
 def test_a_bad_policy_is_refused(field, value):
     with pytest.raises(ValueError, match=field):
         SandboxPolicy(**{field: value})
+
+
+@needs_sandbox
+def test_a_readable_folder_deep_under_tmp_stays_readable(course, tmp_path_factory):
+    # e.g. a course kit cloned under /tmp: course_utils and the data must stay importable and readable
+    top = Path(tempfile.mkdtemp(prefix="kit-", dir="/tmp"))
+    try:
+        package = top / "deep" / "pkg"
+        package.mkdir(parents=True)
+        (package / "module.py").write_text("VALUE = 42\n")
+        for folder in (top, top / "deep", package):
+            folder.chmod(0o755)
+        nb, _, error = run(course, [f"print(open({str(package / 'module.py')!r}).read())"],
+                           readonly_paths=[str(package)])
+        assert error is None and text(nb.cells[0]).strip() == "VALUE = 42"
+    finally:
+        shutil.rmtree(top)
