@@ -125,9 +125,21 @@ def open_notebook(browser, url: str, path: str):
 
 
 def run_all(page, timeout_ms=240_000) -> None:
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    # done: something ran (a numbered prompt) and nothing is queued or running (no "[*]")
+    """Run > Run All Cells, then wait until something ran and nothing is queued or running.
+
+    A click that lands while JupyterLab is still settling can be lost: after a minute with no cell
+    run at all, the command is given again (running all cells twice changes nothing we check)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+        .some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent))"""
+    for attempt in range(3):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function(started, timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            shot(page, f"run-all-not-started-{attempt}")
     page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
         return p.some(e => /\\[\\d+\\]/.test(e.textContent)) && p.every(e => !e.textContent.includes('*')) }""",
                            timeout=timeout_ms)
