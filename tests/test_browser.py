@@ -112,6 +112,16 @@ def lab_url(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="module")
+def jupyterlab(browser, lab_url):
+    """The JupyterLab URL, after one visit has loaded the application (a cold first start is slow)."""
+    page = browser.new_page()
+    page.goto(f"{lab_url}/lab/workspaces/warm-up?token={TOKEN}&reset")
+    page.wait_for_selector(".jp-Launcher", timeout=120_000)
+    page.close()
+    return lab_url
+
+
 def open_notebook(browser, url: str, path: str):
     """A new page with JupyterLab showing only ``path`` (a workspace of its own, reset)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -140,9 +150,13 @@ def run_all(page, timeout_ms=240_000) -> None:
             break
         except PlaywrightTimeout:
             shot(page, f"run-all-not-started-{attempt}")
-    page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-        return p.some(e => /\\[\\d+\\]/.test(e.textContent)) && p.every(e => !e.textContent.includes('*')) }""",
-                           timeout=timeout_ms)
+    try:
+        page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            return p.some(e => /\\[\\d+\\]/.test(e.textContent)) && p.every(e => !e.textContent.includes('*')) }""",
+                               timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shot(page, "run-all-did-not-finish")  # what the page showed, for the test artefacts
+        raise
 
 
 def cell_errors(page) -> list[tuple[int, str]]:
@@ -156,8 +170,8 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
 
 
-def test_progress_bar_renders_as_a_widget(browser, lab_url):
-    page, errors = open_notebook(browser, lab_url, "progress.ipynb")
+def test_progress_bar_renders_as_a_widget(browser, jupyterlab):
+    page, errors = open_notebook(browser, jupyterlab, "progress.ipynb")
     run_all(page)
     shot(page, "progress-ran")
     page.wait_for_selector(".jp-OutputArea .widget-hprogress", timeout=30_000)
@@ -168,10 +182,10 @@ def test_progress_bar_renders_as_a_widget(browser, lab_url):
     page.close()
 
 
-def test_lab2_slider_redraws_the_plot(browser, lab_url):
+def test_lab2_slider_redraws_the_plot(browser, jupyterlab):
     if not (ROOT / "source" / SLIDER_LAB).is_dir():
         pytest.fail(f"{SLIDER_LAB} is missing from source/")
-    page, errors = open_notebook(browser, lab_url, f"{SLIDER_LAB}_completed.ipynb")
+    page, errors = open_notebook(browser, jupyterlab, f"{SLIDER_LAB}_completed.ipynb")
     shot(page, "lab2-opened")
     run_all(page)
     shot(page, "lab2-ran-all")
@@ -198,11 +212,11 @@ def test_lab2_slider_redraws_the_plot(browser, lab_url):
 
 
 @pytest.mark.parametrize("lab", KIT.labs())
-def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, lab_url, lab):
+def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, jupyterlab, lab):
     release = nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
     first_exercise = next(i for i, c in enumerate(release.cells)
                           if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
-    page, errors = open_notebook(browser, lab_url, f"release/{lab}/{lab}.ipynb")
+    page, errors = open_notebook(browser, jupyterlab, f"release/{lab}/{lab}.ipynb")
     page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
                            arg=len(release.cells), timeout=30_000)
     assert page.locator(".jp-Notebook .jp-Cell").count() == len(release.cells)
