@@ -254,3 +254,15 @@ def reference_helpers(func, replacements):
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+def expect_costs(costs, num_iterations, what):
+    """The costs a training loop returned, as a float array: one finite number per iteration."""
+    if not isinstance(costs, (list, tuple, np.ndarray)) or len(costs) != num_iterations:
+        length = len(costs) if hasattr(costs, "__len__") else "no"
+        raise AssertionError(f"{what}: costs should be a list with one cost per iteration "
+                             f"(num_iterations entries), but it has {length} entries.")
+    costs = np.array([float(np.asarray(c).reshape(())) if np.size(c) == 1 else np.nan for c in costs])
+    if not np.all(np.isfinite(costs)):
+        raise AssertionError(f"{what}: costs should be single finite numbers, one per iteration.")
+    return costs

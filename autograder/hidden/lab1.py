@@ -13,8 +13,9 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from .common import (SIGN_FLIPPED, PlantedMistake, isolated, call, expect_array, expect_close, expect_dict, expect_numerical_gradients,
-                     expect_tuple, tested_with, times)
+from .common import (PlantedMistake, SIGN_FLIPPED, call, expect_array, expect_close, expect_costs,
+                     expect_dict, expect_numerical_gradients, expect_tuple, isolated, tested_with,
+                     times)
 
 KEYS = shallow.PARAMETER_KEYS
 RANDOM_METHODS = ("random", "xavier", "he")
@@ -278,13 +279,7 @@ def _run_model(nn_model, X, Y, context, **options):
     params, costs = expect_tuple(result, 2, "nn_model should return a tuple (params, costs)")
     n_h = options["n_h"]
     params = _expect_params(params, X.shape[1], n_h, Y.shape[1], f"nn_model {context}: the returned params")
-    if not isinstance(costs, (list, tuple, np.ndarray)) or len(costs) != options["num_iterations"]:
-        length = len(costs) if hasattr(costs, "__len__") else "no"
-        raise AssertionError(f"nn_model {context}: costs should be a list with one cost per iteration "
-                             f"(num_iterations entries), but it has {length} entries.")
-    costs = np.array([float(np.asarray(c).reshape(())) if np.size(c) == 1 else np.nan for c in costs])
-    if not np.all(np.isfinite(costs)):
-        raise AssertionError(f"nn_model {context}: costs should be single finite numbers, one per iteration.")
+    costs = expect_costs(costs, options["num_iterations"], f"nn_model {context}")
     return params, costs, output.getvalue()
 
 

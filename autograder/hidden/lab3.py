@@ -16,7 +16,7 @@ import numpy as np
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
-from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+from .common import (SIGN_FLIPPED, PlantedMistake, expect_costs, call, expect_array, expect_close, expect_dict,
                      expect_numerical_gradients, expect_tuple, isolated, tested_with, times)
 from .lab1 import _expect_scalar as expect_number
 from .lab1 import _problem
@@ -232,13 +232,7 @@ def _train(nn_model, X, Y, context, **options):
     shapes = {"W1": (n_x, n_h), "b1": (n_h,), "W2": (n_h, 1), "b2": (1,)}
     params = {key: expect_array(params[key], f"nn_model {context}: params[{key!r}]", shape, str(shape))
               for key, shape in shapes.items()}
-    if not isinstance(costs, (list, tuple, np.ndarray)) or len(costs) != options["num_iterations"]:
-        length = len(costs) if hasattr(costs, "__len__") else "no"
-        raise AssertionError(f"nn_model {context}: costs should be a list with one cost per iteration "
-                             f"(num_iterations entries), but it has {length} entries.")
-    costs = np.array([float(np.asarray(c).reshape(())) if np.size(c) == 1 else np.nan for c in costs])
-    if not np.all(np.isfinite(costs)):
-        raise AssertionError(f"nn_model {context}: costs should be single finite numbers, one per iteration.")
+    costs = expect_costs(costs, options["num_iterations"], f"nn_model {context}")
     return params, costs
 
 
