@@ -4,7 +4,6 @@ Every bomb is bounded: memory is refused by the address-space limit before it is
 loop stops at its first failure (and at 200 at most) and kills its children, and busy loops are
 stopped by limits of a few seconds.
 """
-import os
 import shutil
 import socket
 import tempfile
