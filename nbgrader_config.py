@@ -4,7 +4,6 @@ from nbgrader.preprocessors import (
     LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-import autograder
 from autograder.preprocessors import CondenseTestErrors, DropDuplicateIds, SandboxedExecute, StderrToStdout
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -19,10 +18,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # limits on memory, CPU time, processes, file size and wall time per notebook.
 c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxedKernelManager.wall_seconds = 1800
-# The hidden tests import autograder in the kernel, so the kernel must be able to read it (a known
-# weakness, see SECURITY.md: student code can read the reference implementations while graded).
-c.SandboxedKernelManager.blocked_packages = []
-c.SandboxedKernelManager.readonly_paths = [autograder.__path__[0]]
+# Hidden tests run in the grader (autograder.judge), so the kernel needs no autograder: the sandbox
+# keeps it from being imported or read.
 c.Execute.timeout = 300
 c.Execute.startup_timeout = 60
 c.Execute.interrupt_on_timeout = True

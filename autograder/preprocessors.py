@@ -1,10 +1,18 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+import inspect
+import secrets
+import time
+
+from jupyter_client import BlockingKernelClient
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
-from traitlets import Bool
+from traitlets import Bool, Integer
 
+from .judge.cells import parse_hidden, run_checks, split_hidden
+from .judge.remote import KernelSession
 from .sandbox import SandboxedKernelManager
 
 
@@ -21,9 +29,17 @@ class SandboxedExecute(Execute):
     When the kernel dies (a crash, ``os._exit``, a limit), nbgrader would discard the whole
     notebook; here the cell where it died and every later code cell get a ``KernelDied`` error
     instead, so the tests that ran before still count and the ones after score nothing.
+
+    The hidden tests of a test cell are not sent to the kernel: the judge (``autograder.judge``)
+    runs them here and asks the kernel only for the student's answers on secret inputs. The cell's
+    visible tests run in the kernel as the student saw them; the cell passes only if both pass.
     """
 
     sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
+    judge = Bool(True, help="Run hidden tests in the grader (autograder.judge) rather than in the kernel.").tag(
+        config=True)
+    seed = Integer(None, allow_none=True, help="Seed of the hidden tests' random inputs (default: a new secret "
+                   "one per submission; set it only to reproduce a grading).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,9 +48,64 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.death = None  # why the kernel died, once it has
-        return super().preprocess(nb, resources, km)
+        self.judge_client = None  # the judge's own client of the kernel, once a hidden test has run
+        self.secret = secrets.randbits(63) if self.seed is None else self.seed  # of the hidden tests' inputs
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self.judge_client is not None:
+                self.judge_client.stop_channels()
 
     def preprocess_cell(self, cell, resources, index):
+        if self.judge and self.death is None and cell.cell_type == "code" and utils.is_grade(cell) \
+                and not utils.is_solution(cell):
+            visible, hidden = split_hidden(cell.source)
+            if hidden is not None:
+                return self._judged_cell(cell, resources, index, visible, hidden)
+        return self._run_cell(cell, resources, index)
+
+    def _judged_cell(self, cell, resources, index, visible, hidden):
+        """Run the visible part in the kernel, then the hidden checks in the judge; keep one verdict."""
+        calls = parse_hidden(hidden)
+        source = cell.source
+        cell.source = visible
+        try:
+            if visible.strip():
+                self._run_cell(cell, resources, index)
+            else:
+                cell.outputs = []
+        finally:
+            cell.source = source
+        for output in cell.outputs:  # only the judge decides the points: no partial credit from the kernel
+            if output.get("output_type") == "execute_result":
+                output["output_type"] = "display_data"
+                output.pop("execution_count", None)
+        if self.death is None:
+            failure = self._judge(calls)
+            if failure:
+                ename, message = failure
+                cell.outputs.append(new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
+        return cell, self.resources
+
+    def _judge(self, calls):
+        """Run hidden checks against this notebook's kernel; None if they pass, else (error name, message)."""
+        if self.judge_client is None:
+            self.judge_client = BlockingKernelClient()
+            self.judge_client.load_connection_info(self.km.get_connection_info())
+            self.judge_client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
+        seconds = self.timeout or 300
+        session = None
+        try:
+            session = KernelSession(self.judge_client, time.monotonic() + seconds, _blocking(self.km.is_alive),
+                                    _blocking(self.km.interrupt_kernel))
+            return run_checks(calls, session, self.secret, seconds)
+        except Exception as error:  # the kernel never took up the conversation
+            return "KernelUnavailable", str(error)
+        finally:
+            if session is not None:
+                session.close()
+
+    def _run_cell(self, cell, resources, index):
         if self.death is None:
             try:
                 return super().preprocess_cell(cell, resources, index)
@@ -47,6 +118,18 @@ class SandboxedExecute(Execute):
             cell.outputs = [new_output("error", ename=KERNEL_DIED_ERROR, evalue="not run: the kernel had died",
                                        traceback=[f"{KERNEL_DIED_ERROR}: not run: the kernel had died"])]
         return cell, self.resources
+
+
+async def _awaited(awaitable):
+    return await awaitable
+
+
+def _blocking(method):
+    """A kernel manager's method (async or not) as a plain function."""
+    def run():
+        result = method()
+        return run_sync(_awaited)(result) if inspect.isawaitable(result) else result
+    return run
 
 
 class DropDuplicateIds(DeduplicateIds):

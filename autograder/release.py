@@ -6,10 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
 from nbgrader.converters import GenerateAssignment
 from nbgrader.utils import capture_log
 
 from .course import CONFIG_FILE, Course, CourseError
+from .judge.cells import format_problems
 from .leaks import Leak, find_leaks
 
 
@@ -33,6 +35,9 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
     Returns the leaks found (empty when the release is clean and in place).
     """
     course.check_lab(lab)
+    problems = format_problems(nbformat.read(course.source_notebook(lab), as_version=4))
+    if problems:
+        raise CourseError(f"{lab} cannot be graded safely; fix its source notebook first:\n" + "\n".join(problems))
     target = course.root / "release" / lab
     with tempfile.TemporaryDirectory() as tmp:
         backup = Path(tmp) / lab

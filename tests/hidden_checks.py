@@ -10,3 +10,6 @@ def failure_message(check, student):
     assert "Traceback" not in message and "assert " not in message and "autograder" not in message
     assert message.endswith((".", ".)"))
     return message
+
+
+SEEDS = [0, 1, 2**62 + 7]  # secret seeds of hidden test inputs to try (the judge draws a new one per submission)

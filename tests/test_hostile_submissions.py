@@ -3,8 +3,9 @@
 Each gets exactly the points its honest work earns (the solved notebook earns every automatic point,
 the untouched release none), with a status that names what happened, and the honest submission
 graded beside them is unaffected. The endless loop and the kernel that exits are in
-test_grading_faults.py (they need a short cell timeout). The attacks the grader does not defend
-yet are listed at the end as expected failures (see autograder/SECURITY.md, "Known gaps").
+test_grading_faults.py (they need a short cell timeout). The forgeries from inside the kernel
+(patched libraries, IPython hooks, peeking at the tests, remembered answers) start from the
+notebook with one planted mistake: they must not win back the question it loses.
 """
 import ast
 import copy
@@ -22,6 +23,7 @@ from autograder.demo import scratch_course
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
+from autograder.hidden.common import PlantedMistake
 from autograder.submissions import solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -41,6 +43,12 @@ def plus(nb, *sources, at=1):
     nb = copy.deepcopy(nb)
     nb.cells[at:at] = [new_code_cell(source) for source in sources]
     return nb
+
+
+def before(nb, grade_id):
+    """The index of the cell with this grade id (to insert the student's code just before it)."""
+    return next(i for i, cell in enumerate(nb.cells) if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                == grade_id)
 
 
 def edit_tests(nb, change):
@@ -105,6 +113,54 @@ DISK_FLOOD = """with open("big.bin", "wb") as f:
         f.write(bytes(1024 * 1024))"""
 
 
+PATCHED_NUMPY = """import numpy as np
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.shape(a), dtype=bool)
+np.testing.assert_allclose = lambda *args, **kwargs: None"""
+
+PATCHED_LIBRARIES = """import builtins, course_utils.checks, course_utils.gradcheck
+course_utils.gradcheck.rel_error = lambda a, b: 0.0
+for name in dir(course_utils.checks):
+    if name.startswith("check_"):
+        setattr(course_utils.checks, name, lambda *args, **kwargs: None)
+builtins.AssertionError = Warning"""
+
+PATCHED_TEST_HELPERS = """import autograder.hidden.common as common
+common.expect_close = common.expect_array = lambda *args, **kwargs: args[0]"""
+
+HIDDEN_FAILURES = """import sys
+ip = get_ipython()
+ip.showtraceback = lambda *args, **kwargs: None
+ip.set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+sys.excepthook = lambda *args: None
+sys.displayhook = lambda value: None"""
+
+AST_TRANSFORMER = """import ast
+class Nothing(ast.NodeTransformer):
+    def visit_Module(self, node):
+        return ast.Module([], [])
+get_ipython().ast_transformers.append(Nothing())"""
+
+# predict answers with the reference implementation, if any caller's frame holds it (none in the kernel does)
+STACK_PEEK = PlantedMistake("predict", "test_predict", """def predict(params, X):
+    import sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_globals.values()):
+            if hasattr(value, "predict") and hasattr(value, "forward_propagation"):
+                return value.predict(params, X)
+        frame = frame.f_back
+    return np.zeros((len(X), 1), dtype=np.int64)
+""")
+
+# predict knows the visible test's answer by heart, and is wrong on any other input
+REMEMBERED = PlantedMistake("predict", "test_predict", """def predict(params, X):
+    if X.shape == (4, 2) and np.array_equal(X, [[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [-1.0, 0.5]]):
+        return np.array([[1], [0], [1], [0]])
+    return np.zeros((len(X), 1), dtype=np.int64)
+""")
+
+
 def corpus(course, port):
     """name -> (notebook, honest score, cell index of the hostile cell or None).
 
@@ -135,10 +191,17 @@ def corpus(course, port):
         "tests_moved_first": (with_tests_moved_first(good), 0, None),
         "exception_hook": (plus(blank, "get_ipython().set_custom_exc((BaseException,), lambda *args, **kw: None)"),
                            0, None),
-        # Not defended yet (SECURITY.md, "Known gaps"): forgeries from inside the kernel.
         "input_transformer": (plus(blank, "get_ipython().input_transformers_cleanup.append(lambda lines: [])"),
                               0, None),
+        "ast_transformer": (plus(blank, AST_TRANSFORMER), 0, None),
+        "hidden_failures": (plus(wrong, HIDDEN_FAILURES), "mistake", None),
+        # after the seed checks of initialize_parameters' visible test, which need a working allclose
+        "patched_numpy": (plus(wrong, PATCHED_NUMPY, at=before(wrong, "test_predict")), "mistake", None),
+        "patched_libraries": (plus(wrong, PATCHED_LIBRARIES), "mistake", None),
+        "patched_test_helpers": (plus(wrong, PATCHED_TEST_HELPERS), "mistake", 1),
         "reference_import": (answered_with_reference(blank), 0, None),
+        "stack_peek": (with_mistake(course, LAB, STACK_PEEK), "mistake", None),
+        "remembered_answers": (with_mistake(course, LAB, REMEMBERED), "mistake", None),
     }
 
 
@@ -161,10 +224,9 @@ def graded(tmp_path_factory):
 
 STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "disk_flood", "network", "read_solutions",
             "read_gradebook", "read_home", "write_results", "fake_success", "edited_tests", "raised_points",
-            "deleted_tests", "tests_moved_first", "exception_hook",
-            *[pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="not defended yet: the hidden tests run "
-                                                         "in the student's kernel (autograder/SECURITY.md)"))
-              for name in ("input_transformer", "reference_import")]]
+            "deleted_tests", "tests_moved_first", "exception_hook", "input_transformer", "ast_transformer",
+            "hidden_failures", "patched_numpy", "patched_libraries", "patched_test_helpers", "reference_import",
+            "stack_peek", "remembered_answers"]
 
 
 @pytest.mark.parametrize("student", STUDENTS)

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.hidden import lab2
+from autograder.hidden import common, lab2
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_linear, make_xor
+from hidden_checks import SEEDS
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "lab2_learning_rates" / "lab2_learning_rates.ipynb"
 X, y = make_xor(n_samples=60, noise=0.15, seed=3)
@@ -148,8 +149,10 @@ def failing_checks(namespace):
 
 
 @pytest.mark.parametrize("name", CHECKED)
-def test_hidden_checks_pass_on_the_reference(name):
-    getattr(lab2, f"check_{name}")(getattr(learning_rates, name))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_reference(name, seed):
+    with common.secret_seed(seed):
+        getattr(lab2, f"check_{name}")(getattr(learning_rates, name))
 
 
 def test_hidden_checks_pass_on_the_notebooks_solution():

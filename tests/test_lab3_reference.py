@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.hidden import lab3
+from autograder.hidden import common, lab3
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
-from hidden_checks import failure_message
+from hidden_checks import SEEDS, failure_message
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "source/lab3_loss_functions/lab3_loss_functions.ipynb"
 X4, y4 = make_xor()
@@ -137,8 +137,10 @@ def failures(namespace):
     return failed
 
 
-def test_hidden_checks_pass_on_the_notebook_solutions():
-    assert failures(notebook_namespace()) == []
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_notebook_solutions(seed):
+    with common.secret_seed(seed):
+        assert failures(notebook_namespace()) == []
 
 
 def test_the_planted_mistake_fails_exactly_its_question_although_nn_model_calls_it():

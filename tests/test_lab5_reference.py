@@ -14,11 +14,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from autograder.hidden import lab5
+from autograder.hidden import common, lab5
 from autograder.reference import mlp
 from course_utils import data
 from course_utils.gradcheck import numerical_gradient
 from course_utils.training import fit
+from hidden_checks import SEEDS
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "source" / "lab5_cifar10_mlp" / "lab5_cifar10_mlp.ipynb"
 GIVEN_CELLS = ("sigmoid_helper",)
@@ -161,8 +162,10 @@ def test_solution_losses_known_values_and_stability():
 # ----------------------------------------------------------------------------- hidden checks on the solutions
 
 @pytest.mark.parametrize("name", ["softmax_ce_loss", "mse_loss", "loss_and_grads", "predict", "train"])
-def test_hidden_checks_pass_on_the_solutions(name):
-    run_check(name, solved_namespace()[name], *check_args(name))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_solutions(name, seed):
+    with common.secret_seed(seed):
+        run_check(name, solved_namespace()[name], *check_args(name))
 
 
 def test_hidden_checks_pass_on_the_reference_implementations():

@@ -16,7 +16,28 @@ import numpy as np
 
 from course_utils.gradcheck import numerical_gradient, rel_error
 
+from ..judge.remote import KernelUnavailable, RemoteFunction
+
 MAX_ERROR_TEXT = 300
+_SECRET = [0]  # the seed of this run's test inputs: secret when the judge grades, 0 in a source notebook
+
+
+@contextlib.contextmanager
+def secret_seed(seed):
+    """Inside the block, ``secret_rng`` draws from ``seed`` (the judge picks a secret one per submission)."""
+    saved, _SECRET[0] = _SECRET[0], int(seed)
+    try:
+        yield
+    finally:
+        _SECRET[0] = saved
+
+
+def secret_rng(salt):
+    """The random generator of one check, from this run's seed and the check's own ``salt`` (an int).
+
+    Under the judge the seed is secret, so a submission cannot know the test inputs in advance.
+    """
+    return np.random.default_rng([_SECRET[0], int(salt)])
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ def _close(actual, expected, rtol=1e-6, atol=1e-9):
     return actual.shape == expected.shape and np.allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def _sentence(text):
+def sentence(text):
     """``text`` ending with a full stop (unless it already ends with . ? or !)."""
     return text if text.endswith((".", "?", "!")) else text + "."
 
@@ -104,6 +125,8 @@ def call(func, *args, context="", may_modify=False, **kwargs):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             result = func(*given_args, **given_kwargs)
+    except KernelUnavailable:
+        raise
     except NotImplementedError:
         raise AssertionError(f"{name} is not implemented yet: it still raises NotImplementedError. "
                              "Replace that line with your code.") from None
@@ -169,7 +192,7 @@ def expect_array(value, what, shape, shape_text, shape_hint="", kind="float"):
     value = np.asarray(value)
     if value.shape != tuple(shape):
         hint = shape_hint or _shape_hint(value.shape, tuple(shape))
-        raise AssertionError(_sentence(f"{what} has shape {value.shape} but it should have shape {shape_text}"
+        raise AssertionError(sentence(f"{what} has shape {value.shape} but it should have shape {shape_text}"
                                        f"{': ' + hint if hint else ''}"))
     if kind == "int" and not np.issubdtype(value.dtype, np.integer):
         raise AssertionError(f"{what} has dtype {value.dtype} but it should hold integers: "
@@ -195,7 +218,7 @@ def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1
         return
     found = next((text for diagnose in diagnoses if (text := diagnose(actual, expected))), None)
     problem = "has the wrong value" if expected.ndim == 0 else "has the right shape but wrong values"
-    raise AssertionError(_sentence(f"{what} {problem}: {found or hint}"))
+    raise AssertionError(sentence(f"{what} {problem}: {found or hint}"))
 
 
 def expect_numerical_gradients(cost_of, params, grads, what, hint="", tol=1e-6):
@@ -211,7 +234,7 @@ def expect_numerical_gradients(cost_of, params, grads, what, hint="", tol=1e-6):
         numerical = numerical_gradient(lambda _: cost_of(point), point[key])
         analytic = np.asarray(grads[key], dtype=np.float64)
         if not np.allclose(analytic, numerical, rtol=tol, atol=1e-9):
-            raise AssertionError(_sentence(
+            raise AssertionError(sentence(
                 f"{what}: grads[{key!r}] does not match the numerical gradient of the cost (relative error "
                 f"{rel_error(analytic, numerical):.1e}; a correct gradient is within {tol:.0e})"
                 f"{': ' + hint if hint else ''}"))
@@ -222,8 +245,13 @@ def isolated(func, helpers):
 
     A student's training loop that calls their own backward pass is then graded on the loop alone, so
     one wrong function loses one question. The helper named like ``func`` itself is never swapped in;
-    objects that are not plain Python functions are returned unchanged.
+    objects that are not plain Python functions are returned unchanged. A function of the kernel
+    being judged gets a copy there, whose helpers call back to the judge.
     """
+    if isinstance(func, RemoteFunction):
+        if func._type != "function":
+            return func
+        return func.rebind({name: ref for name, ref in helpers.items() if name != func.__name__})
     if not isinstance(func, types.FunctionType):
         return func
     swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
@@ -239,6 +267,16 @@ def reference_helpers(func, replacements):
 
     The notebook's own definitions are put back afterwards, whatever happens.
     """
+    if isinstance(func, RemoteFunction):
+        if func._type != "function":
+            yield
+            return
+        saved = func.swap_globals(replacements)
+        try:
+            yield
+        finally:
+            func.swap_globals(saved)
+        return
     namespace = getattr(func, "__globals__", None)
     if namespace is None:
         yield

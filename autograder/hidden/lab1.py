@@ -13,7 +13,7 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from .common import (PlantedMistake, SIGN_FLIPPED, call, expect_array, expect_close, expect_costs,
+from .common import (secret_rng, PlantedMistake, SIGN_FLIPPED, call, expect_array, expect_close, expect_costs,
                      expect_dict, expect_numerical_gradients, expect_tuple, isolated, tested_with,
                      times)
 
@@ -93,7 +93,7 @@ def _check_weight_statistics(W, method, fan_in, fan_out, scale, what):
 
 def check_initialize_parameters(initialize_parameters):
     """Deterministic methods match the reference exactly; random methods have the right statistics and seeding."""
-    rng = np.random.default_rng(101)
+    rng = secret_rng(101)
     for method in ("zeros", "constant"):
         n_x, n_h, n_y = (int(v) for v in rng.integers(1, 7, size=3))
         value = float(rng.uniform(-2, 2))
@@ -143,7 +143,7 @@ def check_initialize_parameters(initialize_parameters):
 
 def check_forward_propagation(forward_propagation):
     """A2 and the cache (Z1, A1, Z2, A2) match the reference, layer by layer."""
-    rng = np.random.default_rng(202)
+    rng = secret_rng(202)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
         X, _, params = _problem(rng, N, n_x, n_h)
@@ -192,7 +192,7 @@ def _expect_scalar(value, what):
 
 def check_compute_cost(compute_cost):
     """The mean binary cross-entropy, as one number, on random probabilities and labels."""
-    rng = np.random.default_rng(303)
+    rng = secret_rng(303)
     for _ in range(4):
         N = int(rng.integers(2, 20))
         A2 = rng.uniform(0.02, 0.98, size=(N, 1))
@@ -212,7 +212,7 @@ def check_compute_cost(compute_cost):
 
 def check_backward_propagation(backward_propagation):
     """Gradients match the reference (with shape and scaling hints) and numerical gradients."""
-    rng = np.random.default_rng(404)
+    rng = secret_rng(404)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
         X, Y, params = _problem(rng, N, n_x, n_h)
@@ -251,7 +251,7 @@ def check_backward_propagation(backward_propagation):
 
 def check_update_parameters(update_parameters):
     """One gradient-descent step on every parameter, returning new arrays."""
-    rng = np.random.default_rng(505)
+    rng = secret_rng(505)
     for _ in range(3):
         _, n_x, n_h = _sizes(rng)
         _, _, params = _problem(rng, 2, n_x, n_h)
@@ -286,7 +286,7 @@ def _run_model(nn_model, X, Y, context, **options):
 def check_nn_model(nn_model):
     """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
     nn_model = isolated(nn_model, REFERENCE_HELPERS)
-    X, y = make_xor(n_samples=40, noise=0.2, seed=5)
+    X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(5))
     Y = y.reshape(-1, 1).astype(np.float64)
     options = dict(n_h=3, num_iterations=60, learning_rate=0.7, method="constant")
     context = "with method='constant'"
@@ -344,7 +344,7 @@ def check_nn_model(nn_model):
 
 def check_predict(predict):
     """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
-    rng = np.random.default_rng(606)
+    rng = secret_rng(606)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
         N += 10

@@ -12,10 +12,11 @@ import copy
 
 import numpy as np
 
+from autograder.judge.remote import type_name
 from autograder.reference import losses, modules
 from course_utils.gradcheck import numerical_gradient_array
 
-from .common import (SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+from .common import (secret_rng, SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
                      expect_numerical_gradients, expect_tuple, tested_with, times)
 
 # For the demo and the pipeline tests: tanh's derivative taken at the input instead of the output.
@@ -100,7 +101,7 @@ def _expect_vector_result(value, what, shape, text):
 
 def check_layer_grads(layer_grads):
     """dy, dx and dW of loss = z1^2 + z2^2, z = sigmoid(W x), W (2, 3), against the reference and numerically."""
-    rng = np.random.default_rng(4101)
+    rng = secret_rng(4101)
     for trial in range(4):
         W = rng.normal(size=(2, 3)) * (2.0 if trial == 3 else 1.0)
         x = rng.normal(size=3)
@@ -166,7 +167,7 @@ def _backpropagated_through(weights, x, target, learning_rate, output_weights):
 
 def check_classic_step(classic_step):
     """Every forward value, E_total, the eight gradients and the new weights, on random networks."""
-    rng = np.random.default_rng(4202)
+    rng = secret_rng(4202)
     for _ in range(4):
         weights, x, target, learning_rate = _classic_problem(rng)
         with tested_with("random weights, biases, input and target, and learning_rate="
@@ -248,13 +249,20 @@ def _forward_backward(layer, name, X, dout):
 
 
 def _expect_numerical(layer, name, what, X, dout, analytic, parameter=None):
-    """``analytic`` against the numerical gradient of sum(forward(X) * dout) with respect to X, or to
-    ``parameter`` (a float64 array of the layer, changed in place and restored) if given."""
+    """``analytic`` against the numerical gradient of sum(forward(X) * dout) with respect to X, or to the
+    layer's attribute named ``parameter`` (e.g. "W"; set to each perturbed value, then restored) if given."""
     forward = _bound(layer, "forward", f"{name}.forward")
     if parameter is None:
         numerical = numerical_gradient_array(lambda point: call(forward, point), X.copy(), dout)
     else:
-        numerical = numerical_gradient_array(lambda _: call(forward, X), parameter, dout)
+        value = np.array(getattr(layer, parameter), dtype=np.float64)
+
+        def forward_at(point):
+            setattr(layer, parameter, point.copy())
+            return call(forward, X)
+
+        numerical = numerical_gradient_array(forward_at, value.copy(), dout)
+        setattr(layer, parameter, value)
     if not np.allclose(analytic, numerical, rtol=1e-6, atol=1e-8):
         raise AssertionError(f"{name}.backward: {what} does not match the numerical gradient of your forward pass.")
 
@@ -262,7 +270,7 @@ def _expect_numerical(layer, name, what, X, dout, analytic, parameter=None):
 def _check_activation(student_cls, name, reference_cls, make_input, forward_hint, backward_hint,
                       backward_diagnoses=()):
     """Forward and backward of a parameter-free layer against the reference, and dX numerically."""
-    rng = np.random.default_rng(sum(map(ord, name)))
+    rng = secret_rng(sum(map(ord, name)))
     for _ in range(3):
         N, D = int(rng.integers(2, 7)), int(rng.integers(2, 6))
         X = make_input(rng, (N, D))
@@ -341,7 +349,7 @@ def check_Softmax(Softmax):
 
 def check_Dense(Dense):
     """Dense forward, dX, and the stored dW and db, against the reference and numerically."""
-    rng = np.random.default_rng(4303)
+    rng = secret_rng(4303)
     for _ in range(3):
         N, D_in, D_out = (int(v) for v in rng.integers(2, 7, size=3))
         X, dout = rng.normal(size=(N, D_in)), rng.normal(size=(N, D_out))
@@ -370,15 +378,15 @@ def check_Dense(Dense):
             expect_close(grads["db"], reference.db, "Dense.backward: self.db",
                          "db = the sum of dout over the samples (axis 0)", scale + [SIGN_FLIPPED])
             _expect_numerical(layer, "Dense", "dX", X, dout, dX)
-            _expect_numerical(layer, "Dense", "self.dW", X, dout, grads["dW"], layer.W)
-            _expect_numerical(layer, "Dense", "self.db", X, dout, grads["db"], layer.b)
+            _expect_numerical(layer, "Dense", "self.dW", X, dout, grads["dW"], "W")
+            _expect_numerical(layer, "Dense", "self.db", X, dout, grads["db"], "b")
 
 
 # ============================================================================= losses
 
 def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_hint, loss_diagnoses,
                 gradient_diagnoses):
-    rng = np.random.default_rng(sum(map(ord, name)))
+    rng = secret_rng(sum(map(ord, name)))
     for _ in range(3):
         pred, target, description = make_problem(rng)
         N = pred.shape[0]
@@ -451,7 +459,7 @@ def _reference_layers(rng, sizes, activation):
 
 def check_Sequential(Sequential):
     """forward runs the layers in order, backward in reverse order, and returns dX; grads fill every Dense layer."""
-    rng = np.random.default_rng(4404)
+    rng = secret_rng(4404)
     for sizes, activation in (([4, 6, 5, 3], "relu"), ([3, 5, 2], "tanh")):
         N = int(rng.integers(2, 7))
         layers = _reference_layers(rng, sizes, activation)
@@ -488,7 +496,7 @@ def check_build_mlp(build_mlp):
         layers = getattr(net, "layers", None)
         if not isinstance(layers, (list, tuple)):
             raise AssertionError(f"build_mlp {context} should return a Sequential (with a list net.layers).")
-        names = [type(layer).__name__ for layer in layers]
+        names = [type_name(layer) for layer in layers]
         expected = [name for i in range(len(sizes) - 1) for name in ("Dense", classes[activation])][:-1]
         if names != expected:
             raise AssertionError(f"build_mlp {context} gave the layers {names}, but it should give {expected}: "
@@ -521,7 +529,7 @@ def check_build_mlp(build_mlp):
 
 def check_loss_and_grads(loss_and_grads):
     """The loss and the gradients of every parameter after one forward and backward pass, also numerically."""
-    rng = np.random.default_rng(4505)
+    rng = secret_rng(4505)
     cases = (([3, 5, 4], "tanh", losses.softmax_ce, "softmax_ce"), ([2, 4, 3, 2], "sigmoid", losses.mse, "mse"))
     for sizes, activation, loss_fn, loss_name in cases:
         N = int(rng.integers(3, 8))

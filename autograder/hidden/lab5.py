@@ -16,7 +16,7 @@ import numpy as np
 from autograder.reference import losses, mlp
 from course_utils.data import one_hot
 
-from .common import (reference_helpers, SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
+from .common import (secret_rng, reference_helpers, SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
                      expect_numerical_gradients, expect_tuple, tested_with, times)
 
 KEYS = ("W1", "b1", "W2", "b2")
@@ -140,7 +140,7 @@ def _expect_loss_pair(result, N, C, name):
 
 def check_softmax_ce_loss(softmax_ce_loss):
     """Mean softmax cross-entropy and its gradient; stable for huge scores; float32 stays float32."""
-    rng = np.random.default_rng(501)
+    rng = secret_rng(501)
     for scale in (1.0, 3.0, 1e4):
         N, C = int(rng.integers(2, 12)), int(rng.integers(2, 8))
         scores, y = rng.normal(scale=scale, size=(N, C)), _labels(rng, N, C)
@@ -163,7 +163,7 @@ def check_softmax_ce_loss(softmax_ce_loss):
 
 def check_mse_loss(mse_loss):
     """1/(2N) squared error against one-hot targets, and its gradient (scores - Y) / N."""
-    rng = np.random.default_rng(502)
+    rng = secret_rng(502)
     for _ in range(3):
         N, C = int(rng.integers(2, 12)), int(rng.integers(2, 8))
         scores, Y = rng.normal(size=(N, C)), one_hot(_labels(rng, N, C), C, dtype=np.float64)
@@ -270,7 +270,7 @@ def _expect_value_error(loss_and_grads, params, X, y, option):
 
 def check_loss_and_grads(loss_and_grads):
     """Loss and gradients of the two-layer network for both activations, both losses, with and without L2."""
-    rng = np.random.default_rng(503)
+    rng = secret_rng(503)
     with reference_losses_for(loss_and_grads):
         for activation, loss_name, reg in (("relu", "softmax_ce", 0.0), ("sigmoid", "mse", 0.0),
                                            ("sigmoid", "softmax_ce", 0.3), ("relu", "mse", 0.7)):
@@ -293,7 +293,7 @@ def check_loss_and_grads(loss_and_grads):
 
 def check_predict(predict):
     """The class with the largest score, int labels of shape (N,), for both activations."""
-    rng = np.random.default_rng(504)
+    rng = secret_rng(504)
     for activation in ("relu", "sigmoid", "relu"):
         N, D, H, C = _sizes(rng)
         N += 10
@@ -352,7 +352,7 @@ def _expect_history(history, epochs, context):
 
 
 def _small_problem(seed, N=24, D=5, H=6, C=3, N_test=10):
-    rng = np.random.default_rng(seed)
+    rng = secret_rng(seed)
     return (rng.normal(size=(N, D)), _labels(rng, N, C), rng.normal(size=(N_test, D)), _labels(rng, N_test, C),
             _network(rng, D, H, C))
 
@@ -407,7 +407,7 @@ def _identified(rng, N, D, offset):
 
 def _epoch_orders(train, seed, N=50, batch_size=16, epochs=3):
     """Run train with a recording linear model; return the list of minibatch sizes and the id order per epoch."""
-    rng = np.random.default_rng(11)
+    rng = secret_rng(11)
     X, X_test = _identified(rng, N, 4, 0), _identified(rng, 12, 4, 1000)
     y, y_test = _labels(rng, N, 3), _labels(rng, 12, 3)
     params = {"W1": np.zeros((4, 3)), "b1": np.zeros(3)}

@@ -1,0 +1,238 @@
+"""The judge's agent in the kernel being graded, and the codec both ends of the conversation share.
+
+The judge (``autograder.judge.remote``) sends this file's source to the student's kernel, which then
+runs the student's functions on what the judge asks for. The file imports nothing from the course, so
+it runs where ``autograder`` cannot be imported. Nothing that happens in the kernel is trusted: the
+student's code may have replaced any of this, which can only spoil the student's own answers.
+
+The conversation is strict turn-taking over the kernel's input channel: the kernel speaks with
+``input(message)``, and the judge's reply is ``input``'s result. A message is JSON text:
+- a request ``{"op": "lookup" | "call" | "getattr" | "setattr" | "getitem" | "rebind" | "swap", ...}``,
+- or the answer to the last request, ``{"op": "value", "v": ...}`` or ``{"op": "raise", ...}``.
+Whoever waits for an answer may receive a request first (a callback) and answers it before going on.
+
+Values travel as plain data: None, bool, int, float, str, lists, tuples, dicts, NumPy arrays and
+numbers (``.npy`` bytes, read with ``allow_pickle=False``), dtypes and slices. Anything else stays
+where it lives and travels as a numbered reference ``{"t": "ref", ...}``; handing a reference back
+to its owner is ``{"t": "own", "v": id}``.
+"""
+import base64
+import builtins
+import contextlib
+import io
+import json
+import types
+import warnings
+
+import numpy as np
+
+MAX_DEPTH = 64
+MAX_TEXT = 20_000  # characters of a function's printed output sent back with its answer
+NUMERIC_KINDS = "biufc"
+
+
+class _Ref:
+    """Base of the objects that stand for something living on the other end."""
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _from_npy(text):
+    array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise ValueError(f"arrays of dtype {array.dtype} are not accepted")
+    return array
+
+
+class Codec:
+    """Turns values into JSON-able trees and back.
+
+    ``refer(obj) -> tree`` encodes an object that is not plain data (or refuses it by raising);
+    ``own(id)`` is the object this end once referred to under ``id``; ``peer(tree)`` builds the
+    local stand-in for an object of the other end. Exact types only: a subclass of ``float`` or of
+    ``ndarray`` is not plain data.
+    """
+
+    def __init__(self, refer, own, peer):
+        self.refer, self.own, self.peer = refer, own, peer
+
+    def encode(self, value, depth=0):
+        if depth > MAX_DEPTH:
+            raise ValueError("the value is nested too deeply")
+        kind = type(value)
+        if value is None or kind in (bool, int, str):
+            return value
+        if kind is float:
+            return value if value == value and abs(value) != float("inf") else {"t": "float", "v": repr(value)}
+        if kind in (list, tuple):
+            return {"t": kind.__name__, "v": [self.encode(item, depth + 1) for item in value]}
+        if kind is dict:
+            return {"t": "dict", "v": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+        if kind is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
+            return {"t": "nd", "v": _npy(value)}
+        if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
+            return {"t": "scalar", "v": _npy(np.asarray(value))}
+        if isinstance(value, type) and issubclass(value, np.generic) and value.__module__ == "numpy":
+            return {"t": "dtype", "v": np.dtype(value).name}
+        if isinstance(value, np.dtype) and value.kind in NUMERIC_KINDS:
+            return {"t": "dtype_object", "v": value.name}
+        if kind is slice:
+            return {"t": "slice", "v": [self.encode(part, depth + 1) for part in (value.start, value.stop, value.step)]}
+        if isinstance(value, _Ref) and value._owner is self:
+            return {"t": "own", "v": value._id}
+        return self.refer(value)
+
+    def decode(self, tree, depth=0):
+        if depth > MAX_DEPTH:
+            raise ValueError("the value is nested too deeply")
+        if tree is None or type(tree) in (bool, int, float, str):
+            return tree
+        if type(tree) is not dict or type(tree.get("t")) is not str:
+            raise ValueError("the value is not in the judge's format")
+        tag, body = tree["t"], tree.get("v")
+        if tag in ("list", "tuple"):
+            items = [self.decode(item, depth + 1) for item in body]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict":
+            return {self.decode(k, depth + 1): self.decode(v, depth + 1) for k, v in body}
+        if tag == "float":
+            if body not in ("nan", "inf", "-inf"):
+                raise ValueError("not a special float")
+            return float(body)
+        if tag == "nd":
+            return _from_npy(body)
+        if tag == "scalar":
+            return _from_npy(body)[()]
+        if tag in ("dtype", "dtype_object"):
+            dtype = np.dtype(str(body))
+            if dtype.kind not in NUMERIC_KINDS:
+                raise ValueError(f"dtype {dtype} is not accepted")
+            return dtype.type if tag == "dtype" else dtype
+        if tag == "slice":
+            parts = [self.decode(part, depth + 1) for part in body]
+            if not all(part is None or type(part) is int for part in parts):
+                raise ValueError("slices hold integers only")
+            return slice(*parts)
+        if tag == "own":
+            return self.own(body)
+        if tag == "ref":
+            return self.peer(tree)
+        raise ValueError(f"unknown value type {tag!r}")
+
+
+class _LimitedText(io.StringIO):
+    """A StringIO that keeps the first MAX_TEXT characters written to it."""
+
+    def write(self, text):
+        room = MAX_TEXT - self.tell()
+        return super().write(text[:room]) if room > 0 else len(text)
+
+
+def serve(user_ns, send):
+    """Answer the judge's requests until it says "done". ``send(message) -> reply`` is one turn."""
+    objects = {}
+
+    def refer(obj):
+        objects.setdefault(id(obj), obj)
+        name = getattr(obj, "__name__", None)
+        return {"t": "ref", "v": id(obj), "type": type(obj).__name__, "call": callable(obj),
+                "name": name if isinstance(name, str) else None}
+
+    def own(key):
+        if key not in objects:
+            raise ValueError("unknown reference")
+        return objects[key]
+
+    class JudgeObject(_Ref):
+        """An object of the judge (a reference function or layer): calls and attribute reads go to the judge."""
+
+        def __init__(self, tree):
+            self._owner, self._id, self._type = codec, tree["v"], tree.get("type")
+
+        def __call__(self, *args, **kwargs):
+            return exchange({"op": "call", "target": self._id, "args": codec.encode(list(args)),
+                             "kwargs": codec.encode(kwargs)})
+
+        def __getattr__(self, name):
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return exchange({"op": "getattr", "target": self._id, "name": name})
+
+        def __repr__(self):
+            return f"<{self._type} of the grader>"
+
+    codec = Codec(refer, own, JudgeObject)
+
+    def exchange(request):
+        """Send a request, answer the judge's callbacks meanwhile, and return the answer's value."""
+        message = send(request)
+        while message.get("op") not in ("value", "raise"):
+            message = send(handle(message))
+        if message["op"] == "raise":
+            error = getattr(builtins, str(message.get("type")), None)
+            error = error if isinstance(error, type) and issubclass(error, Exception) else RuntimeError
+            raise error(message.get("message", ""))
+        return codec.decode(message.get("v"))
+
+    def run(func, args, kwargs, fp_errors=False):
+        printed = _LimitedText()
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings(), \
+                np.errstate(**({"over": "raise", "invalid": "raise", "divide": "raise"} if fp_errors else {})):
+            if fp_errors:
+                warnings.filterwarnings("error", message="(overflow|invalid value|divide by zero) encountered",
+                                        category=RuntimeWarning)
+            result = func(*args, **kwargs)
+        return {"op": "value", "v": codec.encode(result), "args": codec.encode(list(args)),
+                "kwargs": codec.encode(kwargs), "stdout": printed.getvalue()}
+
+    def handle(request):
+        try:
+            op = request.get("op")
+            if op == "lookup":
+                name = str(request["name"])
+                if name not in user_ns:
+                    raise NameError(f"name {name!r} is not defined")
+                return {"op": "value", "v": codec.encode(user_ns[name])}
+            target = codec.decode(request.get("target"))
+            if op == "call":
+                return run(target, codec.decode(request["args"]), codec.decode(request["kwargs"]),
+                           request.get("fp_errors") is True)
+            if op == "getattr":
+                return {"op": "value", "v": codec.encode(getattr(target, str(request["name"])))}
+            if op == "setattr":
+                setattr(target, str(request["name"]), codec.decode(request["value"]))
+                return {"op": "value", "v": None}
+            if op == "getitem":
+                return {"op": "value", "v": codec.encode(target[codec.decode(request["key"])])}
+            if op == "rebind":  # a copy of a function whose global names are replaced
+                names = {**target.__globals__, **codec.decode(request["names"])}
+                copy = types.FunctionType(target.__code__, names, target.__name__, target.__defaults__,
+                                          target.__closure__)
+                copy.__kwdefaults__ = target.__kwdefaults__
+                return {"op": "value", "v": codec.encode(copy)}
+            if op == "swap":  # replace global names of a function's module; answer the previous values
+                namespace, missing = target.__globals__, object()
+                previous = {}
+                for name, value in codec.decode(request["names"]).items():
+                    old = namespace.pop(name, missing)
+                    previous[name] = None if old is missing else [old]
+                    if value is not None:
+                        namespace[name] = value[0]
+                return {"op": "value", "v": codec.encode(previous)}
+            raise ValueError(f"unknown request {op!r}")
+        except BaseException as error:  # the student's code failed: the judge reports it
+            return {"op": "raise", "type": type(error).__name__, "message": str(error)[:2000]}
+
+    message = send({"op": "ready"})
+    while message.get("op") != "done":
+        message = send(handle(message))
+
+
+def start(user_ns):
+    """Serve the judge over the kernel's input channel (called by the code the judge executes)."""
+    ask = builtins.input
+    serve(user_ns, lambda message: json.loads(ask(json.dumps(message))))

@@ -1,0 +1,171 @@
+"""Hidden tests of a test cell, run by the judge in the grader's process instead of the student's kernel.
+
+A hidden region (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``) is a contract of
+this form, and nothing else:
+
+    from autograder.hidden import lab1 as hidden_lab1
+    hidden_lab1.check_forward_propagation(forward_propagation)
+
+imports of modules of ``autograder.hidden`` and calls of their ``check_*`` functions, whose arguments
+are names of the notebook's globals or Python literals. The judge never executes the region's text:
+it reads it, fetches the named globals from the kernel (``remote.KernelSession``) and calls the check
+here, with a secret seed for its random inputs. The source notebook still runs the same region as
+ordinary code when an instructor runs it in Jupyter.
+"""
+import ast
+import contextlib
+import importlib
+import io
+import signal
+import threading
+import warnings
+from dataclasses import dataclass
+
+from autograder.hidden import common
+
+from .remote import KernelUnavailable
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+PACKAGE = "autograder.hidden"
+GRACE_SECONDS = 10  # after the deadline, the judge's own work is stopped too
+
+
+class HiddenTestFormatError(ValueError):
+    """A hidden region that is not in the judge's format (an instructor's error, found at release)."""
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    module: str  # e.g. "lab1", a module of autograder.hidden
+    function: str  # e.g. "check_forward_propagation"
+    args: tuple  # ("name", global name) or ("value", literal), in order
+
+
+def split_hidden(source):
+    """(visible code, hidden region or None) of a test cell's source."""
+    if BEGIN not in source:
+        return source, None
+    before, rest = source.split(BEGIN, 1)
+    if END not in rest:
+        raise HiddenTestFormatError(f"a hidden region has no {END!r} line")
+    hidden, after = rest.split(END, 1)
+    return before + after.lstrip("\n"), hidden
+
+
+def parse_hidden(code):
+    """The checks a hidden region asks for, as a list of CheckCall; HiddenTestFormatError if it is not in the format."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        raise HiddenTestFormatError(f"the hidden region is not valid Python: {error}") from None
+    aliases, calls = {}, []
+    for statement in tree.body:
+        where = f"line {statement.lineno} of the hidden region"
+        if isinstance(statement, ast.ImportFrom) and statement.module == PACKAGE and statement.level == 0:
+            for alias in statement.names:
+                aliases[alias.asname or alias.name] = alias.name
+            continue
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name) and call.func.value.id in aliases
+                and call.func.attr.startswith("check_") and not call.keywords):
+            raise HiddenTestFormatError(f"{where} should be `from {PACKAGE} import labN as alias` or "
+                                        "`alias.check_<name>(<notebook names or literals>)`")
+        args = []
+        for arg in call.args:
+            if isinstance(arg, ast.Name):
+                args.append(("name", arg.id))
+            else:
+                try:
+                    args.append(("value", ast.literal_eval(arg)))
+                except ValueError:
+                    raise HiddenTestFormatError(f"{where}: arguments are notebook names or literals") from None
+        calls.append(CheckCall(aliases[call.func.value.id], call.func.attr, tuple(args)))
+    if not calls:
+        raise HiddenTestFormatError("the hidden region calls no check")
+    return calls
+
+
+def load_check(call):
+    """The check function a CheckCall names."""
+    module = importlib.import_module(f"{PACKAGE}.{call.module}")
+    check = getattr(module, call.function, None)
+    if not callable(check):
+        raise HiddenTestFormatError(f"{PACKAGE}.{call.module} has no {call.function}")
+    return check
+
+
+@contextlib.contextmanager
+def _stopped_at(seconds, session):
+    """Stop the judge's own work (a reference function the kernel asked for) ``seconds`` from now.
+
+    Only possible in the main thread; elsewhere the kernel's deadline alone applies.
+    """
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def stop(signum, frame):
+        session.broken = "the tests ran out of time"
+        raise KernelUnavailable(session.broken)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_checks(calls, session, seed, seconds):
+    """Run the checks against the kernel of ``session``; return None if all pass, else (error name, message).
+
+    seed: the secret seed of the random test inputs; seconds: the time left for the cell.
+    """
+    with _stopped_at(seconds + GRACE_SECONDS, session), common.secret_seed(seed), warnings.catch_warnings(), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            for call in calls:
+                check = load_check(call)
+                args = []
+                for kind, value in call.args:
+                    try:
+                        args.append(session.lookup(value) if kind == "name" else value)
+                    except NameError:
+                        raise AssertionError(f"{value} is not defined: run the cell that defines it, and keep "
+                                             "the name the exercise gives.") from None
+                check(*args)
+        except AssertionError as failure:
+            return "AssertionError", str(failure)
+        except KernelUnavailable as failure:
+            return "KernelUnavailable", common.sentence(str(failure)[0].upper() + str(failure)[1:])
+        except Exception as error:  # a value so odd that the check itself failed on it
+            return "AssertionError", (f"the tests could not check your code: it led to {type(error).__name__}: "
+                                      f"{str(error)[:300]}. Make sure your functions return what the exercise asks.")
+    return None
+
+
+def format_problems(nb):
+    """Why the judge could not grade the test cells of a source notebook (empty if it can grade them all).
+
+    Every automatically graded test cell needs a hidden region in the format above: a cell without one
+    would be decided by the kernel alone, which the student's code controls.
+    """
+    problems = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        name = meta.get("grade_id", "?")
+        try:
+            _, hidden = split_hidden(cell.source)
+            if hidden is None:
+                raise HiddenTestFormatError(f"it has no hidden region ({BEGIN} ... {END}) calling a check of "
+                                            f"{PACKAGE}, so nothing outside the student's kernel would decide it")
+            for call in parse_hidden(hidden):
+                load_check(call)
+        except (HiddenTestFormatError, ImportError) as error:
+            problems.append(f"test cell {name}: {error}")
+    return problems

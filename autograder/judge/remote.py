@@ -1,0 +1,314 @@
+"""The judge's end of the conversation with a kernel being graded: kernel objects as local stand-ins.
+
+``KernelSession`` starts the agent (``agent.py``) in the kernel and exchanges messages with it over
+the kernel's input channel. ``session.lookup(name)`` gives a notebook global: plain data by value,
+anything else as a ``RemoteObject`` (or ``RemoteFunction``) whose calls, attribute reads and writes
+run in the kernel. Arguments travel by value, and arrays, dicts and lists the kernel changed in
+place are changed in place here too, so hidden checks can see what a function did to its inputs.
+
+Objects of the judge passed as arguments (reference functions and layers) stay here: the kernel gets
+stand-ins whose calls and public attribute reads come back to the judge. Only objects defined in the
+``autograder`` package are shared this way; nothing else of the judge (no module, no code, no file)
+can be reached from the kernel.
+"""
+import builtins
+import functools
+import inspect
+import json
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+from .agent import Codec, _Ref
+
+AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
+MAX_MESSAGE = 512 * 1024**2  # characters of one message from the kernel
+CALLBACK_OPS = ("call", "getattr")
+
+
+class KernelUnavailable(Exception):
+    """The kernel cannot answer (it died, ran out of time or broke the conversation); the message says why."""
+
+
+def _shared(obj):
+    """True if the kernel may hold a stand-in for this judge object: course code only."""
+    if isinstance(obj, functools.partial):
+        return _shared(obj.func)
+    if isinstance(obj, types.MethodType):
+        return _shared(obj.__self__) and _shared(obj.__func__)
+    if isinstance(obj, types.FunctionType):
+        return (obj.__module__ or "").startswith("autograder.")
+    if isinstance(obj, (type, types.ModuleType, types.BuiltinFunctionType)):
+        return False
+    return type(obj).__module__.startswith("autograder.")
+
+
+class RemoteObject(_Ref):
+    """An object living in the kernel. Attribute reads and writes, and ``obj[key]``, happen there."""
+
+    def __init__(self, session, tree):
+        for name, value in (("_owner", session.codec), ("_session", session), ("_id", tree["v"]),
+                            ("_type", str(tree.get("type"))), ("__name__", tree.get("name") or str(tree.get("type")))):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.request({"op": "getattr", "target": self._session.codec.encode(self), "name": name})
+
+    def __setattr__(self, name, value):
+        codec = self._session.codec
+        self._session.request({"op": "setattr", "target": codec.encode(self), "name": name,
+                               "value": codec.encode(value)})
+
+    def __getitem__(self, key):
+        codec = self._session.codec
+        return self._session.request({"op": "getitem", "target": codec.encode(self), "key": codec.encode(key)})
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return f"<{self._type} {self.__name__} in the kernel>"
+
+
+class RemoteFunction(RemoteObject):
+    """A callable living in the kernel (a function, a class or a method).
+
+    Calling it runs it in the kernel on copies of the arguments; what it printed is printed here,
+    and what it changed in its arguments is changed here too.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return self._call(args, kwargs, fp_errors=False)
+
+    def with_fp_errors(self, *args, **kwargs):
+        """Call it with NumPy's overflow, invalid-value and divide-by-zero turned into errors in the kernel."""
+        return self._call(args, kwargs, fp_errors=True)
+
+    def _call(self, args, kwargs, fp_errors):
+        codec = self._session.codec
+        answer = self._session.request({"op": "call", "target": codec.encode(self), "args": codec.encode(list(args)),
+                                        "kwargs": codec.encode(kwargs), "fp_errors": fp_errors}, whole=True)
+        sys.stdout.write(str(answer.get("stdout", "")))
+        _update(list(args), codec.decode(answer.get("args")))
+        _update(kwargs, codec.decode(answer.get("kwargs")))
+        return codec.decode(answer.get("v"))
+
+    def rebind(self, names):
+        """A copy of this (kernel) function in which the global ``names`` refer to the given judge objects."""
+        codec = self._session.codec
+        return self._session.request({"op": "rebind", "target": codec.encode(self), "names": codec.encode(names)})
+
+    def swap_globals(self, names):
+        """Set global names of this function's module (None removes one); returns the previous values alike."""
+        codec = self._session.codec
+        wrapped = {name: None if value is None else [value] for name, value in names.items()}
+        previous = self._session.request({"op": "swap", "target": codec.encode(self),
+                                          "names": codec.encode(wrapped)})
+        return {name: None if value is None else value[0] for name, value in previous.items()}
+
+
+def type_name(obj):
+    """The name of an object's class, wherever the object lives."""
+    return obj._type if isinstance(obj, RemoteObject) else type(obj).__name__
+
+
+def _update(local, changed):
+    """Make ``local`` (a judge value sent to the kernel) equal to ``changed`` (what the kernel made of it), in place."""
+    if isinstance(local, np.ndarray):
+        if not isinstance(changed, np.ndarray) or changed.shape != local.shape or changed.dtype != local.dtype:
+            raise AssertionError("a function changed the shape or dtype of an input array in place.")
+        if not np.array_equal(local, changed, equal_nan=True):
+            np.copyto(local, changed)
+    elif isinstance(local, dict) and isinstance(changed, dict):
+        for key in [key for key in local if key not in changed]:
+            del local[key]
+        for key, value in changed.items():
+            if key in local and _updatable(local[key], value):
+                _update(local[key], value)
+            else:
+                local[key] = value
+    elif isinstance(local, list) and isinstance(changed, list):
+        if len(local) != len(changed):
+            local[:] = changed
+        for i, (item, new) in enumerate(zip(local, changed)):
+            if _updatable(item, new):
+                _update(item, new)
+            elif item is not new:
+                local[i] = new
+    elif isinstance(local, tuple) and isinstance(changed, tuple) and len(local) == len(changed):
+        for a, b in zip(local, changed):
+            if _updatable(a, b):
+                _update(a, b)
+
+
+def _updatable(local, changed):
+    if isinstance(local, np.ndarray):
+        return isinstance(changed, np.ndarray) and changed.shape == local.shape and changed.dtype == local.dtype
+    return type(local) is type(changed) and isinstance(local, (dict, list, tuple))
+
+
+class KernelSession:
+    """One conversation with the agent in a running kernel, for the hidden tests of one cell.
+
+    client: a blocking jupyter_client KernelClient of the kernel (stdin and shell channels);
+    deadline: ``time.monotonic()`` value after which the kernel is given up; is_alive: function
+    telling whether the kernel still runs; interrupt: function interrupting the kernel.
+    """
+
+    def __init__(self, client, deadline, is_alive, interrupt):
+        self.client, self.deadline, self.is_alive, self.interrupt = client, deadline, is_alive, interrupt
+        self.shared = {}  # id -> judge object the kernel holds a stand-in for
+        self.broken = None  # why the conversation ended early
+        self.codec = Codec(self._refer, self._own, self._peer)
+        self.msg_id = client.execute(
+            f"exec({AGENT_SOURCE!r}, _judge_agent := {{'__name__': '_judge_agent'}})\n"
+            "_judge_agent.pop('start')(globals())\ndel _judge_agent",
+            silent=False, store_history=False, allow_stdin=True)
+        hello = self._listen()
+        if hello.get("op") != "ready":
+            self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
+
+    # --------------------------------------------------------------------------------- values
+    def _refer(self, obj):
+        if not _shared(obj):
+            raise TypeError(f"the grader does not share objects of type {type(obj).__name__}")
+        self.shared.setdefault(id(obj), obj)
+        return {"t": "ref", "v": id(obj), "type": type(obj).__name__, "call": callable(obj)}
+
+    def _own(self, key):
+        if key not in self.shared:
+            raise ValueError("unknown reference")
+        return self.shared[key]
+
+    def _peer(self, tree):
+        return (RemoteFunction if tree.get("call") is True else RemoteObject)(self, tree)
+
+    def lookup(self, name):
+        """The notebook's global ``name``: plain data by value, anything else as a remote object."""
+        return self.request({"op": "lookup", "name": name})
+
+    # --------------------------------------------------------------------------------- turns
+    def _break(self, reason):
+        self.broken = reason
+        raise KernelUnavailable(reason)
+
+    def _listen(self):
+        """The kernel's next message (waits for it until the deadline)."""
+        last_check = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now > self.deadline:
+                self.interrupt()
+                self._break("the tests ran out of time: a function did not return (an endless loop?) or was far too slow")
+            try:
+                message = self.client.get_stdin_msg(timeout=min(0.5, max(0.01, self.deadline - now)))
+            except Exception:  # queue.Empty: nothing yet
+                if self._finished() or (now - last_check > 2 and not self.is_alive()):
+                    self._break("the notebook's kernel stopped answering the tests (it exited or crashed)")
+                last_check = now if now - last_check > 2 else last_check
+                continue
+            if message.get("msg_type") != "input_request":
+                continue
+            prompt = message.get("content", {}).get("prompt", "")
+            if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
+                self._break("the notebook's kernel sent an answer too large to check")
+            try:
+                decoded = json.loads(prompt)
+            except ValueError:
+                decoded = None
+            if not isinstance(decoded, dict):
+                self._break("the notebook's kernel answered the tests in a way they cannot read: did your code "
+                            "call input() or change how the kernel prints or reads?")
+            return decoded
+
+    def _finished(self):
+        """True once the kernel has finished running the agent (so it will not answer any more)."""
+        while self.client.shell_channel.msg_ready():
+            reply = self.client.get_shell_msg(timeout=0)
+            if reply.get("parent_header", {}).get("msg_id") == self.msg_id:
+                return True
+        return False
+
+    def _say(self, message):
+        self.client.input(json.dumps(message))
+        return self._listen()
+
+    def request(self, message, whole=False):
+        """Send a request and return the answer's decoded value (or the whole answer), serving callbacks meanwhile."""
+        if self.broken:
+            raise KernelUnavailable(self.broken)
+        answer = self._say(message)
+        while answer.get("op") not in ("value", "raise"):
+            answer = self._say(self._serve(answer))
+        if answer["op"] == "raise":
+            raise _student_error(answer.get("type"), answer.get("message"))
+        if whole:
+            return answer
+        try:
+            return self.codec.decode(answer.get("v"))
+        except (ValueError, TypeError, KeyError) as error:
+            raise AssertionError(f"a value from the notebook could not be read: {error}.") from None
+
+    def _serve(self, request):
+        """Answer a callback of the kernel on a judge object."""
+        try:
+            if request.get("op") not in CALLBACK_OPS:
+                raise PermissionError(f"the grader does not answer {request.get('op')!r} requests")
+            target = self._own(request.get("target"))
+            if request["op"] == "getattr":
+                name = request.get("name")
+                if not isinstance(name, str) or name.startswith("_"):
+                    raise AttributeError(f"{type(target).__name__} object has no attribute {name!r}")
+                return {"op": "value", "v": self.codec.encode(getattr(target, name))}
+            args, kwargs = self.codec.decode(request.get("args")), self.codec.decode(request.get("kwargs"))
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                raise TypeError("malformed call")
+            return {"op": "value", "v": self.codec.encode(target(*args, **kwargs))}
+        except KernelUnavailable:
+            raise
+        except Exception as error:
+            return {"op": "raise", "type": type(error).__name__, "message": str(error)[:2000]}
+
+    def close(self, grace=10.0):
+        """End the conversation and wait (at most ``grace`` seconds) until the kernel has left the agent.
+
+        After a clean end the agent is told "done"; after a broken one, every question the kernel
+        still asks is answered with end-of-file, which ends the agent with an EOFError.
+        """
+        try:
+            if not self.broken:
+                self.client.input(json.dumps({"op": "done"}))
+            end = time.monotonic() + grace
+            while time.monotonic() < end:
+                if self._finished():
+                    return
+                try:
+                    message = self.client.get_stdin_msg(timeout=0.2)
+                except Exception:  # nothing asked
+                    if not self.is_alive():
+                        return
+                    continue
+                if message.get("msg_type") == "input_request":
+                    self.client.input("\x04")
+        except Exception:  # the channels are gone with the kernel
+            return
+
+
+def _student_error(name, message):
+    """A local exception standing for one the student's code raised in the kernel (same name, same message).
+
+    Built-in exception classes keep their meaning (``except ValueError`` works); any other name is a
+    plain Exception subclass of that name.
+    """
+    name = name if isinstance(name, str) and name.isidentifier() else "Exception"
+    base = getattr(builtins, name, None)
+    base = base if inspect.isclass(base) and issubclass(base, Exception) else Exception
+    return type(name, (base,), {"__module__": "builtins"})(str(message or ""))

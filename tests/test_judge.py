@@ -1,0 +1,311 @@
+"""The judge: hidden tests run in the grader and ask a real kernel only for the student's answers.
+
+The codec is checked over random nested values; the conversation against a real IPython kernel
+(not sandboxed here: the sandbox has its own tests), including kernels whose code attacks it.
+"""
+import base64
+import functools
+import io
+import json
+import os
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jupyter_client import KernelManager
+
+from autograder.hidden import common
+from autograder.judge.agent import Codec
+from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
+from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, type_name
+from autograder.reference import activations, mlp, modules
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ============================================================================= codec
+
+def refuse(obj):
+    raise TypeError(f"not plain data: {type(obj).__name__}")
+
+
+CODEC = Codec(refuse, lambda key: pytest.fail("no references here"), lambda tree: pytest.fail("no references here"))
+
+ARRAYS = hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.complex128]),
+                    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10),
+                    ARRAYS.filter(lambda a: a.ndim == 0).map(lambda a: a[()]),
+                    st.sampled_from([np.float32, np.int64, np.dtype("float64"), slice(1, None, 2)]))
+VALUES = st.recursive(st.one_of(SCALARS, ARRAYS), lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+    st.dictionaries(st.one_of(st.text(max_size=5), st.integers(), st.floats(allow_nan=False)), inner, max_size=4)),
+    max_leaves=12)
+
+
+def assert_same(a, b):
+    """Equal values of exactly the same types (arrays: same dtype, shape and entries, NaN equal to NaN)."""
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, np.ndarray) or isinstance(a, np.generic):
+        assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, dict):
+        assert list(a) == list(b) or all(k != k for k in a)
+        for x, y in zip(a.values(), b.values()):
+            assert_same(x, y)
+    elif isinstance(a, float) and a != a:
+        assert b != b
+    else:
+        assert a == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(VALUES)
+def test_plain_data_crosses_unchanged(value):
+    tree = CODEC.encode(value)
+    assert_same(CODEC.decode(json.loads(json.dumps(tree))), value)
+
+
+def test_anything_else_is_a_reference_never_a_copy():
+    class Vector(float):
+        pass
+
+    for odd in (Vector(1.0), np.ma.masked_array([1.0]), np.array(["text"]), np.array([object()]), print, len):
+        with pytest.raises(TypeError, match="not plain data"):
+            CODEC.encode(odd)
+
+
+def npy_text(array, **kwargs):
+    buffer = io.BytesIO()
+    np.save(buffer, array, **kwargs)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize("tree", [
+    {"t": "nd", "v": npy_text(np.array([1, "a"], dtype=object), allow_pickle=True)},  # a pickle in disguise
+    {"t": "nd", "v": npy_text(np.array(["a", "b"]))},
+    {"t": "dtype", "v": "object"},
+    {"t": "slice", "v": [1.5, None, None]},
+    {"t": "float", "v": "__import__('os')"},
+    {"t": "module", "v": "os"},
+    {"v": 1},
+    ["a", "list", "without", "tag"],
+    functools.reduce(lambda tree, _: {"t": "list", "v": [tree]}, range(100), 1),
+])
+def test_the_decoder_refuses_what_is_not_plain_data(tree):
+    with pytest.raises(ValueError):
+        CODEC.decode(tree)
+
+
+def test_only_course_objects_are_shared_with_the_kernel():
+    layer = modules.Dense(2, 3, dtype=np.float64)
+    for shared in (activations.relu_forward, functools.partial(mlp.loss_and_grads, reg=0.1), layer, layer.forward):
+        assert _shared(shared)
+    for private in (os, os.system, print, open, type, modules.Dense, np.tanh, lambda: 0, functools.partial(os.system),
+                    Path("/")):
+        assert not _shared(private)
+
+
+# ============================================================================= hidden regions
+
+def test_every_test_cell_of_every_lab_is_decided_by_the_judge():
+    notebooks = sorted((ROOT / "source").glob("*/*.ipynb"))
+    assert len(notebooks) >= 5
+    for path in notebooks:
+        assert format_problems(nbformat.read(path, as_version=4)) == [], path.name
+
+
+def test_a_hidden_region_is_read_not_run():
+    visible, hidden = split_hidden("assert f(1) == 2\n### BEGIN HIDDEN TESTS\nfrom autograder.hidden import lab1 as h\n"
+                                   "h.check_predict(predict)\nh.check_nn_model(nn_model, 3, 'x')\n"
+                                   "### END HIDDEN TESTS\nprint('done')")
+    assert visible == "assert f(1) == 2\nprint('done')"
+    calls = parse_hidden(hidden)
+    assert [(c.module, c.function, c.args) for c in calls] == [
+        ("lab1", "check_predict", (("name", "predict"),)),
+        ("lab1", "check_nn_model", (("name", "nn_model"), ("value", 3), ("value", "x")))]
+
+
+@pytest.mark.parametrize("region", [
+    "import os\nos.system('true')",
+    "from autograder.hidden import lab1 as h\nh.check_predict(predict, seed=1)",
+    "from autograder.hidden import lab1 as h\nh.check_predict(predict.__globals__)",
+    "from autograder.hidden import lab1 as h\nh.KEYS.clear()",
+    "from autograder.hidden import lab1 as h\nexec('1')",
+    "from autograder.hidden import lab1 as h",
+    "from autograder.hidden import lab1 as h\nh.check_predict(predict",
+])
+def test_anything_but_imports_and_check_calls_is_refused(region):
+    with pytest.raises(HiddenTestFormatError):
+        parse_hidden(region)
+
+
+def test_a_test_cell_without_hidden_tests_cannot_be_released():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "assert add(1, 2) == 3", metadata={"nbgrader": {"grade": True, "solution": False, "points": 1,
+                                                        "grade_id": "test_add"}})])
+    (problem,) = format_problems(nb)
+    assert problem.startswith("test cell test_add: it has no hidden region")
+
+
+# ============================================================================= a real kernel
+
+@pytest.fixture
+def kernel():
+    """A running IPython kernel and a client of it: ``run(code)`` executes the student's code."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    client = manager.blocking_client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+
+    def run(code):
+        reply = client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    def session(seconds=30.0):
+        return KernelSession(client, time.monotonic() + seconds, manager.is_alive, manager.interrupt_kernel)
+
+    yield run, session
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+STUDENT = '''
+import numpy as np
+
+def scale_in_place(params, factor):
+    print("scaling by", factor)
+    for value in params.values():
+        value *= factor
+    return {"total": float(sum(v.sum() for v in params.values())), "shape": params["W"].shape}
+
+def use(helper, layer):
+    hidden = {}
+    for name in ("__globals__", "__code__", "_secret", "missing"):
+        try:
+            getattr(helper, name)
+            hidden[name] = False
+        except AttributeError:
+            hidden[name] = True
+    return helper(np.array([[-1.0, 2.0]]))[0], layer.forward(np.ones((1, 2))).shape, hidden
+
+def raw(helper, request):
+    import json
+    request = dict(request, target=helper._id)
+    return json.loads(input(json.dumps(request)))["op"]
+
+def fail(kind):
+    class Mine(Exception):
+        pass
+    raise {"value": ValueError("not a valid size"), "mine": Mine("custom")}[kind]
+
+class Layer:
+    def __init__(self, size):
+        self.W = np.zeros(size)
+'''
+
+
+def test_a_kernel_function_runs_there_and_reports_prints_and_in_place_changes(kernel):
+    run, session = kernel
+    run(STUDENT)
+    judge = session()
+    try:
+        scale = judge.lookup("scale_in_place")
+        assert isinstance(scale, RemoteFunction) and scale.__name__ == "scale_in_place"
+        params = {"W": np.ones((2, 3)), "b": np.arange(3, dtype=np.float32)}
+        W = params["W"]
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            result = scale(params, 2.0)
+        assert result == {"total": 18.0, "shape": (2, 3)}
+        assert params["W"] is W and np.all(W == 2) and params["b"].dtype == np.float32
+        assert printed.getvalue() == "scaling by 2.0\n"
+        layer = judge.lookup("Layer")(3)
+        assert type_name(layer) == "Layer" and np.array_equal(layer.W, np.zeros(3))
+        layer.W = np.ones(3)
+        assert np.array_equal(layer.W, np.ones(3))
+    finally:
+        judge.close()
+
+
+def test_the_kernel_reaches_reference_results_but_not_reference_code(kernel):
+    run, session = kernel
+    run(STUDENT)
+    judge = session()
+    try:
+        out, shape, hidden = judge.lookup("use")(activations.relu_forward, modules.Dense(2, 3, dtype=np.float64))
+        assert np.array_equal(out, [[0.0, 2.0]]) and shape == (1, 3)
+        assert all(hidden.values()), hidden
+        raw = judge.lookup("raw")
+        for request in ({"op": "getattr", "name": "__globals__"}, {"op": "getattr", "name": "__code__"},
+                        {"op": "lookup", "name": "os"}, {"op": "call", "args": {"t": "list", "v": []}}):
+            assert raw(activations.relu_forward, request) == "raise", request
+        with pytest.raises(TypeError, match="does not share"):
+            judge.lookup("use")(os.system, None)
+    finally:
+        judge.close()
+
+
+def test_the_students_exceptions_keep_their_type_and_message(kernel):
+    run, session = kernel
+    run(STUDENT)
+    judge = session()
+    try:
+        with pytest.raises(ValueError, match="not a valid size"):
+            judge.lookup("fail")("value")
+        with pytest.raises(Exception, match="custom") as error:
+            judge.lookup("fail")("mine")
+        assert type(error.value).__name__ == "Mine"
+        with pytest.raises(NameError):
+            judge.lookup("not_defined_anywhere")
+    finally:
+        judge.close()
+
+
+def test_an_endless_loop_runs_out_of_time_and_the_kernel_is_interrupted(kernel):
+    run, session = kernel
+    run("def spin():\n    while True:\n        pass\n")
+    judge = session(seconds=3)
+    with pytest.raises(KernelUnavailable, match="ran out of time"):
+        judge.lookup("spin")()
+    with pytest.raises(KernelUnavailable):
+        judge.lookup("spin")
+    judge.close()
+    run("print('still here')")
+
+
+@pytest.mark.parametrize("tampering", [
+    "get_ipython().input_transformers_cleanup.append(lambda lines: [])",
+    "import ast\nclass Nothing(ast.NodeTransformer):\n    def visit_Module(self, node):\n        return ast.Module([], [])\n"
+    "get_ipython().ast_transformers.append(Nothing())",
+    "def answer(*args):\n    return input('all tests passed')",
+])
+def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
+    run, session = kernel
+    run(tampering)
+    with pytest.raises(KernelUnavailable):
+        judge = session(seconds=5)
+        try:
+            judge.lookup("answer")()
+        finally:
+            judge.close()
+
+
+def test_checks_draw_their_inputs_from_the_secret_seed():
+    with common.secret_seed(1):
+        first = common.secret_rng(202).random(3)
+    with common.secret_seed(2):
+        second = common.secret_rng(202).random(3)
+    with common.secret_seed(1):
+        again = common.secret_rng(202).random(3)
+    assert np.array_equal(first, again) and not np.array_equal(first, second)
