@@ -1,10 +1,9 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
-import inspect
 import secrets
 import time
 
 from jupyter_client import BlockingKernelClient
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
@@ -94,16 +93,9 @@ class SandboxedExecute(Execute):
             self.judge_client.load_connection_info(self.km.get_connection_info())
             self.judge_client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
         seconds = self.timeout or 300
-        session = None
-        try:
-            session = KernelSession(self.judge_client, time.monotonic() + seconds, _blocking(self.km.is_alive),
-                                    _blocking(self.km.interrupt_kernel))
+        with KernelSession(self.judge_client, time.monotonic() + seconds, lambda: run_sync(ensure_async)(
+                self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel())) as session:
             return run_checks(calls, session, self.secret, seconds)
-        except Exception as error:  # the kernel never took up the conversation
-            return "KernelUnavailable", str(error)
-        finally:
-            if session is not None:
-                session.close()
 
     def _run_cell(self, cell, resources, index):
         if self.death is None:
@@ -118,18 +110,6 @@ class SandboxedExecute(Execute):
             cell.outputs = [new_output("error", ename=KERNEL_DIED_ERROR, evalue="not run: the kernel had died",
                                        traceback=[f"{KERNEL_DIED_ERROR}: not run: the kernel had died"])]
         return cell, self.resources
-
-
-async def _awaited(awaitable):
-    return await awaitable
-
-
-def _blocking(method):
-    """A kernel manager's method (async or not) as a plain function."""
-    def run():
-        result = method()
-        return run_sync(_awaited)(result) if inspect.isawaitable(result) else result
-    return run
 
 
 class DropDuplicateIds(DeduplicateIds):

@@ -163,7 +163,7 @@ def test_a_test_cell_without_hidden_tests_cannot_be_released():
 def kernel():
     """A running IPython kernel and a client of it: ``run(code)`` executes the student's code."""
     manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    manager.start_kernel()
     client = manager.blocking_client()
     client.start_channels()
     client.wait_for_ready(timeout=60)
@@ -218,8 +218,7 @@ class Layer:
 def test_a_kernel_function_runs_there_and_reports_prints_and_in_place_changes(kernel):
     run, session = kernel
     run(STUDENT)
-    judge = session()
-    try:
+    with session() as judge:
         scale = judge.lookup("scale_in_place")
         assert isinstance(scale, RemoteFunction) and scale.__name__ == "scale_in_place"
         params = {"W": np.ones((2, 3)), "b": np.arange(3, dtype=np.float32)}
@@ -234,33 +233,27 @@ def test_a_kernel_function_runs_there_and_reports_prints_and_in_place_changes(ke
         assert type_name(layer) == "Layer" and np.array_equal(layer.W, np.zeros(3))
         layer.W = np.ones(3)
         assert np.array_equal(layer.W, np.ones(3))
-    finally:
-        judge.close()
 
 
 def test_the_kernel_reaches_reference_results_but_not_reference_code(kernel):
     run, session = kernel
     run(STUDENT)
-    judge = session()
-    try:
+    with session() as judge:
         out, shape, hidden = judge.lookup("use")(activations.relu_forward, modules.Dense(2, 3, dtype=np.float64))
         assert np.array_equal(out, [[0.0, 2.0]]) and shape == (1, 3)
         assert all(hidden.values()), hidden
         raw = judge.lookup("raw")
         for request in ({"op": "getattr", "name": "__globals__"}, {"op": "getattr", "name": "__code__"},
-                        {"op": "lookup", "name": "os"}, {"op": "call", "args": {"t": "list", "v": []}}):
+                        {"op": "lookup", "name": "os"}, {"op": "setattr", "name": "W", "value": 0}):
             assert raw(activations.relu_forward, request) == "raise", request
         with pytest.raises(TypeError, match="does not share"):
             judge.lookup("use")(os.system, None)
-    finally:
-        judge.close()
 
 
 def test_the_students_exceptions_keep_their_type_and_message(kernel):
     run, session = kernel
     run(STUDENT)
-    judge = session()
-    try:
+    with session() as judge:
         with pytest.raises(ValueError, match="not a valid size"):
             judge.lookup("fail")("value")
         with pytest.raises(Exception, match="custom") as error:
@@ -268,37 +261,31 @@ def test_the_students_exceptions_keep_their_type_and_message(kernel):
         assert type(error.value).__name__ == "Mine"
         with pytest.raises(NameError):
             judge.lookup("not_defined_anywhere")
-    finally:
-        judge.close()
 
 
 def test_an_endless_loop_runs_out_of_time_and_the_kernel_is_interrupted(kernel):
     run, session = kernel
     run("def spin():\n    while True:\n        pass\n")
-    judge = session(seconds=3)
-    with pytest.raises(KernelUnavailable, match="ran out of time"):
-        judge.lookup("spin")()
-    with pytest.raises(KernelUnavailable):
-        judge.lookup("spin")
-    judge.close()
+    with session(seconds=3) as judge:
+        with pytest.raises(KernelUnavailable, match="ran out of time"):
+            judge.lookup("spin")()
+        with pytest.raises(KernelUnavailable):
+            judge.lookup("spin")
     run("print('still here')")
 
 
 @pytest.mark.parametrize("tampering", [
     "get_ipython().input_transformers_cleanup.append(lambda lines: [])",
-    "import ast\nclass Nothing(ast.NodeTransformer):\n    def visit_Module(self, node):\n        return ast.Module([], [])\n"
-    "get_ipython().ast_transformers.append(Nothing())",
+    "import ast\nclass Nothing(ast.NodeTransformer):\n    def visit_Module(self, node):\n"
+    "        return ast.Module([], [])\nget_ipython().ast_transformers.append(Nothing())",
     "def answer(*args):\n    return input('all tests passed')",
 ])
 def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
     run, session = kernel
     run(tampering)
     with pytest.raises(KernelUnavailable):
-        judge = session(seconds=5)
-        try:
+        with session(seconds=5) as judge:
             judge.lookup("answer")()
-        finally:
-            judge.close()
 
 
 def test_checks_draw_their_inputs_from_the_secret_seed():

@@ -7,6 +7,7 @@ from the student's value and the reference value (see ``times`` and ``SIGN_FLIPP
 """
 import contextlib
 import copy
+import functools
 import inspect
 import types
 import warnings
@@ -16,6 +17,7 @@ import numpy as np
 
 from course_utils.gradcheck import numerical_gradient, rel_error
 
+from ..judge.agent import swap_names, with_globals
 from ..judge.remote import KernelUnavailable, RemoteFunction
 
 MAX_ERROR_TEXT = 300
@@ -240,6 +242,11 @@ def expect_numerical_gradients(cost_of, params, grads, what, hint="", tol=1e-6):
                 f"{': ' + hint if hint else ''}"))
 
 
+def _plain_function(func):
+    """True for a Python function, here or in the kernel being judged (not a class, a method or a builtin)."""
+    return func._type == "function" if isinstance(func, RemoteFunction) else isinstance(func, types.FunctionType)
+
+
 def isolated(func, helpers):
     """``func`` running with ``helpers`` (name -> reference function) in place of the notebook's own.
 
@@ -248,17 +255,10 @@ def isolated(func, helpers):
     objects that are not plain Python functions are returned unchanged. A function of the kernel
     being judged gets a copy there, whose helpers call back to the judge.
     """
-    if isinstance(func, RemoteFunction):
-        if func._type != "function":
-            return func
-        return func.rebind({name: ref for name, ref in helpers.items() if name != func.__name__})
-    if not isinstance(func, types.FunctionType):
+    if not _plain_function(func):
         return func
     swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
-    result = types.FunctionType(func.__code__, {**func.__globals__, **swapped}, func.__name__,
-                                func.__defaults__, func.__closure__)
-    result.__kwdefaults__ = func.__kwdefaults__
-    return result
+    return func.rebind(swapped) if isinstance(func, RemoteFunction) else with_globals(func, swapped)
 
 
 @contextlib.contextmanager
@@ -267,31 +267,15 @@ def reference_helpers(func, replacements):
 
     The notebook's own definitions are put back afterwards, whatever happens.
     """
-    if isinstance(func, RemoteFunction):
-        if func._type != "function":
-            yield
-            return
-        saved = func.swap_globals(replacements)
-        try:
-            yield
-        finally:
-            func.swap_globals(saved)
-        return
-    namespace = getattr(func, "__globals__", None)
-    if namespace is None:
+    if not _plain_function(func):
         yield
         return
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in replacements}
-    namespace.update(replacements)
+    swap = func.swap_globals if isinstance(func, RemoteFunction) else functools.partial(swap_names, func.__globals__)
+    saved = swap({name: [value] for name, value in replacements.items()})
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
+        swap(saved)
 
 
 def expect_costs(costs, num_iterations, what):

@@ -13,9 +13,21 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from .common import (secret_rng, PlantedMistake, SIGN_FLIPPED, call, expect_array, expect_close, expect_costs,
-                     expect_dict, expect_numerical_gradients, expect_tuple, isolated, tested_with,
-                     times)
+from .common import (
+    SIGN_FLIPPED,
+    PlantedMistake,
+    call,
+    expect_array,
+    expect_close,
+    expect_costs,
+    expect_dict,
+    expect_numerical_gradients,
+    expect_tuple,
+    isolated,
+    secret_rng,
+    tested_with,
+    times,
+)
 
 KEYS = shallow.PARAMETER_KEYS
 RANDOM_METHODS = ("random", "xavier", "he")

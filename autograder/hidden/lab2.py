@@ -16,7 +16,16 @@ import numpy as np
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_xor
 
-from .common import secret_rng, PlantedMistake, call, expect_array, expect_close, expect_dict, reference_helpers, tested_with
+from .common import (
+    PlantedMistake,
+    call,
+    expect_array,
+    expect_close,
+    expect_dict,
+    reference_helpers,
+    secret_rng,
+    tested_with,
+)
 
 KEYS = shallow.PARAMETER_KEYS
 HISTORY_KEYS = ("costs", "learning_rates", "path", "params", "diverged", "message")

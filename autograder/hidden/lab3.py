@@ -17,8 +17,21 @@ from autograder.judge.remote import RemoteFunction
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
-from .common import (secret_rng, SIGN_FLIPPED, PlantedMistake, expect_costs, call, expect_array, expect_close, expect_dict,
-                     expect_numerical_gradients, expect_tuple, isolated, tested_with, times)
+from .common import (
+    SIGN_FLIPPED,
+    PlantedMistake,
+    call,
+    expect_array,
+    expect_close,
+    expect_costs,
+    expect_dict,
+    expect_numerical_gradients,
+    expect_tuple,
+    isolated,
+    secret_rng,
+    tested_with,
+    times,
+)
 from .lab1 import _expect_scalar as expect_number
 from .lab1 import _problem
 

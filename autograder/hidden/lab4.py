@@ -16,8 +16,19 @@ from autograder.judge.remote import type_name
 from autograder.reference import losses, modules
 from course_utils.gradcheck import numerical_gradient_array
 
-from .common import (secret_rng, SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
-                     expect_numerical_gradients, expect_tuple, tested_with, times)
+from .common import (
+    SIGN_FLIPPED,
+    PlantedMistake,
+    call,
+    expect_array,
+    expect_close,
+    expect_dict,
+    expect_numerical_gradients,
+    expect_tuple,
+    secret_rng,
+    tested_with,
+    times,
+)
 
 # For the demo and the pipeline tests: tanh's derivative taken at the input instead of the output.
 PLANTED_MISTAKE = PlantedMistake("Tanh", "test_Tanh", '''class Tanh:

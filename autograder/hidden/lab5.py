@@ -16,8 +16,20 @@ import numpy as np
 from autograder.reference import losses, mlp
 from course_utils.data import one_hot
 
-from .common import (secret_rng, reference_helpers, SIGN_FLIPPED, PlantedMistake, call, expect_array, expect_close, expect_dict,
-                     expect_numerical_gradients, expect_tuple, tested_with, times)
+from .common import (
+    SIGN_FLIPPED,
+    PlantedMistake,
+    call,
+    expect_array,
+    expect_close,
+    expect_dict,
+    expect_numerical_gradients,
+    expect_tuple,
+    reference_helpers,
+    secret_rng,
+    tested_with,
+    times,
+)
 
 KEYS = ("W1", "b1", "W2", "b2")
 HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")

@@ -71,7 +71,8 @@ class Codec:
         if kind in (list, tuple):
             return {"t": kind.__name__, "v": [self.encode(item, depth + 1) for item in value]}
         if kind is dict:
-            return {"t": "dict", "v": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+            return {"t": "dict", "v": [[self.encode(key, depth + 1), self.encode(item, depth + 1)]
+                                       for key, item in value.items()]}
         if kind is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
             return {"t": "nd", "v": _npy(value)}
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
@@ -122,6 +123,27 @@ class Codec:
         if tag == "ref":
             return self.peer(tree)
         raise ValueError(f"unknown value type {tag!r}")
+
+
+def with_globals(func, names):
+    """A copy of the function ``func`` in which the global ``names`` (name -> object) are replaced."""
+    copy = types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__,
+                              func.__closure__)
+    copy.__kwdefaults__ = func.__kwdefaults__
+    return copy
+
+
+def swap_names(namespace, names):
+    """Set names in a namespace dict: ``{name: [value]}`` sets one, ``{name: None}`` removes it.
+
+    Returns the previous values in the same form, so that ``swap_names(namespace, previous)`` undoes it.
+    """
+    previous = {}
+    for name, value in names.items():
+        previous[name] = [namespace.pop(name)] if name in namespace else None
+        if value is not None:
+            namespace[name] = value[0]
+    return previous
 
 
 class _LimitedText(io.StringIO):
@@ -208,21 +230,11 @@ def serve(user_ns, send):
                 return {"op": "value", "v": None}
             if op == "getitem":
                 return {"op": "value", "v": codec.encode(target[codec.decode(request["key"])])}
-            if op == "rebind":  # a copy of a function whose global names are replaced
-                names = {**target.__globals__, **codec.decode(request["names"])}
-                copy = types.FunctionType(target.__code__, names, target.__name__, target.__defaults__,
-                                          target.__closure__)
-                copy.__kwdefaults__ = target.__kwdefaults__
-                return {"op": "value", "v": codec.encode(copy)}
-            if op == "swap":  # replace global names of a function's module; answer the previous values
-                namespace, missing = target.__globals__, object()
-                previous = {}
-                for name, value in codec.decode(request["names"]).items():
-                    old = namespace.pop(name, missing)
-                    previous[name] = None if old is missing else [old]
-                    if value is not None:
-                        namespace[name] = value[0]
-                return {"op": "value", "v": codec.encode(previous)}
+            if op == "rebind":
+                return {"op": "value", "v": codec.encode(with_globals(target, codec.decode(request["names"])))}
+            if op == "swap":
+                return {"op": "value", "v": codec.encode(swap_names(target.__globals__,
+                                                                    codec.decode(request["names"])))}
             raise ValueError(f"unknown request {op!r}")
         except BaseException as error:  # the student's code failed: the judge reports it
             return {"op": "raise", "type": type(error).__name__, "message": str(error)[:2000]}

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from autograder.hidden import common
 
+from ..leaks import REGIONS, split_regions
 from .remote import KernelUnavailable
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN = "BEGIN HIDDEN TESTS"  # nbgrader's delimiter of a hidden region
 PACKAGE = "autograder.hidden"
 GRACE_SECONDS = 10  # after the deadline, the judge's own work is stopped too
 
@@ -43,13 +44,10 @@ class CheckCall:
 
 def split_hidden(source):
     """(visible code, hidden region or None) of a test cell's source."""
-    if BEGIN not in source:
+    if HIDDEN not in source:
         return source, None
-    before, rest = source.split(BEGIN, 1)
-    if END not in rest:
-        raise HiddenTestFormatError(f"a hidden region has no {END!r} line")
-    hidden, after = rest.split(END, 1)
-    return before + after.lstrip("\n"), hidden
+    visible, hidden = split_regions(source, (HIDDEN,))
+    return "\n".join(visible), "\n".join(hidden)
 
 
 def parse_hidden(code):
@@ -162,8 +160,9 @@ def format_problems(nb):
         try:
             _, hidden = split_hidden(cell.source)
             if hidden is None:
-                raise HiddenTestFormatError(f"it has no hidden region ({BEGIN} ... {END}) calling a check of "
-                                            f"{PACKAGE}, so nothing outside the student's kernel would decide it")
+                raise HiddenTestFormatError(f"it has no hidden region (### {HIDDEN} ... ### {REGIONS[HIDDEN]}) "
+                                            f"calling a check of {PACKAGE}, so nothing outside the student's "
+                                            "kernel would decide it")
             for call in parse_hidden(hidden):
                 load_check(call)
         except (HiddenTestFormatError, ImportError) as error:

@@ -15,6 +15,7 @@ import builtins
 import functools
 import inspect
 import json
+import queue
 import sys
 import time
 import types
@@ -50,9 +51,8 @@ class RemoteObject(_Ref):
     """An object living in the kernel. Attribute reads and writes, and ``obj[key]``, happen there."""
 
     def __init__(self, session, tree):
-        for name, value in (("_owner", session.codec), ("_session", session), ("_id", tree["v"]),
-                            ("_type", str(tree.get("type"))), ("__name__", tree.get("name") or str(tree.get("type")))):
-            object.__setattr__(self, name, value)
+        vars(self).update(_owner=session.codec, _session=session, _id=tree["v"], _type=str(tree.get("type")),
+                          __name__=tree.get("name") or str(tree.get("type")))
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -107,12 +107,9 @@ class RemoteFunction(RemoteObject):
         return self._session.request({"op": "rebind", "target": codec.encode(self), "names": codec.encode(names)})
 
     def swap_globals(self, names):
-        """Set global names of this function's module (None removes one); returns the previous values alike."""
+        """``agent.swap_names`` on the global names of this function's module, in the kernel."""
         codec = self._session.codec
-        wrapped = {name: None if value is None else [value] for name, value in names.items()}
-        previous = self._session.request({"op": "swap", "target": codec.encode(self),
-                                          "names": codec.encode(wrapped)})
-        return {name: None if value is None else value[0] for name, value in previous.items()}
+        return self._session.request({"op": "swap", "target": codec.encode(self), "names": codec.encode(names)})
 
 
 def type_name(obj):
@@ -161,6 +158,8 @@ class KernelSession:
     client: a blocking jupyter_client KernelClient of the kernel (stdin and shell channels);
     deadline: ``time.monotonic()`` value after which the kernel is given up; is_alive: function
     telling whether the kernel still runs; interrupt: function interrupting the kernel.
+    Use it as a context manager: leaving it ends the conversation. If the kernel never takes the
+    conversation up, every request raises KernelUnavailable saying why.
     """
 
     def __init__(self, client, deadline, is_alive, interrupt):
@@ -172,9 +171,17 @@ class KernelSession:
             f"exec({AGENT_SOURCE!r}, _judge_agent := {{'__name__': '_judge_agent'}})\n"
             "_judge_agent.pop('start')(globals())\ndel _judge_agent",
             silent=False, store_history=False, allow_stdin=True)
-        hello = self._listen()
-        if hello.get("op") != "ready":
-            self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
+        try:
+            if self._listen().get("op") != "ready":
+                self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
+        except KernelUnavailable:
+            pass  # self.broken says why; requests report it
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     # --------------------------------------------------------------------------------- values
     def _refer(self, obj):
@@ -202,18 +209,21 @@ class KernelSession:
 
     def _listen(self):
         """The kernel's next message (waits for it until the deadline)."""
-        last_check = time.monotonic()
+        next_alive_check = time.monotonic() + 2
         while True:
             now = time.monotonic()
             if now > self.deadline:
                 self.interrupt()
-                self._break("the tests ran out of time: a function did not return (an endless loop?) or was far too slow")
+                self._break("the tests ran out of time: a function did not return (an endless loop?) "
+                            "or was far too slow")
             try:
                 message = self.client.get_stdin_msg(timeout=min(0.5, max(0.01, self.deadline - now)))
-            except Exception:  # queue.Empty: nothing yet
-                if self._finished() or (now - last_check > 2 and not self.is_alive()):
+            except queue.Empty:
+                ask_alive = now > next_alive_check
+                if self._finished() or (ask_alive and not self.is_alive()):
                     self._break("the notebook's kernel stopped answering the tests (it exited or crashed)")
-                last_check = now if now - last_check > 2 else last_check
+                if ask_alive:
+                    next_alive_check = now + 2
                 continue
             if message.get("msg_type") != "input_request":
                 continue
@@ -269,7 +279,8 @@ class KernelSession:
                     raise AttributeError(f"{type(target).__name__} object has no attribute {name!r}")
                 return {"op": "value", "v": self.codec.encode(getattr(target, name))}
             args, kwargs = self.codec.decode(request.get("args")), self.codec.decode(request.get("kwargs"))
-            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            well_formed = isinstance(args, list) and isinstance(kwargs, dict)
+            if not well_formed or not all(isinstance(key, str) for key in kwargs):
                 raise TypeError("malformed call")
             return {"op": "value", "v": self.codec.encode(target(*args, **kwargs))}
         except KernelUnavailable:
