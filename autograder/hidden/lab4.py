@@ -25,6 +25,7 @@ from .common import (
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
+    numerically_close,
     secret_rng,
     tested_with,
     times,
@@ -274,7 +275,7 @@ def _expect_numerical(layer, name, what, X, dout, analytic, parameter=None):
 
         numerical = numerical_gradient_array(forward_at, value.copy(), dout)
         setattr(layer, parameter, value)
-    if not np.allclose(analytic, numerical, rtol=1e-6, atol=1e-8):
+    if not numerically_close(analytic, numerical):
         raise AssertionError(f"{name}.backward: {what} does not match the numerical gradient of your forward pass.")
 
 
@@ -409,7 +410,7 @@ def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_h
             expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N))
             expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N))
             numerical = numerical_gradient_array(lambda p: reference_fn(p, target)[0], pred.copy(), np.ones(()))
-            if not np.allclose(grad, numerical, rtol=1e-6, atol=1e-9):
+            if not numerically_close(grad, numerical):
                 raise AssertionError(f"{name}: the gradient does not match the numerical gradient of the loss.")
 
 
