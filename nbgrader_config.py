@@ -1,10 +1,11 @@
 """nbgrader configuration of the course (the repository root is the nbgrader course root)."""
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, IgnorePattern,
-    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
-from autograder.preprocessors import CondenseTestErrors, DropDuplicateIds, SandboxedExecute, StderrToStdout
+from autograder.preprocessors import (
+    CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, SandboxedExecute, StderrToStdout)
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -36,7 +37,8 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Keep submitted outputs small: a runaway print loop must not produce a 1 GB notebook.
+# Keep submitted outputs small: a runaway print loop must not produce a 1 GB notebook
+# (NotedLimitOutput is nbgrader's LimitOutput; it also notes each cut in the findings).
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
@@ -48,7 +50,7 @@ c.Autograde.autograde_preprocessors = [
     StderrToStdout,
     IgnorePattern,
     ClearMetadataPreprocessor,
-    LimitOutput,
+    NotedLimitOutput,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,

@@ -23,13 +23,14 @@ import json
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, write_json_atomic
-from .preprocessors import KERNEL_DIED_ERROR
+from .findings import changed_tests, noted
 from .sandbox import sandbox_problem
 
 # Status codes (the ``status`` column of the export).
@@ -38,8 +39,12 @@ TIMEOUT = "timeout"
 MISSING = "missing_notebook"
 MALFORMED = "malformed_notebook"
 KERNEL_DIED = "kernel_died"
+TESTS_CHANGED = "tests_changed"
+HIT_LIMIT = "hit_limit"
 ERROR = "grading_error"
-FINAL = {GRADED, TIMEOUT, MISSING, MALFORMED, KERNEL_DIED}  # regraded only when something changes
+FINAL = {GRADED, TIMEOUT, MISSING, MALFORMED, KERNEL_DIED, TESTS_CHANGED, HIT_LIMIT}  # regraded only if changed
+CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
+                  "duplicated": "the last copy counted", "moved": "graded where they now are"}
 DB_RETRIES = 5
 SANDBOX_DEATH = re.compile(r"The sandboxed kernel died: (.*?)\.?$", re.MULTILINE)
 EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
@@ -135,18 +140,46 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool) -> Outcome
     if not result["success"]:
         return _failure(student, lab, error)
     score, max_score = _scores(course, lab, student)
-    errors = _errors_by_cell(course.autograded_notebook(student, lab))
-    died = [i for i, ename, _ in errors if ename == KERNEL_DIED_ERROR]
-    if died:
-        why = next(text for i, ename, text in errors if ename == KERNEL_DIED_ERROR).removeprefix("the kernel died here: ")
-        status = TIMEOUT if "wall time" in why else KERNEL_DIED
-        return Outcome(student, lab, status, f"the kernel died in cell {died[0]} ({why}); the cells before it "
-                       "were graded, the rest scored nothing", score, max_score)
-    timed_out = [i for i, ename, _ in errors if ename == "CellTimeoutError"]
-    if timed_out:
-        return Outcome(student, lab, TIMEOUT, f"stopped cell(s) {timed_out} after {config.Execute.timeout} s "
-                       "each; the rest was graded", score, max_score)
-    return Outcome(student, lab, GRADED, "", score, max_score)
+    status, detail = what_happened(course, lab, student)
+    return Outcome(student, lab, status, detail, score, max_score)
+
+
+def what_happened(course: Course, lab: str, student: str) -> tuple[str, str]:
+    """The status and detail of a graded submission, from the grader's findings and its test cells."""
+    graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
+    found = noted(graded)
+    try:
+        changes = changed_tests(nbformat.read(course.release_notebook(lab), as_version=4),
+                                nbformat.read(course.submission_dir(student, lab) / f"{lab}.ipynb", as_version=4))
+    except (OSError, ValueError):  # no release to compare with: nbgrader still restored the tests
+        changes = {}
+    parts, status = [], GRADED
+    for finding in found:
+        cell, kind, what = finding["cell"], finding["kind"], finding["what"]
+        if kind == "kernel_died":
+            status = TIMEOUT if "wall time" in what else KERNEL_DIED
+            parts.append(f"the kernel died in cell {cell} ({what}); the cells before it were graded, "
+                         "the rest scored nothing")
+        else:
+            parts.append(f"cell {cell} {what}")
+            if kind == "timeout" and status == GRADED:
+                status = TIMEOUT
+    parts += [f"{kind} test cell(s) {', '.join(ids)}: {CHANGE_OUTCOME[kind]}" for kind, ids in changes.items()]
+    if status == GRADED:  # nothing stopped: did the submission change its tests, or hit a limit?
+        status = TESTS_CHANGED if changes else HIT_LIMIT if found else GRADED
+    named = {finding["cell"] for finding in found}
+    errors = [f"cell {i} ({ename})" for i, ename in _student_errors(graded) if i not in named]
+    if errors:
+        parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
+                     (f" and {len(errors) - 3} more" if len(errors) > 3 else ""))
+    return status, "; ".join(parts)
+
+
+def _student_errors(nb) -> list[tuple[int, str]]:
+    """(cell index, error name) of each error in a cell that is not a test (tests fail by design)."""
+    return [(i, out.get("ename", "")) for i, cell in enumerate(nb.cells)
+            if not (utils.is_grade(cell) and not utils.is_solution(cell))
+            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
 def _failure(student: str, lab: str, error: str) -> Outcome:
@@ -163,13 +196,6 @@ def _failure(student: str, lab: str, error: str) -> Outcome:
     causes = [line.strip() for line in error.splitlines()
               if EXCEPTION_LINE.match(line.strip()) and "NbGraderException" not in line]
     return Outcome(student, lab, ERROR, "nbgrader could not grade it: " + (causes[-1] if causes else "unknown error"))
-
-
-def _errors_by_cell(notebook: Path) -> list[tuple[int, str, str]]:
-    """(cell index, error name, error message) of every error output of a graded notebook."""
-    nb = nbformat.read(notebook, as_version=4)
-    return [(i, out.get("ename", ""), out.get("evalue", "")) for i, cell in enumerate(nb.cells)
-            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
 def _with_gradebook(course: Course, action):

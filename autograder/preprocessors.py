@@ -1,4 +1,5 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+import json
 import secrets
 import time
 
@@ -7,9 +8,10 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
-from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
+from .findings import forget, limit_hit, note
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import KernelSession
 from .sandbox import SandboxedKernelManager
@@ -29,6 +31,14 @@ class SandboxedExecute(Execute):
     notebook; here the cell where it died and every later code cell get a ``KernelDied`` error
     instead, so the tests that ran before still count and the ones after score nothing.
 
+    Output is kept up to ``max_output_bytes`` per notebook, as it arrives, so that a flood neither
+    fills the grader's memory nor the autograded notebook; errors are always kept (shortened
+    past the limit).
+
+    What it sees is noted in the notebook's findings (``autograder.findings``): where the kernel
+    died and why, each cell stopped at the timeout, where output was dropped, each error that shows
+    a sandbox limit.
+
     The hidden tests of a test cell are not sent to the kernel: the judge (``autograder.judge``)
     runs them here and asks the kernel only for the student's answers on secret inputs. The cell's
     visible tests run in the kernel as the student saw them; the cell passes only if both pass.
@@ -37,6 +47,8 @@ class SandboxedExecute(Execute):
     sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
     judge = Bool(True, help="Run hidden tests in the grader (autograder.judge) rather than in the kernel.").tag(
         config=True)
+    max_output_bytes = Integer(20 * 1024**2, help="Output kept of a whole notebook (bytes); later output is "
+                               "dropped, but for errors, which decide grades.").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the hidden tests' random inputs (default: a new secret "
                    "one per submission; set it only to reproduce a grading).").tag(config=True)
 
@@ -49,6 +61,8 @@ class SandboxedExecute(Execute):
         self.death = None  # why the kernel died, once it has
         self.judge_client = None  # the judge's own client of the kernel, once a hidden test has run
         self.secret = secrets.randbits(63) if self.seed is None else self.seed  # of the hidden tests' inputs
+        self.output_bytes, self.output_dropped = 0, False  # output so far, and whether some was dropped
+        forget(nb)
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -97,19 +111,88 @@ class SandboxedExecute(Execute):
                 self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel())) as session:
             return run_checks(calls, session, self.secret, seconds)
 
+    def output(self, outs, msg, display_id, cell_index):
+        kept = self._within_budget(msg, cell_index, outs)
+        if msg["msg_type"] == "error":  # errors decide grades: always kept, shortened past the budget
+            if not kept:
+                content = msg["content"]
+                content["evalue"] = content.get("evalue", "")[:1000]
+                content["traceback"] = [f"{content.get('ename', 'Error')}: {content['evalue']}"]
+            return super().output(outs, msg, display_id, cell_index)
+        return super().output(outs, msg, display_id, cell_index) if kept else None
+
+    def _update_display_id(self, display_id, msg):
+        if self._within_budget(msg, None, None):
+            super()._update_display_id(display_id, msg)
+
+    def _within_budget(self, msg, cell_index, outs) -> bool:
+        """Count an output against the notebook's budget; where the first is dropped, say so in its cell."""
+        self.output_bytes += output_bytes(msg["content"])
+        if self.output_bytes <= self.max_output_bytes:
+            return True
+        if outs is not None and not self.output_dropped:
+            self.output_dropped = True
+            limit = f"{self.max_output_bytes / 1024**2:g} MiB"
+            note(self.nb, cell_index, "limit", f"passed the notebook's output limit of {limit} (later output was dropped)")
+            outs.append(new_output("stream", name="stdout", text=f"\n[output dropped: the notebook passed its output "
+                                   f"limit of {limit}; errors are still shown]\n"))
+        return False
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
     def _run_cell(self, cell, resources, index):
         if self.death is None:
+            self.timed_out = False
             try:
-                return super().preprocess_cell(cell, resources, index)
+                super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
                 self.death = getattr(self.km, "exit_reason", None) or "it crashed or exited"
                 self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
+                note(self.nb, index, "kernel_died", self.death)
                 cell.outputs.append(new_output("error", ename=KERNEL_DIED_ERROR, evalue=f"the kernel died here: {self.death}",
                                                traceback=[f"{KERNEL_DIED_ERROR}: the kernel died here: {self.death}"]))
+            else:
+                self._note_findings(cell, index)
         elif cell.cell_type == "code":
             cell.outputs = [new_output("error", ename=KERNEL_DIED_ERROR, evalue="not run: the kernel had died",
                                        traceback=[f"{KERNEL_DIED_ERROR}: not run: the kernel had died"])]
         return cell, self.resources
+
+    def _note_findings(self, cell, index):
+        if self.timed_out:
+            note(self.nb, index, "timeout", f"was stopped at the time limit of a cell ({self.timeout} s)")
+        limits = self.km if self.sandbox else None
+        for output in cell.get("outputs", []):
+            what = limit_hit(output, limits)
+            if what:
+                note(self.nb, index, "limit", what)
+
+
+def output_bytes(content: dict) -> int:
+    """The size of an output message's text, data or error (roughly its size in the notebook)."""
+    data = content.get("data", {})
+    return (len(content.get("text", "")) + len(content.get("evalue", "")) + sum(map(len, content.get("traceback", [])))
+            + sum(len(value) if isinstance(value, str) else len(json.dumps(value)) for value in data.values()))
+
+
+class NotedLimitOutput(LimitOutput):
+    """nbgrader's LimitOutput, noting in the findings each cell whose printed output it cut."""
+
+    def preprocess(self, nb, resources):
+        self.cut = []
+        nb, resources = super().preprocess(nb, resources)
+        for index in self.cut:
+            note(nb, index, "limit", f"printed more than the limit of {self.max_lines} lines (the rest was cut)")
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        before = [output.get("text") for output in cell.get("outputs", [])]
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if before != [output.get("text") for output in cell.get("outputs", [])]:
+            self.cut.append(index)
+        return cell, resources
 
 
 class DropDuplicateIds(DeduplicateIds):

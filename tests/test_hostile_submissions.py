@@ -9,6 +9,8 @@ notebook with one planted mistake: they must not win back the question it loses.
 """
 import ast
 import copy
+import csv
+import io
 import os
 import socket
 import sys
@@ -20,6 +22,7 @@ from nbformat.v4 import new_code_cell
 
 from autograder.course import Course
 from autograder.demo import scratch_course
+from autograder.export import export
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
@@ -56,6 +59,22 @@ def edit_tests(nb, change):
     for cell in nb.cells:
         if is_test(cell):
             change(cell)
+    return nb
+
+
+def with_first_test_duplicated(nb):
+    nb = copy.deepcopy(nb)
+    first = next(i for i, cell in enumerate(nb.cells) if is_test(cell))
+    duplicate = copy.deepcopy(nb.cells[first])
+    duplicate["id"] = "student-made-copy"  # JupyterLab gives a copied cell a new id
+    nb.cells.insert(first, duplicate)
+    return nb
+
+
+def with_forged_findings(nb):
+    """Claims the grader would have made: the kernel died, a limit cut the output."""
+    nb = plus(nb, FORGED_DEATH, "print('... Output truncated ...')")
+    nb.metadata["autograder"] = {"findings": [{"cell": 1, "kind": "kernel_died", "what": "it used up its wall time"}]}
     return nb
 
 
@@ -102,16 +121,25 @@ try:
             time.sleep(1)
             os._exit(0)
         children.append(pid)
-except OSError as error:
-    print("fork refused:", type(error).__name__)
-for pid in children:
-    os.waitpid(pid, 0)
-print(len(children), "children")"""
+finally:
+    for pid in children:
+        os.waitpid(pid, 0)
+    print(len(children), "children")"""
+
+BIG_OUTPUT = """print("x" * 50_000_000)
+from IPython.display import HTML, display
+for _ in range(300):
+    display(HTML("<b>" + "y" * 100_000 + "</b>"))
+raise ValueError("z" * 30_000_000)"""
 
 DISK_FLOOD = """with open("big.bin", "wb") as f:
     for _ in range(4096):
         f.write(bytes(1024 * 1024))"""
 
+
+FORGED_DEATH = """class KernelDied(Exception):
+    pass
+raise KernelDied("the kernel died here: it used up its wall time")"""
 
 PATCHED_NUMPY = """import numpy as np
 np.allclose = lambda *args, **kwargs: True
@@ -175,6 +203,7 @@ def corpus(course, port):
         "memory_bomb": (plus(good, "hog = bytearray(8 * 1024**3)"), "full", 1),
         "fork_loop": (plus(good, FORK_LOOP), "full", 1),
         "output_flood": (plus(good, "print(('spam ' * 20 + '\\n') * 200_000)"), "full", 1),
+        "big_output": (plus(good, BIG_OUTPUT), "full", 1),
         "disk_flood": (plus(good, DISK_FLOOD), "full", 1),
         "network": (plus(good, f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)"),
                     "full", 1),
@@ -187,6 +216,8 @@ def corpus(course, port):
                               "import sys\nprint('OK', file=sys.stderr)"), 0, None),
         "edited_tests": (edit_tests(blank, with_source("pass")), 0, None),
         "raised_points": (edit_tests(good, with_points(1000)), "full", None),
+        "duplicated_tests": (with_first_test_duplicated(good), "full", None),
+        "forged_findings": (with_forged_findings(good), "full", 1),
         "deleted_tests": (without_tests(blank), 0, None),
         "tests_moved_first": (with_tests_moved_first(good), 0, None),
         "exception_hook": (plus(blank, "get_ipython().set_custom_exc((BaseException,), lambda *args, **kw: None)"),
@@ -222,21 +253,44 @@ def graded(tmp_path_factory):
     return course, cases, outcomes
 
 
-STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "disk_flood", "network", "read_solutions",
-            "read_gradebook", "read_home", "write_results", "fake_success", "edited_tests", "raised_points",
-            "deleted_tests", "tests_moved_first", "exception_hook", "input_transformer", "ast_transformer",
-            "hidden_failures", "patched_numpy", "patched_libraries", "patched_test_helpers", "reference_import",
-            "stack_peek", "remembered_answers"]
+STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "big_output", "disk_flood", "network",
+            "read_solutions", "read_gradebook", "read_home", "write_results", "fake_success", "edited_tests",
+            "raised_points", "duplicated_tests", "forged_findings", "deleted_tests", "tests_moved_first",
+            "exception_hook", "input_transformer", "ast_transformer", "hidden_failures", "patched_numpy",
+            "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers"]
+
+
+# What the status and the detail name, where the submission was not simply graded. A hostile cell
+# that raised is named in the detail of a graded submission ("errors outside the tests in cell 1 (...)").
+NAMED = {
+    "memory_bomb": ("hit_limit", "cell 1 ran out of memory (the limit is 2 GiB)"),
+    "fork_loop": ("hit_limit", "cell 1 could start no more processes or threads (the limit is 128"),
+    "output_flood": ("hit_limit", "cell 1 printed more than the limit of 1000 lines"),
+    "big_output": ("hit_limit", "cell 1 passed the notebook's output limit of 20 MiB (later output was dropped)"),
+    "disk_flood": ("hit_limit", "cell 1 wrote a file past the size limit (the limit is 256 MiB)"),
+    "network": ("graded", "errors outside the tests in cell 1 ("),
+    "read_solutions": ("graded", "errors outside the tests in cell 1 ("),
+    "read_gradebook": ("graded", "errors outside the tests in cell 1 ("),
+    "write_results": ("graded", "errors outside the tests in cell 1 ("),
+    "patched_test_helpers": ("graded", "errors outside the tests in cell 1 (ImportError)"),
+    "edited_tests": ("tests_changed", "edited test cell(s) test_initialize_parameters, "),
+    "raised_points": ("tests_changed", "edited test cell(s) test_initialize_parameters, "),
+    "duplicated_tests": ("tests_changed", "duplicated test cell(s) test_initialize_parameters: the last copy counted"),
+    "deleted_tests": ("tests_changed", "deleted test cell(s) test_initialize_parameters, "),
+    "tests_moved_first": ("tests_changed", "moved test cell(s) test_initialize_parameters, "),
+    "forged_findings": ("graded", "errors outside the tests in cell 1 (KernelDied)"),
+}
 
 
 @pytest.mark.parametrize("student", STUDENTS)
-def test_each_submission_gets_exactly_its_honest_points(graded, student):
+def test_each_submission_gets_exactly_its_honest_points_and_a_status_naming_what_happened(graded, student):
     course, cases, outcomes = graded
     _, honest, hostile_cell = cases[student]
     full = outcomes["honest"].score
-    assert full > 0 and outcomes["honest"].status == "graded"
+    assert full > 0 and (outcomes["honest"].status, outcomes["honest"].detail) == ("graded", "")
     outcome = outcomes[student]
-    assert outcome.status == "graded", outcome.detail
+    status, named = NAMED.get(student, ("graded", ""))
+    assert outcome.status == status and named in outcome.detail, outcome.detail
     assert outcome.score == {"full": full, "mistake": outcomes["one_mistake"].score, 0: 0}[honest]
     assert outcome.max_score == outcomes["honest"].max_score  # edited points change nothing
     if hostile_cell is not None:  # the attack itself failed, visibly, in its own cell
@@ -253,9 +307,11 @@ def test_resource_attacks_were_stopped_by_the_limits(graded):
         return " ".join(o.get("ename", "") + o.get("text", "") for o in nb.cells[1].outputs)
 
     assert "MemoryError" in shown("memory_bomb")
-    assert "fork refused" in shown("fork_loop") and "500 children" not in shown("fork_loop")
+    assert "BlockingIOError" in shown("fork_loop") and "500 children" not in shown("fork_loop")
     assert shown("disk_flood").startswith("OSError")
     assert course.autograded_notebook("output_flood", LAB).stat().st_size < 1_000_000
+    assert course.autograded_notebook("big_output", LAB).stat().st_size < 21 * 1024**2
+    assert "[output dropped" in shown("big_output") and "ValueError" in shown("big_output")  # the error is kept
     for student in ("read_solutions", "read_gradebook"):
         assert "FileNotFoundError" in shown(student) or "PermissionError" in shown(student), student
     # the instructor's home looks empty, but for the Python installation if it lives there
@@ -266,3 +322,11 @@ def test_resource_attacks_were_stopped_by_the_limits(graded):
     assert "ConnectionRefusedError" in shown("network") or "OSError" in shown("network")
     assert "PermissionError" in shown("write_results") or "OSError" in shown("write_results") \
         or "FileNotFoundError" in shown("write_results")
+
+
+def test_the_export_gives_the_same_statuses(graded):
+    course, _, outcomes = graded
+    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(export(course)))}
+    named = {student: outcome.status for student, outcome in outcomes.items() if outcome.status != "graded"}
+    assert set(named.values()) == {"hit_limit", "tests_changed"}
+    assert {student: rows[student]["status"] for student in named} == named

@@ -1,0 +1,102 @@
+"""What happened to a submission besides its score: the grader's findings, and changed test cells.
+
+The autograde preprocessors note what they saw (the kernel died, a cell was stopped, a cell hit a
+limit, output was cut) in the autograded notebook's metadata under ``autograder``; a submission's
+own copy of that key is dropped first, so the kernel cannot write there. ``changed_tests`` compares a
+submission's test cells with the release's. ``grade`` turns both into a status and a detail.
+"""
+from __future__ import annotations
+
+import errno
+from collections import Counter
+
+from nbgrader import utils
+
+KEY = "autograder"  # notebook metadata key of the findings; only the grader writes it
+GiB, MiB = 1024**3, 1024**2
+
+
+def forget(nb) -> None:
+    """Drop any findings the notebook arrived with (a submission may carry forged ones)."""
+    nb.metadata.pop(KEY, None)
+
+
+def note(nb, cell: int, kind: str, what: str) -> None:
+    """Record that ``what`` happened in cell ``cell``; ``kind`` is kernel_died, timeout or limit."""
+    nb.metadata.setdefault(KEY, {}).setdefault("findings", []).append({"cell": cell, "kind": kind, "what": what})
+
+
+def noted(nb) -> list[dict]:
+    """The findings the grader recorded in an autograded notebook, in the order they happened."""
+    return list(nb.metadata.get(KEY, {}).get("findings", []))
+
+
+def _size(n: int) -> str:
+    return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
+
+
+def limit_hit(output, limits=None) -> str | None:
+    """What sandbox limit an error output of the kernel shows (``None`` if it shows none).
+
+    ``limits`` is the sandbox's kernel manager (for the figures) or ``None`` without a sandbox. The
+    error comes from the kernel, so a submission could raise one itself; that only labels its own
+    outcome and changes no points.
+    """
+    if output.get("output_type") != "error":
+        return None
+    ename, evalue = output.get("ename", ""), output.get("evalue", "")
+
+    def limit(attribute):
+        return f" (the limit is {_size(getattr(limits, attribute))})" if limits is not None else ""
+
+    if ename == "MemoryError":
+        return "ran out of memory" + limit("memory_bytes")
+    if evalue.startswith(f"[Errno {errno.EFBIG}]"):
+        return "wrote a file past the size limit" + limit("max_file_bytes")
+    if evalue.startswith(f"[Errno {errno.ENOSPC}]"):
+        return "filled its scratch space" + limit("scratch_bytes")
+    if evalue.startswith(f"[Errno {errno.EAGAIN}]") or "can't start new thread" in evalue:
+        count = f" (the limit is {limits.max_processes} processes and threads)" if limits is not None else ""
+        return "could start no more processes or threads" + count
+    return None
+
+
+def _nbgrader(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str) else {}
+
+
+def _checksum(cell) -> str | None:
+    try:
+        return utils.compute_checksum(cell)
+    except (KeyError, TypeError, ValueError, AttributeError):  # metadata too damaged to hash
+        return None
+
+
+def changed_tests(release, submitted) -> dict[str, list[str]]:
+    """The release's test cells the submission edited, deleted, duplicated or moved, by grade id.
+
+    Edited covers the source and the nbgrader metadata (points, flags). Moved means the copy that is
+    graded (nbgrader keeps the last) no longer has the same answer and locked cells before it, so it
+    runs after other code than in the release. Returns only the kinds that happened, each with its
+    grade ids in release order.
+    """
+    release_order = {_nbgrader(c)["grade_id"]: i for i, c in enumerate(release.cells) if _nbgrader(c)}
+    tests = {_nbgrader(c)["grade_id"]: c for c in release.cells
+             if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+    cells = [(_nbgrader(c)["grade_id"], c) for c in submitted.cells if _nbgrader(c)]
+    copies = Counter(grade_id for grade_id, _ in cells)
+    place = {grade_id: i for i, (grade_id, _) in enumerate(cells)}  # of the copy nbgrader keeps
+    others = [g for g in release_order if g not in tests and g in place]  # answer and locked cells
+
+    def moved(test):
+        return ({g for g in others if release_order[g] < release_order[test]}
+                != {g for g in others if place[g] < place[test]})
+
+    changes = {
+        "edited": [t for t in tests if any(g == t and _checksum(c) != _checksum(tests[t]) for g, c in cells)],
+        "deleted": [t for t in tests if t not in copies],
+        "duplicated": [t for t in tests if copies[t] > 1],
+        "moved": [t for t in tests if t in place and moved(t)],
+    }
+    return {kind: ids for kind, ids in changes.items() if ids}

@@ -1,0 +1,155 @@
+"""What grading says happened besides the score: changed test cells, limits, cut output (no kernel needed).
+
+The same findings, from real sandboxed kernels, are checked end to end in test_hostile_submissions.py.
+"""
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_output
+
+from autograder.course import Course
+from autograder.findings import changed_tests, forget, limit_hit, note, noted
+from autograder.preprocessors import NotedLimitOutput
+from autograder.sandbox import SandboxPolicy
+from autograder.submissions import solved, untouched
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+
+
+def release():
+    return nbformat.read(KIT.release_notebook(LAB), as_version=4)
+
+
+def nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test(cell):
+    return nbgrader(cell).get("grade") and not nbgrader(cell).get("solution")
+
+
+def grade_ids_of_tests(nb):
+    return [nbgrader(c)["grade_id"] for c in nb.cells if is_test(c)]
+
+
+def index_of(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if nbgrader(c).get("grade_id") == grade_id)
+
+
+@pytest.mark.parametrize("lab", KIT.labs())
+def test_honest_work_changes_no_test(lab):
+    released = nbformat.read(KIT.release_notebook(lab), as_version=4)
+    assert changed_tests(released, solved(KIT, lab)) == {}
+    assert changed_tests(released, untouched(KIT, lab)) == {}
+
+
+def test_what_jupyterlab_adds_when_it_saves_changes_no_test():
+    nb = solved(KIT, LAB)
+    for cell in nb.cells:
+        cell.metadata.update({"tags": ["mine"], "collapsed": True, "execution": {"iopub.status.busy": "now"}})
+        if cell.cell_type == "code":
+            cell.outputs = [new_output("stream", name="stdout", text="ran\n")]
+    nb.cells.insert(3, new_code_cell("print('my own scratch cell')"))
+    assert changed_tests(release(), nb) == {}
+
+
+def test_edited_source_or_points_or_flags_count_as_edited():
+    nb = solved(KIT, LAB)
+    first, second, third = grade_ids_of_tests(nb)[:3]
+    nb.cells[index_of(nb, first)].source = "pass"
+    nb.cells[index_of(nb, second)].metadata.nbgrader["points"] = 1000
+    nb.cells[index_of(nb, third)].metadata.nbgrader["grade"] = False  # no longer a test
+    assert changed_tests(release(), nb) == {"edited": [first, second, third]}
+
+
+def test_damaged_metadata_counts_as_edited_without_an_exception():
+    nb = solved(KIT, LAB)
+    first = grade_ids_of_tests(nb)[0]
+    nb.cells[index_of(nb, first)].metadata.nbgrader["points"] = "lots"
+    assert changed_tests(release(), nb) == {"edited": [first]}
+
+
+def test_a_deleted_cell_or_its_nbgrader_metadata_counts_as_deleted():
+    nb = solved(KIT, LAB)
+    first, second = grade_ids_of_tests(nb)[:2]
+    del nb.cells[index_of(nb, first)]
+    del nb.cells[index_of(nb, second)].metadata["nbgrader"]
+    assert changed_tests(release(), nb) == {"deleted": [first, second]}
+
+
+def test_a_copy_next_to_the_original_is_only_duplicated():
+    nb = solved(KIT, LAB)
+    test = grade_ids_of_tests(nb)[2]
+    nb.cells.insert(index_of(nb, test), copy.deepcopy(nb.cells[index_of(nb, test)]))
+    assert changed_tests(release(), nb) == {"duplicated": [test]}
+
+
+def test_a_copy_at_the_end_is_duplicated_and_moved_as_the_last_copy_is_graded():
+    nb = solved(KIT, LAB)
+    test = grade_ids_of_tests(nb)[0]
+    nb.cells.append(copy.deepcopy(nb.cells[index_of(nb, test)]))
+    assert changed_tests(release(), nb) == {"duplicated": [test], "moved": [test]}
+
+
+def test_tests_moved_before_the_code_they_test_are_moved():
+    nb = solved(KIT, LAB)
+    nb.cells = [c for c in nb.cells if is_test(c)] + [c for c in nb.cells if not is_test(c)]
+    assert changed_tests(release(), nb) == {"moved": grade_ids_of_tests(release())}
+
+
+def test_an_answer_moved_below_its_test_moves_that_test_only():
+    nb = solved(KIT, LAB)
+    test = grade_ids_of_tests(nb)[3]
+    answer = nb.cells.pop(index_of(nb, test) - 1)
+    assert nbgrader(answer).get("solution")
+    nb.cells.insert(index_of(nb, test) + 1, answer)
+    assert changed_tests(release(), nb) == {"moved": [test]}
+
+
+LIMITS = SandboxPolicy()
+
+
+@pytest.mark.parametrize("ename, evalue, said", [
+    ("MemoryError", "", "ran out of memory (the limit is 2 GiB)"),
+    ("OSError", "[Errno 27] File too large", "wrote a file past the size limit (the limit is 256 MiB)"),
+    ("OSError", "[Errno 28] No space left on device", "filled its scratch space (the limit is 512 MiB)"),
+    ("BlockingIOError", "[Errno 11] Resource temporarily unavailable",
+     "could start no more processes or threads (the limit is 128 processes and threads)"),
+    ("RuntimeError", "can't start new thread", "could start no more processes or threads"),
+])
+def test_errors_that_show_a_sandbox_limit_name_it(ename, evalue, said):
+    assert limit_hit(new_output("error", ename=ename, evalue=evalue, traceback=[]), LIMITS).startswith(said)
+
+
+def test_without_a_sandbox_the_limit_is_named_without_figures():
+    assert limit_hit(new_output("error", ename="MemoryError", evalue="", traceback=[]), None) == "ran out of memory"
+
+
+@pytest.mark.parametrize("output", [
+    new_output("error", ename="ValueError", evalue="shapes (3,2) and (3,2) not aligned", traceback=[]),
+    new_output("error", ename="FileNotFoundError", evalue="[Errno 2] No such file or directory: 'x'", traceback=[]),
+    new_output("stream", name="stdout", text="MemoryError [Errno 27]\n"),
+])
+def test_other_errors_and_printed_text_show_no_limit(output):
+    assert limit_hit(output, LIMITS) is None
+
+
+def test_findings_a_submission_brings_are_forgotten():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["autograder"] = {"findings": [{"cell": 0, "kind": "kernel_died", "what": "forged"}]}
+    forget(nb)
+    note(nb, 2, "limit", "ran out of memory")
+    assert noted(nb) == [{"cell": 2, "kind": "limit", "what": "ran out of memory"}]
+
+
+def test_cut_output_is_noted_in_the_findings():
+    nb = nbformat.v4.new_notebook(cells=[
+        new_code_cell("flood()", outputs=[new_output("stream", name="stdout", text="spam\n" * 50)]),
+        new_code_cell("quiet()", outputs=[new_output("stream", name="stdout", text="fine\n" * 5)]),
+    ])
+    nb, _ = NotedLimitOutput(max_lines=20).preprocess(nb, {})
+    assert nb.cells[0].outputs[0].text.count("spam") < 20 and nb.cells[1].outputs[0].text == "fine\n" * 5
+    assert noted(nb) == [{"cell": 0, "kind": "limit", "what": "printed more than the limit of 20 lines (the rest was cut)"}]
