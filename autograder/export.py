@@ -9,11 +9,10 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import Course
-from .grade import ERROR, GRADED, MALFORMED, MISSING, load_record
+from .grade import GRADED, UNGRADABLE, load_record
 
 FIXED_LEFT = ["student_id", "lab"]
 FIXED_RIGHT = ["total", "max_total", "status"]
-UNGRADABLE = {MISSING, MALFORMED, ERROR}  # the gradebook may hold an older submission: ignore it
 
 
 def question_ids(course: Course, lab: str) -> list[str]:

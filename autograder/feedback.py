@@ -10,7 +10,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
 from .course import Course, CourseError
-from .grade import GRADED, TIMEOUT, load_record
+from .grade import UNGRADABLE, load_record
 from .leaks import secret_lines
 
 TAG = re.compile(r"<[^>]*>")
@@ -43,7 +43,7 @@ def feedback(course: Course, lab: str) -> list[Path]:
                               f"{result.get('log', '')}{result.get('error', '')}")
     for student in course.students(lab):
         record = load_record(course, lab, student)
-        if record and record.status not in (GRADED, TIMEOUT):
+        if record and record.status in UNGRADABLE:
             _write_status_page(course, lab, student, record.detail)
     pages = sorted((course.root / "feedback").glob(f"*/{lab}/*.html"))
     _check_no_hidden_tests(course, lab, pages)

@@ -43,6 +43,7 @@ TESTS_CHANGED = "tests_changed"
 HIT_LIMIT = "hit_limit"
 ERROR = "grading_error"
 FINAL = {GRADED, TIMEOUT, MISSING, MALFORMED, KERNEL_DIED, TESTS_CHANGED, HIT_LIMIT}  # regraded only if changed
+UNGRADABLE = {MISSING, MALFORMED, ERROR}  # nothing was graded: whatever the gradebook holds is older
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
 DB_RETRIES = 5

@@ -184,10 +184,15 @@ def test_feedback_shows_messages_but_no_hidden_test_code(graded):
 
 
 def test_feedback_explains_an_ungradable_submission(tampered):
-    course, lab, _, _ = tampered
+    course, lab, outcomes, _ = tampered
     feedback(course, lab)
     page = visible_text(course.feedback_dir("malformed", lab).joinpath(f"{lab}.html").read_text())
     assert "could not be graded" in page and "not a valid notebook" in page
+    # a submission graded with a status of its own gets its scores, like any other
+    assert outcomes["deleted_test"].status == "tests_changed"
+    page = visible_text(course.feedback_dir("deleted_test", lab).joinpath(f"{lab}.html").read_text())
+    assert "could not be graded" not in page
+    assert f"Score: {outcomes['deleted_test'].score} / {outcomes['deleted_test'].max_score}" in page
 
 
 def test_regrading_grades_only_what_changed(tampered):
