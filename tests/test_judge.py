@@ -37,8 +37,10 @@ def refuse(obj):
 
 CODEC = Codec(refuse, lambda key: pytest.fail("no references here"), lambda tree: pytest.fail("no references here"))
 
-ARRAYS = hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.complex128]),
+ARRAYS = hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_, np.complex128,
+                                           np.dtype(">f8")]),
                     shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+ARRAYS = st.one_of(ARRAYS, ARRAYS.map(np.transpose), ARRAYS.filter(np.ndim).map(lambda a: a[..., ::2]))  # any layout
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10),
                     ARRAYS.filter(lambda a: a.ndim == 0).map(lambda a: a[()]),
                     st.sampled_from([np.float32, np.int64, np.dtype("float64"), slice(1, None, 2)]))
@@ -54,6 +56,7 @@ def assert_same(a, b):
     if isinstance(a, np.ndarray) or isinstance(a, np.generic):
         assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
         assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        assert isinstance(b, np.generic) or b.flags.writeable  # the student's code may change it in place
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b)
         for x, y in zip(a, b):
@@ -84,15 +87,23 @@ def test_anything_else_is_a_reference_never_a_copy():
             CODEC.encode(odd)
 
 
-def npy_text(array, **kwargs):
-    buffer = io.BytesIO()
-    np.save(buffer, array, **kwargs)
-    return base64.b64encode(buffer.getvalue()).decode()
+def raw(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 @pytest.mark.parametrize("tree", [
-    {"t": "nd", "v": npy_text(np.array([1, "a"], dtype=object), allow_pickle=True)},  # a pickle in disguise
-    {"t": "nd", "v": npy_text(np.array(["a", "b"]))},
+    {"t": "nd", "v": ["|O", [1], raw(bytes(8))]},  # object arrays hold pointers, and pickles on the way
+    {"t": "nd", "v": ["<U1", [2], raw(bytes(8))]},
+    {"t": "nd", "v": ["f8,f8", [1], raw(bytes(16))]},
+    {"t": "nd", "v": ["(2,)f8", [1], raw(bytes(16))]},
+    {"t": "nd", "v": ["M8[s]", [1], raw(bytes(8))]},
+    {"t": "nd", "v": ["not a dtype", [1], raw(bytes(8))]},
+    {"t": "nd", "v": ["<f8", [3], raw(bytes(8))]},  # fewer bytes than the shape says
+    {"t": "nd", "v": ["<f8", [-1], raw(bytes(8))]},
+    {"t": "nd", "v": ["<f8", [1.0], raw(bytes(8))]},
+    {"t": "nd", "v": ["<f8", [1], "not base64!"]},
+    {"t": "nd", "v": ["<f8", [1]]},
+    {"t": "scalar", "v": ["|O", [], raw(bytes(8))]},
     {"t": "dtype", "v": "object"},
     {"t": "slice", "v": [1.5, None, None]},
     {"t": "float", "v": "__import__('os')"},

@@ -12,7 +12,7 @@ The conversation is strict turn-taking over the kernel's input channel: the kern
 Whoever waits for an answer may receive a request first (a callback) and answers it before going on.
 
 Values travel as plain data: None, bool, int, float, str, lists, tuples, dicts, NumPy arrays and
-numbers (``.npy`` bytes, read with ``allow_pickle=False``), dtypes and slices. Anything else stays
+numbers (dtype, shape and raw bytes: numeric dtypes only, never a pickle), dtypes and slices. Anything else stays
 where it lives and travels as a numbered reference ``{"t": "ref", ...}``; handing a reference back
 to its owner is ``{"t": "own", "v": id}``.
 """
@@ -21,6 +21,7 @@ import builtins
 import contextlib
 import io
 import json
+import math
 import types
 import warnings
 
@@ -35,17 +36,26 @@ class _Ref:
     """Base of the objects that stand for something living on the other end."""
 
 
-def _npy(array):
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _array(array):
+    """``[dtype, shape, base64 of the C-order bytes]`` of a numeric array."""
+    return [array.dtype.str, list(array.shape), base64.b64encode(array.tobytes()).decode("ascii")]
 
 
-def _from_npy(text):
-    array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    if array.dtype.kind not in NUMERIC_KINDS:
-        raise ValueError(f"arrays of dtype {array.dtype} are not accepted")
-    return array
+def _from_array(body):
+    """The array ``_array`` described, checked to be numeric and of the size its shape says."""
+    if type(body) is not list or len(body) != 3 or type(body[0]) is not str or type(body[1]) is not list \
+            or type(body[2]) is not str or not all(type(n) is int and n >= 0 for n in body[1]):
+        raise ValueError("the array is not in the judge's format")
+    try:
+        dtype = np.dtype(body[0])
+    except (TypeError, ValueError, SyntaxError) as error:
+        raise ValueError(f"unknown dtype {body[0]!r}") from error
+    if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"arrays of dtype {dtype} are not accepted")
+    data = bytearray(base64.b64decode(body[2], validate=True))  # writable, as the student's code may expect
+    if len(data) != math.prod(body[1]) * dtype.itemsize:
+        raise ValueError("the array's bytes do not match its shape")
+    return np.frombuffer(data, dtype=dtype).reshape(body[1])
 
 
 class Codec:
@@ -74,9 +84,9 @@ class Codec:
             return {"t": "dict", "v": [[self.encode(key, depth + 1), self.encode(item, depth + 1)]
                                        for key, item in value.items()]}
         if kind is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
-            return {"t": "nd", "v": _npy(value)}
+            return {"t": "nd", "v": _array(value)}
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in NUMERIC_KINDS:
-            return {"t": "scalar", "v": _npy(np.asarray(value))}
+            return {"t": "scalar", "v": _array(np.asarray(value))}
         if isinstance(value, type) and issubclass(value, np.generic) and value.__module__ == "numpy":
             return {"t": "dtype", "v": np.dtype(value).name}
         if isinstance(value, np.dtype) and value.kind in NUMERIC_KINDS:
@@ -105,9 +115,9 @@ class Codec:
                 raise ValueError("not a special float")
             return float(body)
         if tag == "nd":
-            return _from_npy(body)
+            return _from_array(body)
         if tag == "scalar":
-            return _from_npy(body)[()]
+            return _from_array(body)[()]
         if tag in ("dtype", "dtype_object"):
             dtype = np.dtype(str(body))
             if dtype.kind not in NUMERIC_KINDS:
