@@ -2,7 +2,7 @@
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, IgnorePattern,
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder.preprocessors import (
     CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, SandboxedExecute, StderrToStdout)
@@ -44,12 +44,13 @@ c.LimitOutput.max_traceback = 100
 
 # A warning, a progress bar or any other text on stderr must not cost points: nbgrader gives
 # zero to a grade cell with any stderr output, so stderr is relabelled as stdout right after
-# execution (the text stays visible).
+# execution (the text stays visible). nbgrader's list also names nbconvert's
+# ClearMetadataPreprocessor, which is off unless enabled; it is left out, as enabling it would
+# erase the grader's findings (autograder/findings.py) from the autograded notebook.
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
     StderrToStdout,
     IgnorePattern,
-    ClearMetadataPreprocessor,
     NotedLimitOutput,
     SaveAutoGrades,
     AssignLatePenalties,
