@@ -169,7 +169,8 @@ def what_happened(course: Course, lab: str, student: str) -> tuple[str, str]:
     if status == GRADED:  # nothing stopped: did the submission change its tests, or hit a limit?
         status = TESTS_CHANGED if changes else HIT_LIMIT if found else GRADED
     named = {finding["cell"] for finding in found}
-    errors = [f"cell {i} ({ename})" for i, ename in _student_errors(graded) if i not in named]
+    died = min((finding["cell"] for finding in found if finding["kind"] == "kernel_died"), default=len(graded.cells))
+    errors = [f"cell {i} ({ename})" for i, ename in _student_errors(graded) if i not in named and i < died]
     if errors:
         parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
                      (f" and {len(errors) - 3} more" if len(errors) > 3 else ""))

@@ -138,11 +138,15 @@ def run_all(page, timeout_ms=240_000) -> None:
     """Run > Run All Cells, then wait until something ran and nothing is queued or running.
 
     A click that lands while JupyterLab is still settling can be lost: after a minute with no cell
-    run at all, the command is given again (running all cells twice changes nothing we check)."""
+    run at all, the command is given again (running all cells twice changes nothing we check).
+    A dialog JupyterLab puts up meanwhile (Select Kernel, when it had no kernel for the notebook) is
+    answered with its default, as a student would."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
         .some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent))"""
     for attempt in range(3):
+        if page.locator(".jp-Dialog .jp-mod-accept").count():
+            page.click(".jp-Dialog .jp-mod-accept")
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
         try:

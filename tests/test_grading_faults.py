@@ -102,6 +102,7 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
     # it died in its own cell 1, before any test: it keeps what it earned, nothing
     assert outcomes["kernel_death"].status == "kernel_died" and outcomes["kernel_death"].score == 0
     assert "died in cell 1" in outcomes["kernel_death"].detail
+    assert "errors outside the tests" not in outcomes["kernel_death"].detail  # the cells after it never ran
     assert outcomes["endless_loop"].status == "timeout"
     assert "cell 1 was stopped at the time limit of a cell (20 s)" in outcomes["endless_loop"].detail
     # the loop was stopped, the rest of the notebook ran and was graded as usual
