@@ -12,8 +12,9 @@ from collections import Counter
 
 from nbgrader import utils
 
+from .sandbox import GiB, MiB
+
 KEY = "autograder"  # notebook metadata key of the findings; only the grader writes it
-GiB, MiB = 1024**3, 1024**2
 
 
 def forget(nb) -> None:
@@ -31,7 +32,8 @@ def noted(nb) -> list[dict]:
     return list(nb.metadata.get(KEY, {}).get("findings", []))
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """``n`` bytes in GiB or MiB, as limits are written ("2 GiB", "256 MiB")."""
     return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
 
 
@@ -47,7 +49,7 @@ def limit_hit(output, limits=None) -> str | None:
     ename, evalue = output.get("ename", ""), output.get("evalue", "")
 
     def limit(attribute):
-        return f" (the limit is {_size(getattr(limits, attribute))})" if limits is not None else ""
+        return f" (the limit is {size_text(getattr(limits, attribute))})" if limits is not None else ""
 
     if ename == "MemoryError":
         return "ran out of memory" + limit("memory_bytes")

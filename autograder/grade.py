@@ -90,28 +90,29 @@ def submission_fingerprint(course: Course, lab: str, student: str) -> str:
 
 # -- one submission (runs in a worker process) ------------------------------------------------
 
-def precheck(course: Course, lab: str, student: str) -> Outcome | None:
-    """An outcome for a submission nbgrader cannot grade at all (missing or malformed notebook)."""
+def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.NotebookNode | None, Outcome | None]:
+    """(the submitted notebook, None), or (None, the outcome of a submission nbgrader cannot grade at all)."""
     folder = course.submission_dir(student, lab)
     notebook = folder / f"{lab}.ipynb"
     if not notebook.is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
         where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
-        return Outcome(student, lab, MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
+        return None, Outcome(student, lab, MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = nbformat.read(notebook, as_version=4)
         nbformat.validate(nb)
     except Exception as error:  # any parse or schema error means the same to the instructor
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return Outcome(student, lab, MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
-    return None
+        return None, Outcome(student, lab, MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
+    return nb, None
 
 
 def grade_submission(root: str, lab: str, student: str, sandbox: bool = True) -> Outcome:
     """Grade one submission with nbgrader's autograde; never raises for a bad submission."""
     course = Course(Path(root))
     start = time.monotonic()
-    outcome = precheck(course, lab, student) or _autograde(course, lab, student, sandbox)
+    submitted, outcome = read_submission(course, lab, student)
+    outcome = outcome or _autograde(course, lab, student, sandbox, submitted)
     outcome.seconds = round(time.monotonic() - start, 2)
     if outcome.status in (MISSING, MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
@@ -126,7 +127,7 @@ def _config(root: Path, sandbox: bool = True):
     return config
 
 
-def _autograde(course: Course, lab: str, student: str, sandbox: bool) -> Outcome:
+def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted: nbformat.NotebookNode) -> Outcome:
     config = _config(course.root, sandbox)
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
@@ -141,17 +142,16 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool) -> Outcome
     if not result["success"]:
         return _failure(student, lab, error)
     score, max_score = _scores(course, lab, student)
-    status, detail = what_happened(course, lab, student)
+    status, detail = what_happened(course, lab, student, submitted)
     return Outcome(student, lab, status, detail, score, max_score)
 
 
-def what_happened(course: Course, lab: str, student: str) -> tuple[str, str]:
+def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode) -> tuple[str, str]:
     """The status and detail of a graded submission, from the grader's findings and its test cells."""
     graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
     found = noted(graded)
     try:
-        changes = changed_tests(nbformat.read(course.release_notebook(lab), as_version=4),
-                                nbformat.read(course.submission_dir(student, lab) / f"{lab}.ipynb", as_version=4))
+        changes = changed_tests(nbformat.read(course.release_notebook(lab), as_version=4), submitted)
     except (OSError, ValueError):  # no release to compare with: nbgrader still restored the tests
         changes = {}
     parts, status = [], GRADED

@@ -11,10 +11,10 @@ from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
-from .findings import forget, limit_hit, note
+from .findings import forget, limit_hit, note, size_text
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import KernelSession
-from .sandbox import SandboxedKernelManager
+from .sandbox import MiB, SandboxedKernelManager
 
 
 KERNEL_DIED_ERROR = "KernelDied"  # ename of the error put in the cell where the kernel died, and after it
@@ -47,7 +47,7 @@ class SandboxedExecute(Execute):
     sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
     judge = Bool(True, help="Run hidden tests in the grader (autograder.judge) rather than in the kernel.").tag(
         config=True)
-    max_output_bytes = Integer(20 * 1024**2, help="Output kept of a whole notebook (bytes); later output is "
+    max_output_bytes = Integer(20 * MiB, help="Output kept of a whole notebook (bytes); later output is "
                                "dropped, but for errors, which decide grades.").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the hidden tests' random inputs (default: a new secret "
                    "one per submission; set it only to reproduce a grading).").tag(config=True)
@@ -96,8 +96,7 @@ class SandboxedExecute(Execute):
         if self.death is None:
             failure = self._judge(calls)
             if failure:
-                ename, message = failure
-                cell.outputs.append(new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
+                cell.outputs.append(error_output(*failure))
         return cell, self.resources
 
     def _judge(self, calls):
@@ -117,7 +116,7 @@ class SandboxedExecute(Execute):
             if not kept:
                 content = msg["content"]
                 content["evalue"] = content.get("evalue", "")[:1000]
-                content["traceback"] = [f"{content.get('ename', 'Error')}: {content['evalue']}"]
+                content["traceback"] = [error_line(content)]
             return super().output(outs, msg, display_id, cell_index)
         return super().output(outs, msg, display_id, cell_index) if kept else None
 
@@ -132,8 +131,9 @@ class SandboxedExecute(Execute):
             return True
         if outs is not None and not self.output_dropped:
             self.output_dropped = True
-            limit = f"{self.max_output_bytes / 1024**2:g} MiB"
-            note(self.nb, cell_index, "limit", f"passed the notebook's output limit of {limit} (later output was dropped)")
+            limit = size_text(self.max_output_bytes)
+            note(self.nb, cell_index, "limit",
+                 f"passed the notebook's output limit of {limit} (later output was dropped)")
             outs.append(new_output("stream", name="stdout", text=f"\n[output dropped: the notebook passed its output "
                                    f"limit of {limit}; errors are still shown]\n"))
         return False
@@ -151,13 +151,11 @@ class SandboxedExecute(Execute):
                 self.death = getattr(self.km, "exit_reason", None) or "it crashed or exited"
                 self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
                 note(self.nb, index, "kernel_died", self.death)
-                cell.outputs.append(new_output("error", ename=KERNEL_DIED_ERROR, evalue=f"the kernel died here: {self.death}",
-                                               traceback=[f"{KERNEL_DIED_ERROR}: the kernel died here: {self.death}"]))
+                cell.outputs.append(error_output(KERNEL_DIED_ERROR, f"the kernel died here: {self.death}"))
             else:
                 self._note_findings(cell, index)
         elif cell.cell_type == "code":
-            cell.outputs = [new_output("error", ename=KERNEL_DIED_ERROR, evalue="not run: the kernel had died",
-                                       traceback=[f"{KERNEL_DIED_ERROR}: not run: the kernel had died"])]
+            cell.outputs = [error_output(KERNEL_DIED_ERROR, "not run: the kernel had died")]
         return cell, self.resources
 
     def _note_findings(self, cell, index):
@@ -238,6 +236,11 @@ class CondenseTestErrors(NbGraderPreprocessor):
                 if output.get("output_type") == "error":
                     output["traceback"] = [error_line(output)]
         return cell, resources
+
+
+def error_output(ename: str, evalue: str):
+    """An error output written by the grader, its traceback one line: ``"ename: evalue"``."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def error_line(output) -> str:

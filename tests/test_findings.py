@@ -152,4 +152,5 @@ def test_cut_output_is_noted_in_the_findings():
     ])
     nb, _ = NotedLimitOutput(max_lines=20).preprocess(nb, {})
     assert nb.cells[0].outputs[0].text.count("spam") < 20 and nb.cells[1].outputs[0].text == "fine\n" * 5
-    assert noted(nb) == [{"cell": 0, "kind": "limit", "what": "printed more than the limit of 20 lines (the rest was cut)"}]
+    assert noted(nb) == [{"cell": 0, "kind": "limit",
+                          "what": "printed more than the limit of 20 lines (the rest was cut)"}]

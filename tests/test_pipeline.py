@@ -142,7 +142,8 @@ def test_bad_submissions_get_a_status_and_the_rest_are_graded(tampered):
 def test_deleted_test_cell_is_restored_and_graded(tampered):
     course, lab, outcomes, _ = tampered
     assert outcomes["deleted_test"].score == sum(auto_points(course, lab).values())
-    assert outcomes["deleted_test"].status == "tests_changed" and "put back and graded" in outcomes["deleted_test"].detail
+    deleted = outcomes["deleted_test"]
+    assert deleted.status == "tests_changed" and "put back and graded" in deleted.detail
     autograded = nbformat.read(course.autograded_notebook("deleted_test", lab), as_version=4)
     ids = [c.metadata.nbgrader.grade_id for c in grade_cells(autograded)]
     assert sorted(ids) == sorted(question_ids(course, lab))
@@ -151,7 +152,8 @@ def test_deleted_test_cell_is_restored_and_graded(tampered):
 def test_duplicated_test_cell_counts_once(tampered):
     course, lab, outcomes, _ = tampered
     assert outcomes["duplicated_test"].score == sum(auto_points(course, lab).values())
-    assert outcomes["duplicated_test"].status == "tests_changed" and "the last copy counted" in outcomes["duplicated_test"].detail
+    duplicated = outcomes["duplicated_test"]
+    assert duplicated.status == "tests_changed" and "the last copy counted" in duplicated.detail
 
 
 def test_warnings_on_stderr_cost_no_points(tampered):

@@ -18,9 +18,10 @@ import numpy as np
 from course_utils.gradcheck import numerical_gradient, rel_error
 
 from ..judge.agent import swap_names, with_globals
-from ..judge.remote import KernelUnavailable, RemoteFunction
+from ..judge.remote import KernelUnavailable, RemoteFunction, type_name
 
 MAX_ERROR_TEXT = 300
+MEAN_HINT = "sum over the samples and divide by N"  # for a cost that came back per sample
 NUMERICAL_RTOL = 1e-5  # see numerically_close
 _SECRET = [0]  # the seed of this run's test inputs: secret when the judge grades, 0 in a source notebook
 
@@ -207,6 +208,23 @@ def expect_array(value, what, shape, shape_text, shape_hint="", kind="float"):
             raise AssertionError(f"{what} contains NaN or infinite values: look for a division by zero, "
                                  "the log of 0 or an overflowing exp.")
     return value
+
+
+def expect_number(value, what, shape_hint=""):
+    """A single finite real number (Python, NumPy, or an array with one entry), returned as a float.
+
+    shape_hint: what to do when ``value`` holds several numbers (e.g. ``MEAN_HINT``).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number, np.ndarray)) \
+            or np.asarray(value).dtype.kind not in "iuf":
+        raise AssertionError(f"{what} should be a single number, but it is a {type_name(value)}.")
+    if np.size(value) != 1:
+        raise AssertionError(sentence(f"{what} should be a single number, but it has shape {np.shape(value)}"
+                                      f"{': ' + shape_hint if shape_hint else ''}"))
+    number = float(np.asarray(value).reshape(()))
+    if not np.isfinite(number):
+        raise AssertionError(f"{what} is {number}: look for a division by zero, the log of 0 or an overflowing exp.")
+    return number
 
 
 def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9):

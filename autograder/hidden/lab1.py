@@ -14,11 +14,13 @@ from autograder.reference import shallow
 from course_utils.data import make_xor
 
 from .common import (
+    MEAN_HINT,
     SIGN_FLIPPED,
     PlantedMistake,
     call,
     expect_array,
     expect_close,
+    expect_number,
     expect_costs,
     expect_dict,
     expect_numerical_gradients,
@@ -53,7 +55,7 @@ def _describe(N, n_x, n_h):
     return f"N={N} samples, n_x={n_x} inputs and n_h={n_h} hidden units"
 
 
-def _problem(rng, N, n_x, n_h):
+def shallow_problem(rng, N, n_x, n_h):
     """Inputs X (N, n_x), 0/1 targets Y (N, 1) with both classes, and random non-zero parameters."""
     X = rng.normal(size=(N, n_x))
     Y = np.zeros((N, 1))
@@ -158,7 +160,7 @@ def check_forward_propagation(forward_propagation):
     rng = secret_rng(202)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
-        X, _, params = _problem(rng, N, n_x, n_h)
+        X, _, params = shallow_problem(rng, N, n_x, n_h)
         with tested_with(_describe(N, n_x, n_h)):
             result = call(forward_propagation, X, params)
             A2, cache = expect_tuple(result, 2, "forward_propagation should return a tuple (A2, cache)")
@@ -189,19 +191,6 @@ def check_forward_propagation(forward_propagation):
 
 # ----------------------------------------------------------------------------- compute_cost
 
-def _expect_scalar(value, what):
-    """A Python or NumPy number (or a 0-d / one-element array) as a float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)):
-        raise AssertionError(f"{what} should be a number, but it is a {type(value).__name__}.")
-    if np.size(value) != 1:
-        raise AssertionError(f"{what} should be a single number, but it has shape {np.shape(value)}: "
-                             "sum over the samples and divide by N.")
-    value = float(np.asarray(value).reshape(()))
-    if not np.isfinite(value):
-        raise AssertionError(f"{what} is {value}: look for the log of 0 or a division by zero.")
-    return value
-
-
 def check_compute_cost(compute_cost):
     """The mean binary cross-entropy, as one number, on random probabilities and labels."""
     rng = secret_rng(303)
@@ -211,7 +200,7 @@ def check_compute_cost(compute_cost):
         Y = (rng.random((N, 1)) < 0.5).astype(np.float64)
         Y[0], Y[-1] = 0.0, 1.0
         with tested_with(f"N={N} samples"):
-            cost = _expect_scalar(call(compute_cost, A2, Y), "compute_cost: the cost")
+            cost = expect_number(call(compute_cost, A2, Y), "compute_cost: the cost", MEAN_HINT)
             expected = shallow.compute_cost(A2, Y)
             expect_close(cost, expected, "compute_cost: the cost",
                          "the cost is -1/N * sum(Y * log(A2) + (1 - Y) * log(1 - A2))",
@@ -227,7 +216,7 @@ def check_backward_propagation(backward_propagation):
     rng = secret_rng(404)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
-        X, Y, params = _problem(rng, N, n_x, n_h)
+        X, Y, params = shallow_problem(rng, N, n_x, n_h)
         _, cache = shallow.forward_propagation(X, params)
         with tested_with(_describe(N, n_x, n_h)):
             grads = call(backward_propagation, params, cache, X, Y)
@@ -266,7 +255,7 @@ def check_update_parameters(update_parameters):
     rng = secret_rng(505)
     for _ in range(3):
         _, n_x, n_h = _sizes(rng)
-        _, _, params = _problem(rng, 2, n_x, n_h)
+        _, _, params = shallow_problem(rng, 2, n_x, n_h)
         grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
         learning_rate = float(rng.uniform(0.05, 2.0))
         with tested_with(f"n_x={n_x}, n_h={n_h}, learning_rate={learning_rate:.3g}"):
@@ -360,7 +349,7 @@ def check_predict(predict):
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)
         N += 10
-        X, _, params = _problem(rng, N, n_x, n_h)
+        X, _, params = shallow_problem(rng, N, n_x, n_h)
         with tested_with(_describe(N, n_x, n_h)):
             labels = call(predict, params, X)
             values = np.asarray(labels) if hasattr(labels, "shape") else None

@@ -21,6 +21,7 @@ from .common import (
     call,
     expect_array,
     expect_close,
+    expect_number,
     expect_dict,
     reference_helpers,
     secret_rng,
@@ -39,15 +40,6 @@ PLANTED_MISTAKE = PlantedMistake("step_decay", "test_step_decay", """\
 def step_decay(initial_lr, iteration, drop=0.5, every=100):
     return initial_lr * drop ** (iteration / every)
 """)
-
-
-def _expect_number(value, what):
-    """A real number (Python, NumPy or one-element array) as a float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)) \
-            or np.size(value) != 1:
-        raise AssertionError(f"{what} should be a single number, but it is a {type(value).__name__}"
-                             f"{' of shape ' + str(np.shape(value)) if isinstance(value, np.ndarray) else ''}.")
-    return float(np.asarray(value).reshape(()))
 
 
 # ----------------------------------------------------------------------------- update_parameters
@@ -99,7 +91,7 @@ def check_step_decay(step_decay):
         for iteration in iterations:
             context = f"initial_lr={initial_lr:.3g}, iteration={iteration}, drop={drop:.3g}, every={every}"
             with tested_with(context):
-                value = _expect_number(call(step_decay, initial_lr, iteration, drop=drop, every=every),
+                value = expect_number(call(step_decay, initial_lr, iteration, drop=drop, every=every),
                                        "step_decay: the learning rate")
                 expected = learning_rates.step_decay(initial_lr, iteration, drop, every)
                 smooth = initial_lr * drop ** (iteration / every)
@@ -112,7 +104,7 @@ def check_step_decay(step_decay):
                                  if np.isclose(a, smooth) else None,
                                  lambda a, e: "the first drop happens at iteration `every` (iterations count from "
                                  "0), not one iteration earlier" if np.isclose(a, early) else None])
-    value = _expect_number(call(step_decay, 0.8, 250), "step_decay with its default drop and every")
+    value = expect_number(call(step_decay, 0.8, 250), "step_decay with its default drop and every")
     expect_close(value, learning_rates.step_decay(0.8, 250), "step_decay(0.8, 250) with the default drop and every",
                  "the defaults are drop=0.5 and every=100", diagnoses=())
 

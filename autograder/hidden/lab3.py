@@ -18,11 +18,13 @@ from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
 from .common import (
+    MEAN_HINT,
     SIGN_FLIPPED,
     PlantedMistake,
     call,
     expect_array,
     expect_close,
+    expect_number,
     expect_costs,
     expect_dict,
     expect_numerical_gradients,
@@ -32,8 +34,7 @@ from .common import (
     tested_with,
     times,
 )
-from .lab1 import _expect_scalar as expect_number
-from .lab1 import _problem
+from .lab1 import shallow_problem
 
 KEYS = shallow.PARAMETER_KEYS
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
@@ -134,7 +135,7 @@ def check_mse_cost(mse_cost):
         with tested_with(f"A2 and Y of shape ({N}, {n_y})"):
             result = call(mse_cost, A2, Y)
             cost, dA2 = expect_tuple(result, 2, "mse_cost should return a tuple (cost, dA2)")
-            cost = expect_number(cost, "mse_cost: the cost")
+            cost = expect_number(cost, "mse_cost: the cost", MEAN_HINT)
             dA2 = expect_array(dA2, "mse_cost: dA2", (N, n_y), "(N, n_y), like A2")
             expected_cost, expected_dA2 = losses.mse(A2, Y)
             expect_close(cost, expected_cost, "mse_cost: the cost", "the cost is 1/(2N) * sum((A2 - Y)**2)",
@@ -219,7 +220,7 @@ def check_backward_propagation(backward_propagation):
     rng = secret_rng(323)
     for loss in ("mse", "mse", "bce", None):
         N, n_x, n_h = _sizes(rng)
-        X, Y, params = _problem(rng, N, n_x, n_h)
+        X, Y, params = shallow_problem(rng, N, n_x, n_h)
         _, cache = shallow.forward_propagation(X, params)
         options = {} if loss is None else {"loss": loss}
         called = f"backward_propagation(params, cache, X, Y{'' if loss is None else f', loss={loss!r}'})"
@@ -274,7 +275,7 @@ def check_nn_model(nn_model):
     rng = secret_rng(333)
     given_start = "start from a copy of initial_params when they are given"
     for loss in ("mse", "bce"):
-        _, _, start = _problem(rng, 2, 2, 3)
+        _, _, start = shallow_problem(rng, 2, 2, 3)
         options = dict(n_h=3, num_iterations=40, learning_rate=0.9)
         context = f"with loss={loss!r} and initial_params"
         with tested_with("40 noisy XOR points, 40 iterations, learning_rate=0.9"):
@@ -341,7 +342,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
         with tested_with(f"logits Z of shape ({N}, {C}) and labels y of shape ({N},)"):
             result = _call_rowwise(softmax_cross_entropy, Z, y)
             cost, dZ = expect_tuple(result, 2, "softmax_cross_entropy should return a tuple (cost, dZ)")
-            cost = expect_number(cost, "softmax_cross_entropy: the cost")
+            cost = expect_number(cost, "softmax_cross_entropy: the cost", MEAN_HINT)
             dZ = expect_array(dZ, "softmax_cross_entropy: dZ", (N, C), "(N, C), like Z")
             expected_cost, expected_dZ = losses.softmax_ce(Z, y)
             probs = activations.softmax(Z)
@@ -372,7 +373,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
                                "log(sum(exp(Z - m))) with m the row maximum, instead of np.log(softmax(Z)).")
         result = _call_rowwise(softmax_cross_entropy, Z, y)
         cost, dZ = expect_tuple(result, 2, "softmax_cross_entropy should return a tuple (cost, dZ)")
-        cost = expect_number(cost, "softmax_cross_entropy: the cost")
+        cost = expect_number(cost, "softmax_cross_entropy: the cost", MEAN_HINT)
         dZ = expect_array(dZ, "softmax_cross_entropy: dZ", (N, C), "(N, C), like Z")
         expected_cost, expected_dZ = losses.softmax_ce(Z, y)
         expect_close(cost, expected_cost, "softmax_cross_entropy: the cost",

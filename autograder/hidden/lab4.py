@@ -22,6 +22,7 @@ from .common import (
     call,
     expect_array,
     expect_close,
+    expect_number,
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
@@ -143,18 +144,6 @@ def check_layer_grads(layer_grads):
 
 # ============================================================================= part B: classic_step
 
-def _expect_number(value, what):
-    """A real number (Python, NumPy, or one-element array) as a float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)) \
-            or np.size(value) != 1:
-        raise AssertionError(f"{what} should be a single number, but it is a {type(value).__name__}"
-                             f"{' of shape ' + str(np.shape(value)) if isinstance(value, np.ndarray) else ''}.")
-    value = float(np.asarray(value).reshape(()))
-    if not np.isfinite(value):
-        raise AssertionError(f"{what} is {value}: look for an overflowing exp or a division by zero.")
-    return value
-
-
 def _classic_problem(rng):
     weights = {name: float(rng.uniform(-1, 1)) for name in WEIGHT_NAMES + ("b1", "b2")}
     x = tuple(float(v) for v in rng.uniform(0, 1, size=2))
@@ -186,7 +175,7 @@ def check_classic_step(classic_step):
                          f"{learning_rate:.3g}"):
             result = expect_dict(call(classic_step, weights, x, target, learning_rate), CLASSIC_KEYS,
                                  "classic_step: the result", "Use exactly the key names given in the exercise.")
-            values = {key: _expect_number(result[key], f"classic_step: result[{key!r}]") for key in CLASSIC_KEYS}
+            values = {key: expect_number(result[key], f"classic_step: result[{key!r}]") for key in CLASSIC_KEYS}
             expected = reference_classic_step(weights, x, target, learning_rate)
             for key in FORWARD_KEYS:
                 unit = key[-2:]
@@ -404,7 +393,7 @@ def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_h
         N = pred.shape[0]
         with tested_with(description):
             result = expect_tuple(call(loss_fn, pred, target), 2, f"{name} should return a tuple (loss, dpred)")
-            loss = _expect_number(result[0], f"{name}: the loss")
+            loss = expect_number(result[0], f"{name}: the loss")
             grad = expect_array(result[1], f"{name}: the gradient", pred.shape, f"{pred.shape}, like its input")
             expected_loss, expected_grad = reference_fn(pred, target)
             expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N))
@@ -554,7 +543,7 @@ def check_loss_and_grads(loss_and_grads):
                                   "loss_and_grads should return a tuple (loss, grads)")
             reference = modules.Sequential(copy.deepcopy(layers))
             expected_loss, expected = modules.loss_and_grads(reference, X, y, loss_fn)
-            loss = _expect_number(result[0], "loss_and_grads: the loss")
+            loss = expect_number(result[0], "loss_and_grads: the loss")
             expect_close(loss, expected_loss, "loss_and_grads: the loss",
                          "return the loss_fn value of the network's output net.forward(X)", diagnoses=())
             grads = expect_dict(result[1], expected.keys(), "loss_and_grads: grads",

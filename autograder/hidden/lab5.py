@@ -22,6 +22,7 @@ from .common import (
     call,
     expect_array,
     expect_close,
+    expect_number,
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
@@ -33,6 +34,7 @@ from .common import (
 
 KEYS = ("W1", "b1", "W2", "b2")
 HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
+LOSS_HINT = "average over the samples (and sum over the classes)"
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 # For the demo and the pipeline tests: the samples are shuffled once, before the first epoch only.
 PLANTED_MISTAKE = PlantedMistake("train", "test_train", '''def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256,
@@ -95,20 +97,6 @@ def reference_train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs
 
 # ----------------------------------------------------------------------------- shared helpers
 
-def _expect_scalar(value, what):
-    """A finite number (a float, or an array with one entry), returned as a float."""
-    if np.ndim(value) != 0 and np.size(value) != 1:
-        raise AssertionError(f"{what} should be a single number, but it has shape {np.shape(value)}: "
-                             "average over the samples (and sum over the classes).")
-    try:
-        number = float(np.asarray(value, dtype=np.float64).reshape(()))
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what} should be a number, but it is a {type(value).__name__}.") from None
-    if not np.isfinite(number):
-        raise AssertionError(f"{what} is {number}: look for the log of 0 or an overflowing exp.")
-    return number
-
-
 def _expect_dtype(array, dtype, what):
     if array.dtype != dtype:
         raise AssertionError(f"{what} has dtype {array.dtype} but the inputs were {np.dtype(dtype)}: keep "
@@ -143,7 +131,7 @@ def _describe(N, D, H, C):
 def _expect_loss_pair(result, N, C, name):
     """(loss: float, dscores: (N, C) array) from a loss function's result."""
     loss, dscores = expect_tuple(result, 2, f"{name} should return a tuple (loss, dscores)")
-    loss = _expect_scalar(loss, f"{name}: the loss")
+    loss = expect_number(loss, f"{name}: the loss", LOSS_HINT)
     dscores = expect_array(dscores, f"{name}: dscores", (N, C), "(N, C), the shape of scores")
     return loss, dscores
 
@@ -234,7 +222,7 @@ def _check_network(loss_and_grads, rng, activation, loss_name, reg):
     with tested_with(_describe(N, D, H, C)):
         result = call(loss_and_grads, params, X, y, activation=activation, loss=loss_name, reg=reg)
         loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
-        loss = _expect_scalar(loss, f"{what}: the loss")
+        loss = expect_number(loss, f"{what}: the loss", LOSS_HINT)
         grads = _expect_grads(grads, params, what)
         expected_loss, expected = mlp.loss_and_grads(params, X, y, activation, loss_name, reg)
         penalty = _regularisation(params, reg)
@@ -294,7 +282,7 @@ def check_loss_and_grads(loss_and_grads):
             what = f"loss_and_grads with float32 inputs and activation={activation!r}"
             result = call(loss_and_grads, params, X, y, activation=activation, loss="softmax_ce", reg=0.1)
             loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
-            _expect_scalar(loss, f"{what}: the loss")
+            expect_number(loss, f"{what}: the loss", LOSS_HINT)
             for key, value in _expect_grads(grads, params, what).items():
                 _expect_dtype(value, np.float32, f"{what}: grads[{key!r}]")
         _expect_value_error(loss_and_grads, params, X, y, {"activation": "softplus"})
@@ -355,7 +343,7 @@ def _expect_history(history, epochs, context):
             length = len(entries) if hasattr(entries, "__len__") else "no"
             raise AssertionError(f"{what}[{key!r}] should hold one number per epoch ({epochs} here), but it has "
                                  f"{length} entries.")
-        values[key] = np.array([_expect_scalar(entry, f"{what}[{key!r}]") for entry in entries])
+        values[key] = np.array([expect_number(entry, f"{what}[{key!r}]", LOSS_HINT) for entry in entries])
     for key in ("train_acc", "test_acc"):
         if np.any((values[key] < 0) | (values[key] > 1)):
             raise AssertionError(f"{what}[{key!r}] should hold accuracies between 0 and 1 (the fraction of "

@@ -135,6 +135,18 @@ class Codec:
         raise ValueError(f"unknown value type {tag!r}")
 
 
+def error_named(name, message):
+    """A local exception standing for one raised on the other end (same name, same message).
+
+    Built-in exception classes keep their meaning (``except ValueError`` works); any other name is a
+    plain Exception subclass of that name.
+    """
+    name = name if isinstance(name, str) and name.isidentifier() else "Exception"
+    base = getattr(builtins, name, None)
+    base = base if isinstance(base, type) and issubclass(base, Exception) else Exception
+    return type(name, (base,), {"__module__": "builtins"})(str(message or ""))
+
+
 def with_globals(func, names):
     """A copy of the function ``func`` in which the global ``names`` (name -> object) are replaced."""
     copy = types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__,
@@ -205,9 +217,7 @@ def serve(user_ns, send):
         while message.get("op") not in ("value", "raise"):
             message = send(handle(message))
         if message["op"] == "raise":
-            error = getattr(builtins, str(message.get("type")), None)
-            error = error if isinstance(error, type) and issubclass(error, Exception) else RuntimeError
-            raise error(message.get("message", ""))
+            raise error_named(message.get("type"), message.get("message"))
         return codec.decode(message.get("v"))
 
     def run(func, args, kwargs, fp_errors=False):

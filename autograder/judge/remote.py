@@ -11,9 +11,7 @@ stand-ins whose calls and public attribute reads come back to the judge. Only ob
 ``autograder`` package are shared this way; nothing else of the judge (no module, no code, no file)
 can be reached from the kernel.
 """
-import builtins
 import functools
-import inspect
 import json
 import queue
 import sys
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .agent import Codec, _Ref
+from .agent import Codec, _Ref, error_named
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
 MAX_MESSAGE = 512 * 1024**2  # characters of one message from the kernel
@@ -259,7 +257,7 @@ class KernelSession:
         while answer.get("op") not in ("value", "raise"):
             answer = self._say(self._serve(answer))
         if answer["op"] == "raise":
-            raise _student_error(answer.get("type"), answer.get("message"))
+            raise error_named(answer.get("type"), answer.get("message"))
         if whole:
             return answer
         try:
@@ -303,7 +301,7 @@ class KernelSession:
                     return
                 try:
                     message = self.client.get_stdin_msg(timeout=0.2)
-                except Exception:  # nothing asked
+                except queue.Empty:  # nothing asked
                     if not self.is_alive():
                         return
                     continue
@@ -312,14 +310,3 @@ class KernelSession:
         except Exception:  # the channels are gone with the kernel
             return
 
-
-def _student_error(name, message):
-    """A local exception standing for one the student's code raised in the kernel (same name, same message).
-
-    Built-in exception classes keep their meaning (``except ValueError`` works); any other name is a
-    plain Exception subclass of that name.
-    """
-    name = name if isinstance(name, str) and name.isidentifier() else "Exception"
-    base = getattr(builtins, name, None)
-    base = base if inspect.isclass(base) and issubclass(base, Exception) else Exception
-    return type(name, (base,), {"__module__": "builtins"})(str(message or ""))
