@@ -59,7 +59,7 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.death = None  # why the kernel died, once it has
-        self.judge_client = None  # the judge's own client of the kernel, once a hidden test has run
+        self.judge_client = None  # the judge's own client of the kernel, once it has started
         self.secret = secrets.randbits(63) if self.seed is None else self.seed  # of the hidden tests' inputs
         self.output_bytes, self.output_dropped = 0, False  # output so far, and whether some was dropped
         forget(nb)
@@ -99,12 +99,19 @@ class SandboxedExecute(Execute):
                 cell.outputs.append(error_output(*failure))
         return cell, self.resources
 
-    def _judge(self, calls):
-        """Run hidden checks against this notebook's kernel; None if they pass, else (error name, message)."""
-        if self.judge_client is None:
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        if self.judge:  # the judge's own client connects now, long before the first test: the kernel's first
+            # question would be lost if its stdin channel were still connecting (ZMQ routes only to known peers)
             self.judge_client = BlockingKernelClient()
             self.judge_client.load_connection_info(self.km.get_connection_info())
             self.judge_client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync twin wraps its own
+
+    def _judge(self, calls):
+        """Run hidden checks against this notebook's kernel; None if they pass, else (error name, message)."""
         seconds = self.timeout or 300
         with KernelSession(self.judge_client, time.monotonic() + seconds, lambda: run_sync(ensure_async)(
                 self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel())) as session:
