@@ -1,4 +1,4 @@
-"""Data sets and preprocessing: 2-D toy problems, CIFAR-10, splits, minibatches and scaling."""
+"""Data sets and preprocessing: 2-D toy problems, CIFAR-10, MNIST, splits, minibatches and scaling."""
 
 from .preprocessing import (
     iterate_minibatches,
@@ -11,8 +11,11 @@ from .toy import make_circles, make_linear, make_spirals, make_xor
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "MNIST_FILES",
+    "MNIST_MIRRORS",
     "iterate_minibatches",
     "load_cifar10",
+    "load_mnist",
     "make_circles",
     "make_linear",
     "make_spirals",
@@ -23,3 +26,4 @@ __all__ = [
     "train_val_split",
 ]
 from .cifar10 import CIFAR10_CLASSES, load_cifar10
+from .mnist import MNIST_FILES, MNIST_MIRRORS, load_mnist

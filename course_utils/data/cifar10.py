@@ -22,14 +22,14 @@ Loading all 60,000 images needs about 0.85 GB of memory at its peak (the arrays 
 0.74 GB); ``n_train`` and ``n_test`` keep fewer images.
 """
 
-import hashlib
-import os
 import pickle
 import tarfile
 import zlib
-from pathlib import Path
 
 import numpy as np
+
+from ._sources import ENV_VAR, places_text, retrieve, search_dirs
+from ._sources import md5 as _md5
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10DataError", "load_cifar10"]
 
@@ -41,7 +41,6 @@ ARCHIVE_NAME = "cifar-10-python.tar.gz"
 ARCHIVE_SIZE = 170_498_071
 ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
 FOLDER_NAME = "cifar-10-batches-py"
-ENV_VAR = "COURSE_DATA_DIR"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 N_FEATURES = 3 * 32 * 32
@@ -104,26 +103,9 @@ def _check_count(name, value):
         raise ValueError(f"{name} must be None (all images) or an int >= 0, got {value!r}")
 
 
-def _cache_dir():
-    import pooch
-
-    return Path(pooch.os_cache("course_utils"))
-
-
-def _search_dirs(data_dir):
-    """[(description, folder)] in lookup order."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(("data_dir argument", Path(data_dir).expanduser()))
-    if os.environ.get(ENV_VAR):
-        dirs.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR]).expanduser()))
-    dirs.append(("cache folder", _cache_dir()))
-    return dirs
-
-
 def _find_source(data_dir, download, progress):
     """Path of a ``cifar-10-batches-py`` folder or of an archive (verified if official size)."""
-    searched = _search_dirs(data_dir)
+    searched = search_dirs(data_dir)
     for _, folder in searched:
         source = _source_in(folder)
         if source is not None:
@@ -139,15 +121,6 @@ def _find_source(data_dir, download, progress):
     return source
 
 
-def _md5(path):
-    """MD5 checksum of the file at ``path``, as a lowercase hex str."""
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _source_in(folder):
     """The batches folder or archive inside ``folder`` (or ``folder`` itself), else None."""
     if (folder / FOLDER_NAME).is_dir():
@@ -161,30 +134,20 @@ def _source_in(folder):
 
 
 def _not_found_message(searched):
-    places = "\n".join(
-        f"  - {description}: {folder}" + _folder_problem(folder)
-        for description, folder in searched)
     return (
-        f"CIFAR-10 not found. Looked for '{FOLDER_NAME}/' or '{ARCHIVE_NAME}' in:\n{places}\n"
+        f"CIFAR-10 not found. Looked for '{FOLDER_NAME}/' or '{ARCHIVE_NAME}' in:\n"
+        f"{places_text(searched)}\n"
         f"To fix it, either set the environment variable {ENV_VAR} (or pass data_dir=...) to a "
         f"folder holding one of them, or call load_cifar10(download=True) to download the "
         f"archive (170 MB) from {ARCHIVE_URL}.")
 
 
-def _folder_problem(folder):
-    if folder.is_dir():
-        return ""
-    return " (not a folder)" if folder.exists() else " (does not exist)"
-
-
 def _download(cache_dir, progress):
     """Download the official archive into ``cache_dir``; return its path (MD5-verified)."""
-    import pooch
     import requests
 
     try:
-        path = pooch.retrieve(ARCHIVE_URL, known_hash=f"md5:{ARCHIVE_MD5}", fname=ARCHIVE_NAME,
-                              path=cache_dir, progressbar=progress)
+        return retrieve((ARCHIVE_URL,), ARCHIVE_MD5, ARCHIVE_NAME, cache_dir, progress)
     except requests.exceptions.RequestException as error:
         raise ConnectionError(
             f"Could not download CIFAR-10 from {ARCHIVE_URL} ({type(error).__name__}: {error}). "
@@ -195,7 +158,6 @@ def _download(cache_dir, progress):
         raise CIFAR10DataError(
             f"The downloaded CIFAR-10 archive failed its MD5 check ({error}). "
             f"Try again later, or stage a copy yourself and set {ENV_VAR}.") from error
-    return Path(path)
 
 
 def _read_batches(source):
