@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder release|grade|feedback|export|demo``."""
+"""Command line: ``python -m autograder release|grade|feedback|export|doctor|demo``."""
 from __future__ import annotations
 
 import argparse
@@ -44,8 +44,17 @@ def cmd_release(course: Course, args) -> int:
 
 
 def cmd_grade(course: Course, args) -> int:
-    from .grade import grade
-    outcomes = grade(course, args.lab, workers=args.workers, force=args.force, sandbox=not args.unsafe_no_sandbox)
+    from .grade import CanaryFailed, grade
+    if args.skip_canary:
+        print("warning: --skip-canary grades without first checking that the lab's own solution scores full marks "
+              "here: a broken environment (course_utils, data, sandbox) would give every student wrong grades.",
+              file=sys.stderr)
+    try:
+        outcomes = grade(course, args.lab, workers=args.workers, force=args.force, sandbox=not args.unsafe_no_sandbox,
+                         skip_canary=args.skip_canary, say=print)
+    except CanaryFailed as failure:
+        print(f"error: the canary failed. {failure}", file=sys.stderr)
+        return 1
     if not outcomes:
         print(f"No submissions of {args.lab} found: expected folders submitted/<student>/{args.lab}/.")
         return 0
@@ -68,6 +77,13 @@ def cmd_export(course: Course, args) -> int:
     return 0
 
 
+def cmd_doctor(course: Course, args) -> int:
+    from .doctor import doctor
+    report, healthy = doctor(course, args.lab, sandbox=not args.unsafe_no_sandbox)
+    print(report)
+    return 0 if healthy else 1
+
+
 def cmd_demo(course: Course, args) -> int:
     from .demo import run_demo
     return run_demo(course, workdir=Path(args.dir) if args.dir else None, workers=args.workers)
@@ -87,10 +103,16 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="regrade submissions that did not change too")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="run students' code without the sandbox, with your rights (only for trusted code)")
+    g.add_argument("--skip-canary", action="store_true",
+                   help="DANGEROUS: do not first grade the lab's own solution to prove the grading environment works")
     f = sub.add_parser("feedback", help="write per-student HTML feedback")
     f.add_argument("lab", metavar="LAB")
     e = sub.add_parser("export", help="write the grade table as CSV")
     e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
+    o = sub.add_parser("doctor", help="check this grading server: sandbox, course_utils, data, and (with LAB) "
+                       "grade the lab's own solution and report its time and memory")
+    o.add_argument("lab", metavar="LAB", nargs="?")
+    o.add_argument("--unsafe-no-sandbox", action="store_true", help="check grading without the sandbox")
     d = sub.add_parser("demo", help="release Lab 1, grade sample submissions, print the grade table")
     d.add_argument("--dir", help="where to build the scratch course (default: a new temporary folder)")
     d.add_argument("--workers", type=int, default=os.cpu_count())
@@ -98,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "demo": cmd_demo}
+            "export": cmd_export, "doctor": cmd_doctor, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

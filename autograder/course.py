@@ -28,6 +28,7 @@ class CourseError(Exception):
 @dataclass(frozen=True)
 class Course:
     root: Path
+    gradebook_url: str | None = None  # overrides the configuration's gradebook (the canary has its own)
 
     @classmethod
     def at(cls, root: str | os.PathLike = ".") -> "Course":
@@ -85,6 +86,8 @@ class Course:
         """The course's nbgrader configuration, with the course root filled in."""
         config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
+        if self.gradebook_url:
+            config.CourseDirectory.db_url = self.gradebook_url
         return config
 
     def coursedir(self, config: Config | None = None) -> CourseDirectory:

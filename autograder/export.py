@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import Course
-from .grade import GRADED, UNGRADABLE, load_record
+from .records import UNGRADABLE, Status, load_record
 
 FIXED_LEFT = ["student_id", "lab"]
 FIXED_RIGHT = ["total", "max_total", "status"]
@@ -34,15 +34,15 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
     if submission is None:  # nothing graded (or only an older submission): zero, with the reason
         row["total"] = "0"
         row["max_total"] = "" if record is None or record.max_score is None else f"{record.max_score:g}"
-        row["status"] = record.status if record else "not_graded"
+        row["status"] = record.status if record else Status.NOT_GRADED
         return row
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             row[grade.name] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
     row["total"], row["max_total"] = f"{submission.score:g}", f"{submission.max_score:g}"
-    row["status"] = record.status if record else GRADED
-    if row["status"] == GRADED and submission.needs_manual_grade:
-        row["status"] = "needs_manual_grading"
+    row["status"] = record.status if record else Status.GRADED
+    if row["status"] == Status.GRADED and submission.needs_manual_grade:
+        row["status"] = Status.NEEDS_MANUAL_GRADING
     return row
 
 

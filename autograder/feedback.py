@@ -10,7 +10,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
 from .course import Course, CourseError
-from .grade import UNGRADABLE, load_record
+from .records import UNGRADABLE, load_record
 from .leaks import secret_lines
 
 TAG = re.compile(r"<[^>]*>")

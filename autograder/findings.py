@@ -12,6 +12,7 @@ from collections import Counter
 
 from nbgrader import utils
 
+from .records import Fact
 from .sandbox import GiB, MiB
 
 KEY = "autograder"  # notebook metadata key of the findings; only the grader writes it
@@ -22,9 +23,10 @@ def forget(nb) -> None:
     nb.metadata.pop(KEY, None)
 
 
-def note(nb, cell: int, kind: str, what: str) -> None:
-    """Record that ``what`` happened in cell ``cell``; ``kind`` is kernel_died, timeout or limit."""
-    nb.metadata.setdefault(KEY, {}).setdefault("findings", []).append({"cell": cell, "kind": kind, "what": what})
+def note(nb, cell: int, fact: Fact, what: str) -> None:
+    """Record that ``fact`` happened in cell ``cell``; ``what`` says it in words, for people."""
+    nb.metadata.setdefault(KEY, {}).setdefault("findings", []).append(
+        {"cell": cell, "fact": Fact(fact).value, "what": what})
 
 
 def noted(nb) -> list[dict]:
@@ -32,13 +34,24 @@ def noted(nb) -> list[dict]:
     return list(nb.metadata.get(KEY, {}).get("findings", []))
 
 
+def note_time(nb, key: str, seconds: float) -> None:
+    """Record that the cell ``key`` (``preprocessors.cell_key``) took ``seconds`` (the longest, if it ran twice)."""
+    times = nb.metadata.setdefault(KEY, {}).setdefault("seconds", {})
+    times[key] = round(max(seconds, times.get(key, 0.0)), 4)
+
+
+def noted_times(nb) -> dict[str, float]:
+    """Each cell's time in an autograded notebook, by cell key, as the grader noted it."""
+    return dict(nb.metadata.get(KEY, {}).get("seconds", {}))
+
+
 def size_text(n: int) -> str:
     """``n`` bytes in GiB or MiB, as limits are written ("2 GiB", "256 MiB")."""
     return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
 
 
-def limit_hit(output, limits=None) -> str | None:
-    """What sandbox limit an error output of the kernel shows (``None`` if it shows none).
+def limit_hit(output, limits=None) -> tuple[Fact, str] | None:
+    """Which sandbox limit an error output of the kernel shows, and in words (``None`` if it shows none).
 
     ``limits`` is the sandbox's kernel manager (for the figures) or ``None`` without a sandbox. The
     error comes from the kernel, so a submission could raise one itself; that only labels its own
@@ -52,14 +65,14 @@ def limit_hit(output, limits=None) -> str | None:
         return f" (the limit is {size_text(getattr(limits, attribute))})" if limits is not None else ""
 
     if ename == "MemoryError":
-        return "ran out of memory" + limit("memory_bytes")
+        return Fact.MEMORY, "ran out of memory" + limit("memory_bytes")
     if evalue.startswith(f"[Errno {errno.EFBIG}]"):
-        return "wrote a file past the size limit" + limit("max_file_bytes")
+        return Fact.FILE_SIZE, "wrote a file past the size limit" + limit("max_file_bytes")
     if evalue.startswith(f"[Errno {errno.ENOSPC}]"):
-        return "filled its scratch space" + limit("scratch_bytes")
+        return Fact.SCRATCH, "filled its scratch space" + limit("scratch_bytes")
     if evalue.startswith(f"[Errno {errno.EAGAIN}]") or "can't start new thread" in evalue:
         count = f" (the limit is {limits.max_processes} processes and threads)" if limits is not None else ""
-        return "could start no more processes or threads" + count
+        return Fact.PROCESSES, "could start no more processes or threads" + count
     return None
 
 

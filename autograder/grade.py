@@ -1,6 +1,8 @@
 """``python -m autograder grade LAB``: grade every submission of a lab with nbgrader, in parallel.
 
-Each submission is graded by nbgrader's own autograde converter (it restores the locked and
+First the canary (``canary.py``): the lab's own solution is graded in the same sandbox and
+environment; unless it scores full marks, nothing is graded. Its cell times set each cell's time
+limit. Then each submission is graded by nbgrader's own autograde converter (it restores the locked and
 test cells from the gradebook, runs the notebook in a fresh kernel and saves the grades) in one
 of N worker processes. A bad submission gets a status of its own and never stops the others;
 every outcome is recorded as soon as it is known, so an interrupted run loses nothing, and a
@@ -9,17 +11,17 @@ later run grades only what changed.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import multiprocessing
 import os
 import re
+import resource
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import json
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -29,63 +31,30 @@ from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
-from .course import CONFIG_FILE, Course, CourseError, fingerprint, write_json_atomic
-from .findings import changed_tests, noted
+from . import canary, preprocessors
+from .course import CONFIG_FILE, Course, CourseError, fingerprint
+from .findings import changed_tests, noted, noted_times
+from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
 from .sandbox import sandbox_problem
 
-# Status codes (the ``status`` column of the export).
-GRADED = "graded"
-TIMEOUT = "timeout"
-MISSING = "missing_notebook"
-MALFORMED = "malformed_notebook"
-KERNEL_DIED = "kernel_died"
-TESTS_CHANGED = "tests_changed"
-HIT_LIMIT = "hit_limit"
-ERROR = "grading_error"
-FINAL = {GRADED, TIMEOUT, MISSING, MALFORMED, KERNEL_DIED, TESTS_CHANGED, HIT_LIMIT}  # regraded only if changed
-UNGRADABLE = {MISSING, MALFORMED, ERROR}  # nothing was graded: whatever the gradebook holds is older
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
 DB_RETRIES = 5
-SANDBOX_DEATH = re.compile(r"The sandboxed kernel died: (.*?)\.?$", re.MULTILINE)
 EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
 
 
-@dataclass
-class Outcome:
-    """What grading one student's submission of one lab came to."""
-    student: str
-    lab: str
-    status: str
-    detail: str
-    score: float | None = None
-    max_score: float | None = None
-    seconds: float = 0.0
-    fingerprint: str = ""
-    skipped: bool = False  # unchanged since the last run, not graded again
+class CanaryFailed(CourseError):
+    """The lab's own solution did not score full marks in the grading environment: nothing was graded."""
+
+    def __init__(self, result: canary.CanaryResult):
+        super().__init__(result.problem)
+        self.result = result
 
 
-def record_path(course: Course, lab: str, student: str) -> Path:
-    return course.records_dir / lab / f"{student}.json"
-
-
-def load_record(course: Course, lab: str, student: str) -> Outcome | None:
-    try:
-        return Outcome(**json.loads(record_path(course, lab, student).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def save_record(course: Course, outcome: Outcome) -> None:
-    data = asdict(outcome)
-    data["skipped"] = False
-    write_json_atomic(record_path(course, outcome.lab, outcome.student), data)
-
-
-def submission_fingerprint(course: Course, lab: str, student: str) -> str:
-    """Changes when the submission, the lab's source or the grading configuration changes."""
+def submission_fingerprint(course: Course, lab: str, student: str, environment: str = "") -> str:
+    """Changes when the submission, the lab's source, the grading configuration or environment changes."""
     return fingerprint(course.submission_dir(student, lab), course.source_notebook(lab),
-                       course.root / CONFIG_FILE)
+                       course.root / CONFIG_FILE) + environment
 
 
 # -- one submission (runs in a worker process) ------------------------------------------------
@@ -97,38 +66,49 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
     if not notebook.is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
         where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
-        return None, Outcome(student, lab, MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
+        return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = nbformat.read(notebook, as_version=4)
         nbformat.validate(nb)
     except Exception as error:  # any parse or schema error means the same to the instructor
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return None, Outcome(student, lab, MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
+        return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
     return nb, None
 
 
-def grade_submission(root: str, lab: str, student: str, sandbox: bool = True) -> Outcome:
-    """Grade one submission with nbgrader's autograde; never raises for a bad submission."""
-    course = Course(Path(root))
+def grade_submission(course: Course, lab: str, student: str, sandbox: bool = True,
+                     reference_seconds: dict | None = None) -> Outcome:
+    """Grade one submission with nbgrader's autograde; never raises for a bad submission.
+
+    ``reference_seconds``: each cell's time in the canary, which sets its time limit (none: ``Execute.timeout``).
+    """
     start = time.monotonic()
     submitted, outcome = read_submission(course, lab, student)
-    outcome = outcome or _autograde(course, lab, student, sandbox, submitted)
+    outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {})
     outcome.seconds = round(time.monotonic() - start, 2)
-    if outcome.status in (MISSING, MALFORMED):
+    if outcome.status in (Status.MISSING, Status.MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
     return outcome
 
 
+def grade_canary(course: Course, lab: str, sandbox: bool) -> tuple[Outcome, int]:
+    """Grade the canary course's solved notebook (in a fresh worker); also return the kernel's peak memory (bytes)."""
+    outcome = grade_submission(course, lab, canary.STUDENT, sandbox)
+    return outcome, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
 @functools.lru_cache(maxsize=4)
-def _config(root: Path, sandbox: bool = True):
+def _config(course: Course, sandbox: bool = True):
     """The course's nbgrader configuration, read once per worker process."""
-    config = Course(root).config()
+    config = course.config()
     config.SandboxedExecute.sandbox = sandbox
     return config
 
 
-def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted: nbformat.NotebookNode) -> Outcome:
-    config = _config(course.root, sandbox)
+def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted: nbformat.NotebookNode,
+               reference_seconds: dict) -> Outcome:
+    config = _config(course, sandbox)
+    config.SandboxedExecute.reference_seconds = reference_seconds
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student
@@ -140,7 +120,7 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
             break
         time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook: wait, then retry
     if not result["success"]:
-        return _failure(student, lab, error)
+        return _failure(student, lab, error, preprocessors.last_failure)
     score, max_score = _scores(course, lab, student)
     status, detail = what_happened(course, lab, student, submitted)
     return Outcome(student, lab, status, detail, score, max_score)
@@ -154,22 +134,15 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
         changes = changed_tests(nbformat.read(course.release_notebook(lab), as_version=4), submitted)
     except (OSError, ValueError):  # no release to compare with: nbgrader still restored the tests
         changes = {}
-    parts, status = [], GRADED
+    parts = []
     for finding in found:
-        cell, kind, what = finding["cell"], finding["kind"], finding["what"]
-        if kind == "kernel_died":
-            status = TIMEOUT if "wall time" in what else KERNEL_DIED
-            parts.append(f"the kernel died in cell {cell} ({what}); the cells before it were graded, "
-                         "the rest scored nothing")
-        else:
-            parts.append(f"cell {cell} {what}")
-            if kind == "timeout" and status == GRADED:
-                status = TIMEOUT
+        cell, what = finding["cell"], finding["what"]
+        parts.append(f"the kernel died in cell {cell} ({what}); the cells before it were graded, the rest scored "
+                     "nothing" if finding["fact"] in DEATHS else f"cell {cell} {what}")
     parts += [f"{kind} test cell(s) {', '.join(ids)}: {CHANGE_OUTCOME[kind]}" for kind, ids in changes.items()]
-    if status == GRADED:  # nothing stopped: did the submission change its tests, or hit a limit?
-        status = TESTS_CHANGED if changes else HIT_LIMIT if found else GRADED
+    status = status_of([finding["fact"] for finding in found], bool(changes))
     named = {finding["cell"] for finding in found}
-    died = min((finding["cell"] for finding in found if finding["kind"] == "kernel_died"), default=len(graded.cells))
+    died = min((finding["cell"] for finding in found if finding["fact"] in DEATHS), default=len(graded.cells))
     errors = [f"cell {i} ({ename})" for i, ename in _student_errors(graded) if i not in named and i < died]
     if errors:
         parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
@@ -184,24 +157,28 @@ def _student_errors(nb) -> list[tuple[int, str]]:
             for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
 
-def _failure(student: str, lab: str, error: str) -> Outcome:
-    reason = SANDBOX_DEATH.search(error)
-    if reason and "wall time" in reason.group(1):
-        return Outcome(student, lab, TIMEOUT, f"the notebook was stopped: {reason.group(1)}; "
-                       "nothing could be graded", 0.0)
-    if reason or "DeadKernelError" in error or "Kernel died" in error:
-        why = f": {reason.group(1)}" if reason else " (it crashed, ran out of memory or exited)"
-        return Outcome(student, lab, KERNEL_DIED, f"the notebook's kernel died{why}; nothing could be graded", 0.0)
-    if "TimeoutError" in error:
-        return Outcome(student, lab, TIMEOUT, "the notebook's kernel did not answer in time; "
-                       "nothing could be graded", 0.0)
+FAILURES = {  # why a notebook could not run at all, from the fact its preprocessor recorded
+    Fact.WALL_TIME: (Status.TIMEOUT, "the notebook ran out of wall time before its kernel started"),
+    Fact.STARTUP_TIMEOUT: (Status.TIMEOUT, "the notebook's kernel did not start in time"),
+    Fact.CPU_TIME: (Status.KERNEL_DIED, "the notebook's kernel used up its CPU time as it started"),
+    Fact.SIGNAL: (Status.KERNEL_DIED, "the notebook's kernel was killed or crashed as it started"),
+    Fact.EXIT: (Status.KERNEL_DIED, "the notebook's kernel exited as it started"),
+}
+
+
+def _failure(student: str, lab: str, error: str, fact: Fact | None) -> Outcome:
+    """The outcome of a notebook nbgrader could not grade at all; ``error`` is its log, shown, never parsed for a status."""
+    if fact in FAILURES:
+        status, what = FAILURES[fact]
+        return Outcome(student, lab, status, f"{what}; nothing could be graded", 0.0)
     causes = [line.strip() for line in error.splitlines()
               if EXCEPTION_LINE.match(line.strip()) and "NbGraderException" not in line]
-    return Outcome(student, lab, ERROR, "nbgrader could not grade it: " + (causes[-1] if causes else "unknown error"))
+    return Outcome(student, lab, Status.ERROR, "nbgrader could not grade it: " +
+                   (causes[-1] if causes else "unknown error"))
 
 
 def _with_gradebook(course: Course, action):
-    db_url = course.coursedir(_config(course.root)).db_url
+    db_url = course.coursedir(_config(course)).db_url
     for attempt in range(DB_RETRIES):
         try:
             with Gradebook(db_url) as gb:
@@ -272,10 +249,12 @@ def _worker_env(root: str, workers: int) -> None:
 
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
-          progress: bool = True, sandbox: bool = True) -> list[Outcome]:
+          progress: bool = True, sandbox: bool = True, skip_canary: bool = False, say=None) -> list[Outcome]:
     """Grade every ``submitted/<student>/<lab>/``; returns one outcome per student, in name order.
 
-    Each kernel runs in the sandbox; without one, grading refuses unless ``sandbox=False``.
+    Each kernel runs in the sandbox; without one, grading refuses unless ``sandbox=False``. The canary
+    runs first (unless ``skip_canary``): if it does not score full marks, ``CanaryFailed`` is raised and
+    nothing is graded. ``say`` (e.g. ``print``) is told what the canary found.
     """
     course.check_lab(lab)
     workers = workers or os.cpu_count() or 1
@@ -287,15 +266,26 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     ensure_in_gradebook(course, lab)
+    environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
+    environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
     outcomes, todo = {}, {}
     for student in course.students(lab):
-        prints = submission_fingerprint(course, lab, student)
+        prints = submission_fingerprint(course, lab, student, environment_print)
         previous = load_record(course, lab, student)
         if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
             previous.skipped = True
             outcomes[student] = previous
         else:
             todo[student] = prints
+    reference_seconds = {}
+    if todo and not skip_canary:
+        result = run_canary(course, lab, sandbox, workers, environment)
+        if not result.ok:
+            raise CanaryFailed(result)
+        reference_seconds = result.cell_seconds
+        if say:
+            say(f"Canary: the lab's own solution scored full marks ({result.score:g} / {result.max_score:g}) in "
+                f"{result.seconds:.1f} s; each cell may take {_limits_text(course)}.")
     with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
               dynamic_ncols=True) as bar:
         def record(outcome: Outcome) -> None:
@@ -305,11 +295,43 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             bar.update()
             bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
 
-        crashed = _run_pool(course, lab, list(todo), workers, sandbox, record)
+        crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
         for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
-            if _run_pool(course, lab, [student], workers, sandbox, record):
-                record(Outcome(student, lab, ERROR, "the grading worker process died twice on this submission"))
+            if _run_pool(course, lab, [student], workers, sandbox, record, reference_seconds):
+                record(Outcome(student, lab, Status.ERROR, "the grading worker process died twice on this submission"))
     return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _limits_text(course: Course) -> str:
+    execute = _config(course).SandboxedExecute
+    from .preprocessors import SandboxedExecute
+    multiple = execute.get("time_multiple", SandboxedExecute.time_multiple.default_value)
+    floor = execute.get("time_floor", SandboxedExecute.time_floor.default_value)
+    return f"{multiple:g}x its time in the canary, at least {floor:g} s"
+
+
+def run_canary(course: Course, lab: str, sandbox: bool = True, workers: int | None = None,
+               environment: dict | None = None) -> canary.CanaryResult:
+    """Grade the lab's own solution as a submission would be graded (a worker of its own, the sandbox)."""
+    environment = environment or canary.environment(course, sandbox)
+    scratch = canary.scratch_course(course, lab)
+    start = time.monotonic()
+    with ProcessPoolExecutor(max_workers=1, initializer=_worker_env, initargs=(str(course.root), workers or 1),
+                             mp_context=_worker_context()) as pool:
+        try:
+            outcome, peak = pool.submit(grade_canary, scratch, lab, sandbox).result()
+        except BrokenProcessPool:
+            outcome, peak = Outcome(canary.STUDENT, lab, Status.ERROR, "its grading worker process died"), 0
+    graded_path = scratch.autograded_notebook(canary.STUDENT, lab)
+    graded = nbformat.read(graded_path, as_version=4) if graded_path.is_file() else None
+    result = canary.CanaryResult(
+        lab=lab, status=outcome.status, score=outcome.score or 0.0,
+        max_score=canary.automatic_points(nbformat.read(course.source_notebook(lab), as_version=4)),
+        lost=canary.lost_points(graded) if graded is not None else [outcome.detail],
+        seconds=round(time.monotonic() - start, 2), cell_seconds=noted_times(graded) if graded is not None else {},
+        peak_memory_bytes=peak, environment=environment)
+    result.problem = canary.diagnose(course, lab, result, graded)
+    return result
 
 
 @functools.cache
@@ -320,7 +342,8 @@ def _worker_context():
     return context
 
 
-def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandbox: bool, record) -> list[str]:
+def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandbox: bool, record,
+              reference_seconds: dict) -> list[str]:
     """Grade ``students`` in a pool of worker processes, recording each outcome as it comes.
 
     Returns the students whose grading was cut short because a worker process died (the pool is
@@ -331,7 +354,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
         return crashed
     with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
                              initargs=(str(course.root), workers), mp_context=_worker_context()) as pool:
-        futures = {pool.submit(grade_submission, str(course.root), lab, s, sandbox): s for s in students}
+        futures = {pool.submit(grade_submission, course, lab, s, sandbox, reference_seconds): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
             try:
@@ -339,5 +362,5 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
             except BrokenProcessPool:
                 crashed.append(student)
             except Exception as error:  # a bug in the grader itself: record it, grade the others
-                record(Outcome(student, lab, ERROR, f"{type(error).__name__}: {error}"))
+                record(Outcome(student, lab, Status.ERROR, f"{type(error).__name__}: {error}"))
     return sorted(crashed)

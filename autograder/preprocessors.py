@@ -1,4 +1,5 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+import hashlib
 import json
 import secrets
 import time
@@ -9,15 +10,23 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Dict, Float, Integer
 
-from .findings import forget, limit_hit, note, size_text
+from .findings import forget, limit_hit, note, note_time, size_text
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import KernelSession
+from .records import Fact
 from .sandbox import MiB, SandboxedKernelManager
 
 
 KERNEL_DIED_ERROR = "KernelDied"  # ename of the error put in the cell where the kernel died, and after it
+last_failure: Fact | None = None  # why this process's last notebook could not run at all (set by SandboxedExecute)
+
+
+def cell_key(cell) -> str:
+    """What ties a cell to the reference run's timing: its nbgrader grade id, else a hash of its source."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else "source:" + hashlib.sha256(cell.source.encode()).hexdigest()[:16]
 
 
 class SandboxedExecute(Execute):
@@ -42,6 +51,14 @@ class SandboxedExecute(Execute):
     The hidden tests of a test cell are not sent to the kernel: the judge (``autograder.judge``)
     runs them here and asks the kernel only for the student's answers on secret inputs. The cell's
     visible tests run in the kernel as the student saw them; the cell passes only if both pass.
+
+    Time limits per cell: with ``reference_seconds`` (each cell's time in the reference run, the
+    canary, by ``cell_key``), a cell may take ``time_multiple`` times its reference time, at least
+    ``time_floor`` seconds, at most ``timeout``; a cell the reference did not run gets the limit of
+    the slowest reference cell. Once a cell of the notebook has been stopped, later cells get
+    ``time_multiple_after_stop`` times their reference time, at least ``time_floor``: runaway code then
+    costs little, and a correct cell that takes longer than the floor still runs. Each cell's time (its visible part and hidden checks) is noted in the
+    autograded notebook, where the next canary reads it.
     """
 
     sandbox = Bool(True, help="Start each kernel in the bubblewrap sandbox.").tag(config=True)
@@ -51,6 +68,13 @@ class SandboxedExecute(Execute):
                                "dropped, but for errors, which decide grades.").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the hidden tests' random inputs (default: a new secret "
                    "one per submission; set it only to reproduce a grading).").tag(config=True)
+    time_multiple = Float(10.0, help="A cell may take this many times its time in the reference run.").tag(config=True)
+    time_floor = Float(5.0, help="Time limit (s) of a cell that took (almost) no time in the reference run."
+                       ).tag(config=True)
+    time_multiple_after_stop = Float(3.0, help="Once a cell of a notebook was stopped, later cells may take this "
+                                     "many times their reference time (at least time_floor).").tag(config=True)
+    reference_seconds = Dict(help="Each cell's time in the reference run (s), by cell_key; empty: every cell "
+                             "gets `timeout`. Filled in by `grade` from the canary.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,20 +86,44 @@ class SandboxedExecute(Execute):
         self.judge_client = None  # the judge's own client of the kernel, once it has started
         self.secret = secrets.randbits(63) if self.seed is None else self.seed  # of the hidden tests' inputs
         self.output_bytes, self.output_dropped = 0, False  # output so far, and whether some was dropped
+        self.stopped_once = False  # a cell of this notebook was stopped at its time limit
+        self.start_timed_out = False  # the kernel did not start within ``startup_timeout``
+        global last_failure
+        last_failure = None
         forget(nb)
         try:
             return super().preprocess(nb, resources, km)
+        except BaseException:
+            kind = getattr(self.km, "exit_kind", None)
+            last_failure = Fact(kind) if kind else Fact.STARTUP_TIMEOUT if self.start_timed_out else None
+            raise
         finally:
             if self.judge_client is not None:
                 self.judge_client.stop_channels()
 
+    def cell_limit(self, cell) -> float:
+        """The time limit (s) of a cell, its hidden checks included."""
+        if not self.reference_seconds:
+            return min(self.time_floor, self.timeout) if self.stopped_once else self.timeout
+        reference = self.reference_seconds.get(cell_key(cell), max(self.reference_seconds.values()))
+        multiple = self.time_multiple_after_stop if self.stopped_once else self.time_multiple
+        return min(self.timeout, max(self.time_floor, multiple * reference))
+
+    def _get_timeout(self, cell):
+        return self.limit if cell is not None else super()._get_timeout(cell)
+
     def preprocess_cell(self, cell, resources, index):
-        if self.judge and self.death is None and cell.cell_type == "code" and utils.is_grade(cell) \
-                and not utils.is_solution(cell):
-            visible, hidden = split_hidden(cell.source)
-            if hidden is not None:
-                return self._judged_cell(cell, resources, index, visible, hidden)
-        return self._run_cell(cell, resources, index)
+        if cell.cell_type != "code" or self.death is not None:
+            return self._run_cell(cell, resources, index)
+        start, self.limit, self.timed_out = time.monotonic(), self.cell_limit(cell), False
+        self.cell_deadline = start + self.limit
+        visible, hidden = split_hidden(cell.source)
+        if self.judge and hidden is not None and utils.is_grade(cell) and not utils.is_solution(cell):
+            result = self._judged_cell(cell, resources, index, visible, hidden)
+        else:
+            result = self._run_cell(cell, resources, index)
+        note_time(self.nb, cell_key(cell), time.monotonic() - start)
+        return result
 
     def _judged_cell(self, cell, resources, index, visible, hidden):
         """Run the visible part in the kernel, then the hidden checks in the judge; keep one verdict."""
@@ -93,14 +141,20 @@ class SandboxedExecute(Execute):
             if output.get("output_type") == "execute_result":
                 output["output_type"] = "display_data"
                 output.pop("execution_count", None)
-        if self.death is None:
+        if self.death is None and not self.timed_out:
             failure = self._judge(calls)
+            if failure and time.monotonic() >= self.cell_deadline:
+                self._stopped(index)
             if failure:
                 cell.outputs.append(error_output(*failure))
         return cell, self.resources
 
     async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
+        try:
+            kc = await super().async_start_new_kernel_client()
+        except RuntimeError:  # it did not become ready: still alive means it was too slow to start
+            self.start_timed_out = bool(await ensure_async(self.km.is_alive()))
+            raise
         if self.judge:  # the judge's own client connects now, long before the first test: the kernel's first
             # question would be lost if its stdin channel were still connecting (ZMQ routes only to known peers)
             self.judge_client = BlockingKernelClient()
@@ -111,11 +165,18 @@ class SandboxedExecute(Execute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync twin wraps its own
 
     def _judge(self, calls):
-        """Run hidden checks against this notebook's kernel; None if they pass, else (error name, message)."""
-        seconds = self.timeout or 300
-        with KernelSession(self.judge_client, time.monotonic() + seconds, lambda: run_sync(ensure_async)(
+        """Run hidden checks against this notebook's kernel until the cell's deadline; None if they pass,
+        else (error name, message)."""
+        seconds = max(0.0, self.cell_deadline - time.monotonic())
+        with KernelSession(self.judge_client, self.cell_deadline, lambda: run_sync(ensure_async)(
                 self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel())) as session:
             return run_checks(calls, session, self.secret, seconds)
+
+    def _stopped(self, index):
+        """Note that cell ``index`` was stopped at its time limit; later cells get shorter limits."""
+        note(self.nb, index, Fact.CELL_TIMEOUT,
+             f"was stopped at its time limit ({self.limit:.3g} s)")
+        self.stopped_once = True
 
     def output(self, outs, msg, display_id, cell_index):
         kept = self._within_budget(msg, cell_index, outs)
@@ -139,7 +200,7 @@ class SandboxedExecute(Execute):
         if outs is not None and not self.output_dropped:
             self.output_dropped = True
             limit = size_text(self.max_output_bytes)
-            note(self.nb, cell_index, "limit",
+            note(self.nb, cell_index, Fact.OUTPUT_BUDGET,
                  f"passed the notebook's output limit of {limit} (later output was dropped)")
             outs.append(new_output("stream", name="stdout", text=f"\n[output dropped: the notebook passed its output "
                                    f"limit of {limit}; errors are still shown]\n"))
@@ -157,7 +218,7 @@ class SandboxedExecute(Execute):
             except DeadKernelError:
                 self.death = getattr(self.km, "exit_reason", None) or "it crashed or exited"
                 self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
-                note(self.nb, index, "kernel_died", self.death)
+                note(self.nb, index, getattr(self.km, "exit_kind", None) or Fact.EXIT, self.death)
                 cell.outputs.append(error_output(KERNEL_DIED_ERROR, f"the kernel died here: {self.death}"))
             else:
                 self._note_findings(cell, index)
@@ -167,12 +228,12 @@ class SandboxedExecute(Execute):
 
     def _note_findings(self, cell, index):
         if self.timed_out:
-            note(self.nb, index, "timeout", f"was stopped at the time limit of a cell ({self.timeout} s)")
+            self._stopped(index)
         limits = self.km if self.sandbox else None
         for output in cell.get("outputs", []):
-            what = limit_hit(output, limits)
-            if what:
-                note(self.nb, index, "limit", what)
+            hit = limit_hit(output, limits)
+            if hit:
+                note(self.nb, index, *hit)
 
 
 def output_bytes(content: dict) -> int:
@@ -189,7 +250,7 @@ class NotedLimitOutput(LimitOutput):
         self.cut = []
         nb, resources = super().preprocess(nb, resources)
         for index in self.cut:
-            note(nb, index, "limit", f"printed more than the limit of {self.max_lines} lines (the rest was cut)")
+            note(nb, index, Fact.OUTPUT_LINES, f"printed more than the limit of {self.max_lines} lines (the rest was cut)")
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):

@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_output
 from autograder.course import Course
 from autograder.findings import changed_tests, forget, limit_hit, note, noted
 from autograder.preprocessors import NotedLimitOutput
+from autograder.records import Fact, Status, status_of
 from autograder.sandbox import SandboxPolicy
 from autograder.submissions import solved, untouched
 
@@ -112,20 +113,22 @@ def test_an_answer_moved_below_its_test_moves_that_test_only():
 LIMITS = SandboxPolicy()
 
 
-@pytest.mark.parametrize("ename, evalue, said", [
-    ("MemoryError", "", "ran out of memory (the limit is 2 GiB)"),
-    ("OSError", "[Errno 27] File too large", "wrote a file past the size limit (the limit is 256 MiB)"),
-    ("OSError", "[Errno 28] No space left on device", "filled its scratch space (the limit is 512 MiB)"),
-    ("BlockingIOError", "[Errno 11] Resource temporarily unavailable",
+@pytest.mark.parametrize("ename, evalue, fact, said", [
+    ("MemoryError", "", Fact.MEMORY, "ran out of memory (the limit is 2 GiB)"),
+    ("OSError", "[Errno 27] File too large", Fact.FILE_SIZE, "wrote a file past the size limit (the limit is 256 MiB)"),
+    ("OSError", "[Errno 28] No space left on device", Fact.SCRATCH, "filled its scratch space (the limit is 512 MiB)"),
+    ("BlockingIOError", "[Errno 11] Resource temporarily unavailable", Fact.PROCESSES,
      "could start no more processes or threads (the limit is 128 processes and threads)"),
-    ("RuntimeError", "can't start new thread", "could start no more processes or threads"),
+    ("RuntimeError", "can't start new thread", Fact.PROCESSES, "could start no more processes or threads"),
 ])
-def test_errors_that_show_a_sandbox_limit_name_it(ename, evalue, said):
-    assert limit_hit(new_output("error", ename=ename, evalue=evalue, traceback=[]), LIMITS).startswith(said)
+def test_errors_that_show_a_sandbox_limit_name_it(ename, evalue, fact, said):
+    found, what = limit_hit(new_output("error", ename=ename, evalue=evalue, traceback=[]), LIMITS)
+    assert found == fact and what.startswith(said)
 
 
 def test_without_a_sandbox_the_limit_is_named_without_figures():
-    assert limit_hit(new_output("error", ename="MemoryError", evalue="", traceback=[]), None) == "ran out of memory"
+    assert limit_hit(new_output("error", ename="MemoryError", evalue="", traceback=[]), None) == \
+        (Fact.MEMORY, "ran out of memory")
 
 
 @pytest.mark.parametrize("output", [
@@ -139,10 +142,10 @@ def test_other_errors_and_printed_text_show_no_limit(output):
 
 def test_findings_a_submission_brings_are_forgotten():
     nb = nbformat.v4.new_notebook()
-    nb.metadata["autograder"] = {"findings": [{"cell": 0, "kind": "kernel_died", "what": "forged"}]}
+    nb.metadata["autograder"] = {"findings": [{"cell": 0, "fact": "exit", "what": "forged"}]}
     forget(nb)
-    note(nb, 2, "limit", "ran out of memory")
-    assert noted(nb) == [{"cell": 2, "kind": "limit", "what": "ran out of memory"}]
+    note(nb, 2, Fact.MEMORY, "ran out of memory")
+    assert noted(nb) == [{"cell": 2, "fact": "memory", "what": "ran out of memory"}]
 
 
 def test_cut_output_is_noted_in_the_findings():
@@ -152,5 +155,26 @@ def test_cut_output_is_noted_in_the_findings():
     ])
     nb, _ = NotedLimitOutput(max_lines=20).preprocess(nb, {})
     assert nb.cells[0].outputs[0].text.count("spam") < 20 and nb.cells[1].outputs[0].text == "fine\n" * 5
-    assert noted(nb) == [{"cell": 0, "kind": "limit",
+    assert noted(nb) == [{"cell": 0, "fact": "output_lines",
                           "what": "printed more than the limit of 20 lines (the rest was cut)"}]
+
+
+@pytest.mark.parametrize("facts, changed, status", [
+    ([], False, Status.GRADED),
+    ([Fact.MEMORY], False, Status.HIT_LIMIT),
+    ([Fact.OUTPUT_BUDGET], True, Status.TESTS_CHANGED),
+    ([Fact.CELL_TIMEOUT, Fact.MEMORY], True, Status.TIMEOUT),
+    ([Fact.WALL_TIME], False, Status.TIMEOUT),
+    ([Fact.CELL_TIMEOUT, Fact.SIGNAL], False, Status.KERNEL_DIED),
+    ([Fact.EXIT], True, Status.KERNEL_DIED),
+])
+def test_a_status_comes_from_the_recorded_facts_in_order_of_precedence(facts, changed, status):
+    assert status_of([fact.value for fact in facts], changed) == status
+
+
+def test_rewording_what_the_grader_says_changes_no_status():
+    """The words are for people: the status depends on the fact alone."""
+    nb = nbformat.v4.new_notebook()
+    note(nb, 1, Fact.CELL_TIMEOUT, "ran out of memory, or maybe not")
+    note(nb, 2, Fact.MEMORY, "wall time")
+    assert status_of([finding["fact"] for finding in noted(nb)], False) == Status.TIMEOUT

@@ -83,8 +83,6 @@ def with_cell(nb, source):
 
 
 def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(course):
-    config = course.root / "nbgrader_config.py"
-    config.write_text(config.read_text() + "\nc.Execute.timeout = 20\n")
     good = solved(course, LAB)
     submit(course, "kernel_death", LAB, with_cell(good, "import os\nos._exit(1)"))
     submit(course, "endless_loop", LAB, with_cell(good, "while True:\n    pass"))
@@ -104,7 +102,7 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
     assert "died in cell 1" in outcomes["kernel_death"].detail
     assert "errors outside the tests" not in outcomes["kernel_death"].detail  # the cells after it never ran
     assert outcomes["endless_loop"].status == "timeout"
-    assert "cell 1 was stopped at the time limit of a cell (20 s)" in outcomes["endless_loop"].detail
+    assert "cell 1 was stopped at its time limit" in outcomes["endless_loop"].detail
     # the loop was stopped, the rest of the notebook ran and was graded as usual
     assert outcomes["endless_loop"].score == outcomes["honest"].score > 0
 

@@ -74,7 +74,7 @@ def with_first_test_duplicated(nb):
 def with_forged_findings(nb):
     """Claims the grader would have made: the kernel died, a limit cut the output."""
     nb = plus(nb, FORGED_DEATH, "print('... Output truncated ...')")
-    nb.metadata["autograder"] = {"findings": [{"cell": 1, "kind": "kernel_died", "what": "it used up its wall time"}]}
+    nb.metadata["autograder"] = {"findings": [{"cell": 1, "fact": "wall_time", "what": "it used up its wall time"}]}
     return nb
 
 

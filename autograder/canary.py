@@ -1,0 +1,194 @@
+"""The canary: before a lab is graded, its own solution is graded in the same sandbox, configuration and
+environment as the students' notebooks; a broken grading environment then stops grading instead of
+giving everyone zero.
+
+The canary course is a scratch copy of the lab under ``.autograder/canary/<lab>/`` with a gradebook of its
+own (SQLite, whatever the course uses), so the canary never writes to the course's gradebook. Besides
+its score, the canary gives each cell's time (the reference of the per-cell time limits), the kernel's
+peak memory, and what a graded kernel sees of its environment (``probe``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .course import CONFIG_FILE, Course, fingerprint
+
+STUDENT = "canary"
+DATASETS = {"load_cifar10": ("CIFAR-10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
+            "load_mnist": ("MNIST", "the four MNIST files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                                    "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")}
+DATA_ERRORS = ("FileNotFoundError", "ConnectionError", "CIFAR10DataError", "MNISTDataError")
+PROBE = """\
+import json, os, sys
+seen = {"python": sys.version.split()[0]}
+for name in ("numpy", "course_utils"):
+    try:
+        module = __import__(name)
+        seen[name] = getattr(module, "__version__", None) or os.path.dirname(module.__file__)
+    except Exception as error:
+        seen[name + "_error"] = f"{type(error).__name__}: {error}"
+folder = os.environ.get("COURSE_DATA_DIR")
+seen["COURSE_DATA_DIR"] = folder
+if folder:
+    try:
+        seen["data_files"] = sorted(os.listdir(folder))[:20]
+    except OSError as error:
+        seen["data_error"] = f"{type(error).__name__}: {error.strerror}"
+print(json.dumps(seen))
+"""
+
+
+@dataclass
+class CanaryResult:
+    """How the lab's own solution fared in the grading environment."""
+    lab: str
+    status: str
+    score: float
+    max_score: float                         # the automatic points (written answers are graded by hand)
+    lost: list[str]                          # "grade_id: error" of each test cell that lost points
+    seconds: float                           # the whole grading of the canary, kernel start included
+    cell_seconds: dict[str, float]           # each cell's time, by preprocessors.cell_key
+    peak_memory_bytes: int                   # the kernel's peak resident memory
+    environment: dict = field(default_factory=dict)
+    problem: str | None = None               # what went wrong and what to do; None if it scored full marks
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def run_sandboxed(config, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``argv`` as a graded kernel would run: in the sandbox the course's configuration describes."""
+    from .sandbox import PRIVATE_ROOT, SandboxedKernelManager, _UidClaim, kernel_environment, sandbox_command
+    policy = SandboxedKernelManager(config=config).policy
+    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
+            tempfile.TemporaryDirectory() as notebook_dir:
+        connection = Path(private, "kernel.json")
+        connection.write_text("{}")
+        claim = _UidClaim() if os.geteuid() == 0 else None
+        try:
+            command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
+                                      connection_file=str(connection), uid=claim and claim.uid,
+                                      env=kernel_environment())
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  env=kernel_environment(), cwd=private)
+        finally:
+            if claim:
+                claim.release()
+
+
+def grader_environment(course: Course, sandbox: bool) -> dict:
+    """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it."""
+    import numpy
+    from .sandbox import _package_folder
+    folder = _package_folder("course_utils")
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*.py")) if folder else []:
+        digest.update(path.read_bytes())
+    return {"grader_python": sys.version.split()[0], "grader_numpy": numpy.__version__,
+            "grader_course_utils": folder, "course_utils_sha256": digest.hexdigest()[:16], "sandbox": sandbox}
+
+
+def probe(course: Course, sandbox: bool) -> dict:
+    """What a graded kernel sees: its Python and NumPy, course_utils (or why it cannot import it), the data."""
+    from .sandbox import kernel_environment
+    if sandbox:
+        result = run_sandboxed(course.config(), [sys.executable, "-c", PROBE])
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
+                                    env=kernel_environment(), cwd=scratch)
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"probe_error": (result.stderr.strip() or "no output").splitlines()[-1]}
+
+
+def environment(course: Course, sandbox: bool) -> dict:
+    """The grading environment as it decides grades: part of every submission's fingerprint."""
+    return {**grader_environment(course, sandbox), **probe(course, sandbox)}
+
+
+def scratch_course(course: Course, lab: str) -> Course:
+    """A copy of the lab with the course's configuration, its own gradebook and the solved notebook.
+
+    The copy is kept for the next run while the lab's source folder and the configuration stay the same.
+    """
+    from .release import generate
+    from .submissions import solved, submit
+    root = course.root / ".autograder" / "canary" / lab
+    canary = Course(root, gradebook_url=f"sqlite:///{root / 'gradebook.db'}")
+    made_from = root / "made-from.sha256"
+    key = fingerprint(course.source_notebook(lab).parent, course.root / CONFIG_FILE)
+    if made_from.is_file() and made_from.read_text() == key:
+        for folder in ("submitted", "autograded"):
+            shutil.rmtree(root / folder, ignore_errors=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        shutil.copy(course.root / CONFIG_FILE, root / CONFIG_FILE)
+        shutil.copytree(course.root / "source" / lab, root / "source" / lab)
+        generate(canary, lab)
+        made_from.write_text(key)
+    submit(canary, STUDENT, lab, solved(course, lab))
+    return canary
+
+
+def automatic_points(nb) -> float:
+    """The points of a notebook's automatically graded cells (code cells marked for grading)."""
+    return sum(float(cell.metadata["nbgrader"].get("points", 0)) for cell in nb.cells
+               if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+def lost_points(graded) -> list[str]:
+    """``"grade_id: ename: evalue"`` for each graded code cell of an autograded notebook that has an error."""
+    lost = []
+    for cell in graded.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.cell_type == "code" and meta.get("grade") and errors:
+            lost.append(f"{meta.get('grade_id')}: {errors[0].get('ename')}: {errors[0].get('evalue', '')[:300]}")
+    return lost
+
+
+def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | None:
+    """Why the canary lost points and what to do, or None if it scored full marks."""
+    if result.status == "graded" and result.score >= result.max_score:
+        return None
+    env = result.environment
+    scored = (f"The lab's own solution scored {result.score:g} of {result.max_score:g} automatic points in the "
+              f"grading sandbox (status {result.status}), so nothing was graded and the gradebook is unchanged.")
+    if "course_utils_error" in env:
+        return (f"{scored} course_utils cannot be imported by graded kernels ({env['course_utils_error']}). "
+                f"The grader imports it from {env.get('grader_course_utils')}; graded kernels get only the packages "
+                f"installed in {sys.prefix} (not PYTHONPATH, not the current folder), and see nothing of the disk "
+                f"but those. Install the kit there from this course root: cd {course.root} && "
+                "python -m pip install -e .")
+    if "numpy_error" in env or "probe_error" in env:
+        return (f"{scored} Graded kernels cannot run Python with NumPy: "
+                f"{env.get('numpy_error') or env.get('probe_error')}. Run `python -m autograder doctor` for details.")
+    source = course.source_notebook(lab).read_text()
+    errors = {o.get("ename") for cell in graded.cells for o in cell.get("outputs", [])
+              if o.get("output_type") == "error"} if graded is not None else set()
+    for loader, (name, files) in DATASETS.items():
+        if loader in source and errors & set(DATA_ERRORS):
+            folder = env.get("COURSE_DATA_DIR")
+            seen = ("COURSE_DATA_DIR is not set" if not folder else
+                    f"COURSE_DATA_DIR is {folder}, where graded kernels see "
+                    + (env.get("data_error") or (", ".join(env.get("data_files") or []) or "nothing")))
+            return (f"{scored} {lab} needs {name}, and graded kernels have no internet: {seen}. Put {files} in a "
+                    "folder readable by every user (graded kernels run as an unprivileged user), and run grade "
+                    f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data python -m autograder grade {lab}.")
+    lost = "; ".join(result.lost) or "no test failed, but the notebook did not run to the end"
+    return (f"{scored} What it lost: {lost}. Check the grading environment with `python -m autograder doctor {lab}`; "
+            "if the solution itself is wrong, fix source/ and release again.")

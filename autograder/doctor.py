@@ -1,0 +1,63 @@
+"""``python -m autograder doctor [LAB]``: is this server ready to grade? The canary's checks, alone, as a report."""
+from __future__ import annotations
+
+from . import canary
+from .course import Course, CourseError
+from .findings import size_text
+from .sandbox import MiB, SandboxedKernelManager, sandbox_problem
+
+
+def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tuple[str, bool]:
+    """A readable report on the grading environment (and on grading ``lab``'s own solution); and whether all is well."""
+    lines, healthy = [], True
+
+    def check(ok: bool, what: str) -> None:
+        nonlocal healthy
+        healthy &= ok
+        lines.append(f"  [{'ok' if ok else 'PROBLEM'}] {what}")
+
+    lines.append(f"Course root: {course.root}")
+    problem = sandbox_problem() if sandbox else None
+    check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
+          f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")
+    if problem:
+        return "\n".join(lines), False
+    env = canary.environment(course, sandbox)
+    ours = course.root / "course_utils"
+    where = env["grader_course_utils"]
+    lines.append(f"  [info] grader: Python {env['grader_python']}, NumPy {env['grader_numpy']}, course_utils from "
+                 f"{where}" + (f" (not this course's own copy, {ours})" if ours.is_dir() and where != str(ours) else ""))
+    check("probe_error" not in env and "numpy_error" not in env,
+          f"graded kernels run Python {env.get('python')} with NumPy {env.get('numpy')}" if "numpy" in env else
+          f"graded kernels cannot run Python with NumPy: {env.get('numpy_error') or env.get('probe_error')}")
+    check("course_utils" in env, f"graded kernels import course_utils from {env['course_utils']}" if "course_utils" in env
+          else f"graded kernels cannot import course_utils: {env.get('course_utils_error')}; install the kit in "
+               f"this Python environment from the course root: cd {course.root} && python -m pip install -e .")
+    folder = env.get("COURSE_DATA_DIR")
+    lines.append("  [info] data: COURSE_DATA_DIR is not set (labs that need CIFAR-10 or MNIST will fail)" if not folder
+                 else f"  [info] data: COURSE_DATA_DIR={folder}; graded kernels see: "
+                      + (env.get("data_error") or ", ".join(env.get("data_files") or []) or "nothing"))
+    if lab:
+        healthy &= _canary_report(course, lab, sandbox, env, lines)
+    lines.append("All checks passed: this server is ready to grade." if healthy else
+                 "Some checks failed: fix them before grading (grade refuses while the canary fails).")
+    return "\n".join(lines), healthy
+
+
+def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: list[str]) -> bool:
+    from .grade import run_canary
+    course.check_lab(lab)
+    if not course.release_notebook(lab).is_file():
+        raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
+    result = run_canary(course, lab, sandbox, environment=env)
+    lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
+    lines.append(f"  [{'ok' if result.ok else 'PROBLEM'}] score {result.score:g} / {result.max_score:g} automatic "
+                 f"points, status {result.status}")
+    slowest = sorted(result.cell_seconds.items(), key=lambda item: -item[1])[:3]
+    lines.append(f"  [info] time: {result.seconds:.1f} s in all (kernel start included); slowest cells: "
+                 + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in slowest))
+    lines.append(f"  [info] memory: the kernel's peak was {result.peak_memory_bytes / MiB:.0f} MiB "
+                 f"(the limit is {size_text(SandboxedKernelManager(config=course.config()).memory_bytes)})")
+    if result.problem:
+        lines.append(f"  {result.problem}")
+    return result.ok

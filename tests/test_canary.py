@@ -1,0 +1,159 @@
+"""The canary: a broken grading environment stops grading, with the cause and the fix, before any grade is written.
+
+Real nbgrader, real sandboxed kernels, real command lines, in scratch copies of the course set up as an
+instructor's would be: data not staged, the kit not installed where the kernels can see it.
+"""
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.course import CONFIG_FILE, Course
+from autograder.demo import scratch_course
+from autograder.findings import noted_times
+from autograder.grade import grade
+from autograder.records import Status, load_record
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import solved, submit, untouched
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB1, LAB5 = "lab1_initialization", "lab5_cifar10_mlp"
+SANDBOX = sandbox_problem() is None
+pytestmark = pytest.mark.slow
+
+
+def released(tmp_path, lab):
+    course = scratch_course(KIT, tmp_path / "course", [lab])
+    assert release_lab(course, lab) == []
+    return course
+
+
+def command(course, *args):
+    unsafe = [] if SANDBOX else ["--unsafe-no-sandbox"]
+    return [sys.executable, "-m", "autograder", "--root", str(course.root), *args, *unsafe]
+
+
+def submissions_in_gradebook(course, lab):
+    with Gradebook(course.db_url()) as gb:
+        try:
+            return [s.student.id for s in gb.find_assignment(lab).submissions]
+        except MissingEntry:
+            return []
+
+
+def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path):
+    course = released(tmp_path, LAB5)
+    submit(course, "alice", LAB5, solved(course, LAB5))
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_DATA_DIR"}  # the grading server forgot it
+    result = subprocess.run(command(course, "grade", LAB5), capture_output=True, text=True, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "canary failed" in result.stderr and "nothing was graded" in result.stderr
+    assert "needs CIFAR-10" in result.stderr and "COURSE_DATA_DIR is not set" in result.stderr
+    assert "cifar-10-python.tar.gz" in result.stderr
+    assert load_record(course, LAB5, "alice") is None
+    assert submissions_in_gradebook(course, LAB5) == []
+    # doctor says the same, alone
+    report = subprocess.run(command(course, "doctor", LAB5), capture_output=True, text=True, env=env)
+    assert report.returncode == 1 and "needs CIFAR-10" in report.stdout and "[PROBLEM] score" in report.stdout
+
+
+@pytest.mark.skipif(not SANDBOX, reason="needs bubblewrap: without a sandbox, kernels see every folder on disk")
+def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix(tmp_path):
+    """The kit's own copy is used through PYTHONPATH (never installed): graded kernels do not get PYTHONPATH."""
+    copy_root = tmp_path / "elsewhere"  # a second, complete copy of the kit
+    shutil.copytree(KIT.root, copy_root, ignore=shutil.ignore_patterns(
+        ".git", "submitted", "autograded", "feedback", ".autograder", "gradebook.db", "__pycache__", "*.egg-info"))
+    course = Course(copy_root)
+    submit(course, "alice", LAB1, solved(course, LAB1))
+    env = {**os.environ, "PYTHONPATH": str(copy_root)}
+    # graded kernels would import the installed kit (this checkout), which the sandbox does not show them
+    assert not str(KIT.root).startswith(str(copy_root))
+    result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "course_utils cannot be imported by graded kernels" in result.stderr
+    assert f"cd {copy_root} && python -m pip install -e ." in result.stderr
+    assert load_record(course, LAB1, "alice") is None
+    assert submissions_in_gradebook(course, LAB1) == []
+
+
+def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
+    course = released(tmp_path, LAB1)
+    report = subprocess.run(command(course, "doctor", LAB1), capture_output=True, text=True)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "[ok] graded kernels import course_utils from" in report.stdout
+    assert "[ok] score 13 / 13 automatic points" in report.stdout
+    assert "memory: the kernel's peak was" in report.stdout and "ready to grade" in report.stdout
+
+
+def every_function_loops(nb):
+    """Each graded function of the solved notebook starts with an endless loop."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            cell.source = "\n".join(line + ("\n    while True:\n        pass" if line.startswith("def ") else "")
+                                    for line in cell.source.splitlines())
+    return nb
+
+
+def limits_of_stopped_cells(outcome):
+    """The time limits (s) of the cells the grader stopped, in notebook order, from an outcome's detail."""
+    parts = [part for part in outcome.detail.split("; ") if "was stopped at its time limit" in part]
+    return [float(part.rsplit("(", 1)[1].removesuffix(" s)")) for part in parts]
+
+
+def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
+    course = released(tmp_path, LAB1)
+    config = course.root / CONFIG_FILE
+    config.write_text(config.read_text() + "\nc.SandboxedExecute.time_floor = 3\n")
+    good = solved(course, LAB1)
+    submit(course, "honest", LAB1, good)
+    submit(course, "loops", LAB1, every_function_loops(good))
+    stuck = copy.deepcopy(good)
+    stuck.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    submit(course, "stuck_once", LAB1, stuck)
+    said = []
+    outcomes = {o.student: o for o in grade(course, LAB1, workers=2, progress=False, sandbox=SANDBOX, say=said.append)}
+    assert said and "full marks (13 / 13)" in said[0] and "10x its time in the canary, at least 3 s" in said[0]
+    assert outcomes["honest"].status == Status.GRADED and outcomes["honest"].score == 13
+    slowest = max(noted_times(nbformat.read(
+        course.root / ".autograder/canary" / LAB1 / "autograded/canary" / LAB1 / f"{LAB1}.ipynb", as_version=4)).values())
+    loops = outcomes["loops"]
+    assert loops.status == Status.TIMEOUT and loops.score < 13
+    first, *later = limits_of_stopped_cells(loops)
+    assert len(later) >= 2
+    # limits come from the canary's times, far below the configured 300 s; after a stop, shorter still
+    assert 3 <= first <= max(3, 10 * slowest) + 0.01
+    assert all(3 <= limit <= max(3, 3 * slowest) + 0.01 for limit in later) and 3 in later
+    # an endless loop in a cell of the student's own is stopped; the tests after it keep their points
+    assert outcomes["stuck_once"].status == Status.TIMEOUT and "cell 1 was stopped" in outcomes["stuck_once"].detail
+    assert outcomes["stuck_once"].score == 13
+
+
+def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
+    course = released(tmp_path, LAB1)
+    submit(course, "alice", LAB1, untouched(course, LAB1))
+
+    def skipped():
+        return [o.skipped for o in grade(course, LAB1, workers=1, progress=False, sandbox=SANDBOX, skip_canary=True)]
+
+    assert skipped() == [False]
+    assert skipped() == [True]  # nothing changed
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    (data / "cifar-10-python.tar.gz").write_bytes(b"staged after the first run")
+    previous = os.environ.get("COURSE_DATA_DIR")
+    os.environ["COURSE_DATA_DIR"] = str(data)
+    try:  # the data graded kernels see changed: what was graded without it is graded again
+        assert skipped() == [False]
+    finally:
+        os.environ["COURSE_DATA_DIR"] = previous
+    record = json.loads((course.records_dir / LAB1 / "alice.json").read_text())
+    assert record["status"] == "graded"
