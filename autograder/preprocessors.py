@@ -56,8 +56,9 @@ class SandboxedExecute(Execute):
     canary, by ``cell_key``), a cell may take ``time_multiple`` times its reference time, at least
     ``time_floor`` seconds, at most ``timeout``; a cell the reference did not run gets the limit of
     the slowest reference cell. Once a cell of the notebook has been stopped, later cells get
-    ``time_multiple_after_stop`` times their reference time, at least ``time_floor``: runaway code then
-    costs little, and a correct cell that takes longer than the floor still runs. Each cell's time (its visible part and hidden checks) is noted in the
+    ``time_multiple_after_stop`` times their reference time, at least ``time_floor_after_stop``: code that
+    runs away again (the same endless loop, called by every later test) then costs little, while a
+    correct cell still has a margin over its reference time. Each cell's time (its visible part and hidden checks) is noted in the
     autograded notebook, where the next canary reads it.
     """
 
@@ -71,8 +72,10 @@ class SandboxedExecute(Execute):
     time_multiple = Float(10.0, help="A cell may take this many times its time in the reference run.").tag(config=True)
     time_floor = Float(5.0, help="Time limit (s) of a cell that took (almost) no time in the reference run."
                        ).tag(config=True)
-    time_multiple_after_stop = Float(3.0, help="Once a cell of a notebook was stopped, later cells may take this "
-                                     "many times their reference time (at least time_floor).").tag(config=True)
+    time_multiple_after_stop = Float(3.0, help="Once a cell of the notebook was stopped, later cells may take this "
+                                     "many times their reference time (at least time_floor_after_stop).").tag(config=True)
+    time_floor_after_stop = Float(1.0, help="Once a cell of the notebook was stopped, the shortest time limit (s) of "
+                                  "later cells.").tag(config=True)
     reference_seconds = Dict(help="Each cell's time in the reference run (s), by cell_key; empty: every cell "
                              "gets `timeout`. Filled in by `grade` from the canary.").tag(config=True)
 
@@ -106,8 +109,9 @@ class SandboxedExecute(Execute):
         if not self.reference_seconds:
             return min(self.time_floor, self.timeout) if self.stopped_once else self.timeout
         reference = self.reference_seconds.get(cell_key(cell), max(self.reference_seconds.values()))
-        multiple = self.time_multiple_after_stop if self.stopped_once else self.time_multiple
-        return min(self.timeout, max(self.time_floor, multiple * reference))
+        if self.stopped_once:
+            return min(self.timeout, max(self.time_floor_after_stop, self.time_multiple_after_stop * reference))
+        return min(self.timeout, max(self.time_floor, self.time_multiple * reference))
 
     def _get_timeout(self, cell):
         return self.limit if cell is not None else super()._get_timeout(cell)
