@@ -129,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[args.command](Course.at(args.root), args)
+        course = Course.at(args.root)
+        for lab in [getattr(args, "lab", None), *(getattr(args, "labs", None) or [])]:
+            if lab:  # a wrong name is told at once, before the grading machinery is imported
+                course.check_lab(lab)
+        return COMMANDS[args.command](course, args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

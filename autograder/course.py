@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -90,7 +89,9 @@ class Course:
             config.CourseDirectory.db_url = self.gradebook_url
         return config
 
-    def coursedir(self, config: Config | None = None) -> CourseDirectory:
+    def coursedir(self, config: Config | None = None):
+        """nbgrader's ``CourseDirectory`` of the course (nbgrader is imported here: it takes seconds)."""
+        from nbgrader.coursedir import CourseDirectory
         return CourseDirectory(config=config or self.config())
 
     def db_url(self) -> str:

@@ -1,0 +1,32 @@
+"""Commands that only need to answer (help, a wrong lab, a wrong folder) answer at once: they never import
+nbgrader, whose import alone takes seconds."""
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import contextlib, io, sys
+from autograder.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+    try:
+        code = main({argv!r})
+    except SystemExit as exit:
+        code = exit.code
+print(code, "nbgrader" in sys.modules, err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else "")
+"""
+
+
+@pytest.mark.parametrize("argv, code, says", [
+    (["--help"], 0, ""),
+    (["grade", "lab0_nothing"], 2, "There is no lab called 'lab0_nothing'"),
+    (["feedback", "lab0_nothing"], 2, "There is no lab called 'lab0_nothing'"),
+    (["release", "lab1_initialization", "lab0_nothing"], 2, "There is no lab called 'lab0_nothing'"),
+    (["--root", "/nonexistent", "grade", "lab1_initialization"], 2, "is not a course directory"),
+    (["grade"], 2, "the following arguments are required: LAB"),
+])
+def test_quick_answers_do_not_import_nbgrader(argv, code, says):
+    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True,
+                            check=True)
+    returned, imported, message = result.stdout.strip().split(" ", 2) if says else (*result.stdout.split(), "")
+    assert int(returned) == code and imported == "False" and says in message
