@@ -4,7 +4,6 @@ import json
 import secrets
 import time
 
-from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
@@ -14,7 +13,7 @@ from traitlets import Bool, Dict, Float, Integer
 
 from .findings import forget, limit_hit, note, note_time, size_text
 from .judge.cells import parse_hidden, run_checks, split_hidden
-from .judge.remote import KernelSession
+from .judge.remote import MAX_ANSWER, KernelSession, judge_client
 from .records import Fact
 from .sandbox import MiB, SandboxedKernelManager
 
@@ -67,6 +66,8 @@ class SandboxedExecute(Execute):
         config=True)
     max_output_bytes = Integer(20 * MiB, help="Output kept of a whole notebook (bytes); later output is "
                                "dropped, but for errors, which decide grades.").tag(config=True)
+    max_answer_bytes = Integer(MAX_ANSWER, help="Largest answer (bytes) the judge takes from the kernel; a larger "
+                               "one fails its check without entering the grader's memory.").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the hidden tests' random inputs (default: a new secret "
                    "one per submission; set it only to reproduce a grading).").tag(config=True)
     time_multiple = Float(10.0, help="A cell may take this many times its time in the reference run.").tag(config=True)
@@ -161,9 +162,7 @@ class SandboxedExecute(Execute):
             raise
         if self.judge:  # the judge's own client connects now, long before the first test: the kernel's first
             # question would be lost if its stdin channel were still connecting (ZMQ routes only to known peers)
-            self.judge_client = BlockingKernelClient()
-            self.judge_client.load_connection_info(self.km.get_connection_info())
-            self.judge_client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
+            self.judge_client = judge_client(self.km.get_connection_info(), self.max_answer_bytes)
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync twin wraps its own
@@ -173,7 +172,8 @@ class SandboxedExecute(Execute):
         else (error name, message)."""
         seconds = max(0.0, self.cell_deadline - time.monotonic())
         with KernelSession(self.judge_client, self.cell_deadline, lambda: run_sync(ensure_async)(
-                self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel())) as session:
+                self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel()),
+                self.max_answer_bytes) as session:
             return run_checks(calls, session, self.secret, seconds)
 
     def _stopped(self, index):

@@ -10,6 +10,9 @@ Objects of the judge passed as arguments (reference functions and layers) stay h
 stand-ins whose calls and public attribute reads come back to the judge. Only objects defined in the
 ``autograder`` package are shared this way; nothing else of the judge (no module, no code, no file)
 can be reached from the kernel.
+
+An answer larger than the session's limit never enters the grader's memory whole: the judge's client
+(``judge_client``) has ZeroMQ refuse it, and the session then fails the check that asked for it.
 """
 import functools
 import json
@@ -20,11 +23,16 @@ import types
 from pathlib import Path
 
 import numpy as np
+import zmq
+from jupyter_client import BlockingKernelClient
+from zmq.utils.monitor import recv_monitor_message
 
+from ..findings import size_text
 from .agent import Codec, _Ref, error_named
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
-MAX_MESSAGE = 512 * 1024**2  # characters of one message from the kernel
+MAX_ANSWER = 64 * 1024**2  # bytes of one message from the kernel, by default
+RECONNECT_SECONDS = 5  # to connect again after ZeroMQ dropped a message (and with it the connection)
 CALLBACK_OPS = ("call", "getattr")
 
 
@@ -150,18 +158,35 @@ def _updatable(local, changed):
     return type(local) is type(changed) and isinstance(local, (dict, list, tuple))
 
 
+def judge_client(connection_info, max_message=MAX_ANSWER):
+    """A started client of a kernel (shell and input channels) that takes no message over ``max_message`` bytes.
+
+    ZeroMQ checks the size a message announces before reading it, and drops the connection instead of
+    reading a larger one; ``KernelSession`` notices, connects again and fails the check that asked.
+    """
+    client = BlockingKernelClient()
+    client.load_connection_info(connection_info)
+    client.context.setsockopt(zmq.MAXMSGSIZE, max_message)  # the client's own context: its sockets, made next
+    client.start_channels(shell=True, iopub=False, stdin=True, hb=False, control=False)
+    return client
+
+
 class KernelSession:
     """One conversation with the agent in a running kernel, for the hidden tests of one cell.
 
     client: a blocking jupyter_client KernelClient of the kernel (stdin and shell channels);
     deadline: ``time.monotonic()`` value after which the kernel is given up; is_alive: function
-    telling whether the kernel still runs; interrupt: function interrupting the kernel.
+    telling whether the kernel still runs; interrupt: function interrupting the kernel; max_message:
+    the largest message (bytes) taken from the kernel, which ``judge_client`` also gives its sockets.
     Use it as a context manager: leaving it ends the conversation. If the kernel never takes the
     conversation up, every request raises KernelUnavailable saying why.
     """
 
-    def __init__(self, client, deadline, is_alive, interrupt):
+    def __init__(self, client, deadline, is_alive, interrupt, max_message=MAX_ANSWER):
         self.client, self.deadline, self.is_alive, self.interrupt = client, deadline, is_alive, interrupt
+        self.max_message = max_message
+        self.events = client.stdin_channel.socket.get_monitor_socket(  # one per socket, kept by pyzmq
+            zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.shared = {}  # id -> judge object the kernel holds a stand-in for
         self.broken = None  # why the conversation ended early
         self.codec = Codec(self._refer, self._own, self._peer)
@@ -217,6 +242,8 @@ class KernelSession:
             try:
                 message = self.client.get_stdin_msg(timeout=min(0.5, max(0.01, self.deadline - now)))
             except queue.Empty:
+                if self._dropped():
+                    self._too_large()
                 ask_alive = now > next_alive_check
                 if self._finished() or (ask_alive and not self.is_alive()):
                     self._break("the notebook's kernel stopped answering the tests (it exited or crashed)")
@@ -226,16 +253,39 @@ class KernelSession:
             if message.get("msg_type") != "input_request":
                 continue
             prompt = message.get("content", {}).get("prompt", "")
-            if not isinstance(prompt, str) or len(prompt) > MAX_MESSAGE:
-                self._break("the notebook's kernel sent an answer too large to check")
+            if isinstance(prompt, str) and len(prompt) > self.max_message:
+                self._too_large()
             try:
                 decoded = json.loads(prompt)
-            except ValueError:
+            except (TypeError, ValueError):
                 decoded = None
             if not isinstance(decoded, dict):
                 self._break("the notebook's kernel answered the tests in a way they cannot read: did your code "
                             "call input() or change how the kernel prints or reads?")
             return decoded
+
+    def _too_large(self):
+        self.interrupt()  # the kernel waits for a reply to its answer, which the judge does not read
+        self._break(f"the notebook's kernel sent an answer larger than the limit of {size_text(self.max_message)}: "
+                    "return smaller values")
+
+    def _dropped(self):
+        """True if ZeroMQ dropped a message of the kernel for its size; the input channel is connected again.
+
+        Dropping a message ends the connection for good; if connecting again succeeds, the kernel is alive
+        (a kernel that died also ends the connection, but cannot be connected to again).
+        """
+        if not self.events.poll(0):
+            return False
+        event = recv_monitor_message(self.events)
+        if event["event"] != zmq.EVENT_DISCONNECTED:
+            return False
+        socket, endpoint = self.client.stdin_channel.socket, event["endpoint"].decode()
+        time.sleep(0.1)  # the kernel first lets go of the old connection: it would refuse a second one of ours
+        socket.disconnect(endpoint)
+        socket.connect(endpoint)
+        return bool(self.events.poll(RECONNECT_SECONDS * 1000)) and \
+            recv_monitor_message(self.events)["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED
 
     def _finished(self):
         """True once the kernel has finished running the agent (so it will not answer any more)."""
