@@ -24,6 +24,8 @@ c.SandboxedKernelManager.wall_seconds = 1800
 c.Execute.timeout = 300
 c.Execute.startup_timeout = 60
 c.Execute.interrupt_on_timeout = True
+# A graded kernel is thrown away after its notebook: kill it at once instead of waiting for it to exit.
+c.Execute.shutdown_kernel = "immediate"
 
 # A deleted or damaged test cell is put back from the gradebook and graded (nbgrader #1682).
 c.OverwriteCells.add_missing_cells = True
