@@ -1,13 +1,15 @@
 """The judge: hidden tests run in the grader and ask a real kernel only for the student's answers.
 
 The codec is checked over random nested values; the conversation against a real IPython kernel
-(not sandboxed here: the sandbox has its own tests), including kernels whose code attacks it.
+(not sandboxed here: the sandbox has its own tests), including kernels whose code attacks it; the
+limit on an answer's size with a sandboxed kernel, as grading runs it.
 """
 import base64
 import functools
 import io
 import json
 import os
+import re
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -19,12 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from jupyter_client import KernelManager
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
 
 from autograder.hidden import common
 from autograder.judge.agent import Codec
 from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
 from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, type_name
+from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
+from autograder.sandbox import sandbox_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,8 +189,8 @@ def kernel():
         reply = client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
         assert reply["content"]["status"] == "ok", reply["content"]
 
-    def session(seconds=30.0):
-        return KernelSession(client, time.monotonic() + seconds, manager.is_alive, manager.interrupt_kernel)
+    def session(seconds=30.0, **options):
+        return KernelSession(client, time.monotonic() + seconds, manager.is_alive, manager.interrupt_kernel, **options)
 
     yield run, session
     client.stop_channels()
@@ -285,6 +291,15 @@ def test_an_endless_loop_runs_out_of_time_and_the_kernel_is_interrupted(kernel):
     run("print('still here')")
 
 
+def test_an_answer_over_the_limit_that_got_in_is_refused_too(kernel):
+    run, session = kernel  # a client without the socket's limit: the session's own check
+    run("import numpy as np\ndef big():\n    return np.ones(200_000)")
+    with session(max_message=1024**2) as judge:
+        with pytest.raises(KernelUnavailable, match="larger than the limit of 1 MiB"):
+            judge.lookup("big")()
+    run("print('still here')")  # the kernel was not left waiting for a reply
+
+
 @pytest.mark.parametrize("tampering", [
     "get_ipython().input_transformers_cleanup.append(lambda lines: [])",
     "import ast\nclass Nothing(ast.NodeTransformer):\n    def visit_Module(self, node):\n"
@@ -297,6 +312,40 @@ def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
     with pytest.raises(KernelUnavailable):
         with session(seconds=5) as judge:
             judge.lookup("answer")()
+
+
+def peak_rss_bytes():
+    """This process's peak resident memory since it was last reset (by writing 5 to /proc/self/clear_refs)."""
+    return int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) * 1024
+
+
+def hidden_test_cell(grade_id, check):
+    return new_code_cell(f"### BEGIN HIDDEN TESTS\nfrom autograder.hidden import lab1 as hidden_lab1\n"
+                         f"hidden_lab1.{check}\n### END HIDDEN TESTS",
+                         metadata={"nbgrader": {"grade": True, "solution": False, "points": 1, "grade_id": grade_id}})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox possible here: {sandbox_problem()}")
+def test_an_answer_over_the_limit_fails_its_own_check_at_once_and_never_enters_the_grader(tmp_path):
+    huge = "import numpy as np\n\ndef predict(params, X):\n    return np.ones((100 * 10**6, 1), dtype=np.uint8)"
+    cost = "def compute_cost(A2, Y):\n    return float(-np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))"
+    nb = new_notebook(cells=[new_code_cell(huge), new_code_cell(cost), hidden_test_cell("test_predict",
+                             "check_predict(predict)"), hidden_test_cell("test_cost", "check_compute_cost(compute_cost)")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    folder = tmp_path / "autograded" / "alice" / "lab"
+    folder.mkdir(parents=True)
+    config = Config({"SandboxedKernelManager": {"course_root": str(tmp_path)}})
+    Path("/proc/self/clear_refs").write_text("5")
+    before, start = peak_rss_bytes(), time.monotonic()
+    SandboxedExecute(config=config, timeout=120).preprocess(nb, {"metadata": {"path": str(folder)}})
+    assert time.monotonic() - start < 60  # not the cell's 120 s
+    assert peak_rss_bytes() - before < 64 * 1024**2  # the answer (133 MB of JSON) never came in
+    (failure,) = [o for o in nb.cells[2].outputs if o.output_type == "error"]
+    assert failure.ename == "KernelUnavailable"
+    assert failure.evalue.startswith("The notebook's kernel sent an answer larger than the limit of 64 MiB"), \
+        failure.evalue
+    assert not [o for o in nb.cells[3].outputs if o.output_type == "error"]  # the next check talks to the kernel again
 
 
 def test_checks_draw_their_inputs_from_the_secret_seed():
