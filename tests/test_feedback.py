@@ -1,0 +1,77 @@
+"""``feedback`` hands out no secret text: a page whose graded notebook shows, in its outputs, solution,
+hidden test or model answer lines of any lab in source/ is deleted and the command fails, saying
+whose and where; a correct submission, whose code rightly equals the solution, gets its page.
+
+Real grading (without the sandbox, so that a kernel can read the instructor's files) and nbgrader's
+real feedback.
+"""
+import copy
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from autograder.course import Course, CourseError
+from autograder.demo import scratch_course
+from autograder.feedback import course_secrets, output_text
+from autograder.feedback import feedback
+from autograder.grade import grade
+from autograder.release import release_lab
+from autograder.submissions import solved, submit
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB, OTHER = "lab1_initialization", "lab2_learning_rates"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("feedback")]
+
+PRINT_A_SOLUTION = """
+import json
+cells = json.load(open({path!r}))["cells"]
+print("".join(next(c["source"] for c in cells if c["cell_type"] == "code"
+                   and c["metadata"].get("nbgrader", {{}}).get("solution"))))
+"""
+SHAPE_ERROR = 'forward_propagation(np.ones((5, 3)), initialize_parameters(2, 4, 1, "random"))'
+
+
+def cell_index(nb, grade_id):
+    return next(i for i, cell in enumerate(nb.cells)
+                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def page(course, student):
+    return course.feedback_dir(student, LAB) / f"{LAB}.html"
+
+
+def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_whose_and_where(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB, OTHER])
+    assert release_lab(course, LAB) == []
+    good = solved(course, LAB)
+    honest = copy.deepcopy(good)  # ends with a traceback that quotes the student's own (solution) code
+    honest.cells.append(new_code_cell(SHAPE_ERROR))
+    submit(course, "alice", LAB, honest)
+    leaking = copy.deepcopy(good)
+    at = cell_index(leaking, "initialize_parameters")
+    leaking.cells[at].source += PRINT_A_SOLUTION.format(path=str(course.source_notebook(OTHER)))
+    submit(course, "mallory", LAB, leaking)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=False)}
+    assert outcomes["alice"].score == outcomes["mallory"].score > 0
+
+    with pytest.raises(CourseError) as error:
+        feedback(course, LAB)
+    message = str(error.value)
+    assert message.startswith(f"The feedback page of mallory for {LAB} was deleted")
+    assert f"cell {at} (initialize_parameters) shows secret text of {OTHER}" in message
+    assert str(course.submission_dir("mallory", LAB)) in message and "alice" not in message
+    secrets = course_secrets(course)
+    assert not [line for line in secrets if line in message]  # where, never what
+    assert not page(course, "mallory").exists()
+
+    # no false alarm: alice's traceback shows her code, which equals solution lines of the lab
+    assert page(course, "alice").exists()
+    graded = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
+    traceback = "".join(output_text(output) for output in graded.cells[-1].outputs)
+    assert [line for line, labs in secrets.items() if LAB in labs and line in traceback]
+    shutil.rmtree(course.submission_dir("mallory", LAB))
+    shutil.rmtree(course.autograded_notebook("mallory", LAB).parent)
+    assert feedback(course, LAB) == [page(course, "alice")]
