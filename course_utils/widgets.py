@@ -287,3 +287,131 @@ class TrainingPanel:
 
 def _shorten(text):
     return text if len(text) <= MAX_MESSAGE_LENGTH else text[:MAX_MESSAGE_LENGTH] + "..."
+
+
+# ----------------------------------------------------------------------------- optimizer paths on a 2-D surface
+
+def float_slider(value, low, high, step=0.01, description=""):
+    """A slider of numbers ``low`` to ``high`` by ``step`` (for example a momentum coefficient), reported when released."""
+    return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
+                               readout_format=".3g", continuous_update=False, style={"description_width": "initial"})
+
+
+@dataclass
+class Surface:
+    """A function of two parameters to draw as contours: ``height(x, y)`` works on arrays, elementwise.
+
+    extent: (x_min, x_max, y_min, y_max), the part of the plane drawn; minimum: the (x, y) of the
+    lowest point, marked with a star (or None).
+    """
+
+    height: object
+    extent: tuple
+    minimum: tuple | None = None
+    name: str = ""
+
+
+class TrajectoryPanel(TrainingPanel):
+    """Controls that re-run an optimizer on a 2-D surface and redraw its path on the contour plot.
+
+    The same machinery as ``TrainingPanel`` (debounce, ``set``, messages instead of errors, nothing
+    trained while nbgrader grades), with other plots: the path of the parameters over the contours of
+    the surface, and the height of the surface at every step.
+
+    Args:
+        run: function ``run(settings) -> (surface, path)`` or ``(surface, path, note)``, where
+            ``surface`` is a ``Surface``, ``path`` an array (T + 1, 2) of the parameters before the
+            first step and after each step, and ``note`` a message to show.
+        controls, title, debounce, active: as for ``TrainingPanel``.
+        resolution: grid points per axis for the contours.
+
+    Attributes:
+        path: the latest path, float64 (T + 1, 2) (None before the first run or after a failure).
+        Others as for ``TrainingPanel``; ``curve_axes`` holds the heights, ``boundary_axes`` the contours.
+    """
+
+    def __init__(self, run, controls, *, title=None, debounce=0.3, resolution=80, active=None):
+        if not callable(run):
+            raise TypeError(f"run must be a function settings -> (surface, path), got {type(run).__name__}.")
+        self.path = None
+        super().__init__(run, np.zeros((0, 2)), np.zeros(0, dtype=np.int64), controls, title=title,
+                         debounce=debounce, resolution=resolution, active=active)
+
+    def _run(self, settings):
+        """Call run; returns (heights float64 (T + 1,), (surface, path) or None, note, error message or None)."""
+        empty = np.zeros(0)
+        self.path = None
+        try:
+            with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+                warnings.simplefilter("always")
+                outcome = self.train(dict(settings))
+                if not isinstance(outcome, tuple) or len(outcome) not in (2, 3) or not isinstance(outcome[0], Surface):
+                    return empty, None, None, ("run(settings) should return (surface, path) or (surface, path, note), "
+                                               f"with a Surface first, but it returned {type(outcome).__name__}.")
+                surface, path, note = (*outcome, None)[:3]
+                path = np.asarray(path, dtype=np.float64)
+                if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+                    return empty, None, None, f"run(settings) should return a path of shape (T + 1, 2), not {path.shape}."
+                heights = np.asarray(surface.height(path[:, 0], path[:, 1]), dtype=np.float64).reshape(-1)
+        except Exception as error:  # any failure of the optimizer is shown, not raised
+            return empty, None, None, f"Running the optimizer raised {type(error).__name__}: {_shorten(str(error))}"
+        if caught:
+            numpy_said = f"NumPy warned: {_shorten(str(caught[0].message))}."
+            note = f"{note} ({numpy_said})" if note else numpy_said
+        self.path = path
+        return heights, (surface, path), note, None
+
+    def _draw(self, heights, drawing):
+        """Redraw the contours with the path and the heights per step; returns None."""
+        surface, path = drawing
+        self.curve_axes.clear()
+        self.boundary_axes.clear()
+        positive = bool(np.all(heights[np.isfinite(heights)] > 0)) and np.any(np.isfinite(heights))
+        plots.plot_learning_curves(heights, log=positive, ax=self.curve_axes, title="height at each step")
+        self.curve_axes.set_xlabel("step")
+        self.curve_axes.set_ylabel("f(x, y)")
+        draw_surface(surface, path, ax=self.boundary_axes, resolution=self.resolution)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        self.image.value = buffer.getvalue()
+        return None
+
+    def _show(self, result):
+        if result.message is None and result.costs.size:
+            text = (f"{result.costs.size - 1} steps in {result.seconds:.2f} s: final height {result.costs[-1]:.4g}, "
+                    f"at ({self.path[-1, 0]:.3g}, {self.path[-1, 1]:.3g}).")
+            self.status.value = f'<span style="color:{COLOURS["trained"]}">{html.escape(text)}</span>'
+        else:
+            super()._show(result)
+
+
+def draw_surface(surface, path=None, ax=None, resolution=80, label=None, color=None, levels=25):
+    """Contours of ``surface`` (log-spaced levels above its lowest value) and, optionally, a path on them.
+
+    path: array (T + 1, 2) drawn as a line with dots, its start as a circle; ax: matplotlib Axes (a new
+    figure if None); label, color: of the path, for a legend. Returns the Axes.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt  # only here: the panel draws on its own Figure, without pyplot
+        _, ax = plt.subplots(figsize=(5, 4), layout="constrained")
+    x_min, x_max, y_min, y_max = surface.extent
+    xs, ys = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    heights = np.asarray(surface.height(xs, ys), dtype=np.float64)
+    if not ax.collections:  # the contours once per Axes, however many paths are drawn on them
+        low = float(np.min(heights))
+        span = max(float(np.max(heights)) - low, 1e-12)
+        levels_at = low + np.geomspace(span * 1e-4, span, levels)
+        ax.contour(xs, ys, heights, levels=levels_at, cmap="viridis", linewidths=0.7)
+        if surface.minimum is not None:
+            ax.plot(*surface.minimum, "*", color="k", markersize=12)
+        ax.set_xlim(x_min, x_max)
+        ax.set_ylim(y_min, y_max)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        if surface.name:
+            ax.set_title(surface.name)
+    if path is not None:
+        path = np.asarray(path, dtype=np.float64)
+        line, = ax.plot(path[:, 0], path[:, 1], ".-", markersize=3, linewidth=1, label=label, color=color)
+        ax.plot(path[0, 0], path[0, 1], "o", color=line.get_color(), markersize=6)
+    return ax

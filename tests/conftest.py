@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cifar_archive import write_fake_cifar10
+from mnist_files import write_fake_mnist
 from autograder.hidden.common import NUMERICAL_RTOL
 from course_utils.gradcheck import rel_error
 
@@ -32,6 +33,22 @@ def fake_cifar10():
     else:
         os.environ["COURSE_DATA_DIR"] = previous
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fake_mnist(fake_cifar10):
+    """A fake MNIST in the same pre-staged folder (``COURSE_DATA_DIR/mnist/``), so Lab 6 loads it as the real one.
+
+    ``load_mnist`` accepts only files of the official sizes (a fake ``.gz`` cannot have the official MD5),
+    so these are the four files uncompressed, with the official counts (60,000 and 10,000 images of
+    random pixels and labels, 55 MB, written in well under a second); the notebooks use a few thousand.
+    """
+    folder = fake_cifar10 / "mnist"
+    write_fake_mnist(folder, n_train=60_000, n_test=10_000, seed=0, form="raw")
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -122,3 +122,62 @@ class Adam(_UpdateRule):
         m, v, t = state
         w, m, v = adam_step(w, grad, m, v, t + 1, lr, self.beta1, self.beta2, self.eps)
         return w, (m, v, t + 1)
+
+
+# ----------------------------------------------------------------------------- Lab 6: the students' interface
+# One function per update rule, ``update(params, grads, state, lr, ...)``: it changes every array of
+# ``params`` in place and keeps what it must remember in ``state``, a dict that starts empty and
+# belongs to one training run. Everything is per parameter name (``state["v"]["W1"]``, ...); Adam's
+# step count ``state["t"]`` is one number (every parameter takes a step at every call).
+
+def iterate_minibatches(X, y, batch_size, rng):
+    """One epoch of mini-batches, as a list of ``(X_batch, y_batch)`` pairs.
+
+    ``order = rng.permutation(N)`` is drawn once per call; batch ``k`` holds the samples
+    ``order[k * batch_size:(k + 1) * batch_size]`` (the last batch is smaller when ``batch_size``
+    does not divide N), so every sample appears exactly once.
+    """
+    order = rng.permutation(len(X))
+    return [(X[order[start:start + batch_size]], y[order[start:start + batch_size]])
+            for start in range(0, len(X), batch_size)]
+
+
+def sgd_update(params, grads, state, lr=0.01):
+    """Plain SGD in place: ``params[k] -= lr * grads[k]``; ``state`` is not used."""
+    for key in params:
+        params[key][...] = sgd_step(params[key], grads[key], lr)
+
+
+def _zeros_for(state, name, params):
+    """``state[name]``, a dict {key: zeros like params[key]} created on first use (per parameter)."""
+    slots = state.setdefault(name, {})
+    for key, value in params.items():
+        if key not in slots:
+            slots[key] = np.zeros_like(value)
+    return slots
+
+
+def momentum_update(params, grads, state, lr=0.01, beta=0.9):
+    """SGD with momentum in place: ``v = beta * v + g``; ``w -= lr * v``; velocities in ``state["v"][key]``."""
+    velocity = _zeros_for(state, "v", params)
+    for key in params:
+        params[key][...], velocity[key] = momentum_step(params[key], grads[key], velocity[key], lr, beta)
+
+
+def rmsprop_update(params, grads, state, lr=0.001, beta=0.9, eps=1e-8):
+    """RMSprop in place: ``s = beta * s + (1 - beta) * g**2``; ``w -= lr * g / (sqrt(s) + eps)``; ``state["s"][key]``."""
+    squares = _zeros_for(state, "s", params)
+    for key in params:
+        params[key][...], squares[key] = rmsprop_step(params[key], grads[key], squares[key], lr, beta, eps)
+
+
+def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam with bias correction in place; ``state["m"][key]``, ``state["v"][key]`` and the step count ``state["t"]``.
+
+    ``t`` grows by one at every call before it is used (the first step has t = 1).
+    """
+    first, second = _zeros_for(state, "m", params), _zeros_for(state, "v", params)
+    state["t"] = state.get("t", 0) + 1
+    for key in params:
+        params[key][...], first[key], second[key] = adam_step(params[key], grads[key], first[key], second[key],
+                                                              state["t"], lr, beta1, beta2, eps)
