@@ -92,7 +92,8 @@ def course_secrets(course: Course) -> dict[str, list[str]]:
 
 
 def output_text(output) -> str:
-    """The text an output shows: stream text, text data (HTML as a browser shows it), an error's message and traceback."""
+    """The text an output shows: stream text, text data (HTML as a browser shows it), an error's message and
+    traceback."""
     kind = output.get("output_type")
     if kind == "stream":
         text = output.get("text", "")

@@ -15,8 +15,7 @@ from nbformat.v4 import new_code_cell
 
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
-from autograder.feedback import course_secrets, output_text
-from autograder.feedback import feedback
+from autograder.feedback import course_secrets, feedback, output_text
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.submissions import solved, submit

@@ -330,9 +330,10 @@ def hidden_test_cell(grade_id, check):
 def test_an_answer_over_the_limit_fails_its_own_check_at_once_and_never_enters_the_grader(tmp_path):
     huge = "import numpy as np\n\ndef predict(params, X):\n    return np.ones((100 * 10**6, 1), dtype=np.uint8)"
     cost = "def compute_cost(A2, Y):\n    return float(-np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))"
-    nb = new_notebook(cells=[new_code_cell(huge), new_code_cell(cost), hidden_test_cell("test_predict",
-                             "check_predict(predict)"), hidden_test_cell("test_cost", "check_compute_cost(compute_cost)")],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    cells = [new_code_cell(huge), new_code_cell(cost), hidden_test_cell("test_predict", "check_predict(predict)"),
+             hidden_test_cell("test_cost", "check_compute_cost(compute_cost)")]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                            "language": "python"}})
     folder = tmp_path / "autograded" / "alice" / "lab"
     folder.mkdir(parents=True)
     config = Config({"SandboxedKernelManager": {"course_root": str(tmp_path)}})
