@@ -6,6 +6,7 @@ one kind of submission came to.
 import copy
 import csv
 import io
+from html import escape as html_escape
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,7 @@ from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import out_of_sync, release_lab
+from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import planted_mistake, solved, submit, untouched, with_mistake
 
@@ -208,3 +210,21 @@ def test_regrading_grades_only_what_changed(tampered):
 @pytest.mark.parametrize("lab", KIT.labs())
 def test_release_is_in_sync_with_source(lab):
     assert out_of_sync(KIT, lab) == []
+
+
+def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(graded, tmp_path):
+    course, lab, outcomes, rows = graded
+    page, table = report(course, lab, tmp_path)
+    by_question = {row["question"]: row for row in csv.DictReader(io.StringIO(table.read_text()))}
+    assert list(by_question) == question_ids(course, lab)
+    for question, points in auto_points(course, lab).items():
+        scores = [float(rows[s][question]) for s in rows]
+        assert float(by_question[question]["mean"]) == pytest.approx(sum(scores) / len(scores), abs=0.005)
+        assert float(by_question[question]["share_full_marks"]) == pytest.approx(
+            sum(score >= points for score in scores) / len(scores), abs=0.005)
+    lost = planted_mistake(lab).question_id  # the untouched release and the planted mistake both fail it
+    failures = by_question[lost]["top_failures"].split(" | ")
+    assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2, failures
+    text = page.read_text()
+    assert "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")  # viewable offline
+    assert all(html_escape(q) in text for q in question_ids(course, lab))

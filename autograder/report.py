@@ -1,0 +1,170 @@
+"""``python -m autograder report LAB``: item analytics of a lab, as one self-contained HTML page and a CSV.
+
+For each question: its points, how many submissions were scored on it, the mean score, the share of
+full marks, and the most frequent failure messages with their counts; for the lab: the distribution of
+totals and the statuses. The numbers are the export's (the gradebook's); the messages come from the
+autograded notebooks. Plots are matplotlib PNGs embedded in the page, which needs no network to view.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .export import grade_rows
+
+TOP_MESSAGES = 3
+
+
+@dataclass
+class Question:
+    grade_id: str
+    points: float
+    scores: list[float] = field(default_factory=list)  # of the submissions scored on it (blank: still to grade)
+    pending: int = 0                                    # written answers still to grade by hand
+    failures: Counter = field(default_factory=Counter)  # failure message -> submissions that got it
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.scores) if self.scores else None
+
+    @property
+    def share_full(self) -> float | None:
+        return sum(score >= self.points for score in self.scores) / len(self.scores) if self.scores else None
+
+
+def _points(course: Course, lab: str) -> dict[str, float]:
+    nb = nbformat.read(course.source_notebook(lab), as_version=4)
+    return {cell.metadata.nbgrader.grade_id: float(cell.metadata.nbgrader.get("points", 0)) for cell in nb.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade")}
+
+
+def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
+    """grade_id -> the first line of the first error of each graded cell that failed, in the autograded notebook."""
+    path = course.autograded_notebook(student, lab)
+    if not path.is_file():
+        return {}
+    found = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if grade_id and errors:
+            evalue = (errors[0].get("evalue") or "").strip().splitlines()
+            found[grade_id] = f"{errors[0].get('ename', 'Error')}: {evalue[0] if evalue else ''}"[:300]
+    return found
+
+
+def analyse(course: Course, lab: str) -> tuple[list[Question], list[dict]]:
+    """The lab's questions with their numbers, and the export rows they come from."""
+    course.check_lab(lab)
+    _, rows = grade_rows(course)
+    rows = [row for row in rows if row["lab"] == lab]
+    questions = [Question(grade_id, points) for grade_id, points in _points(course, lab).items()]
+    for row in rows:
+        messages = failure_messages(course, lab, row["student_id"])
+        for question in questions:
+            value = row.get(question.grade_id, "")
+            if value == "":
+                question.pending += row["status"] in ("graded", "needs_manual_grading")
+                continue
+            question.scores.append(float(value))
+            if float(value) < question.points and question.grade_id in messages:
+                question.failures[messages[question.grade_id]] += 1
+    return questions, rows
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.0f}%"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def write_csv(questions: list[Question], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["question", "points", "scored", "pending", "mean", "share_full_marks", "top_failures"])
+        for q in questions:
+            top = " | ".join(f"{count}x {message}" for message, count in q.failures.most_common(TOP_MESSAGES))
+            writer.writerow([q.grade_id, f"{q.points:g}", len(q.scores), q.pending, _number(q.mean),
+                             _number(q.share_full), top])
+
+
+def _figure_png(draw) -> str:
+    """A matplotlib figure drawn by ``draw(ax)``, as an embeddable data URL."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3), dpi=100)
+    draw(ax)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def write_html(lab: str, questions: list[Question], rows: list[dict], path: Path) -> None:
+    totals = [float(row["total"]) for row in rows if row["total"] != ""]
+    statuses = Counter(str(row["status"]) for row in rows)
+
+    def histogram(ax):
+        ax.hist(totals, bins=min(20, max(1, len(set(totals)))), color="#4c72b0")
+        ax.set_xlabel("total score")
+        ax.set_ylabel("submissions")
+
+    def means(ax):
+        scored = [q for q in questions if q.scores]
+        ax.barh([q.grade_id for q in scored][::-1], [q.mean / q.points if q.points else 0 for q in scored][::-1],
+                color="#55a868")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("mean score as a share of the question's points")
+
+    cells = []
+    for q in questions:
+        top = "".join(f"<li>{count} &times; {html.escape(message)}</li>"
+                      for message, count in q.failures.most_common(TOP_MESSAGES))
+        cells.append(f"<tr><td>{html.escape(q.grade_id)}</td><td>{q.points:g}</td><td>{len(q.scores)}</td>"
+                     f"<td>{q.pending}</td><td>{_number(q.mean)}</td><td>{_percent(q.share_full)}</td>"
+                     f"<td><ul>{top}</ul></td></tr>")
+    status_rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>" for s, n in statuses.most_common())
+    summary = (f"{len(rows)} submissions; mean total {statistics.fmean(totals):.2f}, median "
+               f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
+    plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
+             f"<img alt='mean score per question' src='{_figure_png(means)}'>") if totals else ""
+    path.write_text(f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Item analysis: {html.escape(lab)}</title>
+<style>body{{font-family:sans-serif;max-width:70em;margin:1em auto;line-height:1.4}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}}
+ul{{margin:0;padding-left:1.2em}}img{{max-width:100%}}</style></head><body>
+<h1>Item analysis: {html.escape(lab)}</h1>
+<p>{summary}. Written answers still to be graded by hand count as pending, not as 0.</p>
+{plots}
+<h2>Questions</h2>
+<table><tr><th>question</th><th>points</th><th>scored</th><th>pending</th><th>mean</th><th>full marks</th>
+<th>most frequent failure messages</th></tr>
+{''.join(cells)}</table>
+<h2>Statuses</h2>
+<table><tr><th>status</th><th>submissions</th></tr>{status_rows}</table>
+</body></html>
+""")
+
+
+def report(course: Course, lab: str, out_dir: Path | None = None) -> tuple[Path, Path]:
+    """Write ``reports/<lab>.html`` and ``reports/<lab>.csv`` (or into ``out_dir``); return their paths."""
+    questions, rows = analyse(course, lab)
+    folder = out_dir or course.root / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    page, table = folder / f"{lab}.html", folder / f"{lab}.csv"
+    write_csv(questions, table)
+    write_html(lab, questions, rows, page)
+    return page, table
