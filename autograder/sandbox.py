@@ -3,9 +3,13 @@
 Every kernel runs inside ``bwrap`` with:
 
 * no network (``--unshare-net``; the grader talks to the kernel over unix sockets, see below);
-* a read-only view of the system, with the course root, the instructor's home, ``/root`` and
-  ``/home`` hidden behind empty folders; Python, its site-packages, ``course_utils`` and
-  ``COURSE_DATA_DIR`` stay readable, and ``import autograder`` fails;
+* a default-deny, read-only view of the host: the system's program and library folders (``/usr``;
+  ``/bin``, ``/lib``... as on the host, symlinks where ``/usr`` is merged), a few files of ``/etc``
+  (``ETC_FILES``, each with its reason), the kernel's Python (prefixes, site-packages),
+  ``course_utils``, ``COURSE_DATA_DIR`` and the instructor's ``readonly_paths``; nothing else (no
+  ``/srv``, ``/opt``, ``/var``, ``/mnt``, other homes, nor another copy of the course anywhere).
+  The parents of these folders are empty; ``hidden_paths`` (the course root, the instructor's home,
+  ``/root``) are emptied even inside a shown folder, and ``import autograder`` fails;
 * a private scratch folder ``/home/student`` (its ``HOME`` and working directory) holding a copy
   of the notebook's folder (without its notebooks), on a size-limited tmpfs that vanishes with
   the sandbox; ``/tmp`` is another size-limited tmpfs;
@@ -65,6 +69,18 @@ PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BLOCKED_STUB = ('raise ImportError("{name} is not available to notebooks while they are graded '
                 '(the grading sandbox hides it).")\n')
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # shown where they exist
+ETC_FILES = {  # the only parts of /etc a kernel sees, and why (shown where they exist)
+    "/etc/ld.so.cache": "the dynamic loader finds libraries outside its default folders through it",
+    "/etc/localtime": "local time as on the host (time.localtime, datetime.now); UTC without it",
+    "/etc/alternatives": "Debian's links for programs and libraries (a packaged NumPy's libblas.so.3)",
+    "/etc/fonts": "fontconfig's settings: matplotlib runs fc-list, which else prints errors into cells",
+}
+# How a sandboxed kernel died (SandboxedKernelManager.exit_kind):
+EXIT_WALL_TIME = "wall_time"   # the notebook's wall time ran out: the manager killed the sandbox
+EXIT_CPU_TIME = "cpu_time"     # the CPU time limit (SIGXCPU)
+EXIT_SIGNAL = "signal"         # any other signal: a crash, the out-of-memory killer
+EXIT_STATUS = "exit"           # a non-zero exit status
 SIGNAL_REASONS = {
     signal.SIGXCPU: "it used up its CPU time limit ({cpu_seconds} s)",
     signal.SIGKILL: "it was killed (SIGKILL), e.g. by the system's out-of-memory killer",
@@ -93,9 +109,10 @@ def _default_readonly_paths() -> tuple[str, ...]:
 class SandboxPolicy:
     """What a sandboxed kernel may use. Sizes in bytes, times in seconds (all > 0).
 
-    ``hidden_paths`` are replaced by empty folders (always also ``/home``, where the scratch lives);
-    ``readonly_paths`` stay readable even inside a hidden path (Python's own folders always do);
-    ``blocked_packages`` cannot be imported, even when installed outside every hidden path.
+    The kernel sees only the system's folders, ``ETC_FILES``, Python's own folders and
+    ``readonly_paths``; ``hidden_paths`` are replaced by empty folders wherever they lie inside one of
+    these, and ``readonly_paths`` stay readable even inside a hidden path; ``blocked_packages`` cannot
+    be imported, even when they lie inside a shown folder (e.g. next to ``course_utils``).
     """
     memory_bytes: int = 2 * GiB        # address space of each process (RLIMIT_AS)
     cpu_seconds: int = 3600            # CPU time of each process (RLIMIT_CPU); threads add up
@@ -134,14 +151,77 @@ def _is_within(path: str, folder: str) -> bool:
     return os.path.commonpath([path, folder]) == folder
 
 
-def _make_dirs(path: str, hidden: list[str]) -> list[str]:
-    """bwrap options creating the (0755) folders between a hidden folder and ``path``."""
+def _visible(path: str, shown: set[str], hidden: set[str]) -> bool:
+    """Whether ``path`` is shown: the deepest shown or hidden folder holding it is a shown one."""
+    holders = [(len(Path(p).parts), True) for p in shown if _is_within(path, p)]
+    holders += [(len(Path(p).parts), False) for p in hidden if _is_within(path, p)]
+    return max(holders, default=(0, False))[1]
+
+
+def _make_parents(path: str, made: set[str]) -> list[str]:
+    """bwrap options creating the folders above ``path`` (0755: bwrap would make some 0700)."""
     options = []
-    for folder in hidden:
-        if _is_within(path, folder) and path != folder:
-            parts = Path(path).relative_to(folder).parts[:-1]
-            for i in range(1, len(parts) + 1):
-                options += ["--perms", "0755", "--dir", str(Path(folder, *parts[:i]))]
+    for parent in map(str, reversed(Path(path).parents[:-1])):
+        if parent not in made:
+            made.add(parent)
+            options += ["--perms", "0755", "--dir", parent]
+    return options
+
+
+def _system_links() -> list[str]:
+    """bwrap options recreating the system folders that are symlinks (merged /usr: /bin -> usr/bin)."""
+    return [option for folder in SYSTEM_FOLDERS if os.path.islink(folder)
+            for option in ("--symlink", os.readlink(folder), folder)]
+
+
+def _shown_paths(policy: SandboxPolicy) -> set[str]:
+    """Everything of the host the kernel may read: system, /etc files, Python and readonly_paths."""
+    system = [folder for folder in SYSTEM_FOLDERS if not os.path.islink(folder)]
+    paths = [*system, *ETC_FILES, *_python_paths(), *policy.readonly_paths]
+    return {os.path.abspath(p) for p in paths if os.path.exists(p)}
+
+
+def _hidden_paths(policy: SandboxPolicy) -> set[str]:
+    """``hidden_paths`` by their own and their real names (a symlinked course root stays hidden)."""
+    existing = [p for p in policy.hidden_paths if os.path.exists(p)]
+    return {os.path.abspath(p) for p in existing} | {os.path.realpath(p) for p in existing}
+
+
+def _view(shown: set[str], hidden: set[str], made: set[str]) -> list[str]:
+    """bwrap options binding the ``shown`` paths read-only, with ``hidden`` paths inside them emptied.
+
+    Parents before children, whichever set they come from: a folder shown inside a hidden one
+    stays visible, a folder hidden inside a shown one stays hidden.
+    """
+    masked = {p for p in hidden if any(_is_within(p, s) for s in shown)}
+    shown = {p for p in shown if not _visible(p, shown - {p}, masked)}  # not already seen through another
+    options = []
+    for _, is_shown, path in sorted([(len(Path(p).parts), False, p) for p in masked] +
+                                    [(len(Path(p).parts), True, p) for p in shown]):
+        options += _make_parents(path, made)
+        if is_shown:
+            options += ["--ro-bind", path, path]
+        elif os.path.isdir(path):
+            options += ["--perms", "0755", "--tmpfs", path]
+        else:
+            options += ["--ro-bind", "/dev/null", path]
+    return options
+
+
+def _blocked(packages: tuple[str, ...], private_dir: str, made: set[str]) -> list[str]:
+    """bwrap options replacing the folder of each package of ``packages``, wherever it is installed,
+    by one holding only a stub ``__init__.py`` whose import fails and says why.
+
+    Writes the stubs into ``private_dir``.
+    """
+    options = []
+    for name in packages:
+        folder = _package_folder(name)
+        if folder:
+            stub = Path(private_dir, f"blocked-{name}.py")
+            stub.write_text(BLOCKED_STUB.format(name=name))
+            options += _make_parents(folder, made) + [
+                "--perms", "0755", "--tmpfs", folder, "--ro-bind", str(stub), f"{folder}/__init__.py"]
     return options
 
 
@@ -170,31 +250,16 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
     ``env`` is the kernel's whole environment. Writes the stubs of ``blocked_packages`` into
     ``private_dir``.
     """
-    hidden = {os.path.abspath(p) for p in policy.hidden_paths if os.path.exists(p)} | {"/home"}
     args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run",
-            "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/tmp"]
+            "--dev", "/dev", "--proc", "/proc", "--perms", "0755", "--tmpfs", "/run",
+            "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/tmp", *_system_links()]
     if uid is None:
         args.append("--unshare-user")
-    shown = {os.path.abspath(p) for p in [*_python_paths(), *policy.readonly_paths] if os.path.exists(p)}
-    masked = hidden | {"/tmp", "/run"}  # every folder covered by an empty tmpfs, where bwrap would make 0700 parents
-    # Parents before children, whichever list they come from: a folder shown inside a hidden one
-    # stays visible, a folder hidden inside a shown one stays hidden.
-    for depth, is_shown, path in sorted([(len(Path(p).parts), False, p) for p in hidden] +
-                                        [(len(Path(p).parts), True, p) for p in shown]):
-        if is_shown:
-            args += _make_dirs(path, masked) + ["--ro-bind", path, path]
-        else:
-            args += (["--perms", "0755", "--tmpfs", path] if os.path.isdir(path) else
-                     ["--ro-bind", "/dev/null", path])
-    for name in policy.blocked_packages:
-        folder = _package_folder(name)
-        if folder:
-            stub = Path(private_dir, f"blocked-{name}.py")
-            stub.write_text(BLOCKED_STUB.format(name=name))
-            args += _make_dirs(folder, masked) + ["--tmpfs", folder,
-                                                  "--ro-bind", str(stub), f"{folder}/__init__.py"]
+    made = {"/dev", "/proc", "/run", "/tmp"}  # mounted above: never made again
+    args += _view(_shown_paths(policy), _hidden_paths(policy), made)
+    args += _blocked(policy.blocked_packages, private_dir, made)
+    args += _make_parents(private_dir, made) + _make_parents(SCRATCH, made)
     args += ["--perms", "0755", "--dir", private_dir, "--ro-bind", connection_file, connection_file,
              "--ro-bind", notebook_dir, SEED,
              "--perms", "0755", "--size", str(policy.scratch_bytes), "--tmpfs", SCRATCH,
@@ -291,6 +356,20 @@ def sandbox_problem() -> str | None:
 
 # -- the kernel manager -----------------------------------------------------------------------------
 
+def exit_cause(code: int, cpu_seconds: int) -> tuple[str, str] | None:
+    """The kind (``EXIT_*``) and the reason of the sandbox's exit status ``code``; None for 0.
+
+    bwrap exits with 128 + the signal's number when a signal killed the kernel; a negative code
+    is a signal that killed bwrap itself.
+    """
+    signum = -code if code < 0 else code - 128
+    if signum in signal.valid_signals():
+        kind = EXIT_CPU_TIME if signum == signal.SIGXCPU else EXIT_SIGNAL
+        reason = SIGNAL_REASONS.get(signum, f"it was stopped by signal {signum} ({signal.strsignal(signum)})")
+        return kind, reason.format(cpu_seconds=cpu_seconds)
+    return (EXIT_STATUS, f"it exited with status {code}") if code else None
+
+
 def _children(pid: int) -> list[int]:
     """Host pids of the children of process ``pid``, oldest first (empty once it has gone)."""
     try:
@@ -303,7 +382,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     """Starts each kernel inside the sandbox described by its traits (one kernel per manager).
 
     After the kernel has died, ``exit_reason`` says why when a limit or a crash stopped it
-    (None after a normal shutdown); the reason is also logged as an error.
+    (None after a normal shutdown), and ``exit_kind`` names the cause with one of the ``EXIT_*``
+    constants; the reason is also logged as an error.
     """
     memory_bytes = Int(SandboxPolicy.memory_bytes, config=True, help="Address space per process (bytes).")
     cpu_seconds = Int(SandboxPolicy.cpu_seconds, config=True, help="CPU time per process (s).")
@@ -318,6 +398,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                             help="Packages the kernel cannot import.")
 
     exit_reason: str | None = None
+    exit_kind: str | None = None
 
     @default("course_root")
     def _course_root_default(self) -> str:
@@ -394,6 +475,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _stop_at_deadline(self) -> None:
         process = getattr(self.provisioner, "process", None)
         if process is not None and process.poll() is None:
+            self.exit_kind = EXIT_WALL_TIME
             self.exit_reason = f"it ran out of wall time for the notebook ({self.policy.wall_seconds:g} s)"
             process.kill()  # bwrap's --die-with-parent takes everything in the sandbox with it
 
@@ -402,12 +484,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         code = process.returncode if process is not None else None
         if code is None or self.shutting_down or self.exit_reason:
             return
-        if code > 128 and code - 128 in SIGNAL_REASONS:
-            self.exit_reason = SIGNAL_REASONS[code - 128].format(cpu_seconds=self.policy.cpu_seconds)
-        elif code > 128:
-            self.exit_reason = f"it was stopped by signal {signal.Signals(code - 128).name}"
-        elif code != 0:
-            self.exit_reason = f"it exited with status {code}"
+        cause = exit_cause(code, self.policy.cpu_seconds)
+        if cause:
+            self.exit_kind, self.exit_reason = cause
 
     def _discard(self) -> None:
         """Stop the deadline, release the uid and delete the private folder (idempotent)."""

@@ -1,11 +1,18 @@
 """The grading sandbox: real kernels run small notebooks with nbclient inside bubblewrap.
 
+What a kernel can see is checked by one sandboxed Python process walking the whole of ``/``.
+
 Every bomb is bounded: memory is refused by the address-space limit before it is used, the fork
 loop stops at its first failure (and at 200 at most) and kills its children, and busy loops are
 stopped by limits of a few seconds.
 """
+import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +24,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder import sandbox
-from autograder.sandbox import SandboxedKernelManager, SandboxPolicy, sandbox_problem
+from autograder.sandbox import (EXIT_CPU_TIME, EXIT_SIGNAL, EXIT_STATUS, EXIT_WALL_TIME,
+                                SandboxedKernelManager, SandboxPolicy, exit_cause, sandbox_problem)
 
 PROBLEM = sandbox_problem()
 needs_sandbox = pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox possible here: {PROBLEM}")
@@ -81,31 +89,152 @@ def error_name(cell) -> str | None:
     return errors[0] if errors else None
 
 
+def world_readable_folder(parent: str, prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    folder.chmod(0o755)
+    return folder
+
+
 @pytest.mark.slow
 @needs_sandbox
-def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_files(course):
+def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_files(course, monkeypatch):
+    # the data and the instructor's extra folder lie inside the (hidden) course root: they stay readable
+    for name in ("data", "extra"):
+        (course / name).mkdir()
+        (course / name / "file.txt").write_text(f"{name} for the kernel")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(course / "data"))
     nb, km, error = run(course, [
         "import numpy as np\nprint(np.arange(10).reshape(2, 5).sum(axis=1))",
-        "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()",
+        "%matplotlib inline\nimport io\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+        "ax.plot([0, 1], [1, 0], label='loss')\nax.set_title('Loss per epoch')\nax.set_xlabel('epoch')\n"
+        "ax.legend()\nbuffer = io.BytesIO()\nfig.savefig(buffer, format='png')\n"
+        "print(buffer.getvalue()[:4] == b'\\x89PNG')\nplt.show()",
         "from course_utils.gradcheck import rel_error\nprint(rel_error(np.array([1.0]), np.array([1.0])))",
         "print(open('data.txt').read())",
         "import os\nprint(os.getcwd() == os.environ['HOME'], os.environ.get('NBGRADER_EXECUTION'))",
         "try:\n    import autograder\nexcept ImportError as e:\n    print('blocked:', e)",
-    ])
-    assert error is None and km.exit_reason is None
+        "print(open(os.path.join(os.environ['COURSE_DATA_DIR'], 'file.txt')).read())",
+        f"print(open({str(course / 'extra' / 'file.txt')!r}).read())",
+    ], readonly_paths=[str(course / "extra")])
+    assert error is None and km.exit_reason is None and km.exit_kind is None
     assert text(nb.cells[0]).strip() == "[10 35]"
+    # a figure with text renders, and nothing (e.g. fontconfig missing its settings) writes to stderr
+    assert text(nb.cells[1]).strip() == "True"
     assert any("image/png" in out.get("data", {}) for out in nb.cells[1].outputs)
+    assert not [out for out in nb.cells[1].outputs if out.get("name") == "stderr"], nb.cells[1].outputs
     assert text(nb.cells[2]).strip() == "0.0"
     assert text(nb.cells[3]).strip() == "relative data"
     assert text(nb.cells[4]).split()[0] == "True"
-    assert text(nb.cells[5]).startswith("blocked:")
+    assert text(nb.cells[5]).startswith("blocked:") and "not available to notebooks" in text(nb.cells[5])
+    assert text(nb.cells[6]).strip() == "data for the kernel"
+    assert text(nb.cells[7]).strip() == "extra for the kernel"
+
+
+WALK = r"""
+import json, os, sys
+paths = json.loads(sys.argv[1])
+def attempt(action):
+    try:
+        return action()
+    except Exception as error:
+        return type(error).__name__
+def allowed(path):
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in paths["allowed"])
+files = []
+for folder, dirs, names in os.walk("/"):
+    if folder == "/":
+        dirs[:] = [d for d in dirs if d not in ("proc", "dev", "sys")]
+    files += [os.path.join(folder, name) for name in names]
+try:
+    import autograder
+    blocked = "imported"
+except ImportError as error:
+    blocked = str(error)
+print(json.dumps({
+    "files": len(files), "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
+    "unexpected": [f for f in files if not allowed(f)], "of_the_copy": [f for f in files if paths["copy"] in f],
+    "solution": attempt(lambda: open(paths["solution"]).read()),
+    "data": attempt(lambda: open(os.path.join(os.environ["COURSE_DATA_DIR"], "file.txt")).read()),
+    "extra": attempt(lambda: open(os.path.join(paths["extra"], "file.txt")).read()),
+    "autograder": blocked, "autograder_folder": attempt(lambda: os.listdir(paths["autograder"])),
+}))
+"""
+
+
+def run_sandboxed(policy: SandboxPolicy, argv: list[str]) -> subprocess.CompletedProcess:
+    """Run ``argv`` in the sandbox as the grader runs a kernel (its uid, its environment)."""
+    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=sandbox.PRIVATE_ROOT) as private, \
+            tempfile.TemporaryDirectory() as notebook_dir:
+        connection = Path(private, "kernel.json")
+        connection.write_text("{}")
+        claim = sandbox._UidClaim() if os.geteuid() == 0 else None
+        try:
+            command = sandbox.sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
+                                              connection_file=str(connection), uid=claim and claim.uid,
+                                              env=sandbox.kernel_environment())
+            return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=private,
+                                  env=sandbox.kernel_environment())
+        finally:
+            if claim:
+                claim.release()
+
+
+@pytest.fixture
+def another_copy():
+    """A world-readable clone of a course outside the course root (an instructor's, under /srv or /opt)."""
+    parent = next(d for d in ("/srv", "/opt", "/var/tmp") if os.access(d, os.W_OK))
+    copy = world_readable_folder(parent, "another-course-copy-")
+    solution = copy / "source" / "lab1_initialization" / "lab1_initialization.ipynb"
+    solution.parent.mkdir(parents=True)
+    solution.write_text('{"cells": [{"source": "### BEGIN SOLUTION\\nW = rng.normal() * np.sqrt(2 / n)"}]}')
+    solution.chmod(0o644)
+    yield solution
+    shutil.rmtree(copy)
+
+
+@needs_sandbox
+def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monkeypatch):
+    course_root = Path(sandbox.__file__).resolve().parents[1]  # the kit itself, where course_utils may live
+    data = world_readable_folder(another_copy.parents[3], "course-data-")  # a sibling of the copy
+    extra = world_readable_folder(another_copy.parents[3], "instructor-extra-")
+    autograder_folder = sandbox._package_folder("autograder")
+    try:
+        for folder in (data, extra):
+            (folder / "file.txt").write_text("readable")
+            (folder / "file.txt").chmod(0o644)
+        monkeypatch.setenv("COURSE_DATA_DIR", str(data))
+        # autograder shown on purpose, as if it sat next to course_utils: its import must still fail
+        policy = SandboxedKernelManager(course_root=str(course_root),
+                                        readonly_paths=[str(extra), autograder_folder]).policy
+        allowed = ["/usr", "/tmp", "/run", sandbox.SCRATCH, *sandbox._python_paths(), str(data), str(extra),
+                   sandbox._package_folder("course_utils"), autograder_folder,
+                   *[f for f in sandbox.ETC_FILES if os.path.exists(f)]]
+        paths = {"allowed": allowed, "copy": another_copy.parents[2].name, "solution": str(another_copy),
+                 "extra": str(extra), "autograder": autograder_folder}
+        result = run_sandboxed(policy, [sys.executable, "-c", WALK, json.dumps(paths)])
+    finally:
+        shutil.rmtree(data)
+        shutil.rmtree(extra)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["files"] > 1000  # the walk did see the system and Python
+    assert seen["solution"] == "FileNotFoundError" and seen["of_the_copy"] == []
+    # /work, /srv, /root... hold only the shown folders (course_utils, the data, Python), nothing else
+    assert seen["unexpected"] == [], "the kernel sees more of the host than it needs"
+    system = {folder.lstrip("/") for folder in sandbox.SYSTEM_FOLDERS if os.path.lexists(folder)}
+    assert set(seen["root"]) == system | {Path(path).parts[1] for path in allowed} | {"dev", "proc", "etc"}
+    assert seen["etc"] == sorted(Path(f).name for f in sandbox.ETC_FILES if os.path.exists(f))
+    assert seen["data"] == seen["extra"] == "readable"
+    assert "not available to notebooks" in seen["autograder"] and seen["autograder_folder"] == ["__init__.py"]
 
 
 @pytest.mark.slow
 @needs_sandbox
 def test_nothing_secret_is_reachable(course, monkeypatch):
-    # a data folder that holds the course root must not reveal it
+    # a data folder that holds the course root must not reveal it, but a package shown inside it stays readable
     monkeypatch.setenv("COURSE_DATA_DIR", str(course.parent))
+    (course / "course_utils").mkdir()
+    (course / "course_utils" / "__init__.py").write_text("HELPERS = 1")
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     listener.settimeout(0.1)
@@ -121,8 +250,9 @@ def test_nothing_secret_is_reachable(course, monkeypatch):
             "except OSError as e:\n    print('refused', e)",
             "try:\n    print(socket.getaddrinfo('example.com', 80))\nexcept OSError as e:\n    print('refused', e)",
             "import os\nprint(sorted(os.environ))",
+            f"print(open({str(course / 'course_utils' / '__init__.py')!r}).read())",
             *reads,
-        ])
+        ], readonly_paths=[str(course / "course_utils")])
         with pytest.raises(socket.timeout):
             listener.accept()  # the kernel never reached the grader's loopback
     finally:
@@ -131,7 +261,8 @@ def test_nothing_secret_is_reachable(course, monkeypatch):
     assert text(nb.cells[0]).startswith("refused") and text(nb.cells[1]).startswith("refused")
     env = text(nb.cells[2])
     assert "SECRET_TOKEN" not in env and "s3cr3t" not in env and "HOME" in env
-    for path, cell in zip(hidden, nb.cells[3:]):
+    assert text(nb.cells[3]).strip() == "HELPERS = 1"
+    for path, cell in zip(hidden, nb.cells[4:]):
         assert text(cell).startswith("refused"), f"{path} was readable: {text(cell)!r}"
 
 
@@ -196,7 +327,7 @@ def test_the_notebook_wall_time_limit_kills_the_kernel_and_says_so(course):
     start = time.monotonic()
     nb, km, error = run(course, ["import time\ntime.sleep(60)", "print('never')"], wall_seconds=6)
     assert isinstance(error, DeadKernelError)
-    assert "wall time" in km.exit_reason
+    assert "wall time" in km.exit_reason and km.exit_kind == EXIT_WALL_TIME
     assert time.monotonic() - start < 30
     assert not Path(km.connection_file).parent.exists()
 
@@ -206,7 +337,28 @@ def test_the_notebook_wall_time_limit_kills_the_kernel_and_says_so(course):
 def test_the_cpu_time_limit_kills_the_kernel_and_says_so(course):
     nb, km, error = run(course, ["while True:\n    pass"], cpu_seconds=4)
     assert isinstance(error, DeadKernelError)
-    assert "CPU time" in km.exit_reason
+    assert "CPU time" in km.exit_reason and km.exit_kind == EXIT_CPU_TIME
+
+
+@pytest.mark.slow
+@needs_sandbox
+@pytest.mark.parametrize("source, kind, reason", [
+    ("import os\nos._exit(3)", EXIT_STATUS, "it exited with status 3"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)", EXIT_SIGNAL, "it crashed (segmentation fault)"),
+], ids=["exit", "crash"])
+def test_a_dead_kernel_says_how_it_died(course, source, kind, reason):
+    nb, km, error = run(course, [source, "print('never')"])
+    assert isinstance(error, DeadKernelError)
+    assert (km.exit_kind, km.exit_reason) == (kind, reason)
+
+
+@pytest.mark.parametrize("code, kind", [(0, None), (1, EXIT_STATUS), (200, EXIT_STATUS),
+                                        (128 + signal.SIGXCPU, EXIT_CPU_TIME),
+                                        (128 + signal.SIGKILL, EXIT_SIGNAL), (-signal.SIGTERM, EXIT_SIGNAL)])
+def test_an_exit_status_has_one_kind(code, kind):
+    # bwrap reports a kernel killed by a signal as 128 + its number; a negative code killed bwrap itself
+    cause = exit_cause(code, cpu_seconds=60)
+    assert (cause and cause[0]) == kind
 
 
 def test_sandbox_problem_names_a_missing_tool(monkeypatch):
