@@ -2,7 +2,8 @@
 environment as the students' notebooks; a broken grading environment then stops grading instead of
 giving everyone zero.
 
-The canary course is a scratch copy of the lab under ``.autograder/canary/<lab>/`` with a gradebook of its
+The canary course is a scratch copy of the lab under ``.autograder/canary/<lab>/`` (a shard's: under
+``.autograder/canary/<lab>.<host>-<pid>/``, deleted after it ran) with a gradebook of its
 own (SQLite, whatever the course uses), so the canary never writes to the course's gradebook. Besides
 its score, the canary gives each cell's time (the reference of the per-cell time limits), the kernel's
 peak memory, and what a graded kernel sees of its environment (``probe``).
@@ -119,14 +120,15 @@ def environment(course: Course, sandbox: bool) -> dict:
     return {**grader_environment(course, sandbox), **probe(course, sandbox)}
 
 
-def scratch_course(course: Course, lab: str) -> Course:
+def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course:
     """A copy of the lab with the course's configuration, its own gradebook and the solved notebook.
 
-    The copy is kept for the next run while the lab's source folder and the configuration stay the same.
+    The copy (in ``root``, by default ``.autograder/canary/<lab>/``) is kept for the next run while the
+    lab's source folder and the configuration stay the same.
     """
     from .release import generate
     from .submissions import solved, submit
-    root = course.root / ".autograder" / "canary" / lab
+    root = root or course.root / ".autograder" / "canary" / lab
     canary = Course(root, gradebook_url=f"sqlite:///{root / 'gradebook.db'}")
     made_from = root / "made-from.sha256"
     key = fingerprint(course.source_notebook(lab).parent, course.root / CONFIG_FILE)

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .course import Course, CourseError
+from .course import Course, CourseError, parse_shard
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
@@ -51,12 +51,13 @@ def cmd_grade(course: Course, args) -> int:
               file=sys.stderr)
     try:
         outcomes = grade(course, args.lab, workers=args.workers, force=args.force, sandbox=not args.unsafe_no_sandbox,
-                         skip_canary=args.skip_canary, say=print)
+                         skip_canary=args.skip_canary, say=print, shard=args.shard)
     except CanaryFailed as failure:
         print(f"error: the canary failed. {failure}", file=sys.stderr)
         return 1
     if not outcomes:
-        print(f"No submissions of {args.lab} found: expected folders submitted/<student>/{args.lab}/.")
+        share = f" in share {args.shard[0]}/{args.shard[1]}" if args.shard else ""
+        print(f"No submissions of {args.lab} found{share}: expected folders submitted/<student>/{args.lab}/.")
         return 0
     print(outcome_table(outcomes))
     return 0
@@ -89,6 +90,13 @@ def cmd_demo(course: Course, args) -> int:
     return run_demo(course, workdir=Path(args.dir) if args.dir else None, workers=args.workers)
 
 
+def shard_argument(text: str) -> tuple[int, int]:
+    try:
+        return parse_shard(text)
+    except CourseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description="Release, grade and give feedback on "
                                 "the course's nbgrader labs.")
@@ -105,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
                    help="run students' code without the sandbox, with your rights (only for trusted code)")
     g.add_argument("--skip-canary", action="store_true",
                    help="DANGEROUS: do not first grade the lab's own solution to prove the grading environment works")
+    g.add_argument("--shard", metavar="K/N", type=shard_argument,
+                   help="grade only share K of N (K = 0..N-1, by a hash of the student id), so that N processes on "
+                   "N machines grade the lab together into one PostgreSQL gradebook (run release first)")
     f = sub.add_parser("feedback", help="write per-student HTML feedback")
     f.add_argument("lab", metavar="LAB")
     e = sub.add_parser("export", help="write the grade table as CSV")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,25 @@ class Course:
         """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
         ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
         return self.coursedir().db_url
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` as ``(K, N)``: share K of N (K from 0 to N-1), as given to ``grade --shard``."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise CourseError(f"--shard takes K/N, this process's share K of N shares (K from 0 to N-1), "
+                          f"e.g. --shard 0/4; got {text!r}.")
+    k, n = map(int, match.groups())
+    if n < 1 or k >= n:
+        raise CourseError(f"--shard {k}/{n}: the shares of N are numbered 0 to N-1 (N at least 1), "
+                          f"e.g. --shard 0/{max(n, 2)} to --shard {max(n, 2) - 1}/{max(n, 2)}.")
+    return k, n
+
+
+def shard_of(student: str, count: int) -> int:
+    """The share (0 to count-1) that grades ``student``: a hash of the student id alone, the same on every
+    machine and run, and unchanged when other students submit."""
+    return int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big") % count
 
 
 def fingerprint(*paths: Path) -> str:

@@ -17,6 +17,8 @@ import multiprocessing
 import os
 import re
 import resource
+import shutil
+import socket
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,7 +34,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from . import canary, preprocessors
-from .course import CONFIG_FILE, Course, CourseError, fingerprint
+from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests, noted, noted_times
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
 from .sandbox import sandbox_problem
@@ -40,6 +42,10 @@ from .sandbox import sandbox_problem
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
 DB_RETRIES = 5
+# Errors of the gradebook's database that go away when tried again: SQLite's lock held by another worker;
+# PostgreSQL's deadlocks, serialization failures and dropped connections (e.g. a server restart).
+TRANSIENT_DB_ERRORS = ("database is locked", "deadlock detected", "could not serialize access",
+                       "server closed the connection", "terminating connection")
 EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
 
 
@@ -116,9 +122,9 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
         app.force, app.create_student = True, True
         result = capture_log(app)
         error = result.get("error", "") + result.get("log", "")
-        if result["success"] or "database is locked" not in error:
+        if result["success"] or not any(text in error for text in TRANSIENT_DB_ERRORS):
             break
-        time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook: wait, then retry
+        time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook, or it hiccuped: wait, retry
     if not result["success"]:
         return _failure(student, lab, error, preprocessors.last_failure)
     score, max_score = _scores(course, lab, student)
@@ -207,11 +213,16 @@ def _max_score(course: Course, lab: str) -> float | None:
 
 # -- the whole lab ------------------------------------------------------------------------------
 
+def _process_name() -> str:
+    """This process, named uniquely among the graders that share the course folder (several machines)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def _check_writable(course: Course) -> None:
     for folder in (course.root / "autograded", course.records_dir, course.root):
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-probe"
+            probe = folder / f".write-probe-{_process_name()}"  # shards probe the same folders at once
             probe.write_bytes(b"x" * 65536)
             probe.unlink()
         except OSError as error:
@@ -219,14 +230,21 @@ def _check_writable(course: Course) -> None:
                               "Free some space or fix the folder's permissions, then run the command again.")
 
 
-def ensure_in_gradebook(course: Course, lab: str) -> None:
-    """Make sure nbgrader's gradebook knows the lab (a fresh clone has no gradebook.db yet)."""
+def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None = None) -> None:
+    """Make sure nbgrader's gradebook knows the lab (a fresh clone has no gradebook.db yet).
+
+    A shard never releases: N shards would regenerate release/ and the lab's rows at once.
+    """
     def known(gb):
         try:
             return bool(gb.find_assignment(lab).notebooks)
         except MissingEntry:
             return False
     if not _with_gradebook(course, known):
+        if shard:
+            raise CourseError(f"The gradebook ({_safe_url(course)}) has no {lab} yet, and shards do not release "
+                              f"(all of them would rewrite release/ and the gradebook at once). Run "
+                              f"`python -m autograder release {lab}` once, then start the shards.")
         from .release import release_lab
         leaks = release_lab(course, lab)
         if leaks:
@@ -234,11 +252,17 @@ def ensure_in_gradebook(course: Course, lab: str) -> None:
                               "\n".join(map(str, leaks)))
 
 
+def _safe_url(course: Course) -> str:
+    """The gradebook's URL without its password, to be shown."""
+    from sqlalchemy.engine import make_url
+    return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
+
+
 def _worker_env(root: str, workers: int) -> None:
     # Kernels inherit the worker's stderr: send their chatter to a log file, not the terminal.
     logs = Path(root) / ".autograder" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"worker-{os.getpid()}.log", "ab") as log:
+    with open(logs / f"worker-{_process_name()}.log", "ab") as log:  # host too: shards share the folder
         os.dup2(log.fileno(), 2)
     # nbgrader's gradebook code trips SQLAlchemy 2 warnings that say nothing about the submission.
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -249,27 +273,35 @@ def _worker_env(root: str, workers: int) -> None:
 
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
-          progress: bool = True, sandbox: bool = True, skip_canary: bool = False, say=None) -> list[Outcome]:
+          progress: bool = True, sandbox: bool = True, skip_canary: bool = False, say=None,
+          shard: tuple[int, int] | None = None) -> list[Outcome]:
     """Grade every ``submitted/<student>/<lab>/``; returns one outcome per student, in name order.
 
     Each kernel runs in the sandbox; without one, grading refuses unless ``sandbox=False``. The canary
     runs first (unless ``skip_canary``): if it does not score full marks, ``CanaryFailed`` is raised and
     nothing is graded. ``say`` (e.g. ``print``) is told what the canary found.
+
+    ``shard=(K, N)`` grades only share K of N (``course.shard_of``), so that N processes, on N machines
+    sharing the course folder and a PostgreSQL gradebook, grade a lab together, at the same time.
     """
     course.check_lab(lab)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
+    if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+        raise CourseError(f"shard {shard[0]}/{shard[1]}: the shares of N are numbered 0 to N-1.")
     problem = sandbox and sandbox_problem()
     if problem:
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
-    ensure_in_gradebook(course, lab)
+    ensure_in_gradebook(course, lab, shard)
     environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
     environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
     outcomes, todo = {}, {}
     for student in course.students(lab):
+        if shard and shard_of(student, shard[1]) != shard[0]:
+            continue
         prints = submission_fingerprint(course, lab, student, environment_print)
         previous = load_record(course, lab, student)
         if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
@@ -279,7 +311,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             todo[student] = prints
     reference_seconds = {}
     if todo and not skip_canary:
-        result = run_canary(course, lab, sandbox, workers, environment)
+        result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)
         if not result.ok:
             raise CanaryFailed(result)
         reference_seconds = result.cell_seconds
@@ -311,10 +343,24 @@ def _limits_text(course: Course) -> str:
 
 
 def run_canary(course: Course, lab: str, sandbox: bool = True, workers: int | None = None,
-               environment: dict | None = None) -> canary.CanaryResult:
-    """Grade the lab's own solution as a submission would be graded (a worker of its own, the sandbox)."""
+               environment: dict | None = None, own_folder: bool = False) -> canary.CanaryResult:
+    """Grade the lab's own solution as a submission would be graded (a worker of its own, the sandbox).
+
+    ``own_folder``: in a folder of this process's own, deleted afterwards (concurrent shards), instead of
+    the lab's canary folder kept for the next run.
+    """
     environment = environment or canary.environment(course, sandbox)
-    scratch = canary.scratch_course(course, lab)
+    folder = course.root / ".autograder" / "canary" / f"{lab}.{_process_name()}" if own_folder else None
+    try:
+        return _run_canary(course, lab, sandbox, workers, environment, folder)
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_canary(course: Course, lab: str, sandbox: bool, workers: int | None, environment: dict,
+                folder: Path | None) -> canary.CanaryResult:
+    scratch = canary.scratch_course(course, lab, folder)
     start = time.monotonic()
     with ProcessPoolExecutor(max_workers=1, initializer=_worker_env, initargs=(str(course.root), workers or 1),
                              mp_context=_worker_context()) as pool:
