@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_utils.gradcheck import numerical_gradient, rel_error
+from course_utils.checks import diagnose
+from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error, numerical_gradient
 
 from ..judge.agent import swap_names, with_globals
 from ..judge.remote import KernelUnavailable, RemoteFunction, type_name
 
 MAX_ERROR_TEXT = 300
 MEAN_HINT = "sum over the samples and divide by N"  # for a cost that came back per sample
-NUMERICAL_RTOL = 1e-5  # see numerically_close
 _SECRET = [0]  # the seed of this run's test inputs: secret when the judge grades, 0 in a source notebook
 
 
@@ -227,29 +227,28 @@ def expect_number(value, what, shape_hint=""):
     return number
 
 
-def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9):
+def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9, n=None):
     """Check values against the reference, naming the likely mistake when they differ.
 
     actual, expected: arrays of the same shape (shapes checked before); what: the value's name;
-    hint: what to check when no diagnosis recognises the mistake; diagnoses: see the module docstring.
+    hint: what to check when no diagnosis recognises the mistake; diagnoses: see the module docstring,
+    tried before ``course_utils.checks.diagnose`` (the students' own checks' words; n: the number of
+    samples, when the value depends on it).
     """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if _close(actual, expected, rtol, atol):
         return
-    found = next((text for diagnose in diagnoses if (text := diagnose(actual, expected))), None)
+    found = next((text for diagnosis in diagnoses if (text := diagnosis(actual, expected))), None)
+    general = None if found else diagnose(actual, expected, n)
     problem = "has the wrong value" if expected.ndim == 0 else "has the right shape but wrong values"
-    raise AssertionError(sentence(f"{what} {problem}: {found or hint}"))
+    raise AssertionError(sentence(f"{what} {problem}: {found or (general + '; ' + hint if general else hint)}"))
 
 
 def numerically_close(analytic, numerical):
-    """True if an analytic gradient agrees with a centred-difference one (float64, h=1e-5).
-
-    The tolerance, 1e-5 relative plus 1e-8 absolute, is above the finite differences' own error
-    (h**2 times the third derivative: 5.2e-6 relative was seen on a random tanh network); a wrong
-    gradient (a missing factor, a transposed matrix, a wrong sum) misses it by far.
-    """
-    return np.allclose(analytic, numerical, rtol=NUMERICAL_RTOL, atol=1e-8)
+    """True if an analytic gradient agrees with a centred-difference one (float64, h=1e-5), by the one
+    criterion of the notebooks and ``check_gradient``: ``gradient_error`` at most ``GRADIENT_TOLERANCE``."""
+    return np.shape(analytic) == np.shape(numerical) and gradient_error(analytic, numerical) <= GRADIENT_TOLERANCE
 
 
 def expect_numerical_gradients(cost_of, params, grads, what, hint=""):
@@ -264,10 +263,11 @@ def expect_numerical_gradients(cost_of, params, grads, what, hint=""):
         numerical = numerical_gradient(lambda _: cost_of(point), point[key])
         analytic = np.asarray(grads[key], dtype=np.float64)
         if not numerically_close(analytic, numerical):
+            found = diagnose(analytic, numerical)
             raise AssertionError(sentence(
                 f"{what}: grads[{key!r}] does not match the numerical gradient of the cost (relative error "
-                f"{rel_error(analytic, numerical):.1e}; a correct gradient is within {NUMERICAL_RTOL:.0e})"
-                f"{': ' + hint if hint else ''}"))
+                f"{gradient_error(analytic, numerical):.1e}; a correct gradient is within {GRADIENT_TOLERANCE:.0e})"
+                f"{': ' + found if found else ''}{': ' + hint if hint and not found else ''}"))
 
 
 def _plain_function(func):

@@ -345,6 +345,7 @@ def check_nn_model(nn_model):
 
 def check_predict(predict):
     """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
+    predict = isolated(predict, REFERENCE_HELPERS)
     rng = secret_rng(606)
     for _ in range(3):
         N, n_x, n_h = _sizes(rng)

@@ -1,0 +1,68 @@
+"""Each mistake costs points once, at its own question; noise costs nothing.
+
+Every lab's source notebook runs in this process with one solution replaced by a wrong one (see
+``mistakes.MISTAKES``): exactly the question of that function must fail, visible or hidden part,
+and no other. A correct submission whose functions print, warn, write to stderr, hit floating-point
+warnings and change NumPy's error state passes every question.
+"""
+import ast
+
+import pytest
+
+from mistakes import MISTAKES
+from notebook_namespace import failed_tests, source_cells
+
+LABS = sorted({mistake.lab for mistake in MISTAKES})
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_a_mistake_costs_its_own_question_only(mistake):
+    cells = source_cells(mistake.lab)
+    solution = next(source for grade_id, _, source in cells if grade_id == mistake.solution_id)
+    failures = failed_tests(mistake.lab, {mistake.solution_id: mistake.apply(solution)}, cells)
+    assert set(failures) == {mistake.question}, failures
+
+
+def test_the_catalogue_covers_every_graded_function_with_several_kinds_of_mistake():
+    for lab in LABS:
+        tests = {grade_id for grade_id, is_test, _ in source_cells(lab) if is_test}
+        covered = {mistake.question for mistake in MISTAKES if mistake.lab == lab}
+        assert covered == tests, lab
+        for question in tests:
+            assert len({m.new for m in MISTAKES if m.lab == lab and m.question == question}) >= 2, question
+
+
+NOISE = ast.parse("""
+import sys as _sys, warnings as _warnings
+import numpy as _np
+print("working...")
+print("\\r[=====>    ] 50%", end="", file=_sys.stderr)
+_warnings.warn("this function is deprecated", DeprecationWarning)
+_warnings.warn("a harmless warning", RuntimeWarning)
+_np.log(_np.zeros(1))
+_np.seterr(all="ignore")
+""").body
+
+
+def noisy(source):
+    """``source`` with every function (and method) starting with the NOISE statements."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name != "__init__":
+            docstring = isinstance(node.body[0], ast.Expr) and isinstance(getattr(node.body[0], "value", None),
+                                                                          ast.Constant)
+            node.body[docstring:docstring] = NOISE
+    return ast.unparse(tree)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_correct_submission_that_makes_noise_passes_every_question(lab):
+    import numpy as np
+    saved = np.geterr()
+    cells = source_cells(lab)
+    solutions = {grade_id: noisy(source) for grade_id, is_test, source in cells
+                 if grade_id and not is_test and "BEGIN SOLUTION" in source}
+    try:
+        assert failed_tests(lab, solutions, cells) == {}
+    finally:
+        np.seterr(**saved)
