@@ -13,14 +13,17 @@ c.CourseDirectory.course_id = "nn-from-scratch"
 # Everything in source/<lab>/ but these is copied into release/<lab>/ next to the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Execution of submissions: generous per cell (Lab 5 trains a network), bounded kernel start-up.
-# Every kernel runs in a bubblewrap sandbox (autograder/sandbox.py, autograder/SECURITY.md): no
-# network, no view of the course root, the gradebook, other students or the instructor's home, and
-# limits on memory, CPU time, processes, file size and wall time per notebook.
+# Every kernel runs in a bubblewrap sandbox (autograder/sandbox.py, autograder/SECURITY.md): it sees
+# only the system, its Python, course_utils and COURSE_DATA_DIR (nothing else of this machine), has no
+# network, and has limits on memory, CPU time, processes, file size and wall time per notebook.
+# Folders the notebooks may also read, e.g. a shared dataset:
+# c.SandboxedKernelManager.readonly_paths = ["/srv/datasets"]
 c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxedKernelManager.wall_seconds = 1800
 # Hidden tests run in the grader (autograder.judge), so the kernel needs no autograder: the sandbox
 # keeps it from being imported or read.
+# Each cell's time limit comes from the canary (grade's first run of the lab's own solution): 10x its
+# time there, at least 5 s, at most Execute.timeout; see the README ("Time limits from the canary").
 c.Execute.timeout = 300
 c.Execute.startup_timeout = 60
 c.Execute.interrupt_on_timeout = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -68,26 +67,6 @@ class CanaryResult:
         return self.problem is None
 
 
-def run_sandboxed(config, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``argv`` as a graded kernel would run: in the sandbox the course's configuration describes."""
-    from .sandbox import PRIVATE_ROOT, SandboxedKernelManager, _UidClaim, kernel_environment, sandbox_command
-    policy = SandboxedKernelManager(config=config).policy
-    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
-            tempfile.TemporaryDirectory() as notebook_dir:
-        connection = Path(private, "kernel.json")
-        connection.write_text("{}")
-        claim = _UidClaim() if os.geteuid() == 0 else None
-        try:
-            command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
-                                      connection_file=str(connection), uid=claim and claim.uid,
-                                      env=kernel_environment())
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  env=kernel_environment(), cwd=private)
-        finally:
-            if claim:
-                claim.release()
-
-
 def grader_environment(course: Course, sandbox: bool) -> dict:
     """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it."""
     import numpy
@@ -102,9 +81,10 @@ def grader_environment(course: Course, sandbox: bool) -> dict:
 
 def probe(course: Course, sandbox: bool) -> dict:
     """What a graded kernel sees: its Python and NumPy, course_utils (or why it cannot import it), the data."""
-    from .sandbox import kernel_environment
+    from .sandbox import SandboxedKernelManager, kernel_environment, run_in_sandbox
     if sandbox:
-        result = run_sandboxed(course.config(), [sys.executable, "-c", PROBE])
+        policy = SandboxedKernelManager(config=course.config()).policy
+        result = run_in_sandbox(policy, [sys.executable, "-c", PROBE], timeout=120)
     else:
         with tempfile.TemporaryDirectory() as scratch:
             result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,

@@ -319,6 +319,28 @@ def _explain_failure(stderr: str) -> str:
     return f"bubblewrap could not start a sandbox here (bwrap: {text})."
 
 
+def run_in_sandbox(policy: SandboxPolicy, argv: list[str], files: dict[str, str] | None = None,
+                   timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``argv`` as a graded kernel runs, in the sandbox ``policy`` describes, with ``files`` (name ->
+    text) in its notebook folder; its output is captured. Raises OSError or TimeoutExpired if it cannot."""
+    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
+            tempfile.TemporaryDirectory() as notebook_dir:
+        for name, text in (files or {}).items():
+            Path(notebook_dir, name).write_text(text)
+        connection = Path(private, "kernel.json")
+        connection.write_text("{}")
+        claim = _UidClaim() if os.geteuid() == 0 else None
+        try:
+            command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
+                                      connection_file=str(connection), uid=claim and claim.uid,
+                                      env=kernel_environment())
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  env=kernel_environment(), cwd=private)
+        finally:
+            if claim:
+                claim.release()
+
+
 @functools.cache
 def sandbox_problem() -> str | None:
     """None if a sandboxed kernel can run here (a real self-test passes), else why not and how to fix it."""
@@ -331,24 +353,10 @@ def sandbox_problem() -> str | None:
              "assert os.getcwd() == %r and os.path.exists('data.txt')\n"
              "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\nexcept OSError:\n"
              "    print('sandbox ok')\n") % SCRATCH
-    with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
-            tempfile.TemporaryDirectory() as notebook_dir:
-        Path(notebook_dir, "data.txt").write_text("x")
-        connection = Path(private, "kernel.json")
-        connection.write_text("{}")
-        claim = _UidClaim() if os.geteuid() == 0 else None
-        try:
-            command = sandbox_command(SandboxPolicy(), [sys.executable, "-c", probe],
-                                      notebook_dir=notebook_dir, private_dir=private,
-                                      connection_file=str(connection), uid=claim and claim.uid,
-                                      env=kernel_environment())
-            result = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                                    env=kernel_environment(), cwd=private)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            return f"bubblewrap could not start a sandbox here: {error}."
-        finally:
-            if claim:
-                claim.release()
+    try:
+        result = run_in_sandbox(SandboxPolicy(), [sys.executable, "-c", probe], {"data.txt": "x"})
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap could not start a sandbox here: {error}."
     if result.returncode != 0 or "sandbox ok" not in result.stdout:
         return _explain_failure(result.stderr)
     return None
