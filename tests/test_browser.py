@@ -29,6 +29,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update"]
 TOKEN = "course-kit-browser-test"
 SLIDER_LAB = "lab2_learning_rates"
+OPTIMIZER_LAB = "lab6_optimizers"
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -72,6 +73,8 @@ def lab_url(tmp_path_factory):
     shutil.copytree(ROOT / "release", course / "release")
     if (ROOT / "source" / SLIDER_LAB).is_dir():
         nbformat.write(solved(KIT, SLIDER_LAB), course / f"{SLIDER_LAB}_completed.ipynb")
+    if (ROOT / "source" / OPTIMIZER_LAB).is_dir():
+        nbformat.write(solved(KIT, OPTIMIZER_LAB), course / f"{OPTIMIZER_LAB}_completed.ipynb")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "from course_utils.progress import progress_bar\nfor _ in progress_bar(range(50), desc='epochs'):\n"
         "    pass")], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
@@ -211,6 +214,39 @@ def test_lab2_slider_redraws_the_plot(browser, jupyterlab):
                            timeout=120_000)
     shot(page, "lab2-panel-after")
     assert image.get_attribute("src") != before
+    assert cell_errors(page) == [] and errors == []
+    page.close()
+
+
+def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
+    """Lab 6 completed (MNIST from the pre-staged fake in COURSE_DATA_DIR), run in full; the learning-rate
+    slider of the optimizer panel is dragged and the drawing of the path changes."""
+    if not (ROOT / "source" / OPTIMIZER_LAB).is_dir():
+        pytest.fail(f"{OPTIMIZER_LAB} is missing from source/")
+    page, errors = open_notebook(browser, jupyterlab, f"{OPTIMIZER_LAB}_completed.ipynb")
+    run_all(page, timeout_ms=600_000)  # it trains networks on 8,000 images: a minute on an idle laptop
+    shot(page, "lab6-ran-all")
+    assert cell_errors(page) == [] and errors == []
+    slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text="learning rate")).first
+    slider.scroll_into_view_if_needed()
+    panel = page.locator(".jp-OutputArea-output", has=slider).first
+    assert panel.locator(".widget-toggle-buttons").count() == 2  # the optimizer and the surface
+    image = panel.locator("img").first
+    image.wait_for(timeout=60_000)
+    before = image.get_attribute("src")
+    status_before = panel.locator(".widget-html").last.inner_text()
+    shot(page, "lab6-panel-before")
+    handle = slider.locator(".noUi-handle").first
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("([img, before]) => img.src !== before", arg=[image.element_handle(), before],
+                           timeout=120_000)
+    shot(page, "lab6-panel-after")
+    assert image.get_attribute("src") != before
+    assert panel.locator(".widget-html").last.inner_text() != status_before  # a new final height
     assert cell_errors(page) == [] and errors == []
     page.close()
 

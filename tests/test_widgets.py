@@ -191,3 +191,124 @@ def test_the_lecture_explorer_learns_xor_and_stays_symmetric_from_zeros(explorer
     costs, predict = explorer_model.train({**settings, "initialization": "zeros", "iterations": 20}, X, y)
     np.testing.assert_allclose(costs, np.log(2), atol=1e-9)
     np.testing.assert_allclose(predict(X), 0.5)
+
+
+# ----------------------------------------------------------------------------- Lab 6's trajectory panel
+
+from course_utils.widgets import Surface, TrajectoryPanel, draw_surface, float_slider  # noqa: E402
+
+BOWL = Surface(lambda x, y: 0.5 * (x ** 2 + 10 * y ** 2), (-5, 5, -2, 2), (0, 0), "bowl")
+
+
+class SpyOptimizer:
+    """Gradient descent with momentum on BOWL; records the settings of every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, settings):
+        self.calls.append(settings)
+        w, v, path = np.array([-4.0, 1.5]), np.zeros(2), [np.array([-4.0, 1.5])]
+        for _ in range(settings["steps"]):
+            v = settings["beta"] * v + np.array([w[0], 10 * w[1]])
+            w = w - settings["lr"] * v
+            path.append(w)
+            if np.abs(w).max() > 1e3:
+                return BOWL, np.array(path), "stopped early: the parameters flew off"
+        return BOWL, np.array(path)
+
+
+def optimizer_controls(lr=0.01):
+    return {"optimizer": choice(["momentum", "SGD"]), "lr": log_slider(lr, 1e-4, 1.0, "learning rate"),
+            "beta": float_slider(0.9, 0.0, 0.99, step=0.01, description="beta"), "steps": int_slider(50, 10, 200)}
+
+
+def test_float_slider_reports_numbers_when_released():
+    slider = float_slider(0.9, 0.0, 0.99, step=0.01, description="beta")
+    assert isinstance(slider, ipywidgets.FloatSlider) and not slider.continuous_update
+    slider.value = 2.0
+    assert slider.value == pytest.approx(0.99), "values beyond the range are clipped to it"
+
+
+def test_the_trajectory_panel_runs_once_and_draws_the_path_on_the_contours():
+    spy = SpyOptimizer()
+    panel = TrajectoryPanel(spy, optimizer_controls(), active=True)
+    assert len(spy.calls) == 1 and panel.result.status == "trained"
+    assert panel.path.shape == (51, 2)
+    heights = 0.5 * (panel.path[:, 0] ** 2 + 10 * panel.path[:, 1] ** 2)
+    np.testing.assert_allclose(panel.result.costs, heights)  # the costs are the heights along the path
+    drawn = panel.boundary_axes.lines[-2]  # the path, then its starting point
+    np.testing.assert_allclose(drawn.get_xydata(), panel.path)
+    assert panel.boundary_axes.collections, "the contours of the surface are drawn"
+    assert bytes(panel.image.value).startswith(b"\x89PNG")
+    assert "50 steps" in panel.status.value and "final height" in panel.status.value
+
+
+def test_moving_a_slider_reruns_and_redraws():
+    spy = SpyOptimizer()
+    panel = TrajectoryPanel(spy, optimizer_controls(), active=True)
+    image_before, path_before = bytes(panel.image.value), panel.path.copy()
+    panel.controls["beta"].value = 0.0
+    assert spy.calls[-1]["beta"] == 0.0 and len(spy.calls) == 2
+    assert not np.array_equal(panel.path, path_before)
+    assert bytes(panel.image.value) != image_before
+
+
+def test_a_diverging_run_is_reported_not_raised():
+    panel = TrajectoryPanel(SpyOptimizer(), optimizer_controls(), active=True)
+    result = panel.set(lr=1.0)
+    assert result.status == "diverged" and "flew off" in result.message
+    assert bytes(panel.image.value).startswith(b"\x89PNG"), "the path so far is still drawn"
+
+
+@pytest.mark.parametrize("outcome, expected", [
+    (lambda settings: 1 / 0, "raised ZeroDivisionError"),
+    (lambda settings: ([0.0], [1.0]), "with a Surface first"),
+    (lambda settings: (BOWL, np.zeros((5, 3))), "a path of shape"),
+])
+def test_trajectory_errors_are_shown_never_raised(outcome, expected):
+    panel = TrajectoryPanel(outcome, optimizer_controls(), active=True)
+    assert panel.result.status == "failed" and expected in panel.result.message
+    assert panel.path is None and panel.image.value == b""
+
+
+def test_the_trajectory_panel_does_nothing_under_autograde(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    spy = SpyOptimizer()
+    panel = TrajectoryPanel(spy, optimizer_controls())
+    panel.controls["lr"].value = 0.1
+    assert panel.set(beta=0.5) is None and spy.calls == [] and panel.figure is None
+    assert GRADING_NOTE in panel.status.value
+
+
+def test_quick_changes_of_the_trajectory_panel_run_once_after_the_pause():
+    spy = SpyOptimizer()
+    panel = TrajectoryPanel(spy, optimizer_controls(), active=True, debounce=0.05)
+
+    async def drag():
+        for value in (0.5, 0.6, 0.7):
+            panel.controls["beta"].value = value
+        assert len(spy.calls) == 1
+        await asyncio.sleep(0.2)
+
+    asyncio.run(drag())
+    assert [call["beta"] for call in spy.calls] == pytest.approx([0.9, 0.7])
+
+
+def test_the_trajectory_panel_leaves_no_pyplot_figures_open():
+    open_before = plt.get_fignums()
+    TrajectoryPanel(SpyOptimizer(), optimizer_controls(), active=True).set(lr=0.02)
+    assert plt.get_fignums() == open_before
+
+
+def test_draw_surface_draws_contours_once_and_every_path():
+    fig, ax = plt.subplots()
+    try:
+        draw_surface(BOWL, np.array([[-4.0, 1.0], [-2.0, 0.5]]), ax=ax, label="a")
+        contours = len(ax.collections)
+        draw_surface(BOWL, np.array([[4.0, 1.0], [2.0, 0.5]]), ax=ax, label="b")
+        assert len(ax.collections) == contours, "the contours are drawn once per Axes"
+        assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == ["a", "b"]
+        assert ax.get_xlim() == (-5, 5) and ax.get_title() == "bowl"
+    finally:
+        plt.close(fig)

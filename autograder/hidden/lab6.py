@@ -19,6 +19,7 @@ import numpy as np
 
 from autograder.reference import optim
 
+from ..judge.remote import type_name
 from .common import PlantedMistake, call, expect_array, expect_close, secret_rng, sentence, tested_with
 
 # For the demo and the pipeline tests: Adam without bias correction.
@@ -80,12 +81,12 @@ def _epoch(result, N, D, what):
     """The student's batches as (list of X batches, list of y batches), checked for form and shapes."""
     if not isinstance(result, (list, tuple)):
         raise AssertionError(f"{what} should return a list of (X_batch, y_batch) pairs, but it returned a "
-                             f"{type(result).__name__}. Build the list and return it (not a generator).")
+                             f"{type_name(result)}. Build the list and return it (not a generator).")
     X_batches, y_batches = [], []
     for index, pair in enumerate(result):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise AssertionError(f"{what}: batch {index} should be a pair (X_batch, y_batch), but it is a "
-                                 f"{type(pair).__name__}.")
+                                 f"{type_name(pair)}.")
         rows = np.shape(pair[0])[0] if np.ndim(pair[0]) else 0
         X_batch = expect_array(pair[0], f"{what}: X_batch of batch {index}", (rows, D), "(batch size, D), rows of X")
         y_batch = expect_array(pair[1], f"{what}: y_batch of batch {index}", (X_batch.shape[0],),
@@ -266,7 +267,20 @@ def _hyper_text(hyper):
     return ", ".join(f"{key}={value:.3g}" for key, value in hyper.items()) if hyper else "the default hyper-parameters"
 
 
-def _run(update, name, params, rounds, hyper, dtype, tolerance, check_shared=True):
+def _run(update, name, params, rounds, hyper, dtype, tolerance):
+    """``_steps``, and when it fails although every parameter alone passes, a message about shared state."""
+    try:
+        _steps(update, name, params, rounds, hyper, dtype, tolerance)
+    except AssertionError:
+        if len(params) > 1 and all(_alone_is_right(update, name, params, rounds, hyper, dtype, tolerance, key)
+                                   for key in params):
+            raise AssertionError(f"{name} is wrong when several parameters are updated together, but right when "
+                                 "each one is the only one: keep the state of each parameter apart, under its own "
+                                 "key (state[...][key]), created with np.zeros_like(params[key]) for each key.") from None
+        raise
+
+
+def _steps(update, name, params, rounds, hyper, dtype, tolerance):
     """``STEPS`` calls of the student's rule with one state dict, each compared with the reference."""
     theirs = {key: value.copy() for key, value in params.items()}
     ours = {key: value.copy() for key, value in params.items()}
@@ -293,27 +307,18 @@ def _run(update, name, params, rounds, hyper, dtype, tolerance, check_shared=Tru
                                      "update them in place (params[key] -= step), which keeps their dtype.")
             if np.allclose(value, ours[key], **tolerance):
                 continue
-            try:  # the diagnoses replay the typical mistakes, so only for a wrong value
-                expect_close(value, ours[key], what, f"follow the update rule of the exercise, with {name}'s "
-                             "hyper-parameters and their defaults",
-                             diagnoses=_diagnoses(name, params, rounds, step, full, key, tolerance), **tolerance)
-            except AssertionError:
-                if check_shared and len(params) > 1 and _alone_is_right(update, name, params, rounds, hyper, dtype,
-                                                                        tolerance, key, step):
-                    raise AssertionError(f"{what} is wrong when several parameters are updated together, but right "
-                                         "when it is the only one: keep the state of each parameter apart, under its "
-                                         "own key (state[...][key]), created with np.zeros_like(params[key]) for "
-                                         "each key.") from None
-                raise
+            # the diagnoses replay the typical mistakes, so only for a wrong value
+            expect_close(value, ours[key], what, f"follow the update rule of the exercise, with {name}'s "
+                         "hyper-parameters and their defaults",
+                         diagnoses=_diagnoses(name, params, rounds, step, full, key, tolerance), **tolerance)
         if any(not np.array_equal(grads[key], given[key]) for key in grads):
             raise AssertionError(f"{name} changed grads in place: leave the gradients unchanged.")
 
 
-def _alone_is_right(update, name, params, rounds, hyper, dtype, tolerance, key, steps):
-    """True if the rule, run on params[key] alone, matches the reference for ``steps`` steps."""
+def _alone_is_right(update, name, params, rounds, hyper, dtype, tolerance, key):
+    """True if the rule, run on params[key] alone, matches the reference."""
     try:
-        _run(update, name, {key: params[key]}, [{key: grads[key]} for grads in rounds[:steps]], hyper, dtype,
-             tolerance, check_shared=False)
+        _steps(update, name, {key: params[key]}, [{key: grads[key]} for grads in rounds], hyper, dtype, tolerance)
     except AssertionError:
         return False
     return True

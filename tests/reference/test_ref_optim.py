@@ -114,3 +114,112 @@ def test_rules_match_pytorch_optimisers(name):
         theirs.grad = torch.tensor(grad)
         torch_opt.step()
         np.testing.assert_allclose(ours["W1"], theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- Lab 6: update(params, grads, state, lr, ...)
+
+from course_utils.data import iterate_minibatches as course_minibatches  # noqa: E402
+
+LAB6_RULES = {
+    "sgd_update": (optim.sgd_update, lambda: optim.SGD(), {}),
+    "momentum_update": (optim.momentum_update, lambda: optim.Momentum(beta=0.8), {"beta": 0.8}),
+    "rmsprop_update": (optim.rmsprop_update, lambda: optim.RMSprop(decay=0.7, eps=1e-3), {"beta": 0.7, "eps": 1e-3}),
+    "adam_update": (optim.adam_update, lambda: optim.Adam(beta1=0.8, beta2=0.95, eps=1e-4),
+                    {"beta1": 0.8, "beta2": 0.95, "eps": 1e-4}),
+}
+
+
+def test_iterate_minibatches_covers_every_sample_once_in_the_drawn_order():
+    X, y = np.arange(22.0).reshape(11, 2), np.arange(11)
+    batches = optim.iterate_minibatches(X, y, 4, np.random.default_rng(3))
+    assert [len(b) for _, b in batches] == [4, 4, 3]
+    order = np.random.default_rng(3).permutation(11)
+    np.testing.assert_array_equal(np.concatenate([b for _, b in batches]), order)
+    for X_batch, y_batch in batches:
+        np.testing.assert_array_equal(X_batch, X[y_batch])
+
+
+def test_iterate_minibatches_matches_course_utils_and_draws_a_new_order_every_epoch():
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30)
+    ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+    epochs = []
+    for _ in range(2):
+        mine = optim.iterate_minibatches(X, y, 7, ours)
+        other = list(course_minibatches(X, y, 7, theirs))
+        assert len(mine) == len(other) == 5
+        for (a, b), (c, d) in zip(mine, other):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
+        epochs.append(np.concatenate([b for _, b in mine]))
+    assert not np.array_equal(*epochs)
+
+
+def test_lab6_updates_by_hand():
+    params, state = {"w": np.array([1.0])}, {}
+    optim.momentum_update(params, {"w": np.array([2.0])}, state, lr=0.1, beta=0.9)
+    optim.momentum_update(params, {"w": np.array([1.0])}, state, lr=0.1, beta=0.9)
+    np.testing.assert_allclose((params["w"], state["v"]["w"]), ([0.52], [2.8]))
+    params, state = {"w": np.array([1.0])}, {}
+    optim.rmsprop_update(params, {"w": np.array([3.0])}, state, lr=0.01, beta=0.9)
+    np.testing.assert_allclose((params["w"], state["s"]["w"]), ([1 - 0.03 / np.sqrt(0.9)], [0.9]))
+    grad = np.array([1e-3, -5.0, 200.0])
+    params, state = {"w": np.zeros(3)}, {}
+    for step in (1, 2):
+        optim.adam_update(params, {"w": grad}, state, lr=0.01)
+        np.testing.assert_allclose(params["w"], -0.01 * step * np.sign(grad), rtol=1e-4)
+    assert state["t"] == 2
+
+
+def test_lab6_defaults():
+    import inspect
+    defaults = {name: {k: p.default for k, p in inspect.signature(rule).parameters.items()
+                       if p.default is not inspect.Parameter.empty} for name, (rule, _, _) in LAB6_RULES.items()}
+    assert defaults == {"sgd_update": {"lr": 0.01}, "momentum_update": {"lr": 0.01, "beta": 0.9},
+                        "rmsprop_update": {"lr": 0.001, "beta": 0.9, "eps": 1e-8},
+                        "adam_update": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+
+
+@pytest.mark.parametrize("name", LAB6_RULES)
+def test_lab6_updates_follow_the_classes_in_place_per_parameter(name):
+    rule, make_class, hyper = LAB6_RULES[name]
+    rng = np.random.default_rng(2)
+    params = {"W1": rng.normal(size=(3, 2)).astype(np.float32), "W2": rng.normal(size=(3, 2)).astype(np.float32),
+              "b1": rng.normal(size=2).astype(np.float32)}
+    arrays = dict(params)
+    reference = {key: value.copy() for key, value in params.items()}
+    by_class, state = make_class(), {}
+    for _ in range(5):
+        grads = {key: rng.normal(size=value.shape).astype(np.float32) * 10.0 ** rng.uniform(-2, 2)
+                 for key, value in params.items()}
+        rule(params, grads, state, lr=0.05, **hyper)
+        by_class(reference, grads, 0.05)
+        for key in params:
+            assert params[key] is arrays[key] and params[key].dtype == np.float32
+            np.testing.assert_allclose(params[key], reference[key], rtol=1e-6, atol=1e-7)
+    for slots in (value for value in state.values() if isinstance(value, dict)):
+        assert set(slots) == set(params) and len({id(a) for a in slots.values()}) == len(params)
+
+
+@pytest.mark.optional
+@pytest.mark.parametrize("name", ["momentum_update", "rmsprop_update", "adam_update"])
+def test_lab6_updates_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    start = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
+    ours = {key: value.copy() for key, value in start.items()}
+    theirs = [torch.tensor(start[key].copy(), requires_grad=True) for key in ("W", "b")]
+    rule, torch_opt, hyper = {
+        "momentum_update": (optim.momentum_update, torch.optim.SGD(theirs, lr=0.01, momentum=0.9), {"beta": 0.9}),
+        "rmsprop_update": (optim.rmsprop_update, torch.optim.RMSprop(theirs, lr=0.01, alpha=0.9, eps=1e-8),
+                           {"beta": 0.9, "eps": 1e-8}),
+        "adam_update": (optim.adam_update, torch.optim.Adam(theirs, lr=0.01, betas=(0.9, 0.999), eps=1e-8), {}),
+    }[name]
+    state = {}
+    for _ in range(6):
+        grads = {key: rng.normal(size=value.shape) for key, value in start.items()}
+        rule(ours, grads, state, lr=0.01, **hyper)
+        for tensor, key in zip(theirs, ("W", "b")):
+            tensor.grad = torch.tensor(grads[key])
+        torch_opt.step()
+        for tensor, key in zip(theirs, ("W", "b")):
+            np.testing.assert_allclose(ours[key], tensor.detach().numpy(), rtol=1e-10, atol=1e-12)

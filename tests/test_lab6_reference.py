@@ -1,0 +1,225 @@
+"""Lab 6: the optimizer reference and the hidden checks built on it.
+
+The hidden checks must pass on the reference and on the notebook's own solution (for several secret
+seeds), fail with the right hint on each classic mistake (no bias correction, epsilon inside the square
+root, the momentum sign, state shared between parameters or not carried over, a random order never drawn,
+samples dropped at the end of the epoch, ...), and charge one wrong function to its own question only.
+"""
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.hidden import common, lab6
+from autograder.reference import optim
+from hidden_checks import SEEDS, failure_message
+
+SOURCE = Path(__file__).resolve().parents[1] / "source" / "lab6_optimizers" / "lab6_optimizers.ipynb"
+CHECKED = ("iterate_minibatches", "sgd_update", "momentum_update", "rmsprop_update", "adam_update")
+
+
+def solution_sources():
+    """{grade_id: code} for every solution cell of the source notebook."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    return {cell.metadata.nbgrader.grade_id: "\n".join(
+                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
+                and "### END SOLUTION" not in line)
+            for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def notebook(**replacements):
+    """A namespace like the solved notebook's, with some cells' code replaced: {grade_id: code}."""
+    namespace = {"np": np}
+    for code in {**solution_sources(), **replacements}.values():
+        exec(code, namespace)
+    return namespace
+
+
+def failing_checks(namespace):
+    failed = []
+    for name in CHECKED:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                getattr(lab6, f"check_{name}")(namespace[name])
+        except AssertionError:
+            failed.append(name)
+    return failed
+
+
+# ----------------------------------------------------------------------------- the checks accept right answers
+
+@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_reference(name, seed):
+    with common.secret_seed(seed):
+        getattr(lab6, f"check_{name}")(getattr(optim, name))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_notebooks_solution(seed):
+    with common.secret_seed(seed):
+        assert failing_checks(notebook()) == []
+
+
+def test_the_planted_mistake_fails_exactly_its_question():
+    mistake = lab6.PLANTED_MISTAKE
+    failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
+    assert failed == [mistake.question_id.removeprefix("test_")]
+
+
+ALTERNATIVES = {
+    "iterate_minibatches": """
+def iterate_minibatches(X, y, batch_size, rng):
+    order = rng.permutation(np.arange(len(y)))
+    return [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(y), batch_size)]
+""",
+    "momentum_update": """
+def momentum_update(params, grads, state, lr=0.01, beta=0.9):
+    velocity = state.setdefault("v", {})
+    for key in params:
+        velocity[key] = beta * velocity.get(key, 0) + grads[key]
+        params[key][...] = params[key] - lr * velocity[key]
+""",
+    "adam_update": """
+def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    state["t"] = t = state.get("t", 0) + 1
+    for key, g in grads.items():
+        m = state.setdefault("m", {}).get(key, np.zeros_like(g)) * beta1 + (1 - beta1) * g
+        v = state.setdefault("v", {}).get(key, np.zeros_like(g)) * beta2 + (1 - beta2) * g ** 2
+        state["m"][key], state["v"][key] = m, v
+        np.subtract(params[key], lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps), out=params[key])
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_other_correct_ways_of_writing_it_pass(name):
+    namespace = notebook(**{name: ALTERNATIVES[name]})
+    for seed in SEEDS:
+        with common.secret_seed(seed):
+            getattr(lab6, f"check_{name}")(namespace[name])
+
+
+# ----------------------------------------------------------------------------- the classic mistakes
+
+def altered(name, old, new):
+    """The notebook's solution of ``name`` with one piece of code changed."""
+    code = solution_sources()[name]
+    assert old in code, old
+    return code.replace(old, new)
+
+
+def fails_with(name, code, expected):
+    namespace = notebook(**{name: code})
+    with contextlib.redirect_stdout(io.StringIO()):
+        message = failure_message(getattr(lab6, f"check_{name}"), namespace[name])
+    assert re.search(expected, message), message
+    return message
+
+
+MISTAKES = [
+    ("iterate_minibatches", "order = rng.permutation(X.shape[0])", "order = np.random.permutation(X.shape[0])",
+     "never drew a random order from rng"),
+    ("iterate_minibatches", "order = rng.permutation(X.shape[0])",
+     "order = np.random.default_rng(0).permutation(X.shape[0])", "never drew a random order from rng"),
+    ("iterate_minibatches", "order = rng.permutation(X.shape[0])",
+     "order = rng.permutation(X.shape[0])\n    order = np.arange(X.shape[0])", "original order: they must be shuffled"),
+    ("iterate_minibatches", "for start in range(0, len(order), batch_size):",
+     "for start in range(0, len(order) - batch_size + 1, batch_size):", "dropped the last .* samples of the epoch"),
+    ("iterate_minibatches", "batches.append((X[indices], y[indices]))",
+     "batches.append((X[start:start + batch_size], y[indices]))", "do not belong with the labels"),
+    ("iterate_minibatches", "order = rng.permutation(X.shape[0])",
+     "rng.shuffle(X)\n    order = np.arange(X.shape[0])", "raised TypeError: draw the order"),
+    ("sgd_update", "params[key] -= lr * grads[key]", "params[key] += lr * grads[key]", "you added the gradient"),
+    ("sgd_update", "lr=0.01", "lr=0.1", "wrong values"),
+    ("sgd_update", "params[key] -= lr * grads[key]", "params[key] = params[key] - lr * grads[key].astype(np.float64)",
+     "has dtype float64"),
+    ("momentum_update", "params[key] -= lr * v", "params[key] += lr * v", "the step goes the wrong way"),
+    ("momentum_update", "v += grads[key]", "v += (1 - beta) * grads[key]", "without a \\(1 - beta\\) factor"),
+    ("momentum_update", 'if "v" not in state:', "if True:", "velocity must carry over"),
+    ("momentum_update", 'state["v"] = {key: np.zeros_like(value) for key, value in params.items()}',
+     'state["v"] = dict.fromkeys(params, np.zeros_like(params["W1"] if "W1" in params else next(iter(params.values()))))',
+     "right when each one is the only one"),
+    ("momentum_update", "beta=0.9", "beta=0.99", "wrong values"),
+    ("rmsprop_update", "params[key] -= lr * g / (np.sqrt(s) + eps)", "params[key] -= lr * g / np.sqrt(s + eps)",
+     "epsilon goes outside the square root"),
+    ("rmsprop_update", "eps=1e-8", "eps=1e-7", "wrong values"),
+    ("rmsprop_update", "s += (1 - beta) * g * g", "s += beta * g * g", "wrong values"),
+    ("rmsprop_update", "params[key] -= lr * g / (np.sqrt(s) + eps)", "params[key] -= lr * g / (s + eps)",
+     "not by s itself"),
+    ("adam_update", "m_hat = m / (1 - beta1 ** t)\n        v_hat = v / (1 - beta2 ** t)", "m_hat, v_hat = m, v",
+     "missing the bias correction"),
+    ("adam_update", "params[key] -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+     "params[key] -= lr * m_hat / np.sqrt(v_hat + eps)", "epsilon goes outside the square root"),
+    ("adam_update", 'state["t"] += 1\n    t = state["t"]', "t = 1", "step count t must grow"),
+    ("adam_update", 'if "t" not in state:', "if True:", "must carry over"),
+    ("adam_update", "beta2=0.999", "beta2=0.99", "wrong values"),
+    ("adam_update", "eps=1e-8", "eps=1e-6", "wrong values"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, expected", MISTAKES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
+def test_each_classic_mistake_fails_its_own_check_with_a_hint(name, old, new, expected):
+    code = altered(name, old, new)
+    fails_with(name, code, expected)
+    with common.secret_seed(SEEDS[1]):
+        assert failing_checks(notebook(**{name: code})) == [name], "a mistake costs points at its own question only"
+
+
+SHARED_STATE = """
+def momentum_update(params, grads, state, lr=0.01, beta=0.9):
+    for key in params:
+        v = state.get("v", np.zeros_like(params[key]))
+        state["v"] = beta * v + grads[key]
+        params[key] -= lr * state["v"]
+"""
+
+
+def test_state_shared_between_parameters_is_named():
+    message = fails_with("momentum_update", SHARED_STATE, "right when each one is the only one")
+    assert "own key" in message
+
+
+def test_a_new_update_returned_instead_of_params_changed_in_place_is_named():
+    code = """
+def sgd_update(params, grads, state, lr=0.01):
+    return {key: value - lr * grads[key] for key, value in params.items()}
+"""
+    fails_with("sgd_update", code, "did not change params.*It returned new values instead")
+
+
+def test_a_generator_instead_of_a_list_is_named():
+    code = """
+def iterate_minibatches(X, y, batch_size, rng):
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        yield X[order[start:start + batch_size]], y[order[start:start + batch_size]]
+"""
+    fails_with("iterate_minibatches", code, "should return a list .*not a generator")
+
+
+def test_messages_show_the_inputs_but_never_the_expected_values():
+    message = fails_with("adam_update", lab6.PLANTED_MISTAKE.code, "bias correction")
+    verdict, inputs = message.split("(Tested with")
+    assert "calls in a row" in inputs and not re.search(r"\d\.\d", verdict)
+
+
+def test_the_recording_generator_draws_what_a_generator_with_that_seed_draws():
+    recorder = lab6.RecordingGenerator(42)
+    np.testing.assert_array_equal(recorder.permutation(7), np.random.default_rng(42).permutation(7))
+    assert len(recorder.drawn) == 1
+    with pytest.raises(TypeError, match="rng.permutation"):
+        recorder.shuffle(np.arange(3))
+
+
+def test_every_check_is_quick():
+    import time
+    namespace = notebook()
+    for name in CHECKED:
+        started = time.perf_counter()
+        getattr(lab6, f"check_{name}")(namespace[name])
+        assert time.perf_counter() - started < 2.0, name
