@@ -24,9 +24,9 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from autograder.hidden import common
 from autograder.judge.agent import Codec
 from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
+from autograder.judge.student import secret_rng, secret_seed
 from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, type_name
 from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
@@ -350,10 +350,10 @@ def test_an_answer_over_the_limit_fails_its_own_check_at_once_and_never_enters_t
 
 
 def test_checks_draw_their_inputs_from_the_secret_seed():
-    with common.secret_seed(1):
-        first = common.secret_rng(202).random(3)
-    with common.secret_seed(2):
-        second = common.secret_rng(202).random(3)
-    with common.secret_seed(1):
-        again = common.secret_rng(202).random(3)
+    with secret_seed(1):
+        first = secret_rng(202).random(3)
+    with secret_seed(2):
+        second = secret_rng(202).random(3)
+    with secret_seed(1):
+        again = secret_rng(202).random(3)
     assert np.array_equal(first, again) and not np.array_equal(first, second)

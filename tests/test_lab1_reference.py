@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.hidden import common, lab1
+from autograder.judge.student import secret_seed
 from autograder.reference import shallow
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
@@ -214,7 +215,7 @@ CHECKS = ["initialize_parameters", "forward_propagation", "compute_cost", "backw
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", CHECKS)
 def test_hidden_checks_pass_on_the_reference(name, seed):
-    with common.secret_seed(seed):
+    with secret_seed(seed):
         getattr(lab1, f"check_{name}")(getattr(shallow, name))
 
 

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.hidden import common, lab2
+from autograder.hidden import lab2
+from autograder.judge.student import secret_seed
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_linear, make_xor
 from hidden_checks import SEEDS
@@ -151,7 +152,7 @@ def failing_checks(namespace):
 @pytest.mark.parametrize("name", CHECKED)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hidden_checks_pass_on_the_reference(name, seed):
-    with common.secret_seed(seed):
+    with secret_seed(seed):
         getattr(lab2, f"check_{name}")(getattr(learning_rates, name))
 
 

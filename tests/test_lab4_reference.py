@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.hidden import common, lab4
-from autograder.reference import losses, modules
+from autograder.hidden import lab4
+from autograder.judge.student import secret_seed
+from autograder.reference import losses, modules, worked_examples
 from course_utils.gradcheck import numerical_gradient, numerical_gradient_array
 from hidden_checks import SEEDS, failure_message
 
@@ -141,7 +142,7 @@ def test_loss_and_grads_match_numerical_gradients(sizes, activation, loss_name, 
 def test_reference_layer_grads_match_column_vector_formulas_and_numerical_gradients(assert_gradient_close, seed):
     rng = np.random.default_rng(seed)
     W, x = rng.normal(size=(2, 3)), rng.normal(size=3)
-    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    dy, dx, dW = worked_examples.reference_layer_grads(W, x)
     z = 1 / (1 + np.exp(-(W @ x)))
     assert np.allclose(dy, 2 * z ** 2 * (1 - z))
     assert np.allclose(dx, W.T @ dy) and np.allclose(dW, np.outer(dy, x))
@@ -161,13 +162,13 @@ def classic_error(weights, x=CLASSIC_X, target=CLASSIC_TARGET):
 
 
 def test_classic_step_reproduces_the_published_numbers():
-    result = lab4.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET, 0.5)
+    result = worked_examples.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET, 0.5)
     assert result["out_o1"] == pytest.approx(0.75136507, abs=1e-8)
     assert result["out_o2"] == pytest.approx(0.772928465, abs=1e-9)
     assert result["E_total"] == pytest.approx(0.298371109, abs=1e-9)
     assert result["new_w5"] == pytest.approx(0.35891648, abs=1e-8)
     assert result["new_w1"] == pytest.approx(0.149780716, abs=1e-9)
-    assert list(result) == list(lab4.CLASSIC_KEYS) and all(isinstance(v, float) for v in result.values())
+    assert list(result) == list(worked_examples.CLASSIC_KEYS) and all(isinstance(v, float) for v in result.values())
 
 
 @settings(max_examples=25, deadline=None)
@@ -175,7 +176,7 @@ def test_classic_step_reproduces_the_published_numbers():
 def test_classic_step_matches_scalar_formulas_and_finite_differences(seed):
     rng = np.random.default_rng(seed)
     weights = {key: float(rng.uniform(-1, 1)) for key in CLASSIC_WEIGHTS}
-    result = lab4.reference_classic_step(weights, CLASSIC_X, CLASSIC_TARGET, 0.3)
+    result = worked_examples.reference_classic_step(weights, CLASSIC_X, CLASSIC_TARGET, 0.3)
     error, (h1, h2, o1, o2) = classic_error(weights)
     assert result["E_total"] == pytest.approx(error, rel=1e-12)
     assert [result[k] for k in ("out_h1", "out_h2", "out_o1", "out_o2")] == pytest.approx([h1, h2, o1, o2], rel=1e-12)
@@ -190,7 +191,7 @@ def test_classic_step_matches_scalar_formulas_and_finite_differences(seed):
 
 # ----------------------------------------------------------------------------- hidden checks
 
-REFERENCES = {"layer_grads": lab4.reference_layer_grads, "classic_step": lab4.reference_classic_step,
+REFERENCES = {"layer_grads": worked_examples.reference_layer_grads, "classic_step": worked_examples.reference_classic_step,
               "Dense": modules.Dense, "Sigmoid": modules.Sigmoid, "ReLU": modules.ReLU, "Tanh": modules.Tanh,
               "Softmax": modules.Softmax, "mse_loss": losses.mse, "softmax_cross_entropy": losses.softmax_ce,
               "Sequential": modules.Sequential, "build_mlp": modules.build_mlp,
@@ -200,7 +201,7 @@ REFERENCES = {"layer_grads": lab4.reference_layer_grads, "classic_step": lab4.re
 @pytest.mark.parametrize("name", REFERENCES)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hidden_checks_pass_on_the_reference(name, seed):
-    with common.secret_seed(seed):
+    with secret_seed(seed):
         getattr(lab4, f"check_{name}")(REFERENCES[name])
 
 
@@ -217,12 +218,12 @@ def layer_grads_derivative_at_y(W, x):
 
 
 def layer_grads_transposed_dW(W, x):
-    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    dy, dx, dW = worked_examples.reference_layer_grads(W, x)
     return dy, dx, dW.T
 
 
 def layer_grads_columns(W, x):
-    dy, dx, dW = lab4.reference_layer_grads(W, x)
+    dy, dx, dW = worked_examples.reference_layer_grads(W, x)
     return dy[:, None], dx[:, None], dW
 
 
@@ -239,7 +240,7 @@ def test_check_layer_grads_catches(student, expected):
 
 def classic_with_updated_output_weights(weights, x, target, learning_rate=0.5):
     """Updates w5..w8 first, then backpropagates into the hidden layer through the new values."""
-    r = lab4.reference_classic_step(weights, x, target, learning_rate)
+    r = worked_examples.reference_classic_step(weights, x, target, learning_rate)
     d1, d2 = ((r[f"out_o{k}"] - target[k - 1]) * r[f"out_o{k}"] * (1 - r[f"out_o{k}"]) for k in (1, 2))
     h1 = (d1 * r["new_w5"] + d2 * r["new_w7"]) * r["out_h1"] * (1 - r["out_h1"])
     h2 = (d1 * r["new_w6"] + d2 * r["new_w8"]) * r["out_h2"] * (1 - r["out_h2"])
@@ -249,17 +250,17 @@ def classic_with_updated_output_weights(weights, x, target, learning_rate=0.5):
 
 
 def classic_without_half(weights, x, target, learning_rate=0.5):
-    result = lab4.reference_classic_step(weights, x, target, learning_rate)
+    result = worked_examples.reference_classic_step(weights, x, target, learning_rate)
     return {**result, "E_total": 2 * result["E_total"]}
 
 
 def classic_uphill(weights, x, target, learning_rate=0.5):
-    result = lab4.reference_classic_step(weights, x, target, learning_rate)
+    result = worked_examples.reference_classic_step(weights, x, target, learning_rate)
     return {**result, **{f"new_w{k}": weights[f"w{k}"] + learning_rate * result[f"dE_dw{k}"] for k in range(1, 9)}}
 
 
 def classic_hard_coded(weights, x, target, learning_rate=0.5):
-    return lab4.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET)
+    return worked_examples.reference_classic_step(CLASSIC_WEIGHTS, CLASSIC_X, CLASSIC_TARGET)
 
 
 @pytest.mark.parametrize("student, expected", [
@@ -272,7 +273,7 @@ def classic_hard_coded(weights, x, target, learning_rate=0.5):
 def test_check_classic_step_catches(student, expected):
     message = failure_message(lab4.check_classic_step, student)
     assert expected in message
-    for value in lab4.reference_classic_step(*lab4._classic_problem(np.random.default_rng(4202))).values():
+    for value in worked_examples.reference_classic_step(*lab4._classic_problem(np.random.default_rng(4202))).values():
         assert f"{value:.4g}" not in message
 
 

@@ -7,9 +7,7 @@ from the student's value and the reference value (see ``times`` and ``SIGN_FLIPP
 """
 import contextlib
 import copy
-import functools
 import inspect
-import types
 import warnings
 from dataclasses import dataclass
 
@@ -18,30 +16,12 @@ import numpy as np
 from course_utils.checks import diagnose
 from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error, numerical_gradient
 
-from ..judge.agent import swap_names, with_globals
-from ..judge.remote import KernelUnavailable, RemoteFunction, type_name
+from ..judge.student import KernelUnavailable, type_name
+from ..judge.student import secret_rng, secret_seed  # noqa: F401 -- Lab 6's checks and tests still take them from here
 
 MAX_ERROR_TEXT = 300
 MEAN_HINT = "sum over the samples and divide by N"  # for a cost that came back per sample
-_SECRET = [0]  # the seed of this run's test inputs: secret when the judge grades, 0 in a source notebook
-
-
-@contextlib.contextmanager
-def secret_seed(seed):
-    """Inside the block, ``secret_rng`` draws from ``seed`` (the judge picks a secret one per submission)."""
-    saved, _SECRET[0] = _SECRET[0], int(seed)
-    try:
-        yield
-    finally:
-        _SECRET[0] = saved
-
-
-def secret_rng(salt):
-    """The random generator of one check, from this run's seed and the check's own ``salt`` (an int).
-
-    Under the judge the seed is secret, so a submission cannot know the test inputs in advance.
-    """
-    return np.random.default_rng([_SECRET[0], int(salt)])
+KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 
 
 @dataclass(frozen=True)
@@ -268,42 +248,6 @@ def expect_numerical_gradients(cost_of, params, grads, what, hint=""):
                 f"{what}: grads[{key!r}] does not match the numerical gradient of the cost (relative error "
                 f"{gradient_error(analytic, numerical):.1e}; a correct gradient is within {GRADIENT_TOLERANCE:.0e})"
                 f"{': ' + found if found else ''}{': ' + hint if hint and not found else ''}"))
-
-
-def _plain_function(func):
-    """True for a Python function, here or in the kernel being judged (not a class, a method or a builtin)."""
-    return func._type == "function" if isinstance(func, RemoteFunction) else isinstance(func, types.FunctionType)
-
-
-def isolated(func, helpers):
-    """``func`` running with ``helpers`` (name -> reference function) in place of the notebook's own.
-
-    A student's training loop that calls their own backward pass is then graded on the loop alone, so
-    one wrong function loses one question. The helper named like ``func`` itself is never swapped in;
-    objects that are not plain Python functions are returned unchanged. A function of the kernel
-    being judged gets a copy there, whose helpers call back to the judge.
-    """
-    if not _plain_function(func):
-        return func
-    swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
-    return func.rebind(swapped) if isinstance(func, RemoteFunction) else with_globals(func, swapped)
-
-
-@contextlib.contextmanager
-def reference_helpers(func, replacements):
-    """Inside the block, the names in ``replacements`` refer to them in ``func``'s module (the notebook).
-
-    The notebook's own definitions are put back afterwards, whatever happens.
-    """
-    if not _plain_function(func):
-        yield
-        return
-    swap = func.swap_globals if isinstance(func, RemoteFunction) else functools.partial(swap_names, func.__globals__)
-    saved = swap({name: [value] for name, value in replacements.items()})
-    try:
-        yield
-    finally:
-        swap(saved)
 
 
 def expect_costs(costs, num_iterations, what):

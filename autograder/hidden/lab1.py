@@ -13,6 +13,8 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
+from ..judge.student import with_helpers
+from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
@@ -25,13 +27,11 @@ from .common import (
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
-    isolated,
     secret_rng,
     tested_with,
     times,
 )
 
-KEYS = shallow.PARAMETER_KEYS
 RANDOM_METHODS = ("random", "xavier", "he")
 # For the demo and the pipeline tests: thresholding the pre-activation instead of the probability.
 PLANTED_MISTAKE = PlantedMistake("predict", "test_predict", '''def predict(params, X):
@@ -42,42 +42,12 @@ PLANTED_MISTAKE = PlantedMistake("predict", "test_predict", '''def predict(param
 # these in place of the student's own, so a wrong helper costs its own question only.
 REFERENCE_HELPERS = {name: getattr(shallow, name) for name in (
     "initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation", "update_parameters")}
-KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 LN2 = float(np.log(2.0))
 
 
-def _sizes(rng):
-    """Random small network and batch sizes: (N, n_x, n_h)."""
-    return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
-
-
-def _describe(N, n_x, n_h):
-    return f"N={N} samples, n_x={n_x} inputs and n_h={n_h} hidden units"
-
-
-def shallow_problem(rng, N, n_x, n_h):
-    """Inputs X (N, n_x), 0/1 targets Y (N, 1) with both classes, and random non-zero parameters."""
-    X = rng.normal(size=(N, n_x))
-    Y = np.zeros((N, 1))
-    Y[rng.permutation(N)[: N // 2]] = 1.0
-    params = {"W1": rng.normal(size=(n_x, n_h)), "b1": rng.normal(scale=0.5, size=n_h),
-              "W2": rng.normal(size=(n_h, 1)), "b2": rng.normal(scale=0.5, size=1)}
-    return X, Y, params
-
-
-def _shape_texts(n_x, n_h, n_y):
-    """Expected shape of each parameter, as (shape, text)."""
-    return {"W1": ((n_x, n_h), "(n_x, n_h)"), "b1": ((n_h,), "(n_h,), one entry per hidden unit"),
-            "W2": ((n_h, n_y), "(n_h, n_y)"), "b2": ((n_y,), "(n_y,), one entry per output unit")}
-
-
 def _expect_params(params, n_x, n_h, n_y, what):
-    """Check a parameter dict's keys, shapes and finiteness; return its arrays as float64."""
-    expect_dict(params, KEYS, what, KEY_HINT)
-    bias_hint = "biases are 1-D arrays such as np.zeros(n_h), not 2-D columns or rows"
-    return {key: expect_array(params[key], f"{what}[{key!r}]", shape, text,
-                              shape_hint=bias_hint if key.startswith("b") and len(np.shape(params[key])) == 2 else "")
-            for key, (shape, text) in _shape_texts(n_x, n_h, n_y).items()}
+    """Check a parameter dict's keys, shapes and finiteness; return its arrays."""
+    return expect_arrays(params, n_x, n_h, what, n_y=n_y)
 
 
 # ----------------------------------------------------------------------------- initialize_parameters
@@ -159,9 +129,9 @@ def check_forward_propagation(forward_propagation):
     """A2 and the cache (Z1, A1, Z2, A2) match the reference, layer by layer."""
     rng = secret_rng(202)
     for _ in range(3):
-        N, n_x, n_h = _sizes(rng)
+        N, n_x, n_h = sizes(rng)
         X, _, params = shallow_problem(rng, N, n_x, n_h)
-        with tested_with(_describe(N, n_x, n_h)):
+        with tested_with(describe(N, n_x, n_h)):
             result = call(forward_propagation, X, params)
             A2, cache = expect_tuple(result, 2, "forward_propagation should return a tuple (A2, cache)")
             expected_A2, expected = shallow.forward_propagation(X, params)
@@ -215,31 +185,19 @@ def check_backward_propagation(backward_propagation):
     """Gradients match the reference (with shape and scaling hints) and numerical gradients."""
     rng = secret_rng(404)
     for _ in range(3):
-        N, n_x, n_h = _sizes(rng)
+        N, n_x, n_h = sizes(rng)
         X, Y, params = shallow_problem(rng, N, n_x, n_h)
         _, cache = shallow.forward_propagation(X, params)
-        with tested_with(_describe(N, n_x, n_h)):
+        with tested_with(describe(N, n_x, n_h)):
             grads = call(backward_propagation, params, cache, X, Y)
-            expect_dict(grads, KEYS, "backward_propagation: grads", KEY_HINT)
+            values = expect_arrays(grads, n_x, n_h, "backward_propagation: grads", N=N, like_params=True)
             expected = shallow.backward_propagation(params, cache, X, Y)
-            bias_shape_hint = {(1, n_h): "did you keep the batch axis? Sum over axis 0 without keepdims",
-                               (N, n_h): "did you sum over the samples (axis 0)?",
-                               (1, 1): "did you keep the batch axis? Sum over axis 0 without keepdims",
-                               (N, 1): "did you sum over the samples (axis 0)?", (): "sum over axis 0 only"}
-            values = {}
-            for key, (shape, text) in _shape_texts(n_x, n_h, 1).items():
-                actual_shape = np.shape(grads[key])
-                hint = bias_shape_hint.get(actual_shape, "") if key.startswith("b") else ""
-                values[key] = expect_array(grads[key], f"backward_propagation: grads[{key!r}]", shape,
-                                           text + ", like params[" + repr(key) + "]", shape_hint=hint)
             diagnoses = [times(N, "did you average over the batch (divide by N)?"),
                          times(1 / N, "you divided by N twice"), SIGN_FLIPPED]
             layer_hints = {
                 "W2": "check dZ2 = (A2 - Y) / N and dW2 = A1.T @ dZ2",
                 "b2": "check dZ2 = (A2 - Y) / N and db2 = the sum of dZ2 over the samples",
-                "W1": "the output-layer gradients are right, so check how the gradient flows back: "
-                      "dZ1 = (dZ2 @ W2.T) * (1 - A1**2) and dW1 = X.T @ dZ1",
-                "b1": "check db1 = the sum of dZ1 over the samples, with dZ1 = (dZ2 @ W2.T) * (1 - A1**2)",
+                **HIDDEN_LAYER_HINTS,
             }
             for key in ("W2", "b2", "W1", "b1"):
                 expect_close(values[key], expected[key], f"backward_propagation: grads[{key!r}]", layer_hints[key],
@@ -254,7 +212,7 @@ def check_update_parameters(update_parameters):
     """One gradient-descent step on every parameter, returning new arrays."""
     rng = secret_rng(505)
     for _ in range(3):
-        _, n_x, n_h = _sizes(rng)
+        _, n_x, n_h = sizes(rng)
         _, _, params = shallow_problem(rng, 2, n_x, n_h)
         grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
         learning_rate = float(rng.uniform(0.05, 2.0))
@@ -286,7 +244,7 @@ def _run_model(nn_model, X, Y, context, **options):
 
 def check_nn_model(nn_model):
     """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
-    nn_model = isolated(nn_model, REFERENCE_HELPERS)
+    nn_model = with_helpers(nn_model, REFERENCE_HELPERS)
     X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(5))
     Y = y.reshape(-1, 1).astype(np.float64)
     options = dict(n_h=3, num_iterations=30, learning_rate=0.7, method="constant")
@@ -345,13 +303,13 @@ def check_nn_model(nn_model):
 
 def check_predict(predict):
     """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
-    predict = isolated(predict, REFERENCE_HELPERS)
+    predict = with_helpers(predict, REFERENCE_HELPERS)
     rng = secret_rng(606)
     for _ in range(3):
-        N, n_x, n_h = _sizes(rng)
+        N, n_x, n_h = sizes(rng)
         N += 10
         X, _, params = shallow_problem(rng, N, n_x, n_h)
-        with tested_with(_describe(N, n_x, n_h)):
+        with tested_with(describe(N, n_x, n_h)):
             labels = call(predict, params, X)
             values = np.asarray(labels) if hasattr(labels, "shape") else None
             if values is not None and values.shape == (N, 1) and not np.all(np.isin(values, (0, 1))):

@@ -4,7 +4,7 @@ Each ``check_<function>(student_function)`` compares the student's function with
 ``autograder.reference.learning_rates`` on seeded inputs and raises AssertionError with a
 student-facing message on the first problem found. ``train`` and ``sweep_learning_rates`` call
 the student's other functions; their checks run them with the reference versions of those
-helpers in place (``reference_helpers``), so that one wrong helper loses only its own question.
+helpers in place (``judge.student.with_helpers``), so that one wrong helper loses only its own question.
 Every check runs in well under a second.
 """
 import contextlib
@@ -16,6 +16,7 @@ import numpy as np
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_xor
 
+from ..judge.student import with_helpers
 from .common import (
     PlantedMistake,
     call,
@@ -23,7 +24,6 @@ from .common import (
     expect_close,
     expect_number,
     expect_dict,
-    reference_helpers,
     secret_rng,
     tested_with,
 )
@@ -222,14 +222,14 @@ def check_train(train):
             dict(learning_rate=2.0, num_iterations=30, n_h=2, scale=0.5, seed=3, decay=(0.5, 8)),
             dict(learning_rate=60.0, num_iterations=30, n_h=2, scale=1.0, seed=0),
             dict(learning_rate=6.0, num_iterations=20, n_h=4, scale=1.0, seed=1, max_ratio=1.2)]
-    with reference_helpers(train, {**NETWORK, **HELPERS}):
-        for options in runs:
-            description = ", ".join(f"{key}={value}" for key, value in options.items())
-            with tested_with(f"40 noisy XOR points and {description}"):
-                output = io.StringIO()
-                with contextlib.redirect_stdout(output):
-                    history = call(train, X, Y, **options)
-                _compare_run(history, learning_rates.train(X, Y, **options), "train: history")
+    train = with_helpers(train, {**NETWORK, **HELPERS})
+    for options in runs:
+        description = ", ".join(f"{key}={value}" for key, value in options.items())
+        with tested_with(f"40 noisy XOR points and {description}"):
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                history = call(train, X, Y, **options)
+            _compare_run(history, learning_rates.train(X, Y, **options), "train: history")
 
 
 # ----------------------------------------------------------------------------- sweep_learning_rates
@@ -239,21 +239,21 @@ def check_sweep_learning_rates(sweep_learning_rates):
     X, Y = _xor_problem()
     rates = [0.05, 60.0, 0.5, 2.0]
     options = dict(n_h=3, seed=4, scale=1.0, decay=(0.5, 5))
-    with reference_helpers(sweep_learning_rates, {**NETWORK, **HELPERS, "train": learning_rates.train}):
-        with tested_with(f"learning_rates={rates}, num_iterations=15 and {options}"):
-            with contextlib.redirect_stdout(io.StringIO()):
-                result = call(sweep_learning_rates, X, Y, rates, 15, **options)
-            if not isinstance(result, dict):
-                raise AssertionError("sweep_learning_rates should return a dict {learning_rate: history}, but it "
-                                     f"returned a {type(result).__name__}.")
-            if list(result) != rates:
-                raise AssertionError("sweep_learning_rates should return a dict whose keys are the learning rates, "
-                                     f"in the order given; its keys were {list(result)[:6]}.")
-            for rate in rates:
-                costs, _ = _expect_history(result[rate], f"sweep_learning_rates: result[{rate}]")
-                expected = learning_rates.train(X, Y, rate, 15, **options)
-                if costs.shape != (len(expected["costs"]),) or not np.allclose(costs, expected["costs"]):
-                    raise AssertionError(f"sweep_learning_rates: result[{rate}] is not the history of "
-                                         f"train(X, Y, {rate}, num_iterations, **options): pass every option on to "
-                                         "train.")
+    sweep_learning_rates = with_helpers(sweep_learning_rates, {**NETWORK, **HELPERS, "train": learning_rates.train})
+    with tested_with(f"learning_rates={rates}, num_iterations=15 and {options}"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = call(sweep_learning_rates, X, Y, rates, 15, **options)
+        if not isinstance(result, dict):
+            raise AssertionError("sweep_learning_rates should return a dict {learning_rate: history}, but it "
+                                 f"returned a {type(result).__name__}.")
+        if list(result) != rates:
+            raise AssertionError("sweep_learning_rates should return a dict whose keys are the learning rates, "
+                                 f"in the order given; its keys were {list(result)[:6]}.")
+        for rate in rates:
+            costs, _ = _expect_history(result[rate], f"sweep_learning_rates: result[{rate}]")
+            expected = learning_rates.train(X, Y, rate, 15, **options)
+            if costs.shape != (len(expected["costs"]),) or not np.allclose(costs, expected["costs"]):
+                raise AssertionError(f"sweep_learning_rates: result[{rate}] is not the history of "
+                                     f"train(X, Y, {rate}, num_iterations, **options): pass every option on to "
+                                     "train.")
 

@@ -4,7 +4,7 @@ Each ``check_<function>(student_function)`` compares the student's function with
 (``losses.mse``, ``shallow`` with ``loss="mse"|"bce"``, ``activations.softmax``, ``losses.softmax_ce``) on
 seeded random sizes and inputs, and raises AssertionError with a student-facing message on the first
 problem found. Functions that call the student's other graded functions run with the reference versions
-of those in their place (``_isolated``), so one wrong function loses one question only.
+of those in their place (``judge.student.with_helpers``), so one wrong function loses one question only.
 """
 import contextlib
 import io
@@ -14,6 +14,7 @@ import numpy as np
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
+from ..judge.student import with_helpers
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
@@ -23,18 +24,14 @@ from .common import (
     expect_close,
     expect_number,
     expect_costs,
-    expect_dict,
     expect_numerical_gradients,
     expect_tuple,
-    isolated,
     secret_rng,
     tested_with,
     times,
 )
-from .lab1 import shallow_problem
+from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
 
-KEYS = shallow.PARAMETER_KEYS
-KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 # For the demo and the pipeline tests: the cross-entropy gradient at Z2 reused for the mean squared error.
 PLANTED_MISTAKE = PlantedMistake("backward_propagation", "test_backward_propagation", '''\
 def backward_propagation(params, cache, X, Y, loss="bce"):
@@ -76,7 +73,7 @@ REFERENCE_HELPERS = {"mse_cost": _mse_cost, "backward_propagation": _backward_pr
 
 def _isolated(func):
     """``func`` with the reference versions of the lab's other graded functions in its globals."""
-    return isolated(func, REFERENCE_HELPERS)
+    return with_helpers(func, REFERENCE_HELPERS)
 
 
 def _expect_finite(value, problem):
@@ -149,38 +146,13 @@ def check_mse_cost(mse_cost):
 
 # ----------------------------------------------------------------------------- backward_propagation
 
-def _sizes(rng):
-    """Random small network and batch sizes: (N, n_x, n_h)."""
-    return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
-
-
-def _expect_grads(grads, N, n_x, n_h, what):
-    """Check a gradient dict's keys and shapes; return its arrays."""
-    expect_dict(grads, KEYS, what, KEY_HINT)
-    shapes = {"W1": ((n_x, n_h), "(n_x, n_h)"), "b1": ((n_h,), "(n_h,)"), "W2": ((n_h, 1), "(n_h, n_y)"),
-              "b2": ((1,), "(n_y,)")}
-    bias_hints = {(1, n_h): "did you keep the batch axis? Sum over axis 0 without keepdims",
-                  (N, n_h): "did you sum over the samples (axis 0)?",
-                  (1, 1): "did you keep the batch axis? Sum over axis 0 without keepdims",
-                  (N, 1): "did you sum over the samples (axis 0)?", (N,): "sum over axis 0, the samples",
-                  (): "sum over axis 0 only"}
-    values = {}
-    for key, (shape, text) in shapes.items():
-        hint = bias_hints.get(np.shape(grads[key]), "") if key.startswith("b") else ""
-        values[key] = expect_array(grads[key], f"{what}[{key!r}]", shape, f"{text}, like params[{key!r}]",
-                                   shape_hint=hint)
-    return values
-
-
 LAYER_HINTS = {
     "mse": {"W2": "with the squared error, dZ2 = dA2 * A2 * (1 - A2) with dA2 = (A2 - Y) / N, and dW2 = A1.T @ dZ2",
             "b2": "db2 is the sum over the samples of dZ2 = (A2 - Y) * A2 * (1 - A2) / N"},
     "bce": {"W2": "with the cross-entropy, dZ2 = (A2 - Y) / N and dW2 = A1.T @ dZ2",
             "b2": "with the cross-entropy, db2 is the sum over the samples of dZ2 = (A2 - Y) / N"},
 }
-HIDDEN_LAYER_HINTS = {"W1": "the output-layer gradients are right, so check how the gradient flows back: "
-                            "dZ1 = (dZ2 @ W2.T) * (1 - A1**2) and dW1 = X.T @ dZ1",
-                      "b1": "check db1 = the sum of dZ1 over the samples, with dZ1 = (dZ2 @ W2.T) * (1 - A1**2)"}
+
 
 
 def _check_gradients(grads, params, cache, X, Y, loss, what):
@@ -207,14 +179,14 @@ def check_backward_propagation(backward_propagation):
     backward_propagation = _isolated(backward_propagation)
     rng = secret_rng(323)
     for loss in ("mse", "mse", "bce", None):
-        N, n_x, n_h = _sizes(rng)
+        N, n_x, n_h = sizes(rng)
         X, Y, params = shallow_problem(rng, N, n_x, n_h)
         _, cache = shallow.forward_propagation(X, params)
         options = {} if loss is None else {"loss": loss}
         called = f"backward_propagation(params, cache, X, Y{'' if loss is None else f', loss={loss!r}'})"
-        with tested_with(f"N={N} samples, n_x={n_x} inputs and n_h={n_h} hidden units"):
-            grads = _expect_grads(call(backward_propagation, params, cache, X, Y, **options), N, n_x, n_h,
-                                  f"{called}: grads")
+        with tested_with(describe(N, n_x, n_h)):
+            grads = expect_arrays(call(backward_propagation, params, cache, X, Y, **options), n_x, n_h,
+                                  f"{called}: grads", N=N, like_params=True)
             if loss is None:
                 mse_grads = shallow.backward_propagation(params, cache, X, Y, "mse")
                 if all(np.allclose(grads[key], mse_grads[key]) for key in KEYS):
@@ -230,11 +202,7 @@ def _train(nn_model, X, Y, context, **options):
     with contextlib.redirect_stdout(io.StringIO()):
         result = call(nn_model, X, Y, context=context, **options)
     params, costs = expect_tuple(result, 2, "nn_model should return a tuple (params, costs)")
-    expect_dict(params, KEYS, f"nn_model {context}: the returned params", KEY_HINT)
-    n_x, n_h = X.shape[1], options["n_h"]
-    shapes = {"W1": (n_x, n_h), "b1": (n_h,), "W2": (n_h, 1), "b2": (1,)}
-    params = {key: expect_array(params[key], f"nn_model {context}: params[{key!r}]", shape, str(shape))
-              for key, shape in shapes.items()}
+    params = expect_arrays(params, X.shape[1], options["n_h"], f"nn_model {context}: the returned params")
     costs = expect_costs(costs, options["num_iterations"], f"nn_model {context}")
     return params, costs
 

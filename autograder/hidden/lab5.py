@@ -13,10 +13,12 @@ import time
 
 import numpy as np
 
-from autograder.reference import losses, mlp
+from autograder.reference import losses, mlp, sgd
 from course_utils.data import one_hot
 
+from ..judge.student import with_helpers
 from .common import (
+    KEY_HINT,
     SIGN_FLIPPED,
     PlantedMistake,
     call,
@@ -26,16 +28,14 @@ from .common import (
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
-    reference_helpers,
     secret_rng,
     tested_with,
     times,
 )
 
 KEYS = ("W1", "b1", "W2", "b2")
-HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
+HISTORY_KEYS = sgd.HISTORY_KEYS
 LOSS_HINT = "average over the samples (and sum over the classes)"
-KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
 # For the demo and the pipeline tests: the samples are shuffled once, before the first epoch only.
 PLANTED_MISTAKE = PlantedMistake("train", "test_train", '''def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256,
           lr=0.01, lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
@@ -62,37 +62,6 @@ PLANTED_MISTAKE = PlantedMistake("train", "test_train", '''def train(loss_fn, pr
         lr *= lr_decay
     return history
 ''')
-
-
-def reference_train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256, lr=0.01,
-                    lr_decay=1.0, momentum=0.0, seed=0):
-    """Minibatch SGD with momentum, as the notebook specifies ``train`` (without printing).
-
-    loss_fn(params, X, y) -> (loss, grads); predict_fn(params, X) -> (N,) labels; params: dict of float
-    arrays, updated in place; X (N, D), y (N,); X_test (M, D), y_test (M,). Each epoch draws
-    ``rng.permutation(N)`` from ``rng = np.random.default_rng(seed)`` and walks through it in batches.
-    Returns {"train_loss", "train_acc", "test_loss", "test_acc"}: lists of ``epochs`` floats.
-    """
-    rng = np.random.default_rng(seed)
-    velocity = {key: np.zeros_like(value) for key, value in params.items()}
-    history = {key: [] for key in HISTORY_KEYS}
-    for _ in range(epochs):
-        order = rng.permutation(len(X))
-        batch_losses = []
-        for start in range(0, len(X), batch_size):
-            rows = order[start:start + batch_size]
-            loss, grads = loss_fn(params, X[rows], y[rows])
-            batch_losses.append(float(loss))
-            for key, value in params.items():
-                velocity[key] *= momentum
-                velocity[key] -= lr * grads[key]
-                value += velocity[key]
-        history["train_loss"].append(float(np.mean(batch_losses)))
-        history["train_acc"].append(float(np.mean(predict_fn(params, X) == y)))
-        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
-        history["test_acc"].append(float(np.mean(predict_fn(params, X_test) == y_test)))
-        lr *= lr_decay
-    return history
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -196,12 +165,6 @@ def _reference_mse_loss(scores, Y):
 REFERENCE_LOSSES = {"softmax_ce_loss": _reference_softmax_ce_loss, "mse_loss": _reference_mse_loss}
 
 
-def reference_losses_for(func):
-    """Let ``func`` call the reference loss functions under the names of the student's two loss functions
-    (in the namespace where ``func`` was defined), and put the student's own back afterwards."""
-    return reference_helpers(func, REFERENCE_LOSSES)
-
-
 def _expect_grads(grads, params, what):
     """The gradient dict: the keys and shapes of params, finite values. Returns float64 copies."""
     expect_dict(grads, KEYS, f"{what}: grads", KEY_HINT)
@@ -271,22 +234,22 @@ def _expect_value_error(loss_and_grads, params, X, y, option):
 def check_loss_and_grads(loss_and_grads):
     """Loss and gradients of the two-layer network for both activations, both losses, with and without L2."""
     rng = secret_rng(503)
-    with reference_losses_for(loss_and_grads):
-        for activation, loss_name, reg in (("relu", "softmax_ce", 0.0), ("sigmoid", "mse", 0.0),
-                                           ("sigmoid", "softmax_ce", 0.3), ("relu", "mse", 0.7)):
-            _check_network(loss_and_grads, rng, activation, loss_name, reg)
-        N, D, H, C = 6, 5, 4, 3
-        X, y, params = rng.normal(size=(N, D)).astype(np.float32), _labels(rng, N, C), _network(rng, D, H, C,
-                                                                                                 np.float32)
-        for activation in ("relu", "sigmoid"):
-            what = f"loss_and_grads with float32 inputs and activation={activation!r}"
-            result = call(loss_and_grads, params, X, y, activation=activation, loss="softmax_ce", reg=0.1)
-            loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
-            expect_number(loss, f"{what}: the loss", LOSS_HINT)
-            for key, value in _expect_grads(grads, params, what).items():
-                _expect_dtype(value, np.float32, f"{what}: grads[{key!r}]")
-        _expect_value_error(loss_and_grads, params, X, y, {"activation": "softplus"})
-        _expect_value_error(loss_and_grads, params, X, y, {"loss": "hinge"})
+    loss_and_grads = with_helpers(loss_and_grads, REFERENCE_LOSSES)
+    for activation, loss_name, reg in (("relu", "softmax_ce", 0.0), ("sigmoid", "mse", 0.0),
+                                       ("sigmoid", "softmax_ce", 0.3), ("relu", "mse", 0.7)):
+        _check_network(loss_and_grads, rng, activation, loss_name, reg)
+    N, D, H, C = 6, 5, 4, 3
+    X, y, params = rng.normal(size=(N, D)).astype(np.float32), _labels(rng, N, C), _network(rng, D, H, C,
+                                                                                             np.float32)
+    for activation in ("relu", "sigmoid"):
+        what = f"loss_and_grads with float32 inputs and activation={activation!r}"
+        result = call(loss_and_grads, params, X, y, activation=activation, loss="softmax_ce", reg=0.1)
+        loss, grads = expect_tuple(result, 2, "loss_and_grads should return a tuple (loss, grads)")
+        expect_number(loss, f"{what}: the loss", LOSS_HINT)
+        for key, value in _expect_grads(grads, params, what).items():
+            _expect_dtype(value, np.float32, f"{what}: grads[{key!r}]")
+    _expect_value_error(loss_and_grads, params, X, y, {"activation": "softplus"})
+    _expect_value_error(loss_and_grads, params, X, y, {"loss": "hinge"})
 
 
 # ----------------------------------------------------------------------------- predict
@@ -365,11 +328,11 @@ def _check_full_batch(train, options, diagnoses):
     options = dict(epochs=4, batch_size=len(X), seed=0, **options)
     context = "with " + ", ".join(f"{key}={value!r}" for key, value in options.items() if key != "seed")
     expected_params = {key: value.copy() for key, value in params.items()}
-    expected = reference_train(loss_fn, predict_fn, expected_params, X, y, X_test, y_test, **options)
+    expected = sgd.train(loss_fn, predict_fn, expected_params, X, y, X_test, y_test, **options)
 
     def variant(**changes):
         copies = {key: value.copy() for key, value in params.items()}
-        reference_train(loss_fn, predict_fn, copies, X, y, X_test, y_test, **{**options, **changes})
+        sgd.train(loss_fn, predict_fn, copies, X, y, X_test, y_test, **{**options, **changes})
         return copies
 
     alternatives = [(variant(**changes), hint) for changes, hint in diagnoses]
@@ -466,7 +429,7 @@ def _check_learning(train, X_train, y_train, X_test, y_test):
     params = mlp.init_params([X.shape[1], 50, C], seed=0)
     before = float(np.mean(predict_fn(params, X_val) == y_val))
     start = time.perf_counter()
-    expected = reference_train(loss_fn, predict_fn, {k: v.copy() for k, v in params.items()}, X, y, X_val, y_val,
+    expected = sgd.train(loss_fn, predict_fn, {k: v.copy() for k, v in params.items()}, X, y, X_val, y_val,
                                **options)
     reference_seconds = time.perf_counter() - start
     history, seconds = _run_train(train, context, loss_fn, predict_fn, params, X, y, X_val, y_val, verbose=False,

@@ -7,7 +7,7 @@ student's code may have replaced any of this, which can only spoil the student's
 
 The conversation is strict turn-taking over the kernel's input channel: the kernel speaks with
 ``input(message)``, and the judge's reply is ``input``'s result. A message is JSON text:
-- a request ``{"op": "lookup" | "call" | "getattr" | "setattr" | "getitem" | "rebind" | "swap", ...}``,
+- a request ``{"op": "lookup" | "call" | "getattr" | "setattr" | "getitem" | "rebind", ...}``,
 - or the answer to the last request, ``{"op": "value", "v": ...}`` or ``{"op": "raise", ...}``.
 Whoever waits for an answer may receive a request first (a callback) and answers it before going on.
 
@@ -155,19 +155,6 @@ def with_globals(func, names):
     return copy
 
 
-def swap_names(namespace, names):
-    """Set names in a namespace dict: ``{name: [value]}`` sets one, ``{name: None}`` removes it.
-
-    Returns the previous values in the same form, so that ``swap_names(namespace, previous)`` undoes it.
-    """
-    previous = {}
-    for name, value in names.items():
-        previous[name] = [namespace.pop(name)] if name in namespace else None
-        if value is not None:
-            namespace[name] = value[0]
-    return previous
-
-
 class _LimitedText(io.StringIO):
     """A StringIO that keeps the first MAX_TEXT characters written to it."""
 
@@ -252,9 +239,6 @@ def serve(user_ns, send):
                 return {"op": "value", "v": codec.encode(target[codec.decode(request["key"])])}
             if op == "rebind":
                 return {"op": "value", "v": codec.encode(with_globals(target, codec.decode(request["names"])))}
-            if op == "swap":
-                return {"op": "value", "v": codec.encode(swap_names(target.__globals__,
-                                                                    codec.decode(request["names"])))}
             raise ValueError(f"unknown request {op!r}")
         except BaseException as error:  # the student's code failed: the judge reports it
             return {"op": "raise", "type": type(error).__name__, "message": str(error)[:2000]}

@@ -9,7 +9,8 @@ this form, and nothing else:
 imports of modules of ``autograder.hidden`` and calls of their ``check_*`` functions, whose arguments
 are names of the notebook's globals or Python literals. The judge never executes the region's text:
 it reads it, fetches the named globals from the kernel (``remote.KernelSession``) and calls the check
-here, with a secret seed for its random inputs. The source notebook still runs the same region as
+here, with a secret seed for its random inputs (``student.secret_seed``). The checks are found by name
+only: the judge imports nothing of ``autograder.hidden`` but the module a region names. The source notebook still runs the same region as
 ordinary code when an instructor runs it in Jupyter.
 """
 import ast
@@ -21,10 +22,9 @@ import threading
 import warnings
 from dataclasses import dataclass
 
-from autograder.hidden import common
-
 from ..leaks import REGIONS, split_regions
 from .remote import KernelUnavailable
+from .student import secret_seed
 
 HIDDEN = "BEGIN HIDDEN TESTS"  # nbgrader's delimiter of a hidden region
 PACKAGE = "autograder.hidden"
@@ -121,7 +121,7 @@ def run_checks(calls, session, seed, seconds):
 
     seed: the secret seed of the random test inputs; seconds: the time left for the cell.
     """
-    with _stopped_at(seconds + GRACE_SECONDS, session), common.secret_seed(seed), warnings.catch_warnings(), \
+    with _stopped_at(seconds + GRACE_SECONDS, session), secret_seed(seed), warnings.catch_warnings(), \
             contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
@@ -138,7 +138,8 @@ def run_checks(calls, session, seed, seconds):
         except AssertionError as failure:
             return "AssertionError", str(failure)
         except KernelUnavailable as failure:
-            return "KernelUnavailable", common.sentence(str(failure)[0].upper() + str(failure)[1:])
+            text = str(failure)[0].upper() + str(failure)[1:]
+            return "KernelUnavailable", text if text.endswith((".", "?", "!")) else text + "."
         except Exception as error:  # a value so odd that the check itself failed on it
             return "AssertionError", (f"the tests could not check your code: it led to {type(error).__name__}: "
                                       f"{str(error)[:300]}. Make sure your functions return what the exercise asks.")

@@ -112,11 +112,6 @@ class RemoteFunction(RemoteObject):
         codec = self._session.codec
         return self._session.request({"op": "rebind", "target": codec.encode(self), "names": codec.encode(names)})
 
-    def swap_globals(self, names):
-        """``agent.swap_names`` on the global names of this function's module, in the kernel."""
-        codec = self._session.codec
-        return self._session.request({"op": "swap", "target": codec.encode(self), "names": codec.encode(names)})
-
 
 def type_name(obj):
     """The name of an object's class, wherever the object lives."""

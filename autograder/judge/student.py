@@ -1,0 +1,56 @@
+"""The judge's one interface to a student's objects, for the hidden checks (``autograder.hidden``).
+
+A check receives the student's functions and classes as they are: local objects when an instructor runs
+the source notebook, stand-ins for objects of the sandboxed kernel when the judge grades. Either way it
+calls them, rebinds the helpers they call (``with_helpers``), and asks their type name (``type_name``);
+it never asks where they live. The judge owns the secret seed of the test inputs: it sets it around a
+cell's checks (``secret_seed``), and each check draws its own generator from it (``secret_rng``).
+"""
+import contextlib
+import contextvars
+import types
+
+import numpy as np
+
+from .agent import with_globals
+from .remote import KernelUnavailable, RemoteFunction, type_name
+
+__all__ = ["KernelUnavailable", "secret_rng", "secret_seed", "type_name", "with_helpers"]
+
+_SEED = contextvars.ContextVar("secret_seed", default=0)  # 0 in a source notebook; secret when the judge grades
+
+
+@contextlib.contextmanager
+def secret_seed(seed):
+    """Inside the block, ``secret_rng`` draws from ``seed`` (the judge picks a secret one per submission)."""
+    token = _SEED.set(int(seed))
+    try:
+        yield
+    finally:
+        _SEED.reset(token)
+
+
+def secret_rng(salt):
+    """The random generator of one check: from the judge's secret seed and the check's own ``salt`` (an int).
+
+    Under the judge the seed is secret, so a submission cannot know the test inputs in advance.
+    """
+    return np.random.default_rng([_SEED.get(), int(salt)])
+
+
+def _plain_function(func):
+    return func._type == "function" if isinstance(func, RemoteFunction) else isinstance(func, types.FunctionType)
+
+
+def with_helpers(func, helpers):
+    """``func`` running with ``helpers`` (notebook name -> reference function) in place of the notebook's own.
+
+    A check of a function that calls the student's other graded functions runs it this way, so that one
+    wrong function loses one question. The helper named like ``func`` itself is never swapped in; objects
+    that are not plain Python functions come back unchanged. The notebook's own definitions stay as they
+    are (a kernel function gets a copy there, whose helpers call back to the grader).
+    """
+    if not _plain_function(func):
+        return func
+    swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
+    return func.rebind(swapped) if isinstance(func, RemoteFunction) else with_globals(func, swapped)

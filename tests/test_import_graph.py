@@ -1,0 +1,66 @@
+"""The check-authoring boundary: imports run one way (hidden -> judge facade, reference, course_utils), the
+judge finds checks by name, and no lab's check module imports another lab's or repeats its code."""
+import ast
+import itertools
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "autograder"
+HIDDEN = sorted((ROOT / "hidden").glob("*.py"))
+LABS = [path for path in HIDDEN if path.stem.startswith("lab")]
+
+
+def imported(path):
+    """The absolute names of the modules ``path`` imports (relative imports resolved)."""
+    package = ["autograder", path.parent.name]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else node.module
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "judge").glob("*.py")), ids=lambda p: p.stem)
+def test_the_judge_imports_nothing_of_the_hidden_checks(path):
+    assert not [name for name in imported(path) if name.startswith("autograder.hidden")]
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
+def test_no_lab_imports_another_labs_checks(path):
+    others = {f"autograder.hidden.{other.stem}" for other in LABS if other != path}
+    assert not imported(path) & others
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason="Lab 6's checks still take type_name from judge.remote")) if p.stem == "lab6" else p
+    for p in HIDDEN], ids=lambda p: p.stem)
+def test_checks_reach_the_judge_through_its_facade_only(path):
+    judge = {name for name in imported(path) if name.startswith("autograder.judge")}
+    assert judge <= {"autograder.judge", "autograder.judge.student"} | {
+        f"autograder.judge.student.{name}" for name in ("KernelUnavailable", "secret_rng", "secret_seed", "type_name",
+                                                         "with_helpers")}
+
+
+def definitions(path):
+    """{source text: name} of the top-level functions and long string constants of a module."""
+    text = path.read_text()
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            found[ast.dump(ast.Module([ast.FunctionDef(**{**node.__dict__, "name": "f"})], []))] = node.name
+        for constant in ast.walk(node):
+            if isinstance(constant, ast.Constant) and isinstance(constant.value, str) and len(constant.value) > 60:
+                found[constant.value] = constant.value[:40]
+    return found
+
+
+@pytest.mark.parametrize("first, second", list(itertools.combinations(LABS, 2)), ids=lambda p: p.stem)
+def test_no_near_copies_between_lab_check_modules(first, second):
+    shared = definitions(first).keys() & definitions(second).keys()
+    assert not [definitions(first)[key] for key in shared]
