@@ -67,16 +67,16 @@ def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path)
 
 @pytest.mark.skipif(not SANDBOX, reason="needs bubblewrap: without a sandbox, kernels see every folder on disk")
 def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix(tmp_path):
-    """The kit's own copy is used through PYTHONPATH (never installed): graded kernels do not get PYTHONPATH."""
+    """An instructor runs `python -m autograder` inside a second copy of the kit, never installed there: the
+    grader imports that copy from the current folder, graded kernels import only installed packages."""
     copy_root = tmp_path / "elsewhere"  # a second, complete copy of the kit
     shutil.copytree(KIT.root, copy_root, ignore=shutil.ignore_patterns(
         ".git", "submitted", "autograded", "feedback", ".autograder", "gradebook.db", "__pycache__", "*.egg-info"))
     course = Course(copy_root)
     submit(course, "alice", LAB1, solved(course, LAB1))
-    env = {**os.environ, "PYTHONPATH": str(copy_root)}
     # graded kernels would import the installed kit (this checkout), which the sandbox does not show them
     assert not str(KIT.root).startswith(str(copy_root))
-    result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, env=env)
+    result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, cwd=copy_root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "course_utils cannot be imported by graded kernels" in result.stderr
     assert f"cd {copy_root} && python -m pip install -e ." in result.stderr

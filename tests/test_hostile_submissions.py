@@ -12,8 +12,10 @@ import copy
 import csv
 import io
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -24,6 +26,7 @@ from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.export import export
 from autograder.grade import grade
+from autograder.leaks import secret_lines
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.hidden.common import PlantedMistake
@@ -189,6 +192,25 @@ REMEMBERED = PlantedMistake("predict", "test_predict", """def predict(params, X)
 """)
 
 
+# walks the whole file system, lists every notebook and course configuration it finds, and prints those
+# that belong to this course (they import course_utils); nbgrader's own example notebooks are only listed
+WALK = """import os
+found, files = [], 0
+for top in sorted(set(os.listdir('/')) - {'proc', 'sys', 'dev'}):
+    for folder, dirs, names in os.walk('/' + top):
+        files += len(names)
+        found += [os.path.join(folder, n) for n in names if n.endswith('.ipynb') or n == 'nbgrader_config.py']
+print('walked', files, 'files; found', len(found), 'notebooks and configurations')
+for path in found:
+    try:
+        text = open(path).read()
+    except OSError as error:
+        print(path, error)
+        continue
+    print(path, text if 'course_utils' in text or 'nn-from-scratch' in text else '')
+"""
+
+
 def corpus(course, port):
     """name -> (notebook, honest score, cell index of the hostile cell or None).
 
@@ -211,6 +233,7 @@ def corpus(course, port):
                            "full", 1),
         "read_gradebook": (plus(good, f"print(open({str(root / 'gradebook.db')!r}, 'rb').read(100))"), "full", 1),
         "read_home": (plus(good, f"import os\nprint(os.listdir({os.path.expanduser('~')!r}))"), "full", 1),
+        "walk_filesystem": (plus(good, WALK), "full", 1),
         "write_results": (plus(blank, f"open({str(root / 'gradebook.db')!r}, 'wb').write(b'')"), 0, 1),
         "fake_success": (plus(blank, "print('All tests passed! Score: 19 / 19')",
                               "import sys\nprint('OK', file=sys.stderr)"), 0, None),
@@ -237,7 +260,20 @@ def corpus(course, port):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def second_copy():
+    """Another world-readable copy of the whole course elsewhere on disk, as an instructor's clone would be."""
+    folder = Path(tempfile.mkdtemp(prefix="course-copy-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    shutil.copytree(KIT.root / "source", folder / "source")
+    shutil.copy(KIT.root / "nbgrader_config.py", folder / "nbgrader_config.py")
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, second_copy):
     course = scratch_course(KIT, tmp_path_factory.mktemp("hostile"), [LAB])
     assert release_lab(course, LAB) == []
     with socket.socket() as listener:  # a service on the grader's loopback that no kernel may reach
@@ -254,7 +290,7 @@ def graded(tmp_path_factory):
 
 
 STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "big_output", "disk_flood", "network",
-            "read_solutions", "read_gradebook", "read_home", "write_results", "fake_success", "edited_tests",
+            "read_solutions", "read_gradebook", "read_home", "walk_filesystem", "write_results", "fake_success", "edited_tests",
             "raised_points", "duplicated_tests", "forged_findings", "deleted_tests", "tests_moved_first",
             "exception_hook", "input_transformer", "ast_transformer", "hidden_failures", "patched_numpy",
             "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers"]
@@ -322,6 +358,17 @@ def test_resource_attacks_were_stopped_by_the_limits(graded):
     assert "ConnectionRefusedError" in shown("network") or "OSError" in shown("network")
     assert "PermissionError" in shown("write_results") or "OSError" in shown("write_results") \
         or "FileNotFoundError" in shown("write_results")
+
+
+def test_a_walk_of_the_whole_disk_finds_no_copy_of_the_course_and_no_solution(graded, second_copy):
+    course, _, _ = graded
+    nb = nbformat.read(course.autograded_notebook("walk_filesystem", LAB), as_version=4)
+    shown = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert shown.startswith("walked ") and int(shown.split()[1]) > 1000  # it did walk the system's folders
+    assert "[output dropped" not in shown and "course_utils" not in shown
+    assert str(second_copy) not in shown and str(course.root) not in shown and "nbgrader_config.py" not in shown
+    secret = set().union(*(secret_lines(nbformat.read(KIT.source_notebook(lab), as_version=4)) for lab in KIT.labs()))
+    assert not [line for line in secret if line in shown]
 
 
 def test_the_export_gives_the_same_statuses(graded):
