@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder release|grade|feedback|export|doctor|demo``."""
+"""Command line: ``python -m autograder release|grade|feedback|export|report|student-kit|doctor|demo``."""
 from __future__ import annotations
 
 import argparse
@@ -78,6 +78,21 @@ def cmd_export(course: Course, args) -> int:
     return 0
 
 
+def cmd_report(course: Course, args) -> int:
+    from .report import report
+    page, table = report(course, args.lab, Path(args.out).resolve() if args.out else None)
+    print(f"Wrote {page} (per-question analytics, viewable offline) and {table}")
+    return 0
+
+
+def cmd_student_kit(course: Course, args) -> int:
+    from .student_kit import student_kit
+    target = student_kit(course, Path(args.out).resolve() if args.out else None)
+    print(f"Wrote {target}: the released labs and the student package only (checked: no solution, hidden test, "
+          "mark scheme or autograder code)")
+    return 0
+
+
 def cmd_doctor(course: Course, args) -> int:
     from .doctor import doctor
     report, healthy = doctor(course, args.lab, sandbox=not args.unsafe_no_sandbox)
@@ -120,6 +135,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("lab", metavar="LAB")
     e = sub.add_parser("export", help="write the grade table as CSV")
     e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
+    rp = sub.add_parser("report", help="write per-question analytics of a lab (HTML and CSV)")
+    rp.add_argument("lab", metavar="LAB")
+    rp.add_argument("--out", help="the folder to write into (default: reports/ in the course root)")
+    k = sub.add_parser("student-kit", help="write a zip of the released labs and the student package, for "
+                       "students without a hub")
+    k.add_argument("--out", help="the archive (default: student-kit.zip in the course root)")
     o = sub.add_parser("doctor", help="check this grading server: sandbox, course_utils, data, and (with LAB) "
                        "grade the lab's own solution and report its time and memory")
     o.add_argument("lab", metavar="LAB", nargs="?")
@@ -131,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
-            "export": cmd_export, "doctor": cmd_doctor, "demo": cmd_demo}
+            "export": cmd_export, "report": cmd_report,
+            "student-kit": cmd_student_kit, "doctor": cmd_doctor, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,40 @@
+"""The student kit holds the released labs and course_utils only: nothing a student must not see."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+from autograder.leaks import MARKERS, secret_lines
+
+KIT = Course(Path(__file__).resolve().parents[1])
+
+
+def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instructor_text(tmp_path):
+    out = tmp_path / "kit.zip"
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(KIT.root), "student-kit",
+                             "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    archive = zipfile.ZipFile(out)
+    names = set(archive.namelist())
+    assert {f"release/{lab}/{lab}.ipynb" for lab in KIT.labs()} <= names
+    assert {"student/pyproject.toml", "student/requirements.txt", "student/course_utils/__init__.py"} <= names
+    assert not [n for n in names if n.split("/")[0] in ("source", "autograder", "tests") or "autograder/" in n]
+    never_public = set().union(*(secret_lines(nbformat.read(KIT.source_notebook(lab), as_version=4),
+                                              kinds=("BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME")) for lab in KIT.labs()))
+    assert never_public, "the labs have hidden tests and mark schemes to keep out"
+    for name in names:
+        try:
+            text = archive.read(name).decode()
+        except UnicodeDecodeError:
+            continue
+        assert not [m for m in MARKERS if m in text], name
+        assert "import autograder" not in text and "from autograder" not in text, name
+        assert not [line for line in never_public if line in text], name
+    for lab in KIT.labs():  # each lab's own solutions and model answers stay out of its student version
+        own = secret_lines(nbformat.read(KIT.source_notebook(lab), as_version=4))
+        nb = nbformat.reads(archive.read(f"release/{lab}/{lab}.ipynb").decode(), as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)  # as students read it (the file's JSON escapes quotes)
+        assert own and not [line for line in own if line in text], lab
