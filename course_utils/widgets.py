@@ -292,7 +292,7 @@ def _shorten(text):
 # ----------------------------------------------------------------------------- optimizer paths on a 2-D surface
 
 def float_slider(value, low, high, step=0.01, description=""):
-    """A slider of numbers ``low`` to ``high`` by ``step`` (for example a momentum coefficient), reported when released."""
+    """A slider of numbers ``low`` to ``high`` by ``step`` (e.g. a momentum coefficient) that reports when released."""
     return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
                                readout_format=".3g", continuous_update=False, style={"description_width": "initial"})
 
@@ -351,7 +351,8 @@ class TrajectoryPanel(TrainingPanel):
                 surface, path, note = (*outcome, None)[:3]
                 path = np.asarray(path, dtype=np.float64)
                 if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
-                    return empty, None, None, f"run(settings) should return a path of shape (T + 1, 2), not {path.shape}."
+                    return empty, None, None, ("run(settings) should return a path of shape (T + 1, 2), "
+                                               f"not {path.shape}.")
                 heights = np.asarray(surface.height(path[:, 0], path[:, 1]), dtype=np.float64).reshape(-1)
         except Exception as error:  # any failure of the optimizer is shown, not raised
             return empty, None, None, f"Running the optimizer raised {type(error).__name__}: {_shorten(str(error))}"

@@ -142,7 +142,7 @@ MISTAKES = [
     ("momentum_update", "v += grads[key]", "v += (1 - beta) * grads[key]", "without a \\(1 - beta\\) factor"),
     ("momentum_update", 'if "v" not in state:', "if True:", "velocity must carry over"),
     ("momentum_update", 'state["v"] = {key: np.zeros_like(value) for key, value in params.items()}',
-     'state["v"] = dict.fromkeys(params, np.zeros_like(params["W1"] if "W1" in params else next(iter(params.values()))))',
+     'state["v"] = dict.fromkeys(params, np.zeros_like(next(iter(params.values()))))',
      "right when each one is the only one"),
     ("momentum_update", "beta=0.9", "beta=0.99", "wrong values"),
     ("rmsprop_update", "params[key] -= lr * g / (np.sqrt(s) + eps)", "params[key] -= lr * g / np.sqrt(s + eps)",

@@ -276,7 +276,8 @@ def _run(update, name, params, rounds, hyper, dtype, tolerance):
                                    for key in params):
             raise AssertionError(f"{name} is wrong when several parameters are updated together, but right when "
                                  "each one is the only one: keep the state of each parameter apart, under its own "
-                                 "key (state[...][key]), created with np.zeros_like(params[key]) for each key.") from None
+                                 "key (state[...][key]), created with np.zeros_like(params[key]) for each key."
+                                 ) from None
         raise
 
 
@@ -295,8 +296,9 @@ def _steps(update, name, params, rounds, hyper, dtype, tolerance):
         for key in params:
             value = theirs.get(key)
             what = f"{name}: params[{key!r}] after {what_call}"
-            if isinstance(value, np.ndarray) and value.shape == before[key].shape and np.array_equal(value, before[key]) \
-                    and not np.array_equal(ours[key], before[key]):
+            unchanged = isinstance(value, np.ndarray) and value.shape == before[key].shape \
+                and np.array_equal(value, before[key])
+            if unchanged and not np.array_equal(ours[key], before[key]):
                 returned = " It returned new values instead: change the arrays of params themselves." \
                     if result is not None else ""
                 raise AssertionError(f"{name} did not change params[{key!r}]: update every parameter in place, "

@@ -165,7 +165,7 @@ def momentum_update(params, grads, state, lr=0.01, beta=0.9):
 
 
 def rmsprop_update(params, grads, state, lr=0.001, beta=0.9, eps=1e-8):
-    """RMSprop in place: ``s = beta * s + (1 - beta) * g**2``; ``w -= lr * g / (sqrt(s) + eps)``; ``state["s"][key]``."""
+    """RMSprop in place: ``s = beta * s + (1 - beta) * g**2``; ``w -= lr * g / (sqrt(s) + eps)``; in ``state["s"]``."""
     squares = _zeros_for(state, "s", params)
     for key in params:
         params[key][...], squares[key] = rmsprop_step(params[key], grads[key], squares[key], lr, beta, eps)
