@@ -349,17 +349,28 @@ def sandbox_problem() -> str | None:
     for tool, package in (("bwrap", "bubblewrap"), ("prlimit", "util-linux"), ("setpriv", "util-linux")):
         if shutil.which(tool) is None:
             return f"{tool} is not installed: apt-get install {package}"
-    probe = ("import socket, os\n"
+    probe = ("import socket, os, sys\n"
              "assert os.getcwd() == %r and os.path.exists('data.txt')\n"
              "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\nexcept OSError:\n"
-             "    print('sandbox ok')\n") % SCRATCH
+             "    print('sandbox ok', sys.prefix)\n") % SCRATCH
     try:
         result = run_in_sandbox(SandboxPolicy(), [sys.executable, "-c", probe], {"data.txt": "x"})
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap could not start a sandbox here: {error}."
     if result.returncode != 0 or "sandbox ok" not in result.stdout:
         return _explain_failure(result.stderr)
+    if result.stdout.split("sandbox ok", 1)[1].strip() != sys.prefix:
+        return _unreadable_environment()
     return None
+
+
+def _unreadable_environment() -> str:
+    """Why graded kernels do not get the grader's Python environment: its folders are closed to other users."""
+    closed = [p for p in _python_paths() if os.stat(p).st_mode & 0o005 != 0o005]
+    where = ", ".join(f"{p} (mode {os.stat(p).st_mode & 0o777:o})" for p in closed) or sys.prefix
+    return (f"graded kernels run as an unprivileged user, who cannot read this Python environment: {where}. "
+            f"Make it readable by other users (chmod o+rx on those folders) or create it in a folder that is, "
+            "then run the command again.")
 
 
 # -- the kernel manager -----------------------------------------------------------------------------

@@ -388,3 +388,20 @@ def test_a_readable_folder_deep_under_tmp_stays_readable(course, tmp_path_factor
         assert error is None and text(nb.cells[0]).strip() == "VALUE = 42"
     finally:
         shutil.rmtree(top)
+
+
+@needs_sandbox
+def test_a_python_environment_closed_to_other_users_is_refused_with_the_fix(tmp_path):
+    """A virtual environment in a folder only its owner may enter (mktemp's 0700): a graded kernel, another
+    user, would silently run the base interpreter without the environment's packages; grading refuses."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    venv.chmod(0o700)
+    code = "from autograder.sandbox import sandbox_problem; print(sandbox_problem())"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    said = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout
+    assert "cannot read this Python environment" in said and f"{venv} (mode 700)" in said and "chmod o+rx" in said
+    venv.chmod(0o755)
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout.strip() == "None"
