@@ -309,9 +309,13 @@ def test_an_answer_over_the_limit_that_got_in_is_refused_too(kernel):
 def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
     run, session = kernel
     run(tampering)
+    start = time.monotonic()
     with pytest.raises(KernelUnavailable):
         with session(seconds=5) as judge:
             judge.lookup("answer")()
+    # seen at once, and the conversation ends at once: it neither waits for the cell's time to run out nor
+    # for the grace the kernel gets to leave the agent (which it never entered)
+    assert time.monotonic() - start < 4
 
 
 def peak_rss_bytes():

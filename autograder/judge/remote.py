@@ -184,6 +184,8 @@ class KernelSession:
             zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.shared = {}  # id -> judge object the kernel holds a stand-in for
         self.broken = None  # why the conversation ended early
+        self.finished = False  # the kernel has replied to the agent's execution: it runs no more
+        self.asked = False  # the kernel waits for a reply to its last message
         self.codec = Codec(self._refer, self._own, self._peer)
         self.msg_id = client.execute(
             f"exec({AGENT_SOURCE!r}, _judge_agent := {{'__name__': '_judge_agent'}})\n"
@@ -247,6 +249,7 @@ class KernelSession:
                 continue
             if message.get("msg_type") != "input_request":
                 continue
+            self.asked = True  # the kernel now waits for a reply
             prompt = message.get("content", {}).get("prompt", "")
             if isinstance(prompt, str) and len(prompt) > self.max_message:
                 self._too_large()
@@ -284,13 +287,13 @@ class KernelSession:
 
     def _finished(self):
         """True once the kernel has finished running the agent (so it will not answer any more)."""
-        while self.client.shell_channel.msg_ready():
+        while not self.finished and self.client.shell_channel.msg_ready():
             reply = self.client.get_shell_msg(timeout=0)
-            if reply.get("parent_header", {}).get("msg_id") == self.msg_id:
-                return True
-        return False
+            self.finished = reply.get("parent_header", {}).get("msg_id") == self.msg_id
+        return self.finished
 
     def _say(self, message):
+        self.asked = False
         self.client.input(json.dumps(message))
         return self._listen()
 
@@ -340,6 +343,8 @@ class KernelSession:
         try:
             if not self.broken:
                 self.client.input(json.dumps({"op": "done"}))
+            elif self.asked:  # a question the conversation broke on: end-of-file, or the kernel waits for ever
+                self.client.input("\x04")
             end = time.monotonic() + grace
             while time.monotonic() < end:
                 if self._finished():
