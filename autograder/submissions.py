@@ -57,6 +57,16 @@ def with_mistake(course: Course, lab: str, mistake: PlantedMistake | None = None
     return nb
 
 
+def every_function_loops(nb):
+    """Each graded function of the notebook starts with an endless loop."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            cell.source = "\n".join(line + ("\n    while True:\n        pass" if line.startswith("def ") else "")
+                                    for line in cell.source.splitlines())
+    return nb
+
+
 def submit(course: Course, student: str, lab: str, nb: nbformat.NotebookNode | str) -> Path:
     """Place a submission at ``submitted/<student>/<lab>/<lab>.ipynb`` (a string is written as it is)."""
     folder = course.submission_dir(student, lab)

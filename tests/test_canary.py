@@ -22,7 +22,7 @@ from autograder.grade import grade
 from autograder.records import Status, load_record
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import solved, submit, untouched
+from autograder.submissions import every_function_loops, solved, submit, untouched
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB1, LAB5 = "lab1_initialization", "lab5_cifar10_mlp"
@@ -91,16 +91,6 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
     assert "[ok] graded kernels import course_utils from" in report.stdout
     assert "[ok] score 13 / 13 automatic points" in report.stdout
     assert "memory: the kernel's peak was" in report.stdout and "ready to grade" in report.stdout
-
-
-def every_function_loops(nb):
-    """Each graded function of the solved notebook starts with an endless loop."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.cell_type == "code":
-            cell.source = "\n".join(line + ("\n    while True:\n        pass" if line.startswith("def ") else "")
-                                    for line in cell.source.splitlines())
-    return nb
 
 
 def limits_of_stopped_cells(outcome):
