@@ -55,11 +55,16 @@ def cmd_grade(course: Course, args) -> int:
     except CanaryFailed as failure:
         print(f"error: the canary failed. {failure}", file=sys.stderr)
         return 1
+    if outcomes:
+        print(outcome_table(outcomes))
+    for problem in course.misplaced(args.lab):
+        print(f"Not graded: {problem}")
     if not outcomes:
         share = f" in share {args.shard[0]}/{args.shard[1]}" if args.shard else ""
-        print(f"No submissions of {args.lab} found{share}: expected folders submitted/<student>/{args.lab}/.")
-        return 0
-    print(outcome_table(outcomes))
+        print(f"No submissions of {args.lab} found{share}: expected submitted/<student>/{args.lab}/{args.lab}.ipynb, "
+              "one folder per student (nbgrader collect or zip_collect put them there).",
+              file=sys.stderr if not args.shard else sys.stdout)
+        return 0 if args.shard else 1  # an empty share is fine; a lab with nothing to grade is a mistake
     return 0
 
 

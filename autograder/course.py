@@ -81,6 +81,22 @@ class Course:
         return sorted(p.name for p in submitted.iterdir()
                       if p.is_dir() and not p.name.startswith(".") and (p / lab).is_dir())
 
+    def misplaced(self, lab: str) -> list[str]:
+        """What in ``submitted/`` looks like a submission of ``lab`` in the wrong place, and where it belongs."""
+        submitted, found = self.root / "submitted", []
+        if not submitted.is_dir():
+            return found
+        expected = f"submitted/<student>/{lab}/{lab}.ipynb"
+        for path in sorted(submitted.glob(f"*/{lab}.ipynb")):
+            if path.parent.name == lab:
+                found.append(f"submitted/{lab}/ has no student folder around it: expected {expected}")
+            else:
+                found.append(f"submitted/{path.parent.name}/{lab}.ipynb is one level too shallow: move it to "
+                             f"submitted/{path.parent.name}/{lab}/{lab}.ipynb")
+        if (submitted / f"{lab}.ipynb").is_file():
+            found.append(f"submitted/{lab}.ipynb has no student folder: expected {expected}")
+        return found
+
     # -- nbgrader ------------------------------------------------------------------------
     def config(self) -> Config:
         """The course's nbgrader configuration, with the course root filled in."""

@@ -30,3 +30,18 @@ def test_quick_answers_do_not_import_nbgrader(argv, code, says):
                             check=True)
     returned, imported, message = result.stdout.strip().split(" ", 2) if says else (*result.stdout.split(), "")
     assert int(returned) == code and imported == "False" and says in message
+
+
+def test_submissions_in_the_wrong_place_are_named_with_where_they_belong(tmp_path):
+    from autograder.course import Course
+    lab = "lab1_initialization"
+    course = Course(tmp_path)
+    for path in (f"submitted/bob/{lab}.ipynb", f"submitted/{lab}/{lab}.ipynb", f"submitted/{lab}.ipynb",
+                 f"submitted/alice/{lab}/{lab}.ipynb"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("{}")
+    assert course.students(lab) == ["alice"]
+    assert course.misplaced(lab) == [
+        f"submitted/bob/{lab}.ipynb is one level too shallow: move it to submitted/bob/{lab}/{lab}.ipynb",
+        f"submitted/{lab}/ has no student folder around it: expected submitted/<student>/{lab}/{lab}.ipynb",
+        f"submitted/{lab}.ipynb has no student folder: expected submitted/<student>/{lab}/{lab}.ipynb"]
