@@ -137,6 +137,22 @@ def open_notebook(browser, url: str, path: str):
     return page, errors
 
 
+def click_past_dialogs(page, selector, tries=12) -> None:
+    """Click ``selector``, first answering with its default any dialog JupyterLab puts up (Select Kernel can
+    come up at any moment while a notebook opens, and then takes every click)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for _ in range(tries - 1):
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+        try:
+            page.click(selector, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.click(selector)
+
+
 def run_all(page, timeout_ms=240_000) -> None:
     """Run > Run All Cells, then wait until something ran and nothing is queued or running.
 
@@ -148,10 +164,8 @@ def run_all(page, timeout_ms=240_000) -> None:
     started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
         .some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent))"""
     for attempt in range(3):
-        if page.locator(".jp-Dialog .jp-mod-accept").count():
-            page.click(".jp-Dialog .jp-mod-accept")
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        click_past_dialogs(page, ".lm-MenuBar-itemLabel:text-is('Run')")
+        click_past_dialogs(page, ".lm-Menu-itemLabel:text-is('Run All Cells')")
         try:
             page.wait_for_function(started, timeout=60_000)
             break
