@@ -70,3 +70,23 @@ def retrieve(urls, md5_hex, fname, folder, progress):
         except (requests.exceptions.RequestException, ValueError) as error:
             last_error = error
     raise last_error
+
+
+def fetch(urls, md5_hex, fname, folder, progress, *, what, stage, data_error):
+    """``retrieve``, with errors that say what to do: ConnectionError when no URL answers, ``data_error``
+    (a ValueError subclass) when the file downloaded fails its MD5 check.
+
+    what: the file, as the messages name it; stage: what to copy into a folder instead of downloading.
+    """
+    import requests
+
+    try:
+        return retrieve(urls, md5_hex, fname, folder, progress)
+    except requests.exceptions.RequestException as error:
+        raise ConnectionError(
+            f"Could not download {what} from {' or '.join(urls)} ({type(error).__name__}: {error}). "
+            f"Is there an internet connection? Without one, copy {stage} into a folder and set the "
+            f"environment variable {ENV_VAR} to that folder, or pass data_dir=... .") from error
+    except ValueError as error:  # pooch: the downloaded file does not have the expected hash
+        raise data_error(f"The downloaded {what} failed its MD5 check ({error}). Try again later, "
+                         f"or copy {stage} yourself and set {ENV_VAR}.") from error

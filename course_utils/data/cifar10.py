@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from ._sources import ENV_VAR, places_text, retrieve, search_dirs
+from ._sources import ENV_VAR, fetch, places_text, search_dirs
 from ._sources import md5 as _md5
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10DataError", "load_cifar10"]
@@ -144,20 +144,8 @@ def _not_found_message(searched):
 
 def _download(cache_dir, progress):
     """Download the official archive into ``cache_dir``; return its path (MD5-verified)."""
-    import requests
-
-    try:
-        return retrieve((ARCHIVE_URL,), ARCHIVE_MD5, ARCHIVE_NAME, cache_dir, progress)
-    except requests.exceptions.RequestException as error:
-        raise ConnectionError(
-            f"Could not download CIFAR-10 from {ARCHIVE_URL} ({type(error).__name__}: {error}). "
-            f"Is there an internet connection? Without one, copy '{ARCHIVE_NAME}' (or its "
-            f"extracted '{FOLDER_NAME}/' folder) into a folder and set the environment variable "
-            f"{ENV_VAR} to that folder, or pass data_dir=... .") from error
-    except ValueError as error:  # pooch: the downloaded file does not have the expected hash
-        raise CIFAR10DataError(
-            f"The downloaded CIFAR-10 archive failed its MD5 check ({error}). "
-            f"Try again later, or stage a copy yourself and set {ENV_VAR}.") from error
+    return fetch((ARCHIVE_URL,), ARCHIVE_MD5, ARCHIVE_NAME, cache_dir, progress, what="the CIFAR-10 archive",
+                 stage=f"'{ARCHIVE_NAME}' (or its extracted '{FOLDER_NAME}/' folder)", data_error=CIFAR10DataError)
 
 
 def _read_batches(source):

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._sources import ENV_VAR, cache_dir, md5, places_text, retrieve, search_dirs
+from ._sources import ENV_VAR, cache_dir, fetch, md5, places_text, search_dirs
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MNISTDataError", "MNISTFile", "load_mnist"]
 
@@ -134,24 +134,12 @@ def _not_found_message(searched):
 
 def _download_missing(folder, progress):
     """Download into ``folder`` each official ``.gz`` file that is there in neither form."""
-    import requests
-
     for name, spec in MNIST_FILES.items():
         if (folder / name).is_file() or (folder / f"{name}.gz").is_file():
             continue
         urls = [f"{mirror}{name}.gz" for mirror in MNIST_MIRRORS]
-        try:
-            retrieve(urls, spec.gz_md5, f"{name}.gz", folder, progress)
-        except requests.exceptions.RequestException as error:
-            raise ConnectionError(
-                f"Could not download MNIST's '{name}.gz' from {' or '.join(urls)} "
-                f"({type(error).__name__}: {error}). Is there an internet connection? Without "
-                f"one, copy the four MNIST files into a folder and set the environment variable "
-                f"{ENV_VAR} to that folder, or pass data_dir=... .") from error
-        except ValueError as error:  # pooch: the downloaded file does not have the expected hash
-            raise MNISTDataError(
-                f"The downloaded '{name}.gz' failed its MD5 check ({error}). Try again later, "
-                f"or stage the four MNIST files yourself and set {ENV_VAR}.") from error
+        fetch(urls, spec.gz_md5, f"{name}.gz", folder, progress, what=f"MNIST's '{name}.gz'",
+              stage="the four MNIST files", data_error=MNISTDataError)
 
 
 def _locate_files(folder):
