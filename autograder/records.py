@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from .course import write_json_atomic
+
 
 class Status(StrEnum):
     """What grading one submission came to (the ``status`` column of the export)."""
@@ -95,7 +97,6 @@ def load_record(course, lab: str, student: str) -> Outcome | None:
 
 
 def save_record(course, outcome: Outcome) -> None:
-    from .course import write_json_atomic
     data = asdict(outcome)
     data["skipped"] = False
     write_json_atomic(record_path(course, outcome.lab, outcome.student), data)
