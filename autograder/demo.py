@@ -11,7 +11,7 @@ from .feedback import feedback
 from .grade import grade
 from .release import release_lab
 from .sandbox import sandbox_problem
-from .submissions import planted_mistake, solved, submit, untouched, with_mistake
+from .submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 
 LAB = "lab1_initialization"
 
@@ -38,7 +38,7 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
     samples = {
         "alice": ("a correct solution", solved(course, LAB)),
         "bob": ("the release, untouched", untouched(course, LAB)),
-        "carol": (f"correct except {planted_mistake(LAB).solution_id}", with_mistake(course, LAB)),
+        "carol": (f"correct except {PLANTED_MISTAKES[LAB].solution_id}", with_mistake(course, LAB)),
         "dave": ("a malformed notebook (cut-off JSON)", course.release_notebook(LAB).read_text()[:500]),
     }
     for student, (what, nb) in samples.items():

@@ -1,25 +1,106 @@
 """Sample submissions made from a lab's student version: solved, untouched, with a planted mistake.
 
-The demo and the tests use them to show what grading does with each kind of submission.
+The demo and the tests use them to show what grading does with each kind of submission. Each lab has one
+planted mistake (``PLANTED_MISTAKES``): a realistic wrong answer to one exercise that its hidden check
+must catch, costing that question only.
 """
 from __future__ import annotations
 
 import copy
-import importlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from .course import Course
-from .hidden.common import PlantedMistake
 
 WRITTEN_ANSWER = "(The student's written answer, graded by hand.)"
 
 
-def planted_mistake(lab: str) -> PlantedMistake:
-    """The lab's planted mistake, kept with its hidden tests (``autograder.hidden.<labN>.PLANTED_MISTAKE``)."""
-    module = importlib.import_module(f"autograder.hidden.{lab.split('_')[0]}")
-    return module.PLANTED_MISTAKE
+@dataclass(frozen=True)
+class PlantedMistake:
+    """A wrong answer to one exercise: the solution cell it replaces and the test cell that must lose its points."""
+    solution_id: str  # grade_id of the solution cell replaced
+    question_id: str  # grade_id of the test cell that must lose its points
+    code: str
+
+
+PLANTED_MISTAKES = {
+    # Thresholding the pre-activation instead of the probability.
+    "lab1_initialization": PlantedMistake("predict", "test_predict", '''\
+def predict(params, X):
+    A2, cache = forward_propagation(X, params)
+    return (cache["Z2"] > 0.5).astype(np.int64)
+'''),
+    # A decay that shrinks at every iteration instead of in steps.
+    "lab2_learning_rates": PlantedMistake("step_decay", "test_step_decay", """\
+def step_decay(initial_lr, iteration, drop=0.5, every=100):
+    return initial_lr * drop ** (iteration / every)
+"""),
+    # The cross-entropy gradient at Z2 reused for the mean squared error.
+    "lab3_loss_functions": PlantedMistake("backward_propagation", "test_backward_propagation", '''\
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    N = X.shape[0]
+    A1, A2 = cache["A1"], cache["A2"]
+    dZ2 = (A2 - Y) / N
+    dW2 = A1.T @ dZ2
+    db2 = dZ2.sum(axis=0)
+    dZ1 = (dZ2 @ params["W2"].T) * (1 - A1 ** 2)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": dW2, "b2": db2}
+'''),
+    # Tanh's derivative taken at the input instead of the output.
+    "lab4_backprop": PlantedMistake("Tanh", "test_Tanh", '''\
+class Tanh:
+    """tanh(X), elementwise."""
+
+    def forward(self, X):
+        self.cache = X
+        return np.tanh(X)
+
+    def backward(self, dout):
+        return dout * (1 - self.cache ** 2)
+'''),
+    # The samples are shuffled once, before the first epoch only.
+    "lab5_cifar10_mlp": PlantedMistake("train", "test_train", '''\
+def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256,
+          lr=0.01, lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
+    rng = np.random.default_rng(seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    order = rng.permutation(len(X))
+    for epoch in range(1, epochs + 1):
+        batch_losses = []
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            loss, grads = loss_fn(params, X[rows], y[rows])
+            batch_losses.append(float(loss))
+            for key, value in params.items():
+                velocity[key] *= momentum
+                velocity[key] -= lr * grads[key]
+                value += velocity[key]
+        history["train_loss"].append(float(np.mean(batch_losses)))
+        history["train_acc"].append(float(np.mean(predict_fn(params, X) == y)))
+        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
+        history["test_acc"].append(float(np.mean(predict_fn(params, X_test) == y_test)))
+        if verbose:
+            print(f"epoch {epoch}: test accuracy {history['test_acc'][-1]:.3f}")
+        lr *= lr_decay
+    return history
+'''),
+    # Adam without bias correction.
+    "lab6_optimizers": PlantedMistake("adam_update", "test_adam_update", """\
+def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    if "t" not in state:
+        state["m"] = {key: np.zeros_like(value) for key, value in params.items()}
+        state["v"] = {key: np.zeros_like(value) for key, value in params.items()}
+        state["t"] = 0
+    state["t"] += 1
+    for key in params:
+        state["m"][key] = beta1 * state["m"][key] + (1 - beta1) * grads[key]
+        state["v"][key] = beta2 * state["v"][key] + (1 - beta2) * grads[key] ** 2
+        params[key] -= lr * state["m"][key] / (np.sqrt(state["v"][key]) + eps)
+"""),
+}
 
 
 def _solution_cells(nb) -> dict:
@@ -47,8 +128,8 @@ def untouched(course: Course, lab: str) -> nbformat.NotebookNode:
 
 
 def with_mistake(course: Course, lab: str, mistake: PlantedMistake | None = None) -> nbformat.NotebookNode:
-    """A solved notebook with one planted mistake (by default, the lab's own)."""
-    mistake = mistake or planted_mistake(lab)
+    """A solved notebook with one planted mistake (by default, the lab's own in ``PLANTED_MISTAKES``)."""
+    mistake = mistake or PLANTED_MISTAKES[lab]
     nb = solved(course, lab)
     cells = _solution_cells(nb)
     if mistake.solution_id not in cells:

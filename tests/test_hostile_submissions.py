@@ -29,8 +29,7 @@ from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
-from autograder.hidden.common import PlantedMistake
-from autograder.submissions import solved, submit, untouched, with_mistake
+from autograder.submissions import PlantedMistake, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"

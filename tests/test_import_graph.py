@@ -37,9 +37,7 @@ def test_no_lab_imports_another_labs_checks(path):
     assert not imported(path) & others
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
-    strict=True, reason="Lab 6's checks still take type_name from judge.remote")) if p.stem == "lab6" else p
-    for p in HIDDEN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", HIDDEN, ids=lambda p: p.stem)
 def test_checks_reach_the_judge_through_its_facade_only(path):
     judge = {name for name in imported(path) if name.startswith("autograder.judge")}
     assert judge <= {"autograder.judge", "autograder.judge.student"} | {

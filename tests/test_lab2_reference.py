@@ -20,8 +20,11 @@ from hypothesis import strategies as st
 from autograder.hidden import lab2
 from autograder.judge.student import secret_seed
 from autograder.reference import learning_rates, shallow
+from autograder.submissions import PLANTED_MISTAKES
 from course_utils.data import make_linear, make_xor
 from hidden_checks import SEEDS
+
+PLANTED = PLANTED_MISTAKES["lab2_learning_rates"]
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "lab2_learning_rates" / "lab2_learning_rates.ipynb"
 X, y = make_xor(n_samples=60, noise=0.15, seed=3)
@@ -161,7 +164,7 @@ def test_hidden_checks_pass_on_the_notebooks_solution():
 
 
 def test_the_planted_mistake_fails_exactly_its_question():
-    mistake = lab2.PLANTED_MISTAKE
+    mistake = PLANTED
     failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
     assert failed == [mistake.question_id.removeprefix("test_")]
 
@@ -197,7 +200,7 @@ def test_check_update_parameters_catches(student, expected):
 
 
 @pytest.mark.parametrize("student, expected", [
-    (lab2.PLANTED_MISTAKE.code, "integer division, iteration // every"),
+    (PLANTED.code, "integer division, iteration // every"),
     ("def step_decay(initial_lr, iteration, drop=0.5, every=100):\n"
      "    return initial_lr * drop ** ((iteration + 1) // every)", "one iteration earlier"),
     ("def step_decay(initial_lr, iteration, drop=0.1, every=10):\n"
@@ -210,7 +213,7 @@ def test_check_step_decay_catches(student, expected):
 
 
 def test_messages_show_the_inputs_but_never_the_expected_value():
-    message = fails_with(lab2.check_step_decay, lab2.PLANTED_MISTAKE.code, "step_decay", "integer division")
+    message = fails_with(lab2.check_step_decay, PLANTED.code, "step_decay", "integer division")
     verdict, inputs = message.split("(Tested with")
     assert "initial_lr=" in inputs and not re.search(r"\d", verdict)
 
@@ -251,7 +254,7 @@ def test_check_train_catches(old, new, expected):
 
 
 def test_check_train_is_not_fooled_by_a_wrong_helper_and_does_not_blame_train_for_it():
-    wrong_helpers = {"step_decay": lab2.PLANTED_MISTAKE.code,
+    wrong_helpers = {"step_decay": PLANTED.code,
                      "update_parameters": "def update_parameters(params, grads, learning_rate):\n    return params",
                      "detect_divergence": "def detect_divergence(cost, first_cost, max_ratio=3.0):\n    return None"}
     namespace = notebook(**wrong_helpers)

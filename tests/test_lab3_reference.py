@@ -19,9 +19,12 @@ from hypothesis import strategies as st
 from autograder.hidden import lab3
 from autograder.judge.student import secret_seed
 from autograder.reference import activations, losses, shallow
+from autograder.submissions import PLANTED_MISTAKES
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
 from hidden_checks import SEEDS, failure_message
+
+PLANTED = PLANTED_MISTAKES["lab3_loss_functions"]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "source/lab3_loss_functions/lab3_loss_functions.ipynb"
 X4, y4 = make_xor()
@@ -145,7 +148,7 @@ def test_hidden_checks_pass_on_the_notebook_solutions(seed):
 
 
 def test_the_planted_mistake_fails_exactly_its_question_although_nn_model_calls_it():
-    mistake = lab3.PLANTED_MISTAKE
+    mistake = PLANTED
     assert failures(notebook_namespace({mistake.solution_id: mistake.code})) == [mistake.question_id]
 
 
@@ -197,7 +200,7 @@ def test_check_mse_cost_catches(student, expected):
 
 def planted_backward():
     namespace = {"np": np}
-    exec(lab3.PLANTED_MISTAKE.code, namespace)  # noqa: S102
+    exec(PLANTED.code, namespace)  # noqa: S102
     return namespace["backward_propagation"]
 
 
@@ -264,7 +267,7 @@ def test_check_nn_model_catches(student, expected):
 
 
 def test_check_nn_model_grades_the_loop_even_when_backward_propagation_is_wrong():
-    namespace = notebook_namespace({"backward_propagation": lab3.PLANTED_MISTAKE.code})
+    namespace = notebook_namespace({"backward_propagation": PLANTED.code})
     lab3.check_nn_model(namespace["nn_model"])
     with pytest.raises(AssertionError):
         lab3.check_backward_propagation(namespace["backward_propagation"])

@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 from autograder.hidden import lab4
 from autograder.judge.student import secret_seed
 from autograder.reference import losses, modules, worked_examples
+from autograder.submissions import PLANTED_MISTAKES
 from course_utils.gradcheck import numerical_gradient, numerical_gradient_array
 from hidden_checks import SEEDS, failure_message
+
+PLANTED = PLANTED_MISTAKES["lab4_backprop"]
 
 CLASSIC_WEIGHTS = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.45, "w7": 0.50,
                    "w8": 0.55, "b1": 0.35, "b2": 0.60}
@@ -320,7 +323,7 @@ class SoftmaxUnstable(modules.Softmax):
 
 
 namespace = {"np": np}
-exec(lab4.PLANTED_MISTAKE.code, namespace)
+exec(PLANTED.code, namespace)
 PlantedTanh = namespace["Tanh"]
 
 
@@ -343,7 +346,7 @@ def test_layer_checks_catch(check, student, expected):
 def test_the_planted_mistake_fails_only_its_own_check():
     failure_message(lab4.check_Tanh, PlantedTanh)
     lab4.check_build_mlp(modules.build_mlp)  # the other checks take the reference, never the student's Tanh
-    assert lab4.PLANTED_MISTAKE.solution_id == "Tanh" and lab4.PLANTED_MISTAKE.question_id == "test_Tanh"
+    assert PLANTED.solution_id == "Tanh" and PLANTED.question_id == "test_Tanh"
 
 
 def mse_without_half(pred, target):

@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from autograder.hidden import lab5
 from autograder.judge.student import secret_seed
 from autograder.reference import mlp, sgd
+from autograder.submissions import PLANTED_MISTAKES
 from course_utils import data
 from course_utils.gradcheck import numerical_gradient
 from course_utils.training import fit
 from hidden_checks import SEEDS
+
+PLANTED = PLANTED_MISTAKES["lab5_cifar10_mlp"]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "source" / "lab5_cifar10_mlp" / "lab5_cifar10_mlp.ipynb"
 GIVEN_CELLS = ("sigmoid_helper",)
@@ -257,19 +260,19 @@ MISTAKES = {
 """, "one label per sample"),
     ],
     "train": [
-        (lab5.PLANTED_MISTAKE.code, "same order"),
-        (lab5.PLANTED_MISTAKE.code.replace("    order = rng.permutation(len(X))\n", "    order = np.arange(len(X))\n"),
+        (PLANTED.code, "same order"),
+        (PLANTED.code.replace("    order = rng.permutation(len(X))\n", "    order = np.arange(len(X))\n"),
          "original order"),
-        (lab5.PLANTED_MISTAKE.code.replace("    order = rng.permutation(len(X))\n", "")
+        (PLANTED.code.replace("    order = rng.permutation(len(X))\n", "")
          .replace("        batch_losses = []\n", "        batch_losses = []\n        order = np.random.permutation(len(X))\n"),
          "run twice with the same seed"),
-        (lab5.PLANTED_MISTAKE.code.replace("velocity[key] *= momentum", "velocity[key] *= 0.0"), "momentum is ignored"),
-        (lab5.PLANTED_MISTAKE.code.replace("        lr *= lr_decay\n", ""), "lr_decay is ignored"),
-        (lab5.PLANTED_MISTAKE.code.replace("    rng = np.random.default_rng(seed)\n",
+        (PLANTED.code.replace("velocity[key] *= momentum", "velocity[key] *= 0.0"), "momentum is ignored"),
+        (PLANTED.code.replace("        lr *= lr_decay\n", ""), "lr_decay is ignored"),
+        (PLANTED.code.replace("    rng = np.random.default_rng(seed)\n",
                                            "    rng = np.random.default_rng(seed)\n"
                                            "    params = {key: value.copy() for key, value in params.items()}\n"),
          "did not change params"),
-        (lab5.PLANTED_MISTAKE.code.replace('history["train_loss"].append(float(np.mean(batch_losses)))',
+        (PLANTED.code.replace('history["train_loss"].append(float(np.mean(batch_losses)))',
                                            'history["train_loss"].append(float(loss_fn(params, X, y)[0]))'),
          "history['train_loss'] has wrong values"),
     ],
@@ -289,14 +292,14 @@ def test_hidden_check_names_the_mistake_and_only_fails_its_own_question(name, co
 
 
 def test_planted_mistake_fails_exactly_its_question():
-    namespace = with_cell(lab5.PLANTED_MISTAKE.code)
+    namespace = with_cell(PLANTED.code)
     failed = []
     for name in MISTAKES:
         try:
             run_check(name, namespace[name], *check_args(name))
         except AssertionError:
             failed.append(f"test_{name}")
-    assert failed == [lab5.PLANTED_MISTAKE.question_id]
+    assert failed == [PLANTED.question_id]
 
 
 def test_train_check_rejects_a_loop_that_does_not_learn_on_the_data_at_hand():

@@ -5,8 +5,7 @@ One scratch course is released and graded once (in parallel); each test checks o
 """
 import pytest
 
-from autograder.hidden.common import PlantedMistake
-from autograder.submissions import solved, untouched, with_mistake
+from autograder.submissions import PlantedMistake, solved, untouched, with_mistake
 from test_lab6_reference import altered
 from test_pipeline import auto_points, graded_course, with_warning, without_first_test_cell
 

@@ -16,7 +16,10 @@ import pytest
 
 from autograder.hidden import common, lab6
 from autograder.reference import optim
+from autograder.submissions import PLANTED_MISTAKES
 from hidden_checks import SEEDS, failure_message
+
+PLANTED = PLANTED_MISTAKES["lab6_optimizers"]
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "lab6_optimizers" / "lab6_optimizers.ipynb"
 CHECKED = ("iterate_minibatches", "sgd_update", "momentum_update", "rmsprop_update", "adam_update")
@@ -66,7 +69,7 @@ def test_hidden_checks_pass_on_the_notebooks_solution(seed):
 
 
 def test_the_planted_mistake_fails_exactly_its_question():
-    mistake = lab6.PLANTED_MISTAKE
+    mistake = PLANTED
     failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
     assert failed == [mistake.question_id.removeprefix("test_")]
 
@@ -203,7 +206,7 @@ def iterate_minibatches(X, y, batch_size, rng):
 
 
 def test_messages_show_the_inputs_but_never_the_expected_values():
-    message = fails_with("adam_update", lab6.PLANTED_MISTAKE.code, "bias correction")
+    message = fails_with("adam_update", PLANTED.code, "bias correction")
     verdict, inputs = message.split("(Tested with")
     assert "calls in a row" in inputs and not re.search(r"\d\.\d", verdict)
 

@@ -21,7 +21,7 @@ from autograder.leaks import secret_lines
 from autograder.release import out_of_sync, release_lab
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import planted_mistake, solved, submit, untouched, with_mistake
+from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -124,7 +124,7 @@ def test_untouched_release_gets_zero_without_error(graded):
 def test_one_wrong_function_loses_exactly_its_question(graded):
     course, lab, outcomes, rows = graded
     points = auto_points(course, lab)
-    lost = planted_mistake(lab).question_id
+    lost = PLANTED_MISTAKES[lab].question_id
     assert outcomes["one_mistake"].score == sum(points.values()) - points[lost]
     assert float(rows["one_mistake"][lost]) == 0
     assert all(float(rows["one_mistake"][q]) == p for q, p in points.items() if q != lost)
@@ -183,7 +183,7 @@ def test_feedback_shows_messages_but_no_hidden_test_code(graded):
         text = visible_text(page.read_text())
         assert not [line for line in hidden if line in text], page
     mistake_page = visible_text(course.feedback_dir("one_mistake", lab).joinpath(f"{lab}.html").read_text())
-    assert "AssertionError" in mistake_page and planted_mistake(lab).question_id in mistake_page
+    assert "AssertionError" in mistake_page and PLANTED_MISTAKES[lab].question_id in mistake_page
     assert "---->" not in mistake_page  # the failed test shows its message, not a traceback
 
 
@@ -222,7 +222,7 @@ def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(g
         assert float(by_question[question]["mean"]) == pytest.approx(sum(scores) / len(scores), abs=0.005)
         assert float(by_question[question]["share_full_marks"]) == pytest.approx(
             sum(score >= points for score in scores) / len(scores), abs=0.005)
-    lost = planted_mistake(lab).question_id  # the untouched release and the planted mistake both fail it
+    lost = PLANTED_MISTAKES[lab].question_id  # the untouched release and the planted mistake both fail it
     failures = by_question[lost]["top_failures"].split(" | ")
     assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2, failures
     text = page.read_text()

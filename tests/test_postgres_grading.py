@@ -26,7 +26,7 @@ from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import planted_mistake, solved, submit, untouched, with_mistake
+from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 from postgres_server import postgres  # noqa: F401 (the session's server)
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -134,7 +134,7 @@ def test_export_is_identical_to_one_process_grading_into_sqlite(sharded):
     rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(sharded_csv))}
     full = single["s0"].score
     assert full > 0 and float(rows["s0"]["total"]) == full
-    assert float(rows["s1"][planted_mistake(LAB).question_id]) == 0 and 0 < float(rows["s1"]["total"]) < full
+    assert float(rows["s1"][PLANTED_MISTAKES[LAB].question_id]) == 0 and 0 < float(rows["s1"]["total"]) < full
     assert rows["s2"]["status"] == "malformed_notebook"
     assert rows["s3"]["status"] == rows["s4"]["status"] == "missing_notebook"
     assert rows["s5"]["total"] == "0" and rows["s5"]["status"] == "graded"
@@ -152,7 +152,7 @@ def test_feedback_after_a_sharded_run_is_as_after_a_single_run(sharded):
     for page, same in zip(pages, reference_pages):  # the same scores (hidden checks draw new random inputs)
         assert score_lines(page) == score_lines(same), page
     mistake = visible_text(course.feedback_dir("s1", LAB).joinpath(f"{LAB}.html").read_text())
-    assert planted_mistake(LAB).question_id in mistake
+    assert PLANTED_MISTAKES[LAB].question_id in mistake
     assert "could not be graded" in visible_text(course.feedback_dir("s2", LAB).joinpath(f"{LAB}.html").read_text())
 
 

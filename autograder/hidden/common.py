@@ -9,7 +9,6 @@ import contextlib
 import copy
 import inspect
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,18 +21,6 @@ from ..judge.student import secret_rng, secret_seed  # noqa: F401 -- Lab 6's che
 MAX_ERROR_TEXT = 300
 MEAN_HINT = "sum over the samples and divide by N"  # for a cost that came back per sample
 KEY_HINT = "Use the keys 'W1', 'b1', 'W2', 'b2' (the same keys for the gradients as for the parameters)."
-
-
-@dataclass(frozen=True)
-class PlantedMistake:
-    """A realistic wrong answer to one exercise, and the graded question that must catch it.
-
-    Each lab's hidden-test module defines one as ``PLANTED_MISTAKE``; the demo and the pipeline
-    tests submit it and expect exactly ``question_id`` to lose its points.
-    """
-    solution_id: str  # grade_id of the solution cell replaced
-    question_id: str  # grade_id of the test cell that must lose its points
-    code: str
 
 
 def _close(actual, expected, rtol=1e-6, atol=1e-9):

@@ -18,7 +18,6 @@ from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
-    PlantedMistake,
     call,
     expect_array,
     expect_close,
@@ -33,11 +32,6 @@ from .common import (
 )
 
 RANDOM_METHODS = ("random", "xavier", "he")
-# For the demo and the pipeline tests: thresholding the pre-activation instead of the probability.
-PLANTED_MISTAKE = PlantedMistake("predict", "test_predict", '''def predict(params, X):
-    A2, cache = forward_propagation(X, params)
-    return (cache["Z2"] > 0.5).astype(np.int64)
-''')
 # The notebook's graded functions, by their notebook names: check_nn_model runs the student's loop with
 # these in place of the student's own, so a wrong helper costs its own question only.
 REFERENCE_HELPERS = {name: getattr(shallow, name) for name in (

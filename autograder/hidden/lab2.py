@@ -18,7 +18,6 @@ from course_utils.data import make_xor
 
 from ..judge.student import with_helpers
 from .common import (
-    PlantedMistake,
     call,
     expect_array,
     expect_close,
@@ -35,11 +34,6 @@ HELPERS = {name: getattr(learning_rates, name) for name in
            ("update_parameters", "step_decay", "detect_divergence", "flatten_parameters")}
 NETWORK = {name: getattr(shallow, name) for name in
            ("initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation")}
-# For the demo and the pipeline tests: a decay that shrinks at every iteration instead of in steps.
-PLANTED_MISTAKE = PlantedMistake("step_decay", "test_step_decay", """\
-def step_decay(initial_lr, iteration, drop=0.5, every=100):
-    return initial_lr * drop ** (iteration / every)
-""")
 
 
 # ----------------------------------------------------------------------------- update_parameters

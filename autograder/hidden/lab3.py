@@ -18,7 +18,6 @@ from ..judge.student import with_helpers
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
-    PlantedMistake,
     call,
     expect_array,
     expect_close,
@@ -32,17 +31,6 @@ from .common import (
 )
 from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
 
-# For the demo and the pipeline tests: the cross-entropy gradient at Z2 reused for the mean squared error.
-PLANTED_MISTAKE = PlantedMistake("backward_propagation", "test_backward_propagation", '''\
-def backward_propagation(params, cache, X, Y, loss="bce"):
-    N = X.shape[0]
-    A1, A2 = cache["A1"], cache["A2"]
-    dZ2 = (A2 - Y) / N
-    dW2 = A1.T @ dZ2
-    db2 = dZ2.sum(axis=0)
-    dZ1 = (dZ2 @ params["W2"].T) * (1 - A1 ** 2)
-    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": dW2, "b2": db2}
-''')
 LARGE_LOGIT = 1e4
 KEEPDIMS_HINT = ("Use keepdims=True in the row maximum and the row sum, so that they keep the shape (N, 1) "
                  "and apply to every column of their row.")

@@ -24,7 +24,6 @@ from course_utils.gradcheck import numerical_gradient_array
 
 from .common import (
     SIGN_FLIPPED,
-    PlantedMistake,
     call,
     expect_array,
     expect_close,
@@ -37,18 +36,6 @@ from .common import (
     tested_with,
     times,
 )
-
-# For the demo and the pipeline tests: tanh's derivative taken at the input instead of the output.
-PLANTED_MISTAKE = PlantedMistake("Tanh", "test_Tanh", '''class Tanh:
-    """tanh(X), elementwise."""
-
-    def forward(self, X):
-        self.cache = X
-        return np.tanh(X)
-
-    def backward(self, dout):
-        return dout * (1 - self.cache ** 2)
-''')
 
 
 # ============================================================================= part A: layer_grads

@@ -20,7 +20,6 @@ from ..judge.student import with_helpers
 from .common import (
     KEY_HINT,
     SIGN_FLIPPED,
-    PlantedMistake,
     call,
     expect_array,
     expect_close,
@@ -36,32 +35,6 @@ from .common import (
 KEYS = ("W1", "b1", "W2", "b2")
 HISTORY_KEYS = sgd.HISTORY_KEYS
 LOSS_HINT = "average over the samples (and sum over the classes)"
-# For the demo and the pipeline tests: the samples are shuffled once, before the first epoch only.
-PLANTED_MISTAKE = PlantedMistake("train", "test_train", '''def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256,
-          lr=0.01, lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
-    rng = np.random.default_rng(seed)
-    velocity = {key: np.zeros_like(value) for key, value in params.items()}
-    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
-    order = rng.permutation(len(X))
-    for epoch in range(1, epochs + 1):
-        batch_losses = []
-        for start in range(0, len(X), batch_size):
-            rows = order[start:start + batch_size]
-            loss, grads = loss_fn(params, X[rows], y[rows])
-            batch_losses.append(float(loss))
-            for key, value in params.items():
-                velocity[key] *= momentum
-                velocity[key] -= lr * grads[key]
-                value += velocity[key]
-        history["train_loss"].append(float(np.mean(batch_losses)))
-        history["train_acc"].append(float(np.mean(predict_fn(params, X) == y)))
-        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
-        history["test_acc"].append(float(np.mean(predict_fn(params, X_test) == y_test)))
-        if verbose:
-            print(f"epoch {epoch}: test accuracy {history['test_acc'][-1]:.3f}")
-        lr *= lr_decay
-    return history
-''')
 
 
 # ----------------------------------------------------------------------------- shared helpers

@@ -19,22 +19,8 @@ import numpy as np
 
 from autograder.reference import optim
 
-from ..judge.remote import type_name
-from .common import PlantedMistake, call, expect_array, expect_close, secret_rng, sentence, tested_with
-
-# For the demo and the pipeline tests: Adam without bias correction.
-PLANTED_MISTAKE = PlantedMistake("adam_update", "test_adam_update", """\
-def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
-    if "t" not in state:
-        state["m"] = {key: np.zeros_like(value) for key, value in params.items()}
-        state["v"] = {key: np.zeros_like(value) for key, value in params.items()}
-        state["t"] = 0
-    state["t"] += 1
-    for key in params:
-        state["m"][key] = beta1 * state["m"][key] + (1 - beta1) * grads[key]
-        state["v"][key] = beta2 * state["v"][key] + (1 - beta2) * grads[key] ** 2
-        params[key] -= lr * state["m"][key] / (np.sqrt(state["v"][key]) + eps)
-""")
+from ..judge.student import type_name
+from .common import call, expect_array, expect_close, secret_rng, sentence, tested_with
 
 DEFAULTS = {
     "sgd_update": {"lr": 0.01},
