@@ -24,6 +24,7 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
+from autograder.hidden import common
 from autograder.judge.agent import Codec
 from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
 from autograder.judge.student import secret_rng, secret_seed
@@ -278,6 +279,37 @@ def test_the_students_exceptions_keep_their_type_and_message(kernel):
         assert type(error.value).__name__ == "Mine"
         with pytest.raises(NameError):
             judge.lookup("not_defined_anywhere")
+
+
+FP_NOTEBOOK = """
+import numpy as np
+np.seterr(all="raise")
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+def loosen():
+    np.seterr(all="warn")
+    return np.geterr()["over"]
+"""
+
+
+def test_floating_point_errors_cost_nothing_wherever_the_function_lives(kernel):
+    """A correct sigmoid overflows, harmlessly, at -1000, in a notebook that told NumPy to raise on that."""
+    z, right = np.array([-1000.0, 0.0, 1000.0]), [0.0, 0.5, 1.0]
+    notebook, saved = {}, np.geterr()
+    try:
+        exec(FP_NOTEBOOK, notebook)  # noqa: S102 -- the source notebook, run by an instructor
+        assert np.array_equal(common.call(notebook["sigmoid"], z), right)
+    finally:
+        np.seterr(**saved)
+    run, session = kernel
+    run(FP_NOTEBOOK)
+    with session() as judge:
+        assert np.array_equal(common.call(judge.lookup("sigmoid"), z), right)
+        assert judge.lookup("loosen")() == "warn"
+        assert np.array_equal(judge.lookup("sigmoid")(z), right)
+    run("assert np.geterr()['over'] == 'raise', np.geterr()")  # the notebook's own setting, as the student left it
 
 
 def test_an_endless_loop_runs_out_of_time_and_the_kernel_is_interrupted(kernel):

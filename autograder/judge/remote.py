@@ -34,6 +34,9 @@ AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
 MAX_ANSWER = 64 * 1024**2  # bytes of one message from the kernel, by default
 RECONNECT_SECONDS = 5  # to connect again after ZeroMQ dropped a message (and with it the connection)
 CALLBACK_OPS = ("call", "getattr")
+# Attributes Python's own machinery looks for on any callable (inspect.signature, on every checked call):
+# a student's object has no use for them, and asking the kernel would cost a round trip each time.
+PROBED_HERE = frozenset({"_partialmethod"})
 
 
 class KernelUnavailable(Exception):
@@ -61,7 +64,7 @@ class RemoteObject(_Ref):
                           __name__=tree.get("name") or str(tree.get("type")))
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") or name in PROBED_HERE:
             raise AttributeError(name)
         return self._session.request({"op": "getattr", "target": self._session.codec.encode(self), "name": name})
 
@@ -92,16 +95,9 @@ class RemoteFunction(RemoteObject):
     """
 
     def __call__(self, *args, **kwargs):
-        return self._call(args, kwargs, fp_errors=False)
-
-    def with_fp_errors(self, *args, **kwargs):
-        """Call it with NumPy's overflow, invalid-value and divide-by-zero turned into errors in the kernel."""
-        return self._call(args, kwargs, fp_errors=True)
-
-    def _call(self, args, kwargs, fp_errors):
         codec = self._session.codec
         answer = self._session.request({"op": "call", "target": codec.encode(self), "args": codec.encode(list(args)),
-                                        "kwargs": codec.encode(kwargs), "fp_errors": fp_errors}, whole=True)
+                                        "kwargs": codec.encode(kwargs)}, whole=True)
         sys.stdout.write(str(answer.get("stdout", "")))
         _update(list(args), codec.decode(answer.get("args")))
         _update(kwargs, codec.decode(answer.get("kwargs")))
@@ -292,6 +288,13 @@ class KernelSession:
             self.finished = reply.get("parent_header", {}).get("msg_id") == self.msg_id
         return self.finished
 
+    def _wait(self, seconds):
+        """Wait until the kernel asks something or replies to the agent's execution (True), at most ``seconds``."""
+        poller = zmq.Poller()
+        poller.register(self.client.stdin_channel.socket, zmq.POLLIN)
+        poller.register(self.client.shell_channel.socket, zmq.POLLIN)
+        return bool(poller.poll(int(seconds * 1000)))
+
     def _say(self, message):
         self.asked = False
         self.client.input(json.dumps(message))
@@ -349,11 +352,13 @@ class KernelSession:
             while time.monotonic() < end:
                 if self._finished():
                     return
-                try:
-                    message = self.client.get_stdin_msg(timeout=0.2)
-                except queue.Empty:  # nothing asked
+                if not self._wait(0.2):  # nothing asked, and no reply
                     if not self.is_alive():
                         return
+                    continue
+                try:
+                    message = self.client.get_stdin_msg(timeout=0)
+                except queue.Empty:  # the kernel's reply came: _finished reads it
                     continue
                 if message.get("msg_type") == "input_request":
                     self.client.input("\x04")

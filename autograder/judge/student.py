@@ -1,10 +1,21 @@
 """The judge's one interface to a student's objects, for the hidden checks (``autograder.hidden``).
 
 A check receives the student's functions and classes as they are: local objects when an instructor runs
-the source notebook, stand-ins for objects of the sandboxed kernel when the judge grades. Either way it
-calls them, rebinds the helpers they call (``with_helpers``), and asks their type name (``type_name``);
-it never asks where they live. The judge owns the secret seed of the test inputs: it sets it around a
-cell's checks (``secret_seed``), and each check draws its own generator from it (``secret_rng``).
+the source notebook, stand-ins for objects of the sandboxed kernel when the judge grades. It never asks
+where they live; this is all it does with them, the same way for both:
+- call them, ``func(*args, **kwargs)``: arguments and results travel by value, and what the function
+  changed in an array, dict or list argument is changed for the caller too. Checks call through
+  ``hidden.common.call`` (copies of the arguments, the in-place check, messages for the student), which
+  runs the function with warnings silenced and NumPy's floating-point errors ignored; a kernel function
+  ignores them in every call, whatever the notebook set (its setting is restored afterwards). There is no
+  call with floating-point traps: stability is checked on the results (finite, right for large inputs),
+  never by trapping warnings;
+- ``with_helpers(func, helpers)``: ``func`` calling reference versions of the notebook's other functions;
+- ``type_name(obj)``: the name of the object's class;
+- read and set attributes (``layer.W``), index (``obj[key]``).
+A kernel that cannot answer (it died, or ran out of time) raises ``KernelUnavailable``; checks let it pass.
+The judge owns the secret seed of the test inputs: it sets it around a cell's checks (``secret_seed``),
+and each check draws its own generator from it (``secret_rng``).
 """
 import contextlib
 import contextvars
