@@ -6,13 +6,14 @@ gradients with numerical gradients, in float64. Every check takes the student's 
 wrong function or class fails one question only, and runs in well under a second.
 
 The two worked examples of the lab (parts A and B) are checked against ``autograder.reference.worked_examples``.
+The scalar graph of part 0 is checked against ``autograder.reference.scalar_graphs``.
 """
 import copy
 
 import numpy as np
 
-from autograder.judge.student import type_name
-from autograder.reference import losses, modules
+from autograder.judge.student import type_name, with_helpers
+from autograder.reference import losses, modules, scalar_graphs
 from autograder.reference.worked_examples import (
     CLASSIC_KEYS,
     FORWARD_KEYS,
@@ -499,3 +500,102 @@ def check_loss_and_grads(loss_and_grads):
                 return loss_fn(point.forward(X), y)[0]
 
             expect_numerical_gradients(cost_of, modules.Sequential(layers).params(), values, "loss_and_grads")
+
+
+# ============================================================================= part 0: scalar graphs
+
+_GATE_HINTS = {"add": "the add gate passes dout on unchanged: da = dout and db = dout",
+               "mul": "each input gets dout times the other input: da = dout * b and db = dout * a",
+               "max": "the larger input gets dout and the other 0 (on a tie, a gets dout)"}
+
+
+def _gate_problems(rng):
+    """(gate, a, b, dout) cases: every gate, the max gate with either input larger and with a tie."""
+    problems = []
+    for gate in scalar_graphs.GATES:
+        for _ in range(2):
+            a, b = rng.normal(size=2) * 3
+            problems.append((gate, float(a), float(b), float(rng.normal() * 2)))
+    a = float(rng.normal())
+    problems += [("max", a - 1.5, a, float(rng.normal())), ("max", a + 1.5, a, float(rng.normal())),
+                 ("max", a, a, float(rng.normal()))]
+    return problems
+
+
+def check_gate_backward(gate_backward):
+    """(da, db) of the add, multiply and max gates on secret random inputs and upstream gradients."""
+    rng = secret_rng(4301)
+    for gate, a, b, dout in _gate_problems(rng):
+        with tested_with(f"gate={gate!r} and random a, b and dout"):
+            result = expect_tuple(call(gate_backward, gate, a, b, dout), 2,
+                                  "gate_backward should return a tuple (da, db)")
+            found = np.array([expect_number(value, f"gate_backward({gate!r}, a, b, dout): {name}")
+                              for value, name in zip(result, ("da", "db"))])
+            expected = np.array(scalar_graphs.gate_backward(gate, a, b, dout))
+            diagnoses = [lambda x, e: "multiply the local gradient by dout (the chain rule)"
+                         if np.allclose(x, e / dout) and not np.allclose(x, e) else None]
+            if gate == "mul":
+                diagnoses.append(lambda x, e: "each input's gradient is dout times the *other* input"
+                                 if np.allclose(x, [dout * a, dout * b]) else None)
+            if gate == "max":
+                diagnoses.append(lambda x, e: "dout goes to the larger input, not the smaller one"
+                                 if a != b and np.allclose(x, e[::-1]) else None)
+            expect_close(found, expected, f"gate_backward({gate!r}, a, b, dout): (da, db)", _GATE_HINTS[gate],
+                         diagnoses=diagnoses + [SIGN_FLIPPED])
+
+
+def _graph_points(rng):
+    """Four (x, y, z, w): the max gate picks q twice and z twice, never at a tie."""
+    points = []
+    for picks_q in (True, False, True, False):
+        x, y, w = rng.normal(size=3) * 2
+        gap = float(rng.uniform(0.5, 3.0))
+        z = x * y - gap if picks_q else x * y + gap
+        points.append((float(x), float(y), float(z), float(w)))
+    return points
+
+
+def check_graph_forward(graph_forward):
+    """q, r, s and f of the graph q = x y, r = max(q, z), s = r + x, f = s w at secret random points."""
+    rng = secret_rng(4302)
+    hints = {"q": "q = x * y", "r": "r = max(q, z)", "s": "s = r + x (x is used a second time here)",
+             "f": "f = s * w"}
+    for point in _graph_points(rng):
+        with tested_with("random x, y, z and w"):
+            values = expect_dict(call(graph_forward, *point), scalar_graphs.GRAPH_VALUES, "graph_forward: the result",
+                                 "Use exactly the key names given in the exercise.")
+            expected = scalar_graphs.graph_forward(*point)
+            for key in scalar_graphs.GRAPH_VALUES:
+                found = expect_number(values[key], f"graph_forward: result[{key!r}]")
+                expect_close(found, expected[key], f"graph_forward: result[{key!r}]", hints[key], diagnoses=())
+
+
+def check_graph_backward(graph_backward):
+    """The gradients of f with respect to x, y, z and w at secret random points, given the right forward values.
+
+    If graph_backward calls gate_backward or graph_forward, it gets the reference versions of them.
+    """
+    graph_backward = with_helpers(graph_backward, {"gate_backward": scalar_graphs.gate_backward,
+                                                   "graph_forward": scalar_graphs.graph_forward})
+    rng = secret_rng(4303)
+    hints = {"x": "x feeds two gates (q = x * y and s = r + x): its gradient is the sum of both paths",
+             "y": "dy = dq * x, where dq is what the max gate sends back to q",
+             "z": "the max gate sends dr to the larger of q and z, 0 to the other",
+             "w": "dw = s (the multiply gate f = s * w, with df/df = 1)"}
+    for point in _graph_points(rng):
+        values = scalar_graphs.graph_forward(*point)
+        with tested_with("random x, y, z and w and their forward values"):
+            grads = expect_dict(call(graph_backward, *point, values), scalar_graphs.GRAPH_INPUTS,
+                                "graph_backward: the result", "Use exactly the key names given in the exercise.")
+            expected = scalar_graphs.graph_backward(*point)
+            x, y, z, w = point
+            dq = w if values["q"] >= z else 0.0
+            one_path = {"x": [w, dq * y], "y": [], "z": [], "w": []}
+            for key in ("w", "z", "y", "x"):  # backwards through the graph: x, fed by two gates, comes last
+                found = expect_number(grads[key], f"graph_backward: result[{key!r}]")
+                diagnoses = [lambda f, e, paths=one_path[key]: "you kept only one of the two paths of x: add the "
+                             "gradient of the add gate and that of the multiply gate"
+                             if any(np.isclose(f, p) for p in paths) and not np.isclose(f, e) else None,
+                             SIGN_FLIPPED]
+                expect_close(found, expected[key], f"graph_backward: result[{key!r}]", hints[key],
+                             diagnoses=diagnoses)
