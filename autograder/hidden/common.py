@@ -82,20 +82,14 @@ def _first_difference(before, after, path):
     return None
 
 
-def call(func, *args, context="", may_modify=False, **kwargs):
-    """Run a student's function on deep copies of the arguments and return its result.
-
-    Warnings are silenced (they never cost points). An exception becomes an AssertionError
-    "<name> raised <Type>: <its message> <context>."; ``context`` is a phrase such as
-    "for method='he'". Unless ``may_modify``, an argument changed in place is a failure too.
-    """
-    name = getattr(func, "__name__", "your function")
-    given_args, given_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-    suffix = f" {context}" if context else ""
+@contextlib.contextmanager
+def _student_code(name, suffix="", then=""):
+    """Run the student's code of the block quietly: warnings silenced and floating-point errors ignored (they never
+    cost points). An exception becomes an AssertionError "<name> raised <Type>: <its message><suffix>. <then>"."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            result = func(*given_args, **given_kwargs)
+            yield
     except KernelUnavailable:
         raise
     except NotImplementedError:
@@ -104,7 +98,22 @@ def call(func, *args, context="", may_modify=False, **kwargs):
     except Exception as error:  # any failure of student code is reported, not propagated
         text = str(error)
         text = text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "..."
-        raise AssertionError(f"{name} raised {type(error).__name__}: {text}{suffix}.") from None
+        raise AssertionError(f"{name} raised {type(error).__name__}: {text}{suffix}.{' ' + then if then else ''}") \
+            from None
+
+
+def call(func, *args, context="", may_modify=False, **kwargs):
+    """Run a student's function on deep copies of the arguments and return its result.
+
+    Warnings are silenced and floating-point errors ignored (they never cost points). An exception becomes
+    an AssertionError "<name> raised <Type>: <its message> <context>."; ``context`` is a phrase such as
+    "for method='he'". Unless ``may_modify``, an argument changed in place is a failure too.
+    """
+    name = getattr(func, "__name__", "your function")
+    given_args, given_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    suffix = f" {context}" if context else ""
+    with _student_code(name, suffix):
+        result = func(*given_args, **given_kwargs)
     if not may_modify:
         originals = _argument_names(func, args, kwargs)
         for arg_name, given in _argument_names(func, given_args, given_kwargs).items():
@@ -114,6 +123,23 @@ def call(func, *args, context="", may_modify=False, **kwargs):
                     f"{name} changed its input {changed} in place{suffix}. It must leave its inputs unchanged "
                     "and return new values: write for example `new = old - step` instead of `old -= step`.")
     return result
+
+
+def must_raise(func, *args, case, should="", exc=ValueError, **kwargs):
+    """Check that the student's ``func(*args, **kwargs)`` raises ``exc``, as it must for an invalid argument.
+
+    case: the invalid argument as messages name it ("the unknown method 'uniform'", "learning_rate=0.0");
+    should: how the error should help, completing "it should raise a ValueError ..." ("that lists the
+    valid methods"). Runs quietly, like ``call``.
+    """
+    name = getattr(func, "__name__", "your function")
+    wanted = f"It should raise a {exc.__name__}{' ' + should if should else ''}."
+    with _student_code(name, f" for {case}", wanted):
+        try:
+            func(*args, **kwargs)
+        except exc:
+            return
+    raise AssertionError(f"{name} accepted {case}. {wanted}")
 
 
 def expect_tuple(result, length, what):
@@ -138,6 +164,23 @@ def expect_dict(result, keys, what, key_hint=""):
         raise AssertionError(f"{what} should be a dict with keys {expected}, but it has no key "
                              f"{', '.join(map(repr, missing))}.{hint}")
     return result
+
+
+def random_sizes(rng, *ranges):
+    """Random small sizes for test inputs: one int from each ``(low, high)`` range, ``high`` excluded."""
+    return tuple(int(rng.integers(low, high)) for low, high in ranges)
+
+
+def bias_hint(shape, N=None):
+    """Why a bias (or its gradient, for a batch of N) has the wrong ``shape``: 2-D, or a batch axis kept or not
+    summed over; '' if none of these."""
+    if N is None:
+        return "biases are 1-D arrays such as np.zeros(n_h), not 2-D columns or rows" if len(shape) == 2 else ""
+    if len(shape) == 2 and shape[0] == 1:
+        return "did you keep the batch axis? Sum over axis 0 without keepdims"
+    if len(shape) == 2 and shape[0] == N or shape == (N,):
+        return "did you sum over the samples (axis 0)?"
+    return "sum over axis 0 only" if shape == () else ""
 
 
 def _shape_hint(actual_shape, expected_shape):

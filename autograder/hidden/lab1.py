@@ -26,6 +26,7 @@ from .common import (
     expect_dict,
     expect_numerical_gradients,
     expect_tuple,
+    must_raise,
     secret_rng,
     tested_with,
     times,
@@ -106,15 +107,8 @@ def check_initialize_parameters(initialize_parameters):
             if np.array_equal(draw(8)["W1"], params["W1"]):
                 raise AssertionError(f"initialize_parameters {context} gave the same weights for different seeds: "
                                      "use the seed argument, np.random.default_rng(seed).")
-    try:
-        initialize_parameters(2, 2, 1, "uniform")
-    except ValueError:
-        return
-    except Exception as error:
-        raise AssertionError(f"initialize_parameters raised {type(error).__name__} for the unknown method "
-                             "'uniform'; it should raise a ValueError.") from None
-    raise AssertionError("initialize_parameters accepted the unknown method 'uniform'; it should raise a ValueError "
-                         "that lists the valid methods.")
+    must_raise(initialize_parameters, 2, 2, 1, "uniform", case="the unknown method 'uniform'",
+               should="that lists the valid methods")
 
 
 # ----------------------------------------------------------------------------- forward_propagation

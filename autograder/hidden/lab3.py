@@ -25,6 +25,7 @@ from .common import (
     expect_costs,
     expect_numerical_gradients,
     expect_tuple,
+    random_sizes,
     secret_rng,
     tested_with,
     times,
@@ -83,7 +84,7 @@ def _call_rowwise(func, *args, context=""):
 
 def _non_square(rng):
     """A number of samples N and of classes C with N != C, so that a wrong axis cannot go unnoticed."""
-    N, C = int(rng.integers(3, 10)), int(rng.integers(2, 7))
+    N, C = random_sizes(rng, (3, 10), (2, 7))
     return (N + 1, C) if N == C else (N, C)
 
 

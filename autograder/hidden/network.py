@@ -7,7 +7,7 @@ import numpy as np
 
 from autograder.reference import shallow
 
-from .common import KEY_HINT, expect_array, expect_dict
+from .common import KEY_HINT, bias_hint, expect_array, expect_dict, random_sizes
 
 KEYS = shallow.PARAMETER_KEYS
 # What to check when the hidden layer's gradients are wrong but the output layer's are right.
@@ -18,7 +18,7 @@ HIDDEN_LAYER_HINTS = {"W1": "the output-layer gradients are right, so check how 
 
 def sizes(rng):
     """Random small network and batch sizes: (N, n_x, n_h)."""
-    return int(rng.integers(3, 13)), int(rng.integers(2, 6)), int(rng.integers(2, 7))
+    return random_sizes(rng, (3, 13), (2, 6), (2, 7))
 
 
 def describe(N, n_x, n_h):
@@ -41,17 +41,6 @@ def shape_texts(n_x, n_h, n_y=1):
             "W2": ((n_h, n_y), "(n_h, n_y)"), "b2": ((n_y,), "(n_y,), one entry per output unit")}
 
 
-def _bias_hint(shape, N):
-    """Why a bias (or its gradient, for a batch of N) has the wrong shape: a 2-D bias, a kept or unsummed batch axis."""
-    if N is None:
-        return "biases are 1-D arrays such as np.zeros(n_h), not 2-D columns or rows" if len(shape) == 2 else ""
-    if len(shape) == 2 and shape[0] == 1:
-        return "did you keep the batch axis? Sum over axis 0 without keepdims"
-    if len(shape) == 2 and shape[0] == N or shape == (N,):
-        return "did you sum over the samples (axis 0)?"
-    return "sum over axis 0 only" if shape == () else ""
-
-
 def expect_arrays(values, n_x, n_h, what, N=None, n_y=1, like_params=False):
     """Check a dict of parameters or gradients: keys, shapes (with hints for biases), finite values.
 
@@ -61,7 +50,7 @@ def expect_arrays(values, n_x, n_h, what, N=None, n_y=1, like_params=False):
     expect_dict(values, KEYS, what, KEY_HINT)
     checked = {}
     for key, (shape, text) in shape_texts(n_x, n_h, n_y).items():
-        hint = _bias_hint(np.shape(values[key]), N) if key.startswith("b") else ""
+        hint = bias_hint(np.shape(values[key]), N) if key.startswith("b") else ""
         checked[key] = expect_array(values[key], f"{what}[{key!r}]", shape,
                                     f"{text}, like params[{key!r}]" if like_params else text, shape_hint=hint)
     return checked
