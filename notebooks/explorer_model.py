@@ -5,9 +5,10 @@ It is trained by full-batch gradient descent with **numerical** gradients (centr
 job of the labs. With a few dozen parameters this is fast enough for sliders.
 
 Settings (the explorer's sliders): "learning rate" (float > 0), "hidden units" (int), "activation"
-("relu", "tanh" or "sigmoid" in the hidden layer), "loss" ("bce": binary cross-entropy, or "mse": mean
-squared error of the probability, both averaged over the N samples), "initialization" ("zeros", "random"
-with standard deviation "scale", "xavier" or "he"), "scale" (float) and "iterations" (int).
+("relu", "tanh", "sigmoid", or "none": no activation, the hidden layer stays linear), "loss" ("bce":
+binary cross-entropy, or "mse": squared error of the probability with the labs' convention
+1/(2N) * sum (p - y)^2, both averaged over the N samples), "initialization" ("zeros", "random" with
+standard deviation "scale", "xavier" or "he"), "scale" (float) and "iterations" (int).
 """
 import numpy as np
 
@@ -17,6 +18,7 @@ ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
     "tanh": np.tanh,
     "sigmoid": lambda z: np.exp(-np.logaddexp(0.0, -z)),
+    "none": lambda z: z,  # no activation: the network is a linear map followed by the output's sigmoid
 }
 LOSSES = ("bce", "mse")
 INITIALIZATIONS = ("zeros", "random", "xavier", "he")
@@ -46,12 +48,13 @@ def output_score(params, X, activation):
 
 
 def cost(params, X, y, activation, loss):
-    """Mean loss over the N samples; y: (N,) labels 0/1. BCE is computed from the score, stably."""
+    """Mean loss over the N samples; y: (N,) labels 0/1. BCE is computed from the score, stably; MSE is
+    1/(2N) * sum (p - y)^2 of the probability p, the convention of the labs."""
     z = output_score(params, X, activation)
     if loss == "bce":
         return float(np.mean(np.logaddexp(0.0, z) - y * z))
     probability = ACTIVATIONS["sigmoid"](z)
-    return float(np.mean((probability - y) ** 2))
+    return float(np.mean((probability - y) ** 2) / 2)
 
 
 def train(settings, X, y, seed=0):

@@ -193,6 +193,22 @@ def test_the_lecture_explorer_learns_xor_and_stays_symmetric_from_zeros(explorer
     np.testing.assert_allclose(predict(X), 0.5)
 
 
+def test_the_lecture_explorer_without_activation_is_linear_and_its_mse_has_the_labs_convention(explorer_model):
+    settings = {"learning rate": 1.0, "hidden units": 12, "activation": "none", "loss": "bce",
+                "initialization": "xavier", "scale": 1.0, "iterations": 150}
+    params = explorer_model.init_params(12, "xavier", seed=0)
+    points = np.random.default_rng(0).normal(size=(5, 2))
+    # no activation: the score is one linear map of the input, W1 W2 and b1 W2 + b2
+    np.testing.assert_allclose(explorer_model.output_score(params, points, "none"),
+                               (points @ (params["W1"] @ params["W2"]) + params["b1"] @ params["W2"]
+                                + params["b2"]).ravel())
+    costs, predict = explorer_model.train(settings, X, y)
+    assert costs[-1] > 0.6 and np.mean((predict(X) > 0.5) == y) < 0.75  # a straight boundary cannot split XOR
+    # MSE of the probability is 1/(2N) sum (p - y)^2, as in the labs: 1/8 when every p is 0.5
+    costs, _ = explorer_model.train({**settings, "loss": "mse", "initialization": "zeros", "iterations": 2}, X, y)
+    np.testing.assert_allclose(costs, 0.125)
+
+
 # ----------------------------------------------------------------------------- Lab 6's trajectory panel
 
 from course_utils.widgets import Surface, TrajectoryPanel, draw_surface, float_slider  # noqa: E402
