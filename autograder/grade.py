@@ -231,9 +231,10 @@ def _check_writable(course: Course) -> None:
 
 
 def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None = None) -> None:
-    """Make sure nbgrader's gradebook knows the lab (a fresh clone has no gradebook.db yet).
+    """Refuse to grade a lab that was never released into this gradebook (a fresh clone has no gradebook.db).
 
-    A shard never releases: N shards would regenerate release/ and the lab's rows at once.
+    Grading never releases by itself: releasing rewrites release/, which students may already have, and N
+    shards would all do it at once. The instructor releases once, on purpose.
     """
     def known(gb):
         try:
@@ -245,11 +246,9 @@ def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None 
             raise CourseError(f"The gradebook ({_safe_url(course)}) has no {lab} yet, and shards do not release "
                               f"(all of them would rewrite release/ and the gradebook at once). Run "
                               f"`python -m autograder release {lab}` once, then start the shards.")
-        from .release import release_lab
-        leaks = release_lab(course, lab)
-        if leaks:
-            raise CourseError(f"{lab} cannot be graded: its release leaks secrets:\n" +
-                              "\n".join(map(str, leaks)))
+        raise CourseError(f"{lab} has not been released into the gradebook ({_safe_url(course)}) yet, so its tests "
+                          f"are unknown and nothing was graded. Release it first: `python -m autograder release "
+                          f"{lab}` (it writes release/{lab}/ and records the tests), then run grade again.")
 
 
 def _safe_url(course: Course) -> str:

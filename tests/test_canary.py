@@ -76,6 +76,8 @@ def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix
     submit(course, "alice", LAB1, solved(course, LAB1))
     # graded kernels would import the installed kit (this checkout), which the sandbox does not show them
     assert not str(KIT.root).startswith(str(copy_root))
+    released = subprocess.run(command(course, "release", LAB1), capture_output=True, text=True, cwd=copy_root)
+    assert released.returncode == 0, released.stdout + released.stderr  # grade refuses an unreleased lab
     result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, cwd=copy_root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "course_utils cannot be imported by graded kernels" in result.stderr
