@@ -140,6 +140,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("loss_and_grads", "logic", "net.backward(dscores)", "net.backward(np.ones_like(dscores))"),
     ("loss_and_grads", "logic", "grads = net.grads()", "grads = net.params()"),
 ]) + _lab("lab5_cifar10_mlp", [
+    ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
+    ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),
+    ("svm_loss", "logic", "dscores[rows, y] = -positive.sum(axis=1)", "dscores[rows, y] = 0"),
     ("softmax_ce_loss", "factor", "dscores /= N", "pass"),
     ("softmax_ce_loss", "factor", "loss = -log_probs[rows, y].mean()", "loss = -log_probs[rows, y].sum()"),
     ("softmax_ce_loss", "sign", "dscores[rows, y] -= 1", "dscores[rows, y] += 1"),

@@ -127,6 +127,37 @@ def check_mse_loss(mse_loss):
     _expect_dtype(dscores, np.float32, "mse_loss: dscores")
 
 
+# ----------------------------------------------------------------------------- svm_loss
+
+def check_svm_loss(svm_loss):
+    """The multiclass hinge loss (margin 1, averaged over the samples) and its gradient; float32 stays float32."""
+    rng = secret_rng(503)
+    for scale in (0.3, 1.0, 3.0):
+        N, C = random_sizes(rng, (2, 12), (3, 8))
+        scores, y = rng.normal(scale=scale, size=(N, C)), _labels(rng, N, C)
+        with tested_with(f"N={N} samples, C={C} classes and scores of size about {scale:g}"):
+            loss, dscores = _expect_loss_pair(call(svm_loss, scores, y), N, C, "svm_loss")
+            expected_loss, expected_dscores = losses.multiclass_hinge(scores, y)
+            own_term = lambda a, e: "leave out the right class's own term, max(0, s_y - s_y + 1) = 1: the sum runs " \
+                "over the wrong classes j != y[i] only" if np.isclose(a, e + 1) else None  # noqa: E731
+            expect_close(loss, expected_loss, "svm_loss: the loss",
+                         "it is the mean over the samples of the sum over the wrong classes of "
+                         "max(0, scores[i, j] - scores[i, y[i]] + 1)",
+                         [own_term, times(N, "you summed over the samples: divide by N to average")])
+            right_class = np.zeros((N, C), dtype=bool)
+            right_class[np.arange(N), y] = True
+            missing_right = lambda a, e: "the right class gets a gradient too: minus the number of wrong " \
+                "classes with a positive term, divided by N" if np.allclose(a, np.where(right_class, 0, e)) \
+                and not np.allclose(a, e) else None  # noqa: E731
+            expect_close(dscores, expected_dscores, "svm_loss: dscores",
+                         "a wrong class j with a positive term gets 1/N, the right class minus the number of "
+                         "such classes over N, every other entry 0",
+                         [missing_right, SIGN_FLIPPED, times(N, "divide the gradient by N as well")])
+    scores = rng.normal(size=(5, 4)).astype(np.float32)
+    _, dscores = _expect_loss_pair(call(svm_loss, scores, _labels(rng, 5, 4)), 5, 4, "svm_loss")
+    _expect_dtype(dscores, np.float32, "svm_loss: dscores")
+
+
 # ----------------------------------------------------------------------------- loss_and_grads
 
 def _reference_softmax_ce_loss(scores, y):

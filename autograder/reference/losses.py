@@ -155,3 +155,31 @@ def mae(pred, target):
     diff = pred - target
     loss = np.sum(np.abs(diff)) / n
     return float(loss), np.sign(diff) / n
+
+
+def multiclass_hinge(scores, y, margin=1.0):
+    """Multiclass SVM (hinge) loss, averaged over samples (the linear SVM of Lab 5).
+
+    ``loss = 1/N * sum_i sum_{j != y_i} max(0, scores[i, j] - scores[i, y_i] + margin)``: every wrong
+    class whose score comes within ``margin`` of the right one costs the gap.
+
+    scores: float (N, C); y: int labels (N,) in [0, C).
+    Returns (loss: float, dscores: (N, C) like ``scores``): ``dscores[i, j] = 1/N`` for each wrong class j
+    with a positive term, ``dscores[i, y_i] = -(number of such classes) / N``, 0 elsewhere (at the kink, a
+    term of exactly 0, the subgradient 0 is used).
+    """
+    scores = _as_float(scores)
+    if scores.ndim != 2:
+        raise ValueError(f"multiclass_hinge: scores must have shape (N, C), got {scores.shape}.")
+    n, c = scores.shape
+    y = np.asarray(y)
+    _check_labels(y, n, c)
+    rows = np.arange(n)
+    terms = scores - scores[rows, y][:, None] + margin
+    terms[rows, y] = 0
+    positive = terms > 0
+    loss = np.sum(terms, where=positive) / n
+    dscores = positive.astype(scores.dtype)
+    dscores[rows, y] = -positive.sum(axis=1)
+    dscores /= n
+    return float(loss), dscores
