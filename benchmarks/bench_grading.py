@@ -1,13 +1,31 @@
-"""Grading throughput: ``python -m autograder grade --workers N`` against plain ``nbgrader autograde``.
+"""Grading throughput: ``python -m autograder grade`` against stock ``nbgrader autograde``, side by side.
 
-Both grade the same submissions of a lab (by default 40 correct submissions of Lab 1) in fresh
-scratch copies of the course, alternating (plain, ours, plain, ours, ...) in this run so that both
-see the same machine; the medians are compared.
+    python benchmarks/bench_grading.py [LAB ...] [--submissions 10] [--workers 2] [--repeats 2] [--plain-runs 3]
 
-    python benchmarks/bench_grading.py [--lab LAB] [--submissions 40] [--workers 2] [--repeats 2]
+For each lab (default: Lab 1), N copies of the lab's solved notebook are graded twice per repeat, in
+fresh scratch copies of the course, alternating which side goes first:
+
+- **stock**: a course as an instructor would set it up without the kit: the lab's source notebook, an
+  ``nbgrader_config.py`` with only the course id and ``Execute.timeout = 300`` (the kit's; nbgrader's own
+  30 s is too short for training cells on a loaded machine), ``nbgrader generate_assignment`` and then
+  ``nbgrader autograde`` with nbgrader's default preprocessors: one kernel after the other, no sandbox,
+  and the hidden tests run in the student's kernel (nbgrader restores them from its gradebook; they
+  import ``autograder.hidden``, which the kernel finds in the installed kit).
+- **kit**: ``python -m autograder release`` and ``python -m autograder grade LAB --workers W``: sandbox
+  and judge on, the canary first (counted in the kit's time; its own time is printed too).
+
+Then the kit's cost per notebook over the notebook's own execution: one solved submission graded by
+``grade_submission`` in this process (as a worker does: sandbox, judge, nbgrader), alternating with the
+same notebook run by nbclient in a plain kernel with its hidden tests in the kernel (what stock nbgrader
+executes), kernel start included; the medians and their difference.
+
+Lab 5 needs CIFAR-10: a small archive in the official format (tests/cifar_archive.py, 400 images per
+batch) is written to a temporary folder and passed as COURSE_DATA_DIR to both sides.
 """
 import argparse
+import copy
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -17,50 +35,142 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
+sys.path.insert(1, str(KIT / "tests"))
+
+import nbformat  # noqa: E402
 
 from autograder.course import Course  # noqa: E402
 from autograder.demo import scratch_course  # noqa: E402
-from autograder.release import release_lab  # noqa: E402
 from autograder.submissions import solved, submit  # noqa: E402
 
+STOCK_CONFIG = '''c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "nn-from-scratch"
+c.Execute.timeout = 300
+'''
+CANARY_LINE = re.compile(r"Canary: .* in ([\d.]+) s;")
 
-def prepared_course(folder: Path, lab: str, n: int) -> Course:
+
+def run(command, cwd) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-3000:]}")
+    return seconds, done.stdout
+
+
+def stock_notebook(lab_source: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The submission with its test cells as in the source (hidden tests included): what stock nbgrader runs."""
+    tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in lab_source.cells
+             if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+             and not cell.metadata["nbgrader"].get("solution")}
+    nb = copy.deepcopy(submitted)
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in tests:
+            cell.source = tests[grade_id]
+    return nb
+
+
+def prepare(folder: Path, lab: str, n: int, stock: bool) -> Course:
     course = scratch_course(Course(KIT), folder, [lab])
-    assert release_lab(course, lab) == [], "the release leaks: fix source/ first"
-    nb = solved(course, lab)
+    if stock:
+        (course.root / "nbgrader_config.py").write_text(STOCK_CONFIG)
+        run(["nbgrader", "generate_assignment", lab], course.root)
+    else:
+        run([sys.executable, "-m", "autograder", "release", lab], course.root)
+    nb = solved(Course(folder), lab)
     for i in range(n):
         submit(course, f"student{i:03d}", lab, nb)
     return course
 
 
-def timed(command, cwd) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def scores(course: Course, lab: str) -> list[float]:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        return sorted(float(s.score) for s in gb.assignment_submissions(lab))
+
+
+def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
+    times = {"stock": [], "kit": [], "canary": []}
+    loads = []
+    for repeat in range(repeats):
+        stock = prepare(tmp / f"{lab}-stock{repeat}", lab, n, stock=True)
+        kit = prepare(tmp / f"{lab}-kit{repeat}", lab, n, stock=False)
+        order = ("stock", "kit") if repeat % 2 == 0 else ("kit", "stock")
+        for side in order:
+            loads.append(os.getloadavg()[0])
+            if side == "stock":
+                seconds, _ = run(["nbgrader", "autograde", lab], stock.root)
+            else:
+                seconds, out = run([sys.executable, "-m", "autograder", "grade", lab, "--workers", str(workers)],
+                                   kit.root)
+                canary = CANARY_LINE.search(out)
+                times["canary"].append(float(canary.group(1)) if canary else float("nan"))
+            times[side].append(seconds)
+            loads.append(os.getloadavg()[0])
+        stock_scores, kit_scores = scores(stock, lab), scores(kit, lab)
+        print(f"  {lab} repeat {repeat + 1} ({' then '.join(order)}): stock {times['stock'][-1]:.1f} s "
+              f"(scores {min(stock_scores):g}-{max(stock_scores):g}), kit {times['kit'][-1]:.1f} s "
+              f"(canary {times['canary'][-1]:.1f} s; scores {min(kit_scores):g}-{max(kit_scores):g}), "
+              f"load {min(loads):.1f}-{max(loads):.1f}", flush=True)
+        assert len(stock_scores) == len(kit_scores) == n
+    return {key: statistics.median(values) for key, values in times.items()} | {"load": (min(loads), max(loads))}
+
+
+def per_notebook(lab: str, runs: int, tmp: Path) -> tuple[float, float]:
+    """Median seconds of (one grading in a worker, the same notebook in a plain kernel)."""
+    from nbclient import NotebookClient
+
+    from autograder import grade as grading
+    course = prepare(tmp / f"{lab}-single", lab, runs, stock=False)
+    grading.ensure_in_gradebook(course, lab)
+    plain_nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
+    graded, plain = [], []
+    for i in range(runs):
+        start = time.perf_counter()
+        outcome = grading.grade_submission(course, lab, f"student{i:03d}", True)
+        graded.append(time.perf_counter() - start)
+        assert outcome.status == "graded", outcome
+        nb = copy.deepcopy(plain_nb)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(course.release_notebook(lab).parent)}}).execute()
+        plain.append(time.perf_counter() - start)
+    return statistics.median(graded), statistics.median(plain)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", default="lab1_initialization")
-    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("labs", nargs="*", default=["lab1_initialization"])
+    parser.add_argument("--submissions", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--plain-runs", type=int, default=3, help="pairs for the per-notebook cost (0: skip)")
     args = parser.parse_args()
-    print(f"{args.submissions} submissions of {args.lab}, {os.cpu_count()} cores, both with the course's "
-          "nbgrader_config.py (every kernel sandboxed)")
-    plain_times, our_times = [], []
+    print(f"{args.submissions} solved submissions per lab, {args.repeats} repeat(s), {os.cpu_count()} cores; "
+          f"stock: nbgrader autograde, sequential; kit: grade --workers {args.workers}, canary counted", flush=True)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for repeat in range(args.repeats):
-            plain = prepared_course(Path(tmp) / f"plain{repeat}", args.lab, args.submissions)
-            ours = prepared_course(Path(tmp) / f"ours{repeat}", args.lab, args.submissions)
-            plain_times.append(timed(["nbgrader", "autograde", args.lab, "--force"], plain.root))
-            our_times.append(timed([sys.executable, "-m", "autograder", "grade", args.lab,
-                                    "--workers", str(args.workers)], ours.root))
-            print(f"run {repeat + 1}: nbgrader autograde {plain_times[-1]:6.1f} s, "
-                  f"python -m autograder grade --workers {args.workers} {our_times[-1]:6.1f} s")
-    t_plain, t_ours = statistics.median(plain_times), statistics.median(our_times)
-    print(f"median: nbgrader autograde (sequential) {t_plain:.1f} s, ours {t_ours:.1f} s, "
-          f"speed-up {t_plain / t_ours:.2f}x")
+        tmp = Path(tmp)
+        if any(lab.startswith("lab5") for lab in args.labs) and not os.environ.get("COURSE_DATA_DIR"):
+            from cifar_archive import write_fake_cifar10
+            write_fake_cifar10(tmp / "data", n_per_batch=400, n_test=400, seed=0, form="archive")
+            os.environ["COURSE_DATA_DIR"] = str(tmp / "data")
+        for lab in args.labs:
+            t = throughput(lab, args.submissions, args.workers, args.repeats, tmp)
+            single = per_notebook(lab, args.plain_runs, tmp) if args.plain_runs else (float("nan"),) * 2
+            rows.append((lab, t, single))
+    n = args.submissions
+    print(f"\n| lab | stock autograde | kit grade (canary) | stock / kit | stock / kit without canary | "
+          f"load | one grading | plain kernel | kit's cost per notebook |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for lab, t, (graded, plain) in rows:
+        print(f"| {lab} | {t['stock']:.1f} s | {t['kit']:.1f} s ({t['canary']:.1f} s) | {t['stock'] / t['kit']:.2f}x | "
+              f"{t['stock'] / (t['kit'] - t['canary']):.2f}x | {t['load'][0]:.1f}-{t['load'][1]:.1f} | "
+              f"{graded:.2f} s | {plain:.2f} s | {graded - plain:+.2f} s |")
+    print(f"\n(medians; {n} submissions per lab; 'one grading' and 'plain kernel': medians of {args.plain_runs} "
+          "alternating pairs, one notebook at a time)")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def timed(owner, name, totals, counts):
 
 def plain_run(course: Course, lab: str) -> float:
     """Seconds to run the solved notebook's cells (hidden tests included) in a plain kernel."""
-    nb = solved(course, lab)
+    from bench_grading import stock_notebook
+    nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(course.release_notebook(lab).parent)}}).execute()
