@@ -100,6 +100,18 @@ def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8
         state["v"][key] = beta2 * state["v"][key] + (1 - beta2) * grads[key] ** 2
         params[key] -= lr * state["m"][key] / (np.sqrt(state["v"][key]) + eps)
 """),
+    # The backward pass without the derivative of the activation.
+    "lab7_architectures": PlantedMistake("backward", "test_backward", """\
+def backward(params, caches, dscores):
+    grads = {}
+    dZ = dscores
+    for layer in range(len(caches), 0, -1):
+        A_prev, _ = caches[layer - 1]
+        grads[f"W{layer}"] = A_prev.T @ dZ
+        grads[f"b{layer}"] = dZ.sum(axis=0)
+        dZ = dZ @ params[f"W{layer}"].T
+    return grads
+"""),
 }
 
 

@@ -1,4 +1,4 @@
 """Reference implementations of everything the labs grade (instructor-only)."""
-from . import activations, init, layers, losses, mlp, optim
+from . import activations, architectures, init, layers, losses, mlp, optim
 
-__all__ = ["activations", "init", "layers", "losses", "mlp", "optim"]
+__all__ = ["activations", "architectures", "init", "layers", "losses", "mlp", "optim"]

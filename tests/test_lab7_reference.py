@@ -1,0 +1,215 @@
+"""Lab 7: the hidden checks built on the architectures reference.
+
+The hidden checks must pass on the reference and on the notebook's own solution (for several secret seeds),
+fail with the right hint on each classic mistake (a derivative of the wrong dtype or value, biases not carried
+through the collapsed layers, the derivative left out of the backward pass or taken from the wrong layer, norms
+in reverse order or squared, units dead for one sample instead of all, one seed for every run, a count instead of
+a fraction, ...), and charge one wrong function to its own question only: ``layer_gradient_norms`` and
+``success_rate`` are graded with the reference versions of the functions they call.
+"""
+import contextlib
+import io
+import re
+
+import numpy as np
+import pytest
+
+from autograder.hidden import common, lab7
+from autograder.reference import architectures as arch
+from autograder.submissions import PLANTED_MISTAKES
+from hidden_checks import SEEDS, failure_message
+from notebook_namespace import source_cells
+
+LAB = "lab7_architectures"
+CHECKED = ("identity", "collapse_linear", "backward", "success_rate", "layer_gradient_norms", "dead_fraction")
+
+
+def solution_sources():
+    """{grade_id: code} for every solution cell of the source notebook, without the solution markers."""
+    return {grade_id: "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                                and "### END SOLUTION" not in line)
+            for grade_id, is_test, source in source_cells(LAB) if grade_id in CHECKED and not is_test}
+
+
+def notebook(**replacements):
+    """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
+    with some solution cells replaced: {grade_id: code}."""
+    namespace = {"__name__": "__main__"}
+    solutions = {**solution_sources(), **replacements}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for grade_id, is_test, source in source_cells(LAB):
+            if not is_test:
+                exec(solutions.get(grade_id, source), namespace)  # noqa: S102
+    return namespace
+
+
+def failing_checks(namespace):
+    failed = []
+    for name in CHECKED:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                getattr(lab7, f"check_{name}")(namespace[name])
+        except AssertionError:
+            failed.append(name)
+    return failed
+
+
+# ----------------------------------------------------------------------------- the checks accept right answers
+
+@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_reference(name, seed):
+    with common.secret_seed(seed):
+        getattr(lab7, f"check_{name}")(getattr(arch, name))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hidden_checks_pass_on_the_notebooks_solution(seed):
+    with common.secret_seed(seed):
+        assert failing_checks(notebook()) == []
+
+
+def test_the_planted_mistake_fails_exactly_its_question():
+    mistake = PLANTED_MISTAKES[LAB]
+    failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
+    assert failed == [mistake.question_id.removeprefix("test_")]
+
+
+ALTERNATIVES = {
+    "identity": """
+def identity(Z):
+    return Z, np.ones(Z.shape, dtype=Z.dtype)
+""",
+    "collapse_linear": """
+from functools import reduce
+def collapse_linear(params):
+    L = len(params) // 2
+    W = reduce(np.matmul, [params[f"W{l}"] for l in range(1, L + 1)])
+    b = sum(params[f"b{l}"] @ reduce(np.matmul, [params[f"W{k}"] for k in range(l + 1, L + 1)], np.eye(len(params[f"b{l}"])))
+            for l in range(1, L + 1))
+    return W, b
+""",
+    "backward": """
+def backward(params, caches, dscores):
+    grads, dZ = {}, dscores
+    for l in reversed(range(1, len(caches) + 1)):
+        A_prev, _ = caches[l - 1]
+        grads["W" + str(l)] = np.dot(A_prev.T, dZ)
+        grads["b" + str(l)] = np.sum(dZ, axis=0)
+        if l > 1:
+            dZ = np.multiply(np.dot(dZ, params["W" + str(l)].T), caches[l - 2][1])
+    return dict(sorted(grads.items()))
+""",
+    "success_rate": """
+def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
+    outcomes = []
+    for seed in seeds:
+        trained, _ = train(init_network([X.shape[1], n_h, 1], "random", 1.0, seed), X, y, "tanh", lr, iterations)
+        outcomes.append(accuracy(trained, X, y, "tanh") >= threshold)
+    return float(np.mean(outcomes))
+""",
+    "layer_gradient_norms": """
+def layer_gradient_norms(params, X, y, activation):
+    scores, caches = forward(params, X, activation)
+    grads = backward(params, caches, bce_loss(scores, y)[1])
+    return np.sqrt(np.array([np.sum(grads[k] ** 2) for k in sorted(grads, key=lambda k: int(k[1:])) if k[0] == "W"]))
+""",
+    "dead_fraction": """
+def dead_fraction(params, X):
+    _, caches = forward(params, X, "relu")
+    return np.array([(A.max(axis=0) <= 0).mean() for A, _ in caches[1:]])
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_other_correct_ways_of_writing_it_pass(name):
+    namespace = notebook(**{name: ALTERNATIVES[name]})
+    for seed in SEEDS:
+        with common.secret_seed(seed):
+            getattr(lab7, f"check_{name}")(namespace[name])
+
+
+# ----------------------------------------------------------------------------- the classic mistakes
+
+def altered(name, old, new):
+    """The notebook's solution of ``name`` with one piece of code changed."""
+    code = solution_sources()[name]
+    assert code.count(old) == 1, old
+    return code.replace(old, new)
+
+
+def fails_with(name, code, expected):
+    namespace = notebook(**{name: code})
+    with contextlib.redirect_stdout(io.StringIO()):
+        message = failure_message(getattr(lab7, f"check_{name}"), namespace[name])
+    assert re.search(expected, message), message
+    return message
+
+
+BIAS_STEP = 'b = b @ params[f"W{layer}"] + params[f"b{layer}"]'
+BACK_STEP = 'dZ = (dZ @ params[f"W{layer}"].T) * caches[layer - 2][1]'
+NORMS = 'np.linalg.norm(grads[f"W{layer}"])'
+DEAD = "np.mean(np.all(caches[layer][0] == 0, axis=0))"
+MISTAKES = [
+    ("identity", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.ones(Z.shape)", "keep the dtype of Z"),
+    ("identity", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.zeros_like(Z)", "the derivative of z is 1, not 0"),
+    ("identity", "dA_dZ = np.ones_like(Z)", "dA_dZ = Z.copy()", "not Z itself"),
+    ("identity", "A = Z.copy()", "A = np.maximum(Z, 0)", "returns its input unchanged"),
+    ("collapse_linear", BIAS_STEP, 'b = params[f"b{layer}"]', "carry the earlier biases"),
+    ("collapse_linear", BIAS_STEP, 'b = b @ params[f"W{layer}"]', "wrong values"),
+    ("collapse_linear", 'W = W @ params[f"W{layer}"]', 'W = params[f"W{layer}"] @ W',
+     "raised ValueError|in the order of the layers"),
+    ("backward", BACK_STEP, 'dZ = dZ @ params[f"W{layer}"].T', "the layers above are right"),
+    ("backward", BACK_STEP, 'dZ = (dZ @ params[f"W{layer}"].T) * caches[layer - 1][1]', "raised TypeError"),
+    ("backward", 'grads[f"W{layer}"] = A_prev.T @ dZ', 'grads[f"W{layer}"] = A_prev.T @ dZ / len(dZ)',
+     "do not divide by N again"),
+    ("backward", 'grads[f"b{layer}"] = dZ.sum(axis=0)', 'grads[f"b{layer}"] = dZ.sum(axis=1)', "has shape"),
+    ("backward", 'grads[f"b{layer}"] = dZ.sum(axis=0)', 'grads[f"b{layer}"] = dZ.mean(axis=0)',
+     "do not divide by N again"),
+    ("layer_gradient_norms", "for layer in range(1, L + 1)", "for layer in range(L, 0, -1)", "reverse order"),
+    ("layer_gradient_norms", NORMS, 'np.sum(grads[f"W{layer}"] ** 2)', "not its square"),
+    ("layer_gradient_norms", NORMS, 'np.linalg.norm(grads[f"b{layer}"])', "wrong values"),
+    ("layer_gradient_norms", "backward(params, caches, dscores)", "backward(params, caches, np.ones_like(dscores))",
+     "wrong values"),
+    ("dead_fraction", DEAD, "np.mean(np.any(caches[layer][0] == 0, axis=0))", "not for at least one"),
+    ("dead_fraction", DEAD, "np.mean(caches[layer][0] == 0)", "share of zero outputs"),
+    ("dead_fraction", DEAD, "1 - np.mean(np.all(caches[layer][0] == 0, axis=0))", "alive"),
+    ("dead_fraction", "for layer in range(1, L)", "for layer in range(L)", "one fraction per hidden layer"),
+    ("success_rate", "scale=1.0, seed=seed)", "scale=1.0, seed=0)", "wrong value"),
+    ("success_rate", ">= threshold", "> threshold", "equals the threshold is a success"),
+    ("success_rate", "rate = successes / len(seeds)", "rate = successes", "not their count"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, expected", MISTAKES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
+def test_each_classic_mistake_fails_its_own_check_with_a_hint(name, old, new, expected):
+    code = altered(name, old, new)
+    fails_with(name, code, expected)
+    with common.secret_seed(SEEDS[1]):
+        assert failing_checks(notebook(**{name: code})) == [name], "a mistake costs points at its own question only"
+
+
+def test_a_backward_that_breaks_training_costs_only_its_own_question():
+    """success_rate and layer_gradient_norms call backward through the notebook's train and directly: both are
+    graded with the reference backward."""
+    broken = altered("backward", BACK_STEP, 'dZ = -(dZ @ params[f"W{layer}"].T) * caches[layer - 2][1]')
+    for seed in SEEDS:
+        with common.secret_seed(seed):
+            assert failing_checks(notebook(backward=broken)) == ["backward"]
+
+
+def test_messages_show_the_inputs_but_never_the_expected_values():
+    message = fails_with("layer_gradient_norms", altered("layer_gradient_norms", "for layer in range(1, L + 1)",
+                                                         "for layer in range(L, 0, -1)"), "reverse order")
+    verdict, inputs = message.split("(Tested with")
+    assert "network" in inputs and not re.search(r"\d\.\d", verdict)
+
+
+def test_every_check_is_quick():
+    import time
+    namespace = notebook()
+    for name in CHECKED:
+        started = time.perf_counter()
+        getattr(lab7, f"check_{name}")(namespace[name])
+        assert time.perf_counter() - started < 3.0, name
