@@ -6,6 +6,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder.preprocessors import (
     CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, SandboxedExecute, StderrToStdout)
+from autograder.feedback_page import (
+    TEMPLATE as FEEDBACK_TEMPLATE, TEMPLATES as FEEDBACK_TEMPLATES, FeedbackExporter, FeedbackSummary)
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -63,10 +65,17 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # Feedback shows scores and failure messages, never hidden test code: hidden regions are
-# removed from test cells and their tracebacks are reduced to the error's last line.
+# removed from test cells and their tracebacks are reduced to the error's last line. The page
+# (autograder/feedback_page.py) starts with a summary of the questions (title, points, the checks'
+# messages; written answers still to grade read "not graded yet") and needs no network: formulas are
+# MathML, written when the page is, and every style is inline.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     ClearHiddenTests,
     CondenseTestErrors,
+    FeedbackSummary,
     CSSHTMLHeaderPreprocessor,
 ]
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = FEEDBACK_TEMPLATE
+c.FeedbackExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATES)]

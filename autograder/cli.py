@@ -70,7 +70,7 @@ def cmd_grade(course: Course, args) -> int:
 
 def cmd_feedback(course: Course, args) -> int:
     from .feedback import feedback
-    pages = feedback(course, args.lab)
+    pages = feedback(course, args.lab, allow_pending=args.allow_pending)
     print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
     return 0
 
@@ -107,7 +107,8 @@ def cmd_doctor(course: Course, args) -> int:
 
 def cmd_demo(course: Course, args) -> int:
     from .demo import run_demo
-    return run_demo(course, workdir=Path(args.dir) if args.dir else None, workers=args.workers)
+    return run_demo(course, workdir=Path(args.dir) if args.dir else None, workers=args.workers,
+                    by_question=args.by_question)
 
 
 def shard_argument(text: str) -> tuple[int, int]:
@@ -138,6 +139,9 @@ def parser() -> argparse.ArgumentParser:
                    "N machines grade the lab together into one PostgreSQL gradebook (run release first)")
     f = sub.add_parser("feedback", help="write per-student HTML feedback")
     f.add_argument("lab", metavar="LAB")
+    f.add_argument("--allow-pending", action="store_true",
+                   help="write the pages even though written answers are still to grade by hand (they read "
+                   "\"not graded yet\"); without it, feedback refuses and says how many")
     e = sub.add_parser("export", help="write the grade table as CSV")
     e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
     rp = sub.add_parser("report", help="write per-question analytics of a lab (HTML and CSV)")
@@ -153,6 +157,8 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="release Lab 1, grade sample submissions, print the grade table")
     d.add_argument("--dir", help="where to build the scratch course (default: a new temporary folder)")
     d.add_argument("--workers", type=int, default=os.cpu_count())
+    d.add_argument("--by-question", action="store_true",
+                   help="also print each question's scores (a line per question, a column per student)")
     return p
 
 

@@ -5,7 +5,9 @@ import html
 import re
 from pathlib import Path
 
+import jinja2
 import nbformat
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
@@ -16,6 +18,9 @@ from .leaks import secret_lines, split_regions
 TAG = re.compile(r"<[^>]*>")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colours, shown as plain text on a page
 HIDDEN = "BEGIN HIDDEN TESTS"
+STATUS_PAGE = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
+                                 autoescape=True).get_template("status_page.html.j2")
+NAMED = 5  # students named in the refusal for pending answers; the rest are counted
 
 
 def visible_text(page: str) -> str:
@@ -23,18 +28,26 @@ def visible_text(page: str) -> str:
     return html.unescape(TAG.sub("", page))
 
 
-def feedback(course: Course, lab: str) -> list[Path]:
+def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path]:
     """Write ``feedback/<student>/<lab>/<lab>.html`` for every student of ``lab``; return the pages.
 
-    Graded submissions get nbgrader's feedback page, with hidden test regions removed and test
-    tracebacks reduced to their message (see nbgrader_config.py); a submission that could not be
-    graded gets a short page saying why. Every page is then searched for hidden test code, and the
-    outputs of every graded notebook for secret text of any lab in source/ (solutions, hidden tests,
-    model answers): a page that holds any is deleted and the command fails, naming the student and
-    the cell.
+    Graded submissions get nbgrader's feedback page, with a summary of the questions on top, hidden
+    test regions removed and test tracebacks reduced to their message (see nbgrader_config.py and
+    feedback_page.py); a submission that could not be graded gets a short page saying why, in plain
+    words. Written answers not yet graded by hand make the command refuse (nothing is written), unless
+    ``allow_pending``: their pages then say "not graded yet". Every page is then searched for hidden
+    test code, and the outputs of every graded notebook for secret text of any lab in source/
+    (solutions, hidden tests, model answers): a page that holds any is deleted and the command fails,
+    naming the student and the cell.
     """
     course.check_lab(lab)
     graded = sorted(p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
+    records = {student: load_record(course, lab, student) for student in course.students(lab)}
+    ungradable = {student for student, record in records.items() if record and record.status in UNGRADABLE}
+    if not allow_pending:
+        pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
+        if pending:
+            raise CourseError(pending_message(lab, pending))
     if graded:
         config = course.config()
         coursedir = course.coursedir(config)
@@ -45,12 +58,8 @@ def feedback(course: Course, lab: str) -> list[Path]:
         if not result["success"]:
             raise CourseError(f"nbgrader could not write feedback for {lab}:\n"
                               f"{result.get('log', '')}{result.get('error', '')}")
-    ungradable = set()
-    for student in course.students(lab):
-        record = load_record(course, lab, student)
-        if record and record.status in UNGRADABLE:
-            _write_status_page(course, lab, student, record.detail)
-            ungradable.add(student)
+    for student in sorted(ungradable):
+        _write_status_page(course, lab, student, records[student])
     pages = sorted((course.root / "feedback").glob(f"*/{lab}/*.html"))
     problems = _check_no_hidden_tests(course, lab, pages)
     secrets = course_secrets(course)
@@ -63,14 +72,41 @@ def feedback(course: Course, lab: str) -> list[Path]:
     return pages
 
 
-def _write_status_page(course: Course, lab: str, student: str, detail: str) -> None:
+def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:
+    """student -> how many of their answers (graded by hand) are still to grade, for those who have any."""
+    pending = {}
+    with Gradebook(course.db_url()) as gb:
+        for student in students:
+            try:
+                submission = gb.find_submission(lab, student)
+            except MissingEntry:
+                continue
+            count = sum(grade.needs_manual_grade for notebook in submission.notebooks for grade in notebook.grades)
+            if count:
+                pending[student] = count
+    return pending
+
+
+def pending_message(lab: str, pending: dict[str, int]) -> str:
+    students = sorted(pending)
+    named = ", ".join(students[:NAMED]) + (f" and {len(students) - NAMED} more" if len(students) > NAMED else "")
+    answers, submissions = sum(pending.values()), len(pending)
+    return (f"{answers} written answer{'s' if answers != 1 else ''} in {submissions} submission"
+            f"{'s' if submissions != 1 else ''} of {lab} {'are' if answers != 1 else 'is'} not graded yet "
+            f"({named}), so no feedback was written. Grade them in nbgrader's formgrader (run `jupyter lab`, "
+            f"then Nbgrader > Formgrader > Manage Submissions) and run `python -m autograder feedback {lab}` "
+            f"again; or run `python -m autograder feedback {lab} --allow-pending` to write the pages now, "
+            "where those answers read \"not graded yet\".")
+
+
+def _write_status_page(course: Course, lab: str, student: str, record) -> None:
+    """The page of a submission that could not be graded: why, in plain words, and what to do (the record's
+    technical detail, for the instructor, is left out)."""
     folder = course.feedback_dir(student, lab)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{lab}.html").write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Feedback: "
-        f"{html.escape(lab)}</title></head><body>\n<h1>{html.escape(lab)}: feedback for "
-        f"{html.escape(student)}</h1>\n<p>Your submission could not be graded: {html.escape(detail)}.</p>\n"
-        "<p>Score: 0. Please contact your instructor.</p>\n</body></html>\n")
+    found = sorted(p.name for p in course.submission_dir(student, lab).glob("*.ipynb"))
+    (folder / f"{lab}.html").write_text(STATUS_PAGE.render(lab=lab, status=record.status, found=found,
+                                                           max_score=record.max_score))
 
 
 def _check_no_hidden_tests(course: Course, lab: str, pages: list[Path]) -> list[str]:

@@ -3,10 +3,12 @@
 Starts JupyterLab on loopback over a scratch copy of the course, runs a completed Lab 2, moves its
 learning-rate slider and checks that the plot changed; shows that course_utils progress bars render as
 widgets; and opens every release/ notebook to check it renders and runs cleanly up to the student's
-first exercise. Screenshots of each step go to test-artifacts/browser/.
+first exercise; opens a student's feedback page from file:// with the network off and checks its summary
+and typeset formulas. Screenshots of each step go to test-artifacts/browser/.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -284,3 +286,56 @@ def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, jup
         assert "NotImplementedError" in problems[0][1], problems[0]
     assert errors == []
     page.close()
+
+
+FEEDBACK_LAB = "lab1_initialization"
+
+
+@pytest.fixture(scope="module")
+def feedback_page(tmp_path_factory):
+    """carol's feedback page for Lab 1 (one planted mistake, written answers not yet graded by hand), from real
+    grading and nbgrader's feedback step."""
+    from autograder.demo import scratch_course
+    from autograder.feedback import feedback
+    from autograder.grade import grade
+    from autograder.release import release_lab
+    from autograder.sandbox import sandbox_problem
+    from autograder.submissions import submit, with_mistake
+    course = scratch_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])
+    assert release_lab(course, FEEDBACK_LAB) == []
+    submit(course, "carol", FEEDBACK_LAB, with_mistake(course, FEEDBACK_LAB))
+    [outcome] = grade(course, FEEDBACK_LAB, workers=1, progress=False, sandbox=sandbox_problem() is None)
+    assert outcome.status == "graded", outcome
+    feedback(course, FEEDBACK_LAB, allow_pending=True)
+    return course.feedback_dir("carol", FEEDBACK_LAB) / f"{FEEDBACK_LAB}.html"
+
+
+def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, feedback_page):
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
+    requested = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())  # nothing may leave the machine
+    page = context.new_page()
+    page.goto(feedback_page.as_uri(), wait_until="load")
+    summary = page.locator("#summary table.summary")
+    assert summary.is_visible()
+    lost = summary.locator("tr", has_text="Exercise 7")
+    assert "0 / 1" in lost.inner_text()
+    message = lost.locator(".message", has_text="predict: some predictions are wrong")
+    assert message.is_visible()
+    box, table = message.bounding_box(), summary.bounding_box()
+    assert box["x"] + box["width"] <= table["x"] + table["width"] + 1  # wrapped inside the table, not cut off
+    assert summary.locator("tr", has_text="not graded yet").count() == 4  # the written answers, pending
+    shot(page, "feedback-summary")
+    # formulas are MathML, laid out by the browser: Lab 1 writes "$J = \ln 2 \approx 0.693147$" twice
+    formula = page.locator("math", has_text="0.693147").first
+    formula.scroll_into_view_if_needed()
+    assert formula.evaluate("m => getComputedStyle(m).display") in ("math", "inline math", "block math")
+    assert formula.bounding_box()["height"] > 0
+    fractions = page.locator("math mfrac")
+    assert fractions.count() > 0 and fractions.first.bounding_box()["height"] > 0
+    text = page.locator("body").inner_text()
+    assert "$\\ln" not in text and "\\approx" not in text and "\\frac" not in text  # no LaTeX left as text
+    shot(page, "feedback-formula")
+    assert [url for url in requested if not url.startswith(("file:", "data:"))] == []
+    context.close()

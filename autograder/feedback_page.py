@@ -1,0 +1,211 @@
+"""The feedback page a student reads: nbgrader's feedback step with a summary on top, viewable offline.
+
+``nbgrader_config.py`` plugs these into nbgrader's ``generate_feedback`` (which ``python -m autograder
+feedback`` runs): ``FeedbackSummary`` is one more of its preprocessors, after nbgrader's ``GetGrades`` and
+the grader's removal of hidden tests; ``FeedbackExporter`` is its HTML exporter, with the template
+``templates/student_feedback``. The page starts with a table of the graded questions (the title from the
+notebook's nearest heading, the points earned of those possible, and, where points were lost, the
+message the checks stored in the test cell's output), then shows the notebook. Written answers still
+to grade by hand read "not graded yet". Formulas are turned into MathML when the page is written, which
+every current browser typesets by itself: the page loads no script, font or style from anywhere.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markupsafe
+from latex2mathml.converter import convert as latex_to_mathml
+from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+try:
+    from jinja2 import pass_context
+except ImportError:  # pragma: no cover (jinja2 < 3)
+    from jinja2 import contextfilter as pass_context
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "student_feedback"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+FENCED = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)  # a comment in it is no heading
+LEAD = re.compile(r"^\*\*(.+?)\*\*", re.MULTILINE)  # a paragraph's bold lead: **Question 2 (scale).**
+POINTS_SUFFIX = re.compile(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$")
+# latex2mathml lays out align* as a table; amsmath's aligned (inside $$ ... $$) is the same layout.
+ENVIRONMENT_ALIASES = {"aligned": "align*", "gathered": "gather*"}
+
+
+# -- formulas -------------------------------------------------------------------------------------
+
+def math_html(latex: str, display: bool) -> str:
+    """A formula as MathML; if it cannot be converted, its LaTeX source in a code element (still readable)."""
+    body = latex.strip()
+    for name, alias in ENVIRONMENT_ALIASES.items():
+        body = body.replace(f"\\begin{{{name}}}", f"\\begin{{{alias}}}").replace(f"\\end{{{name}}}",
+                                                                                  f"\\end{{{alias}}}")
+    try:
+        mathml = latex_to_mathml(body, display="block" if display else "inline")
+    except Exception:  # noqa: BLE001 (any LaTeX the converter does not know: show the source)
+        tag = "pre" if display else "code"
+        return f'<{tag} class="tex">{markupsafe.escape(latex.strip())}</{tag}>'
+    # HTML needs no namespace on <math> (and a page without URLs is easier to check for references)
+    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
+    return mathml.replace("<mi>&</mi>", "<mi>&amp;</mi>")  # an alignment mark it does not lay out
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's Markdown renderer, with formulas written as MathML instead of left for MathJax."""
+
+    def block_math(self, body: str) -> str:
+        return math_html(body, display=True)
+
+    def inline_math(self, body: str) -> str:
+        return math_html(body, display=False)
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return math_html(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+
+
+def markdown_html(source: str, **options) -> str:
+    return MarkdownWithMath(renderer=MathMLRenderer(escape=False, **options)).render(source)
+
+
+def inline_html(text: str) -> str:
+    """One line of Markdown (a title) as inline HTML, formulas included, without the paragraph around it."""
+    text = re.sub(r"^(\d+)\.", r"\1\\.", text.strip())  # "3. Exercise" is a title, not a numbered list
+    html = markdown_html(text, exclude_anchor_links=True).strip()
+    return html.removeprefix("<p>").removesuffix("</p>")
+
+
+FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+
+
+def without_font_files(css: str) -> str:
+    """A style sheet without its ``@font-face`` rules (Bootstrap's icon font, which the page does not use, is
+    a file the page would look for next to itself)."""
+    return markupsafe.Markup(FONT_FACE.sub("", str(css)))
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter with formulas rendered as MathML (the page needs no network)."""
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("without_font_files", without_font_files)
+
+    @pass_context
+    def markdown2html(self, context, source):
+        cell = context.get("cell", {})
+        return markdown_html(source, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+                             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                             anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                             **self.lexer_options)
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+@dataclass
+class Question:
+    """One graded cell, as the summary shows it."""
+    grade_id: str
+    title: str                # inline HTML
+    written: bool             # an answer graded by hand (otherwise a test cell)
+    score: float
+    points: float
+    pending: bool             # graded by hand, not yet
+    messages: list[str] = field(default_factory=list)  # why points were lost (test cells)
+    comment: str = ""         # the grader's comment (written answers)
+    unanswered: bool = False  # a written answer left as released (nbgrader scored it 0 by itself)
+
+    @property
+    def lost(self) -> bool:
+        return not self.pending and self.score < self.points
+
+
+def check_message(output) -> str:
+    """What a failed check says: an AssertionError's message alone, any other error with its name."""
+    ename, evalue = output.get("ename", "Error"), ANSI.sub("", output.get("evalue", "")).strip()
+    if ename == "AssertionError" and evalue:
+        return evalue
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def heading_above(cells, index: int) -> tuple[int, str]:
+    """(cell index, text) of the last Markdown heading before cell ``index``; (-1, "") if there is none."""
+    for at in range(index - 1, -1, -1):
+        if cells[at].cell_type == "markdown":
+            headings = HEADING.findall(FENCED.sub("", cells[at].source))
+            if headings:
+                return at, headings[-1]
+    return -1, ""
+
+
+def lead_above(cells, index: int, stop: int) -> str:
+    """The bold lead of the last paragraph that has one (``**Question 2 (scale).**``) between ``stop`` and
+    ``index``, without its final full stop."""
+    for at in range(index - 1, stop - 1, -1):
+        if cells[at].cell_type == "markdown" and not utils.is_solution(cells[at]):
+            leads = LEAD.findall(cells[at].source)
+            if leads:
+                return leads[-1].strip().rstrip(".:").strip()
+    return ""
+
+
+def question_titles(cells) -> dict[int, str]:
+    """A title (Markdown) for each graded cell: its nearest heading, without a "(3 points)" at its end; when
+    several graded cells of one kind share a heading, each also gets the bold lead of its question, or its
+    grade id."""
+    graded = [i for i, cell in enumerate(cells) if utils.is_grade(cell)]
+    headings = {i: heading_above(cells, i) for i in graded}
+    titles = {}
+    for i in graded:
+        at, heading = headings[i]
+        heading = POINTS_SUFFIX.sub("", heading) or cells[i].metadata.nbgrader.get("grade_id", "")
+        kind = cells[i].cell_type
+        shared = [j for j in graded if headings[j][0] == at and cells[j].cell_type == kind]
+        if len(shared) > 1:
+            lead = lead_above(cells, i, at)
+            heading = f"{heading}: {lead}" if lead else f"{heading} ({cells[i].metadata.nbgrader.get('grade_id')})"
+        titles[i] = heading
+    return titles
+
+
+class FeedbackSummary(NbGraderPreprocessor):
+    """Collects the summary of a feedback page into ``resources["summary"]`` (a list of ``Question``).
+
+    Runs after nbgrader's ``GetGrades`` (the scores) and the removal of hidden tests (the messages left are
+    the ones the student may see). Marks each written answer still to grade by hand as pending, in the
+    cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        titles = question_titles(nb.cells)
+        questions = []
+        with Gradebook(info["db_url"]) as gb:
+            for index, cell in enumerate(nb.cells):
+                if not utils.is_grade(cell):
+                    continue
+                meta = cell.metadata.nbgrader
+                try:
+                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                    pending = bool(grade.needs_manual_grade)
+                    unanswered = grade.auto_score is not None and grade.manual_score is None
+                except MissingEntry:
+                    pending = unanswered = False
+                meta["pending"] = pending
+                written = bool(utils.is_solution(cell))
+                score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
+                messages = [] if written or score >= points else (
+                    [check_message(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                    or ["This test did not pass."])
+                questions.append(Question(meta["grade_id"], inline_html(titles[index]), written, score, points,
+                                          pending, messages, (meta.get("comment") or "").strip(),
+                                          written and unanswered))
+        resources["summary"] = questions
+        resources["pending_points"] = sum(q.points for q in questions if q.pending)
+        return nb, resources

@@ -1,0 +1,198 @@
+"""The feedback page a student reads, and the refusals around it, with real nbgrader runs.
+
+One scratch course of Lab 1 is released and graded once: a correct submission, one with a planted
+mistake, a malformed notebook and a notebook under another name. Then: ``feedback`` refuses while written
+answers are not graded by hand (and says how many, where, and what to do), ``--allow-pending`` writes pages
+where they read "not graded yet", the page starts with a summary of the questions with the checks'
+messages, loads nothing from the network and shows formulas as MathML; submissions that could not be
+graded get a page that says why in plain words. ``grade`` before ``release`` says to release first.
+"""
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.feedback import visible_text
+from autograder.grade import grade
+from autograder.records import load_record
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import PLANTED_MISTAKES, solved, submit, with_mistake
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+SANDBOX = sandbox_problem() is None  # without bubblewrap, grade these trusted samples unsandboxed
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("student_feedback")]
+WRITTEN = ["reflect_symmetry", "reflect_random", "reflect_scale", "reflect_experiment"]  # 2 points each
+FORMULA = r"\ln 2 \approx 0.693147"  # in a Markdown cell of Lab 1, as $...$
+
+
+def cli(course, *args):
+    return subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def page_of(course, student):
+    return course.feedback_dir(student, LAB) / f"{LAB}.html"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = scratch_course(KIT, tmp_path_factory.mktemp("student_feedback") / "course", [LAB])
+    assert release_lab(course, LAB) == []
+    submit(course, "alice", LAB, solved(course, LAB))
+    submit(course, "carol", LAB, with_mistake(course, LAB))
+    submit(course, "dave", LAB, course.release_notebook(LAB).read_text()[:700])  # cut off mid-JSON
+    renamed = course.submission_dir("erin", LAB)
+    renamed.mkdir(parents=True)
+    nbformat.write(solved(course, LAB), renamed / "lab1 (copy).ipynb")
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
+    assert outcomes["carol"].score < outcomes["alice"].score
+    return course, outcomes
+
+
+@pytest.fixture(scope="module")
+def allowed(graded):
+    """``feedback --allow-pending`` run once, after the refusal test (tests of this module run in order)."""
+    course, _ = graded
+    return cli(course, "feedback", LAB, "--allow-pending")
+
+
+class References(HTMLParser):
+    """Every address a page would load: script, stylesheet, image, frame, font (in CSS), @import."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self.in_style = [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.in_style = tag == "style"
+        for name in ("src", "href", "data", "poster", "srcset"):
+            if attrs.get(name) and (tag != "a" or name != "href"):
+                self.found.append(f"<{tag} {name}={attrs[name]}>")
+        if "style" in attrs:
+            self.handle_css(attrs["style"])
+
+    def handle_endtag(self, tag):
+        self.in_style = False if tag == "style" else self.in_style
+
+    def handle_data(self, data):
+        if self.in_style:
+            self.handle_css(data)
+
+    def handle_css(self, css):
+        self.found += re.findall(r"url\(\s*['\"]?((?!data:)[^'\")]+)", css) + re.findall(r"@import\s+[^;]+", css)
+
+
+def external_references(html: str) -> list[str]:
+    parser = References()
+    parser.feed(html)
+    return [ref for ref in parser.found if not ref.split("=", 1)[-1].startswith(("data:", "#"))]
+
+
+def test_feedback_refuses_while_written_answers_are_pending_and_says_how_many_and_what_to_do(graded):
+    course, _ = graded
+    result = cli(course, "feedback", LAB)
+    assert result.returncode != 0, result.stdout + result.stderr
+    message = result.stderr
+    # alice and carol wrote 4 answers each; dave and erin could not be graded, so they have none pending
+    assert f"8 written answers in 2 submissions of {LAB} are not graded yet (alice, carol)" in message
+    assert "formgrader" in message and f"python -m autograder feedback {LAB} --allow-pending" in message
+    assert "Traceback" not in message
+    assert not (course.root / "feedback").exists()  # nothing was written
+
+
+def test_allow_pending_writes_pages_where_pending_answers_read_not_graded_yet(graded, allowed):
+    course, outcomes = graded
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    html = page_of(course, "carol").read_text()
+    text = visible_text(html[html.index("<body"):])
+    summary = text[text.index("Summary"):text.index("Your notebook")]
+    # the total first, then a line per question: its heading, its points, what the checks found
+    assert f"Score: {outcomes['carol'].score:g} / {outcomes['carol'].max_score:g}" in text
+    assert "written answers worth 8 points are not graded yet" in text
+    mistake = PLANTED_MISTAKES[LAB]
+    graded_nb = nbformat.read(course.autograded_notebook("carol", LAB), as_version=4)
+    cell = next(c for c in graded_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.question_id)
+    check = next(o.evalue for o in cell.outputs if o.get("ename") == "AssertionError")
+    assert "Exercise 7 — Predictions" in summary and "0 / 1" in summary
+    assert check in summary  # the check's own message, whole, where the points were lost
+    assert "Exercise 1 — Initialize the parameters" in summary and "3 / 3" in summary
+    assert summary.count("not graded yet") == len(WRITTEN)
+    assert "Reflection: Question 2 (breaking the symmetry)" in summary
+    assert "0 / 2" not in text  # a pending answer never shows as a zero, in the summary or the notebook
+    assert text.index("Summary") < text.index("def initialize_parameters")  # the summary comes first
+
+
+def test_the_page_loads_nothing_from_the_network_and_shows_formulas_as_mathml(graded, allowed):
+    course, _ = graded
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    for student in ("alice", "carol", "dave", "erin"):
+        html = page_of(course, student).read_text()
+        assert external_references(html) == [], student
+        assert "<script" not in html and "mathjax" not in html.lower(), student
+    html = page_of(course, "carol").read_text()
+    assert "<math" in html
+    text = visible_text(html[html.index("<body"):])
+    assert FORMULA not in text and "$\\ln" not in text  # typeset, not left as LaTeX source
+    assert "0.693147" in text  # the formula's number, as MathML text
+
+
+def test_pages_of_ungradable_submissions_say_why_in_plain_words(graded, allowed):
+    course, outcomes = graded
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert outcomes["dave"].status == "malformed_notebook" and outcomes["erin"].status == "missing_notebook"
+    def body_text(student):
+        html = page_of(course, student).read_text()
+        return visible_text(html[html.index("<body"):])
+    malformed = body_text("dave")
+    assert "Your notebook could not be opened, so it could not be graded" in malformed
+    assert "Open your own copy of lab1_initialization.ipynb in JupyterLab" in malformed
+    assert "Score: 0 / 21" in malformed
+    release_start = course.release_notebook(LAB).read_text()[:700]
+    fragments = [line.strip() for line in release_start.splitlines() if len(line.strip()) > 6]
+    assert not [f for f in fragments if f in malformed]  # no piece of the broken JSON
+    assert "{" not in malformed and "line 1" not in malformed and "char" not in malformed
+    missing = body_text("erin")
+    assert "Your submission has no file named lab1_initialization.ipynb" in missing
+    assert "lab1 (copy).ipynb" in missing and "original name" in missing
+
+
+def test_once_every_answer_is_graded_by_hand_feedback_writes_final_pages(graded, tmp_path):
+    course, _ = graded
+    with Gradebook(course.db_url()) as gb:
+        for student in ("alice", "carol"):
+            for question in WRITTEN:
+                grade_ = gb.find_grade(question, LAB, LAB, student)
+                grade_.manual_score = 1.5 if question == "reflect_scale" else 2
+                grade_.needs_manual_grade = False  # as the formgrader does when it saves a score
+            gb.db.commit()
+        gb.find_comment("reflect_scale", LAB, LAB, "carol").manual_comment = "Say which gradients vanish."
+        gb.db.commit()
+    result = cli(course, "feedback", LAB)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = visible_text(page_of(course, "carol").read_text())
+    assert "not graded yet" not in text
+    assert "1.5 / 2" in text and "Say which gradients vanish." in text
+
+
+def test_grading_before_release_says_to_release_first(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    submit(course, "alice", LAB, solved(KIT, LAB))
+    result = cli(course, "grade", LAB, *([] if SANDBOX else ["--unsafe-no-sandbox"]))
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert f"{LAB} has not been released" in result.stderr
+    assert f"python -m autograder release {LAB}" in result.stderr and "Traceback" not in result.stderr
+    assert not course.release_notebook(LAB).exists()  # grade did not release on its own
+    assert load_record(course, LAB, "alice") is None  # nothing was graded
+    released = cli(course, "release", LAB)
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert course.release_notebook(LAB).exists()
