@@ -127,11 +127,13 @@ class Question:
 
 
 def check_message(output) -> str:
-    """What a failed check says: an AssertionError's message alone, any other error with its name."""
+    """What a failed check says: an AssertionError's message alone; any other error (raised by the student's
+    code, as a rule) by its name and message."""
     ename, evalue = output.get("ename", "Error"), ANSI.sub("", output.get("evalue", "")).strip()
     if ename == "AssertionError" and evalue:
         return evalue
-    return f"{ename}: {evalue}" if evalue else ename
+    return f"The test stopped with an error: {ename}: {evalue}" if evalue else \
+        f"The test stopped with an error: {ename}"
 
 
 def heading_above(cells, index: int) -> tuple[int, str]:
