@@ -13,7 +13,7 @@ from traitlets import Bool, Dict, Float, Integer
 
 from .findings import forget, limit_hit, note, note_time, size_text
 from .judge.cells import parse_hidden, run_checks, split_hidden
-from .judge.remote import MAX_ANSWER, KernelSession, judge_client
+from .judge.remote import MAX_ANSWER, KernelSession, judge_client, stop_judge_client
 from .records import Fact
 from .sandbox import MiB, SandboxedKernelManager
 
@@ -103,7 +103,7 @@ class SandboxedExecute(Execute):
             raise
         finally:
             if self.judge_client is not None:
-                self.judge_client.stop_channels()
+                stop_judge_client(self.judge_client)
 
     def cell_limit(self, cell) -> float:
         """The time limit (s) of a cell, its hidden checks included."""

@@ -28,7 +28,7 @@ from autograder.hidden import common
 from autograder.judge.agent import Codec
 from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
 from autograder.judge.student import secret_rng, secret_seed
-from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, type_name
+from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, stop_judge_client, type_name
 from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
 from autograder.sandbox import sandbox_problem
@@ -194,7 +194,7 @@ def kernel():
         return KernelSession(client, time.monotonic() + seconds, manager.is_alive, manager.interrupt_kernel, **options)
 
     yield run, session
-    client.stop_channels()
+    stop_judge_client(client)
     manager.shutdown_kernel(now=True)
 
 

@@ -162,6 +162,16 @@ def judge_client(connection_info, max_message=MAX_ANSWER):
     return client
 
 
+def stop_judge_client(client):
+    """Stop a ``judge_client`` and the event monitor of its input channel (``KernelSession`` attaches one)."""
+    socket = client.stdin_channel.socket
+    if socket is not None and not socket.closed:
+        events = socket.get_monitor_socket()  # pyzmq keeps one per socket: the sessions' own
+        socket.disable_monitor()
+        events.close(linger=0)
+    client.stop_channels()
+
+
 class KernelSession:
     """One conversation with the agent in a running kernel, for the hidden tests of one cell.
 
