@@ -85,8 +85,8 @@ from functools import reduce
 def collapse_linear(params):
     L = len(params) // 2
     W = reduce(np.matmul, [params[f"W{l}"] for l in range(1, L + 1)])
-    b = sum(params[f"b{l}"] @ reduce(np.matmul, [params[f"W{k}"] for k in range(l + 1, L + 1)], np.eye(len(params[f"b{l}"])))
-            for l in range(1, L + 1))
+    b = sum(params[f"b{l}"] @ reduce(np.matmul, [params[f"W{k}"] for k in range(l + 1, L + 1)],
+                                     np.eye(len(params[f"b{l}"]))) for l in range(1, L + 1))
     return W, b
 """,
     "backward": """

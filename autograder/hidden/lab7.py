@@ -12,8 +12,8 @@ import numpy as np
 from autograder.judge.student import secret_rng, with_helpers
 from autograder.reference import architectures as arch
 
-from .common import (bias_hint, call, expect_array, expect_close, expect_dict, expect_number, expect_numerical_gradients,
-                     expect_tuple, tested_with, times)
+from .common import (bias_hint, call, expect_array, expect_close, expect_dict, expect_number,
+                     expect_numerical_gradients, expect_tuple, tested_with, times)
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu")
 
@@ -91,8 +91,9 @@ def _bias_variants(params):
 def check_collapse_linear(collapse_linear):
     """One layer, two layers of different widths, three and four square layers (the order of the products shows)."""
     rng = secret_rng(1702)
-    for sizes, square in (([int(rng.integers(2, 5)), 1], False), (_sizes(rng, 2), False),
-                          (_sizes(rng, 3, square=True), True), (_sizes(rng, 4, square=True), True), (_sizes(rng, 3), False)):
+    cases = [([int(rng.integers(2, 5)), 1], False), (_sizes(rng, 2), False), (_sizes(rng, 3, square=True), True),
+             (_sizes(rng, 4, square=True), True), (_sizes(rng, 3), False)]
+    for sizes, square in cases:
         # the collapsed map has D_out columns; square stacks keep every size equal, so that the product taken in
         # the wrong order has the right shape and only its values give it away
         sizes[-1] = sizes[0] if square else int(rng.integers(1, 4))
@@ -151,10 +152,10 @@ def check_backward(backward):
             for layer in range(L, 0, -1):  # the last layer first: the first wrong one is named
                 later_right = layer < L
                 for key in (f"W{layer}", f"b{layer}"):
+                    last = "A_prev.T @ dscores" if key[0] == "W" else "the sum of dscores over the samples"
                     hint = ("the layers above are right, so check how dZ flows back: "
                             "dZ = (dZ @ W_l.T) * caches[l - 2][1], the derivative stored with the layer below"
-                            if later_right else
-                            f"d{key[0]} of the last layer is {'A_prev.T @ dscores' if key[0] == 'W' else 'the sum of dscores over the samples'}")
+                            if later_right else f"d{key[0]} of the last layer is {last}")
                     diagnoses = (times(N, "dscores already holds the 1/N of the mean: do not multiply or divide by "
                                           "N again"),
                                  times(1 / N, "dscores already holds the 1/N of the mean: do not divide by N again"))
