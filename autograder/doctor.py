@@ -61,3 +61,70 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     if result.problem:
         lines.append(f"  {result.problem}")
     return result.ok
+
+
+def full_run(course: Course, lab: str) -> tuple[str, bool]:
+    """Run ``lab``'s own solution as a student runs it (all the data, no grading shortcuts) and report.
+
+    Meant for what the kit cannot measure without the real data, e.g. Lab 5's recipe on your CIFAR-10:
+    the report gives the time, the slowest cells, any error, and the last lines that name a test accuracy.
+    """
+    import os
+    import tempfile
+    import time
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from .submissions import solved
+
+    course.check_lab(lab)
+    if not course.release_notebook(lab).is_file():
+        raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
+    nb = solved(course, lab)
+    cell_seconds, error = {}, None
+    environment = {key: value for key, value in os.environ.items() if key != "NBGRADER_EXECUTION"}
+
+    class TimedClient(NotebookClient):
+        async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+            started = time.monotonic()
+            try:
+                return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                cell_seconds[cell_index] = time.monotonic() - started
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"{lab}-full-run-") as folder:
+        client = TimedClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": folder}})
+        try:
+            client.execute(env=environment)
+        except CellExecutionError as raised:
+            error = raised
+    seconds = time.monotonic() - started
+    lines = [f"Full run ({lab}'s own solution in student mode: all its data, as a student runs it):"]
+    if error is None:
+        lines.append(f"  [ok] all {len(cell_seconds)} code cells ran without an error in {seconds:.0f} s "
+                     "(kernel start included)")
+    else:
+        failed = max(cell_seconds)
+        lines.append(f"  [PROBLEM] cell {failed} stopped with {error.ename}: {error.evalue} (after {seconds:.0f} s)")
+    slowest = sorted(cell_seconds.items(), key=lambda item: -item[1])[:3]
+    lines.append("  [info] slowest cells: " + ", ".join(f"cell {index} {s:.1f} s" for index, s in slowest))
+    accuracies = _accuracy_lines(nb)
+    lines.append("  [info] test accuracy, as each part of the notebook printed it last:" if accuracies else
+                 "  [info] the notebook printed no test accuracy")
+    lines += [f"    {heading}: {line}" for heading, line in accuracies]
+    return "\n".join(lines), error is None
+
+
+def _accuracy_lines(nb) -> list[tuple[str, str]]:
+    """(heading above the cell, the cell's last printed line naming a test accuracy), for each such cell."""
+    found, heading = [], "(before the first heading)"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            heading = cell.source.lstrip().splitlines()[0].lstrip("#").strip()
+        printed = [line.strip() for output in cell.get("outputs", []) if output.get("name") == "stdout"
+                   for line in output.get("text", "").splitlines() if "test accuracy" in line.lower()]
+        if printed:
+            found.append((heading, printed[-1]))
+    return found

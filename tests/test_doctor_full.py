@@ -1,0 +1,51 @@
+"""``python -m autograder doctor LAB --full``: the lab's own solution run as a student runs it, on all its data.
+
+Lab 5 runs on the small CIFAR-10 archive in the official format that the test session stages
+(COURSE_DATA_DIR), through the same code path as the real data set.
+"""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+from autograder.doctor import full_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_lab5_full_run_reports_the_recipes_test_accuracy_and_time():
+    report, ok = full_run(Course(ROOT), "lab5_cifar10_mlp")
+    assert ok, report
+    assert re.search(r"\[ok\] all \d+ code cells ran without an error in \d+ s", report), report
+    recipe = next(line for line in report.splitlines() if line.strip().startswith("9. Reaching 50%"))
+    assert re.search(r"2000 training images, 15 epochs in \d+ s .*test accuracy \d+\.\d%$", recipe), recipe
+
+
+@pytest.mark.slow
+def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path):
+    lab = "lab1_initialization"
+    for part in ("source", "release"):
+        shutil.copytree(ROOT / part / lab, tmp_path / part / lab)
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    path = tmp_path / "source" / lab / f"{lab}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    cell.source = "raise RuntimeError('the data folder is empty')"
+    nbformat.write(nb, path)
+    report, ok = full_run(Course(tmp_path), lab)
+    assert not ok
+    index = nb.cells.index(cell)
+    assert f"[PROBLEM] cell {index} stopped with RuntimeError: the data folder is empty" in report, report
+
+
+def test_full_without_a_lab_says_which_lab_to_name():
+    done = subprocess.run([sys.executable, "-m", "autograder", "--root", str(ROOT), "doctor", "--full"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "doctor --full needs a lab" in done.stderr
