@@ -17,7 +17,7 @@ import pytest
 from autograder.hidden import common, lab6
 from autograder.reference import optim
 from autograder.submissions import PLANTED_MISTAKES
-from hidden_checks import SEEDS, failure_message
+from hidden_checks import SEEDS, failing_checks, failure_message
 
 PLANTED = PLANTED_MISTAKES["lab6_optimizers"]
 
@@ -42,15 +42,6 @@ def notebook(**replacements):
     return namespace
 
 
-def failing_checks(namespace):
-    failed = []
-    for name in CHECKED:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                getattr(lab6, f"check_{name}")(namespace[name])
-        except AssertionError:
-            failed.append(name)
-    return failed
 
 
 # ----------------------------------------------------------------------------- the checks accept right answers
@@ -65,12 +56,12 @@ def test_hidden_checks_pass_on_the_reference(name, seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hidden_checks_pass_on_the_notebooks_solution(seed):
     with common.secret_seed(seed):
-        assert failing_checks(notebook()) == []
+        assert failing_checks(lab6, CHECKED, notebook()) == []
 
 
 def test_the_planted_mistake_fails_exactly_its_question():
     mistake = PLANTED
-    failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
+    failed = failing_checks(lab6, CHECKED, notebook(**{mistake.solution_id: mistake.code}))
     assert failed == [mistake.question_id.removeprefix("test_")]
 
 
@@ -170,7 +161,8 @@ def test_each_classic_mistake_fails_its_own_check_with_a_hint(name, old, new, ex
     code = altered(name, old, new)
     fails_with(name, code, expected)
     with common.secret_seed(SEEDS[1]):
-        assert failing_checks(notebook(**{name: code})) == [name], "a mistake costs points at its own question only"
+        assert failing_checks(lab6, CHECKED, notebook(**{name: code})) == [name], \
+            "a mistake costs points at its own question only"
 
 
 SHARED_STATE = """

@@ -17,7 +17,7 @@ import pytest
 from autograder.hidden import common, lab7
 from autograder.reference import architectures as arch
 from autograder.submissions import PLANTED_MISTAKES
-from hidden_checks import SEEDS, failure_message
+from hidden_checks import SEEDS, failing_checks, failure_message
 from notebook_namespace import source_cells
 
 LAB = "lab7_architectures"
@@ -43,15 +43,6 @@ def notebook(**replacements):
     return namespace
 
 
-def failing_checks(namespace):
-    failed = []
-    for name in CHECKED:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                getattr(lab7, f"check_{name}")(namespace[name])
-        except AssertionError:
-            failed.append(name)
-    return failed
 
 
 # ----------------------------------------------------------------------------- the checks accept right answers
@@ -66,12 +57,12 @@ def test_hidden_checks_pass_on_the_reference(name, seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hidden_checks_pass_on_the_notebooks_solution(seed):
     with common.secret_seed(seed):
-        assert failing_checks(notebook()) == []
+        assert failing_checks(lab7, CHECKED, notebook()) == []
 
 
 def test_the_planted_mistake_fails_exactly_its_question():
     mistake = PLANTED_MISTAKES[LAB]
-    failed = failing_checks(notebook(**{mistake.solution_id: mistake.code}))
+    failed = failing_checks(lab7, CHECKED, notebook(**{mistake.solution_id: mistake.code}))
     assert failed == [mistake.question_id.removeprefix("test_")]
 
 
@@ -187,7 +178,8 @@ def test_each_classic_mistake_fails_its_own_check_with_a_hint(name, old, new, ex
     code = altered(name, old, new)
     fails_with(name, code, expected)
     with common.secret_seed(SEEDS[1]):
-        assert failing_checks(notebook(**{name: code})) == [name], "a mistake costs points at its own question only"
+        assert failing_checks(lab7, CHECKED, notebook(**{name: code})) == [name], \
+            "a mistake costs points at its own question only"
 
 
 def test_a_backward_that_breaks_training_costs_only_its_own_question():
@@ -196,7 +188,7 @@ def test_a_backward_that_breaks_training_costs_only_its_own_question():
     broken = altered("backward", BACK_STEP, 'dZ = -(dZ @ params[f"W{layer}"].T) * caches[layer - 2][1]')
     for seed in SEEDS:
         with common.secret_seed(seed):
-            assert failing_checks(notebook(backward=broken)) == ["backward"]
+            assert failing_checks(lab7, CHECKED, notebook(backward=broken)) == ["backward"]
 
 
 def test_messages_show_the_inputs_but_never_the_expected_values():
