@@ -18,7 +18,6 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
 
 import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
 from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import (ClearOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,  # noqa: E402
                                     CheckCellMetadata)
@@ -81,11 +80,10 @@ def timed(owner, name, totals, counts):
 
 def plain_run(course: Course, lab: str) -> float:
     """Seconds to run the solved notebook's cells (hidden tests included) in a plain kernel."""
-    from bench_grading import stock_notebook
+    from bench_grading import run_plain, stock_notebook
     nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(course.release_notebook(lab).parent)}}).execute()
+    run_plain(nb, course.release_notebook(lab).parent)
     return time.perf_counter() - start
 
 
