@@ -196,7 +196,8 @@ class KernelSession:
         self.msg_id = client.execute(
             f"exec({AGENT_SOURCE!r}, _judge_agent := {{'__name__': '_judge_agent'}})\n"
             "_judge_agent.pop('start')(globals())\ndel _judge_agent",
-            silent=False, store_history=False, allow_stdin=True)
+            silent=False, store_history=False, allow_stdin=True,
+            stop_on_error=False)  # the agent's end by an error must not abort the notebook's next cell
         try:
             if self._listen().get("op") != "ready":
                 self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
