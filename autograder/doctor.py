@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import canary
 from .course import Course, CourseError
-from .findings import size_text
+from .sandbox import size_text
 from .sandbox import MiB, SandboxedKernelManager, sandbox_problem
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from nbgrader import utils
 
 from .records import Fact
-from .sandbox import GiB, MiB
+from .sandbox import size_text
 
 KEY = "autograder"  # notebook metadata key of the findings; only the grader writes it
 
@@ -43,11 +43,6 @@ def note_time(nb, key: str, seconds: float) -> None:
 def noted_times(nb) -> dict[str, float]:
     """Each cell's time in an autograded notebook, by cell key, as the grader noted it."""
     return dict(nb.metadata.get(KEY, {}).get("seconds", {}))
-
-
-def size_text(n: int) -> str:
-    """``n`` bytes in GiB or MiB, as limits are written ("2 GiB", "256 MiB")."""
-    return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
 
 
 def limit_hit(output, limits=None) -> tuple[Fact, str] | None:

@@ -89,6 +89,11 @@ SIGNAL_REASONS = {
 }
 
 
+def size_text(n: int) -> str:
+    """``n`` bytes in GiB or MiB, as limits are written ("2 GiB", "256 MiB")."""
+    return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
+
+
 def _package_folder(name: str) -> str | None:
     """The folder of an installed package (found without importing it), or None."""
     spec = importlib.util.find_spec(name)

@@ -2,6 +2,8 @@
 judge finds checks by name, and no lab's check module imports another lab's or repeats its code."""
 import ast
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,8 @@ def test_no_lab_imports_another_labs_checks(path):
 def test_checks_reach_the_judge_through_its_facade_only(path):
     judge = {name for name in imported(path) if name.startswith("autograder.judge")}
     assert judge <= {"autograder.judge", "autograder.judge.student"} | {
-        f"autograder.judge.student.{name}" for name in ("KernelUnavailable", "secret_rng", "secret_seed", "type_name",
-                                                         "with_helpers")}
+        f"autograder.judge.student.{name}" for name in ("KernelUnavailable", "own_helpers_first", "secret_rng",
+                                                         "secret_seed", "type_name", "with_helpers")}
 
 
 def definitions(path):
@@ -62,3 +64,13 @@ def definitions(path):
 def test_no_near_copies_between_lab_check_modules(first, second):
     shared = definitions(first).keys() & definitions(second).keys()
     assert not [definitions(first)[key] for key in shared]
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
+def test_a_labs_checks_import_without_nbgrader(path):
+    """A source notebook's hidden tests import the lab's checks in the kernel: nbgrader (seconds to import, and
+    its server extensions) must not come with them."""
+    code = f"import sys, autograder.hidden.{path.stem}; print(sorted(m for m in sys.modules if m.startswith('nbgrader')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
