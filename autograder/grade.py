@@ -83,14 +83,15 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
 
 
 def grade_submission(course: Course, lab: str, student: str, sandbox: bool = True,
-                     reference_seconds: dict | None = None) -> Outcome:
+                     reference_seconds: dict | None = None, both_ways: bool = False) -> Outcome:
     """Grade one submission with nbgrader's autograde; never raises for a bad submission.
 
     ``reference_seconds``: each cell's time in the canary, which sets its time limit (none: ``Execute.timeout``).
+    ``both_ways``: checks that try the student's own helpers first also run with reference helpers (the canary).
     """
     start = time.monotonic()
     submitted, outcome = read_submission(course, lab, student)
-    outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {})
+    outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
     outcome.seconds = round(time.monotonic() - start, 2)
     if outcome.status in (Status.MISSING, Status.MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
@@ -99,7 +100,7 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
 
 def grade_canary(course: Course, lab: str, sandbox: bool) -> tuple[Outcome, int]:
     """Grade the canary course's solved notebook (in a fresh worker); also return the kernel's peak memory (bytes)."""
-    outcome = grade_submission(course, lab, canary.STUDENT, sandbox)
+    outcome = grade_submission(course, lab, canary.STUDENT, sandbox, both_ways=True)
     return outcome, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
@@ -112,9 +113,10 @@ def _config(course: Course, sandbox: bool = True):
 
 
 def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted: nbformat.NotebookNode,
-               reference_seconds: dict) -> Outcome:
+               reference_seconds: dict, both_ways: bool = False) -> Outcome:
     config = _config(course, sandbox)
     config.SandboxedExecute.reference_seconds = reference_seconds
+    config.SandboxedExecute.both_ways = both_ways
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student

@@ -1,4 +1,5 @@
 """nbgrader preprocessors the course adds to autograding and feedback (see nbgrader_config.py)."""
+import contextlib
 import hashlib
 import json
 import secrets
@@ -11,11 +12,12 @@ from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor
 from traitlets import Bool, Dict, Float, Integer
 
-from .findings import forget, limit_hit, note, note_time, size_text
+from .findings import forget, limit_hit, note, note_time
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import MAX_ANSWER, KernelSession, judge_client, stop_judge_client
+from .judge.student import both_ways
 from .records import Fact
-from .sandbox import MiB, SandboxedKernelManager
+from .sandbox import MiB, SandboxedKernelManager, size_text
 
 
 KERNEL_DIED_ERROR = "KernelDied"  # ename of the error put in the cell where the kernel died, and after it
@@ -77,6 +79,8 @@ class SandboxedExecute(Execute):
                                      "many times their reference time (at least time_floor_after_stop).").tag(config=True)
     time_floor_after_stop = Float(1.0, help="Once a cell of the notebook was stopped, the shortest time limit (s) of "
                                   "later cells.").tag(config=True)
+    both_ways = Bool(False, help="Run the checks that try the student's own helpers first both ways, both to pass "
+                     "(the canary: its cell times then cover the longer way).").tag(config=True)
     reference_seconds = Dict(help="Each cell's time in the reference run (s), by cell_key; empty: every cell "
                              "gets `timeout`. Filled in by `grade` from the canary.").tag(config=True)
 
@@ -173,7 +177,7 @@ class SandboxedExecute(Execute):
         seconds = max(0.0, self.cell_deadline - time.monotonic())
         with KernelSession(self.judge_client, self.cell_deadline, lambda: run_sync(ensure_async)(
                 self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel()),
-                self.max_answer_bytes) as session:
+                self.max_answer_bytes) as session, both_ways() if self.both_ways else contextlib.nullcontext():
             return run_checks(calls, session, self.secret, seconds)
 
     def _stopped(self, index):

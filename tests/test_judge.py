@@ -11,7 +11,7 @@ import json
 import os
 import re
 import time
-from contextlib import redirect_stdout
+from contextlib import nullcontext, redirect_stdout
 from pathlib import Path
 
 import nbformat
@@ -27,6 +27,7 @@ from traitlets.config import Config
 from autograder.hidden import common
 from autograder.judge.agent import Codec
 from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
+from autograder.judge import student
 from autograder.judge.student import secret_rng, secret_seed
 from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, stop_judge_client, type_name
 from autograder.preprocessors import SandboxedExecute
@@ -393,3 +394,80 @@ def test_checks_draw_their_inputs_from_the_secret_seed():
     with secret_seed(1):
         again = secret_rng(202).random(3)
     assert np.array_equal(first, again) and not np.array_equal(first, second)
+
+
+# ============================================================================= the student's own helpers first
+
+CALLER = """
+import numpy as np
+
+def sigmoid(z):
+    {helper}
+
+def probabilities(z):
+    return {caller}
+"""
+HELPERS = {"right": "return 1 / (1 + np.exp(-z))",
+           "wrong": "print('my own sigmoid')\n    return np.tanh(z)",
+           "endless": "while True:\n        pass"}
+
+
+@student.own_helpers_first({"sigmoid": activations.sigmoid})
+def check_probabilities(probabilities):
+    z = np.linspace(-3, 3, 7)
+    print("checked")
+    if not np.allclose(common.call(probabilities, z), 1 / (1 + np.exp(-z)), atol=1e-6):
+        raise AssertionError("probabilities: wrong values.")
+
+
+def judged(kernel, helper, caller="sigmoid(z).round(6)", seconds=30.0, both=False):
+    """Run check_probabilities on the kernel's ``probabilities``, its ``sigmoid`` being HELPERS[helper].
+
+    Returns (the AssertionError the check raised or None, callbacks the grader served, what the check
+    printed, seconds it took).
+    """
+    run, session = kernel
+    run(CALLER.format(helper=HELPERS[helper], caller=caller))
+    served, printed, start = [], io.StringIO(), time.monotonic()
+    with session(seconds) as judge:
+        serve = judge._serve
+        judge._serve = lambda request: served.append(request["op"]) or serve(request)
+        try:
+            with redirect_stdout(printed), student.both_ways() if both else nullcontext():
+                check_probabilities(judge.lookup("probabilities"))
+            failure = None
+        except AssertionError as error:
+            failure = error
+    return failure, len(served), printed.getvalue(), time.monotonic() - start
+
+
+def test_a_check_tries_the_students_own_helpers_first_and_needs_no_callback_when_they_pass(kernel):
+    failure, callbacks, printed, _ = judged(kernel, "right")
+    assert failure is None and callbacks == 0
+    assert printed == "checked\n"
+
+
+def test_a_wrong_helper_costs_nothing_to_the_function_that_calls_it(kernel):
+    failure, callbacks, printed, _ = judged(kernel, "wrong")
+    assert failure is None  # decided by the second try, with the reference sigmoid
+    assert callbacks >= 1
+    assert printed == "checked\n"  # the failed first try left nothing, not even the helper's print
+
+
+def test_an_endless_helper_is_interrupted_at_half_time_and_the_second_try_decides(kernel):
+    failure, callbacks, _, seconds = judged(kernel, "endless", seconds=8)
+    assert failure is None and callbacks >= 1
+    assert 3.5 < seconds < 8  # interrupted after half the session's time, then passed with the reference helper
+    kernel[0]("print('the kernel still runs')")
+
+
+def test_a_wrong_function_fails_with_the_reference_helpers_in_place(kernel):
+    failure, callbacks, _, _ = judged(kernel, "right", caller="sigmoid(z) * 2")
+    assert isinstance(failure, AssertionError) and callbacks >= 1  # both tries ran; the second one's verdict
+
+
+def test_the_canary_runs_both_ways_and_both_must_pass(kernel):
+    failure, callbacks, printed, _ = judged(kernel, "right", both=True)
+    assert failure is None and callbacks >= 1 and printed == "checked\nchecked\n"
+    failure, _, _, _ = judged(kernel, "wrong", both=True)
+    assert isinstance(failure, AssertionError)  # a solution whose own helpers fail its check is a broken lab

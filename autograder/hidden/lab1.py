@@ -13,7 +13,7 @@ import numpy as np
 from autograder.reference import shallow
 from course_utils.data import make_xor
 
-from ..judge.student import with_helpers
+from ..judge.student import own_helpers_first
 from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
 from .common import (
     MEAN_HINT,
@@ -230,9 +230,9 @@ def _run_model(nn_model, X, Y, context, **options):
     return params, costs, output.getvalue()
 
 
+@own_helpers_first(REFERENCE_HELPERS)
 def check_nn_model(nn_model):
     """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
-    nn_model = with_helpers(nn_model, REFERENCE_HELPERS)
     X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(5))
     Y = y.reshape(-1, 1).astype(np.float64)
     options = dict(n_h=3, num_iterations=30, learning_rate=0.7, method="constant")
@@ -289,9 +289,9 @@ def check_nn_model(nn_model):
 
 # ----------------------------------------------------------------------------- predict
 
+@own_helpers_first(REFERENCE_HELPERS)
 def check_predict(predict):
     """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
-    predict = with_helpers(predict, REFERENCE_HELPERS)
     rng = secret_rng(606)
     for _ in range(3):
         N, n_x, n_h = sizes(rng)

@@ -3,8 +3,9 @@
 Each ``check_<function>(student_function)`` compares the student's function with
 ``autograder.reference.learning_rates`` on seeded inputs and raises AssertionError with a
 student-facing message on the first problem found. ``train`` and ``sweep_learning_rates`` call
-the student's other functions; their checks run them with the reference versions of those
-helpers in place (``judge.student.with_helpers``), so that one wrong helper loses only its own question.
+the student's other functions; where the student's own helpers do not pass, their checks run them again
+with the reference versions in place (``judge.student.own_helpers_first``), so that one wrong helper loses
+only its own question.
 Every check runs in well under a second.
 """
 import contextlib
@@ -16,7 +17,7 @@ import numpy as np
 from autograder.reference import learning_rates, shallow
 from course_utils.data import make_xor
 
-from ..judge.student import with_helpers
+from ..judge.student import own_helpers_first
 from .common import (
     KEY_HINT,
     call,
@@ -205,6 +206,7 @@ def _compare_run(history, expected, what):
         raise AssertionError(f"{what}['message'] should be None when the run did not diverge.")
 
 
+@own_helpers_first({**NETWORK, **HELPERS})
 def check_train(train):
     """Constant, decayed and diverging runs match the reference, with the reference helpers in place."""
     X, Y = _xor_problem()
@@ -212,7 +214,6 @@ def check_train(train):
             dict(learning_rate=2.0, num_iterations=30, n_h=2, scale=0.5, seed=3, decay=(0.5, 8)),
             dict(learning_rate=60.0, num_iterations=30, n_h=2, scale=1.0, seed=0),
             dict(learning_rate=6.0, num_iterations=20, n_h=4, scale=1.0, seed=1, max_ratio=1.2)]
-    train = with_helpers(train, {**NETWORK, **HELPERS})
     for options in runs:
         description = ", ".join(f"{key}={value}" for key, value in options.items())
         with tested_with(f"40 noisy XOR points and {description}"):
@@ -224,12 +225,12 @@ def check_train(train):
 
 # ----------------------------------------------------------------------------- sweep_learning_rates
 
+@own_helpers_first({**NETWORK, **HELPERS, "train": learning_rates.train})
 def check_sweep_learning_rates(sweep_learning_rates):
     """One reference train run per learning rate, in order, with the options passed on."""
     X, Y = _xor_problem()
     rates = [0.05, 60.0, 0.5, 2.0]
     options = dict(n_h=3, seed=4, scale=1.0, decay=(0.5, 5))
-    sweep_learning_rates = with_helpers(sweep_learning_rates, {**NETWORK, **HELPERS, "train": learning_rates.train})
     with tested_with(f"learning_rates={rates}, num_iterations=15 and {options}"):
         with contextlib.redirect_stdout(io.StringIO()):
             result = call(sweep_learning_rates, X, Y, rates, 15, **options)

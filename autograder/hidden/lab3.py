@@ -3,8 +3,9 @@
 Each ``check_<function>(student_function)`` compares the student's function with ``autograder.reference``
 (``losses.mse``, ``shallow`` with ``loss="mse"|"bce"``, ``activations.softmax``, ``losses.softmax_ce``) on
 seeded random sizes and inputs, and raises AssertionError with a student-facing message on the first
-problem found. Functions that call the student's other graded functions run with the reference versions
-of those in their place (``judge.student.with_helpers``), so one wrong function loses one question only.
+problem found. Functions that call the student's other graded functions run again with the reference
+versions of those in their place where they fail with the student's own (``judge.student.own_helpers_first``),
+so one wrong function loses one question only.
 """
 import contextlib
 import io
@@ -14,7 +15,7 @@ import numpy as np
 from autograder.reference import activations, losses, shallow
 from course_utils.data import make_xor
 
-from ..judge.student import with_helpers
+from ..judge.student import own_helpers_first
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
@@ -58,11 +59,6 @@ def _softmax_cross_entropy(Z, y):
 # The graded functions of the notebook, by their notebook names, with the notebook's argument names.
 REFERENCE_HELPERS = {"mse_cost": _mse_cost, "backward_propagation": _backward_propagation,
                      "softmax": _softmax, "softmax_cross_entropy": _softmax_cross_entropy}
-
-
-def _isolated(func):
-    """``func`` with the reference versions of the lab's other graded functions in its globals."""
-    return with_helpers(func, REFERENCE_HELPERS)
 
 
 def _expect_finite(value, problem):
@@ -163,9 +159,9 @@ def _check_gradients(grads, params, cache, X, Y, loss, what):
                                params, grads, what)
 
 
+@own_helpers_first(REFERENCE_HELPERS)
 def check_backward_propagation(backward_propagation):
     """Gradients for loss="mse" and loss="bce" (the default) match the reference and numerical gradients."""
-    backward_propagation = _isolated(backward_propagation)
     rng = secret_rng(323)
     for loss in ("mse", "mse", "bce", None):
         N, n_x, n_h = sizes(rng)
@@ -212,9 +208,9 @@ def _compare_runs(actual, expected, other_loss_costs, context, start_hint):
                      "return the parameters after the last update", diagnoses=())
 
 
+@own_helpers_first(REFERENCE_HELPERS)
 def check_nn_model(nn_model):
     """The training loop for both losses, from given parameters and from a seeded random start."""
-    nn_model = _isolated(nn_model)
     X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(7))
     Y = y.reshape(-1, 1).astype(np.float64)
     rng = secret_rng(333)
@@ -276,9 +272,9 @@ def check_softmax(softmax):
 
 # ----------------------------------------------------------------------------- softmax_cross_entropy
 
+@own_helpers_first(REFERENCE_HELPERS)
 def check_softmax_cross_entropy(softmax_cross_entropy):
     """Mean categorical cross-entropy and its gradient (softmax - onehot) / N, stable for logits up to +-1e4."""
-    softmax_cross_entropy = _isolated(softmax_cross_entropy)
     rng = secret_rng(353)
     for _ in range(3):
         N, C = _non_square(rng)

@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 
-from autograder.judge.student import type_name, with_helpers
+from autograder.judge.student import own_helpers_first, type_name
 from autograder.reference import losses, modules, scalar_graphs
 from autograder.reference.worked_examples import (
     CLASSIC_KEYS,
@@ -567,13 +567,12 @@ def check_graph_forward(graph_forward):
                 expect_close(found, expected[key], f"graph_forward: result[{key!r}]", hints[key], diagnoses=())
 
 
+@own_helpers_first({"gate_backward": scalar_graphs.gate_backward, "graph_forward": scalar_graphs.graph_forward})
 def check_graph_backward(graph_backward):
     """The gradients of f with respect to x, y, z and w at secret random points, given the right forward values.
 
     If graph_backward calls gate_backward or graph_forward, it gets the reference versions of them.
     """
-    graph_backward = with_helpers(graph_backward, {"gate_backward": scalar_graphs.gate_backward,
-                                                   "graph_forward": scalar_graphs.graph_forward})
     rng = secret_rng(4303)
     hints = {"x": "x feeds two gates (q = x * y and s = r + x): its gradient is the sum of both paths",
              "y": "dy = dq * x, where dq is what the max gate sends back to q",

@@ -9,7 +9,7 @@ its own question only. Each check runs in well under a second.
 """
 import numpy as np
 
-from autograder.judge.student import secret_rng, with_helpers
+from autograder.judge.student import own_helpers_first, secret_rng
 from autograder.reference import architectures as arch
 
 from .common import (bias_hint, call, expect_array, expect_close, expect_dict, expect_number,
@@ -171,9 +171,9 @@ def check_backward(backward):
 REFERENCE_PASSES = {"forward": arch.forward, "bce_loss": arch.bce_loss, "backward": arch.backward}
 
 
+@own_helpers_first(REFERENCE_PASSES)
 def check_layer_gradient_norms(layer_gradient_norms):
     """Deep and shallow networks, the three activations; the reference forward, loss and backward are swapped in."""
-    norms_of = with_helpers(layer_gradient_norms, REFERENCE_PASSES)
     rng = secret_rng(1704)
     for depth, activation in ((int(rng.integers(5, 8)), "sigmoid"), (2, "tanh"), (int(rng.integers(3, 6)), "relu")):
         sizes = _sizes(rng, depth)
@@ -182,7 +182,7 @@ def check_layer_gradient_norms(layer_gradient_norms):
             _labels(rng, N)
         expected = arch.layer_gradient_norms(params, X, y, activation)
         with tested_with(f"{_describe(sizes, N)} with {activation}"):
-            norms = expect_array(call(norms_of, params, X, y, activation), "layer_gradient_norms", (depth,),
+            norms = expect_array(call(layer_gradient_norms, params, X, y, activation), "layer_gradient_norms", (depth,),
                                  "(L,), one norm per layer")
             hints = (lambda actual, expected: "the norms are in reverse order: layer 1 first, layer L last"
                      if np.allclose(actual, expected[::-1], rtol=1e-4) else None,
@@ -232,10 +232,10 @@ def check_dead_fraction(dead_fraction):
 REFERENCE_TRAINING = {"init_network": arch.init_network, "train": arch.train, "predict": arch.predict}
 
 
+@own_helpers_first(REFERENCE_TRAINING)
 def check_success_rate(success_rate):
     """Secret seeds, width, learning rate and a threshold that some seeds reach and others miss (one of them exactly);
     the reference init_network, train and predict are swapped in."""
-    rate_of = with_helpers(success_rate, REFERENCE_TRAINING)
     rng = secret_rng(1706)
     N = int(rng.integers(24, 41))
     X = rng.normal(scale=0.15, size=(N, 2)) + np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])[
@@ -252,7 +252,7 @@ def check_success_rate(success_rate):
     description = (f"n_h={n_h}, seeds {seeds}, N={N} samples of noisy XOR, lr={lr:g}, iterations={iterations} and "
                    f"threshold={threshold:.4g}")
     with tested_with(description):
-        rate = expect_number(call(rate_of, n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold),
+        rate = expect_number(call(success_rate, n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold),
                              "success_rate")
         if rate > 1:
             raise AssertionError("success_rate returned a number above 1: return the fraction of the seeds that "

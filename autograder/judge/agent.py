@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import math
+import time
 import types
 import warnings
 
@@ -30,6 +31,7 @@ import numpy as np
 MAX_DEPTH = 64
 MAX_TEXT = 20_000  # characters of a function's printed output sent back with its answer
 NUMERIC_KINDS = "biufc"
+INTERRUPT_OVERLAP = 1.0  # seconds after an answer in which an interrupt is taken as meant for the call it answered
 
 
 class _Ref:
@@ -271,11 +273,17 @@ def _asker():
             except zmq.Again:
                 break
         session.send(socket, "input_request", {"prompt": text, "password": False}, parent, ident=ident)
+        sent = time.monotonic()
         while True:
-            if socket.poll(100):  # a timeout, so that an interrupt is noticed
-                _, reply = session.recv(socket)
-                if reply is not None:
-                    break
+            try:
+                if socket.poll(100):  # a timeout, so that an interrupt is noticed
+                    _, reply = session.recv(socket)
+                    if reply is not None:
+                        break
+            except KeyboardInterrupt:
+                if time.monotonic() - sent > INTERRUPT_OVERLAP:
+                    raise
+                # meant for the call that has just answered (the judge stopped a first try as it ended): go on
         value = reply["content"]["value"]
         if value == "\x04":  # end-of-file
             raise EOFError

@@ -14,6 +14,8 @@ can be reached from the kernel.
 An answer larger than the session's limit never enters the grader's memory whole: the judge's client
 (``judge_client``) has ZeroMQ refuse it, and the session then fails the check that asked for it.
 """
+import contextlib
+import contextvars
 import functools
 import json
 import queue
@@ -27,7 +29,7 @@ import zmq
 from jupyter_client import BlockingKernelClient
 from zmq.utils.monitor import recv_monitor_message
 
-from ..findings import size_text
+from ..sandbox import size_text  # not from findings: checks import this module, and findings imports nbgrader
 from .agent import Codec, _Ref, error_named
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
@@ -37,6 +39,19 @@ CALLBACK_OPS = ("call", "getattr")
 # Attributes Python's own machinery looks for on any callable (inspect.signature, on every checked call):
 # a student's object has no use for them, and asking the kernel would cost a round trip each time.
 PROBED_HERE = frozenset({"_partialmethod"})
+_FIRST_TRY = contextvars.ContextVar("first_try", default=None)  # when the first try in progress began
+
+
+@contextlib.contextmanager
+def first_try():
+    """Inside the block, the kernel gets at most half the time left when the block began: after that, the call
+    it is running is interrupted (it fails with a KeyboardInterrupt), and the other half is left for a second try.
+    """
+    token = _FIRST_TRY.set(time.monotonic())
+    try:
+        yield
+    finally:
+        _FIRST_TRY.reset(token)
 
 
 class KernelUnavailable(Exception):
@@ -192,6 +207,7 @@ class KernelSession:
         self.broken = None  # why the conversation ended early
         self.finished = False  # the kernel has replied to the agent's execution: it runs no more
         self.asked = False  # the kernel waits for a reply to its last message
+        self.tried = None  # the first try whose time ran out (its start), once the kernel was interrupted for it
         self.codec = Codec(self._refer, self._own, self._peer)
         self.msg_id = client.execute(
             f"exec({AGENT_SOURCE!r}, _judge_agent := {{'__name__': '_judge_agent'}})\n"
@@ -239,6 +255,11 @@ class KernelSession:
         next_alive_check = time.monotonic() + 2
         while True:
             now = time.monotonic()
+            began = _FIRST_TRY.get()
+            if began is not None and began != self.tried and now > (began + self.deadline) / 2 \
+                    and not self.client.stdin_channel.msg_ready():  # an answer on its way is not interrupted
+                self.tried = began
+                self.interrupt()  # the student's code fails with KeyboardInterrupt; the agent answers so
             if now > self.deadline:
                 self.interrupt()
                 self._break("the tests ran out of time: a function did not return (an endless loop?) "
@@ -270,7 +291,8 @@ class KernelSession:
             return decoded
 
     def _too_large(self):
-        self.interrupt()  # the kernel waits for a reply to its answer, which the judge does not read
+        self.asked = True  # the kernel waits for a reply to the answer the judge did not read: closing sends one
+        self.interrupt()
         self._break(f"the notebook's kernel sent an answer larger than the limit of {size_text(self.max_message)}: "
                     "return smaller values")
 

@@ -11,6 +11,9 @@ where they live; this is all it does with them, the same way for both:
   call with floating-point traps: stability is checked on the results (finite, right for large inputs),
   never by trapping warnings;
 - ``with_helpers(func, helpers)``: ``func`` calling reference versions of the notebook's other functions;
+  a check of such a function is decorated ``@own_helpers_first(helpers)``: it runs first on the function as
+  it is (the student's own helpers, no round trip per helper call) and only if that fails with the helpers
+  swapped, whose verdict counts;
 - ``type_name(obj)``: the name of the object's class;
 - read and set attributes (``layer.W``), index (``obj[key]``).
 A kernel that cannot answer (it died, or ran out of time) raises ``KernelUnavailable``; checks let it pass.
@@ -19,16 +22,21 @@ and each check draws its own generator from it (``secret_rng``).
 """
 import contextlib
 import contextvars
+import functools
+import io
+import sys
 import types
 
 import numpy as np
 
 from .agent import with_globals
-from .remote import KernelUnavailable, RemoteFunction, type_name
+from .remote import KernelUnavailable, RemoteFunction, first_try, type_name
 
-__all__ = ["KernelUnavailable", "secret_rng", "secret_seed", "type_name", "with_helpers"]
+__all__ = ["KernelUnavailable", "both_ways", "own_helpers_first", "secret_rng", "secret_seed", "type_name",
+           "with_helpers"]
 
 _SEED = contextvars.ContextVar("secret_seed", default=0)  # 0 in a source notebook; secret when the judge grades
+_BOTH_WAYS = contextvars.ContextVar("both_ways", default=False)  # True while the judge grades the canary
 
 
 @contextlib.contextmanager
@@ -65,3 +73,49 @@ def with_helpers(func, helpers):
         return func
     swapped = {name: ref for name, ref in helpers.items() if name != func.__name__}
     return func.rebind(swapped) if isinstance(func, RemoteFunction) else with_globals(func, swapped)
+
+
+@contextlib.contextmanager
+def both_ways():
+    """Inside the block, ``own_helpers_first`` checks run both ways, and both must pass.
+
+    The judge grades the lab's own solution (the canary) so: each cell's time, which sets the time limits of
+    the students' cells, then covers the longer way a submission with a wrong helper takes.
+    """
+    token = _BOTH_WAYS.set(True)
+    try:
+        yield
+    finally:
+        _BOTH_WAYS.reset(token)
+
+
+def own_helpers_first(helpers):
+    """Decorator of a check ``check(func, *args)`` whose ``func`` calls the notebook's other graded functions.
+
+    The check runs first on ``func`` as it is, calling the student's own helpers (in a kernel: no round trip
+    to the grader per helper call), in at most half the time left (``remote.first_try``). Only if that fails
+    does it run again on ``with_helpers(func, helpers)``, and that verdict counts: a wrong helper still loses
+    only its own question. What the first try printed is kept only if it passed.
+    """
+    def decorate(check):
+        @functools.wraps(check)
+        def run(func, *args):
+            if not _plain_function(func):
+                return check(func, *args)
+            both = _BOTH_WAYS.get()
+            printed = io.StringIO()
+            try:
+                with first_try(), contextlib.redirect_stdout(printed):
+                    result = check(func, *args)
+            except KernelUnavailable:
+                raise
+            except Exception:
+                if both:
+                    raise
+            else:
+                sys.stdout.write(printed.getvalue())
+                if not both:
+                    return result
+            return check(with_helpers(func, helpers), *args)
+        return run
+    return decorate
