@@ -50,6 +50,14 @@ c.Execute.timeout = 300
 CANARY_LINE = re.compile(r"Canary: .* in ([\d.]+) s;")
 
 
+def stage_cifar10(labs: list[str], folder: Path) -> None:
+    """For Lab 5 without COURSE_DATA_DIR: a small CIFAR-10 archive in the official format in ``folder``/data."""
+    if any(lab.startswith("lab5") for lab in labs) and not os.environ.get("COURSE_DATA_DIR"):
+        from cifar_archive import write_fake_cifar10
+        write_fake_cifar10(folder / "data", n_per_batch=400, n_test=400, seed=0, form="archive")
+        os.environ["COURSE_DATA_DIR"] = str(folder / "data")
+
+
 def run(command, cwd) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -158,10 +166,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if any(lab.startswith("lab5") for lab in args.labs) and not os.environ.get("COURSE_DATA_DIR"):
-            from cifar_archive import write_fake_cifar10
-            write_fake_cifar10(tmp / "data", n_per_batch=400, n_test=400, seed=0, form="archive")
-            os.environ["COURSE_DATA_DIR"] = str(tmp / "data")
+        stage_cifar10(args.labs, tmp)
         for lab in args.labs:
             t = throughput(lab, args.submissions, args.workers, args.repeats, tmp)
             single = per_notebook(lab, args.plain_runs, tmp) if args.plain_runs else (float("nan"),) * 2

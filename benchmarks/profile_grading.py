@@ -22,6 +22,8 @@ from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import (ClearOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,  # noqa: E402
                                     CheckCellMetadata)
 
+from bench_grading import run_plain, stage_cifar10, stock_notebook  # noqa: E402
+
 from autograder import grade as grading  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.demo import scratch_course  # noqa: E402
@@ -80,7 +82,6 @@ def timed(owner, name, totals, counts):
 
 def plain_run(course: Course, lab: str) -> float:
     """Seconds to run the solved notebook's cells (hidden tests included) in a plain kernel."""
-    from bench_grading import run_plain, stock_notebook
     nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     start = time.perf_counter()
     run_plain(nb, course.release_notebook(lab).parent)
@@ -92,6 +93,7 @@ def profile(lab: str, runs: int) -> None:
     for owner, name in [*PHASES.values(), ROUND_TRIPS]:
         timed(owner, name, totals, counts)
     with tempfile.TemporaryDirectory() as tmp:
+        stage_cifar10([lab], Path(tmp))
         course = scratch_course(Course(KIT), Path(tmp) / "course", [lab])
         assert release_lab(course, lab) == []
         for run in range(runs):
