@@ -44,6 +44,8 @@ def cmd_release(course: Course, args) -> int:
 
 
 def cmd_grade(course: Course, args) -> int:
+    from .workers import start_worker_server
+    start_worker_server()  # the workers' server imports the grader while this process does the same
     from .grade import CanaryFailed, grade
     if args.skip_canary:
         print("warning: --skip-canary grades without first checking that the lab's own solution scores full marks "

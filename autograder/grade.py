@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import resource
@@ -38,6 +37,7 @@ from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests, noted, noted_times
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
 from .sandbox import sandbox_problem
+from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
@@ -296,6 +296,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
+    start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
     ensure_in_gradebook(course, lab, shard)
     environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
     environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
@@ -364,7 +365,7 @@ def _run_canary(course: Course, lab: str, sandbox: bool, workers: int | None, en
     scratch = canary.scratch_course(course, lab, folder)
     start = time.monotonic()
     with ProcessPoolExecutor(max_workers=1, initializer=_worker_env, initargs=(str(course.root), workers or 1),
-                             mp_context=_worker_context()) as pool:
+                             mp_context=worker_context()) as pool:
         try:
             outcome, peak = pool.submit(grade_canary, scratch, lab, sandbox).result()
         except BrokenProcessPool:
@@ -381,14 +382,6 @@ def _run_canary(course: Course, lab: str, sandbox: bool, workers: int | None, en
     return result
 
 
-@functools.cache
-def _worker_context():
-    """Workers fork from a server that has imported nbgrader once: starting one takes milliseconds."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["autograder.grade"])
-    return context
-
-
 def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandbox: bool, record,
               reference_seconds: dict) -> list[str]:
     """Grade ``students`` in a pool of worker processes, recording each outcome as it comes.
@@ -400,7 +393,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
     if not students:
         return crashed
     with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
-                             initargs=(str(course.root), workers), mp_context=_worker_context()) as pool:
+                             initargs=(str(course.root), workers), mp_context=worker_context()) as pool:
         futures = {pool.submit(grade_submission, course, lab, s, sandbox, reference_seconds): s for s in students}
         for future in as_completed(futures):
             student = futures[future]

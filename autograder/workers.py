@@ -1,0 +1,22 @@
+"""The grading workers' server: workers fork from a process that has imported the grader once.
+
+Importing the grader (nbgrader) takes seconds; ``start_worker_server`` lets the server do it while the
+calling process does other work (imports the grader too, probes the sandbox, prepares the canary).
+"""
+import functools
+import multiprocessing
+import multiprocessing.forkserver
+
+
+@functools.cache
+def worker_context():
+    """The multiprocessing context of grading workers: forked from a server that has imported the grader."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograder.grade"])
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the workers' server now (it imports the grader in the background); later pools use it."""
+    worker_context()
+    multiprocessing.forkserver.ensure_running()
