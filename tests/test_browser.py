@@ -1,10 +1,12 @@
 """The labs as students meet them: JupyterLab in a real browser (Chromium driven by Playwright).
 
 Starts JupyterLab on loopback over a scratch copy of the course, runs a completed Lab 2, moves its
-learning-rate slider and checks that the plot changed; shows that course_utils progress bars render as
+learning-rate slider and checks that the plot changed; does the same with Lab 6's optimizer panel; shows that course_utils progress bars render as
 widgets; and opens every release/ notebook to check it renders and runs cleanly up to the student's
 first exercise; opens a student's feedback page from file:// with the network off and checks its summary
-and typeset formulas. Screenshots of each step go to test-artifacts/browser/.
+and typeset formulas. Screenshots of each step go to test-artifacts/browser/; when a wait times out, a
+screenshot and a text file of what the page and the server showed (which cells ran, the kernel, any
+dialog, the end of the server's log) go there too, and the failure message names them.
 """
 import json
 import os
@@ -14,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +35,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 TOKEN = "course-kit-browser-test"
 SLIDER_LAB = "lab2_learning_rates"
 OPTIMIZER_LAB = "lab6_optimizers"
+SERVERS: dict[str, Path] = {}  # JupyterLab's URL -> its scratch folder (course/ and server.log)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -93,6 +97,7 @@ def lab_url(tmp_path_factory):
          f"--LabApp.user_settings_dir={work / 'settings'}", f"--LabApp.workspaces_dir={work / 'workspaces'}", *as_root],
         env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = work
     try:
         for _ in range(120):
             try:
@@ -135,8 +140,96 @@ def open_notebook(browser, url: str, path: str):
     workspace = "".join(ch if ch.isalnum() else "-" for ch in path)
     page.goto(f"{url}/lab/workspaces/{workspace}/tree/{path}?token={TOKEN}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    wait_for_kernel(page, path)
     return page, errors
+
+
+def server_of(page) -> str:
+    parts = urllib.parse.urlsplit(page.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def kernel_sessions(url: str) -> list[dict]:
+    """The server's sessions: [{"path", "kernel": {"name", "execution_state"}}, ...] ([] if it cannot be asked)."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=5) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return []
+
+
+def page_state(page) -> dict:
+    """What the notebook page shows: each code cell's prompt, the kernel's name and status, any dialog."""
+    return page.evaluate("""() => ({
+        prompts: [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, i) =>
+            cell.classList.contains('jp-CodeCell') ? [[i, (cell.querySelector('.jp-InputPrompt') || {}).textContent || '']] : []),
+        cells: document.querySelectorAll('.jp-Notebook .jp-Cell').length,
+        kernel: ((document.querySelector('.jp-NotebookPanel .jp-Toolbar-kernelName') || {}).textContent || '').trim(),
+        status: (document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator') || {dataset: {}}).dataset.status || null,
+        dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText.trim().replace(/\\s+/g, ' ')),
+    })""")
+
+
+def wait_for_kernel(page, path: str, timeout_s: float = 180) -> None:
+    """Wait until the notebook has its kernel, started and idle, as both the server and the page see it.
+
+    The page's execution indicator alone says "idle" before any kernel is attached, and a click on Run
+    then does nothing. A dialog JupyterLab puts up meanwhile (Select Kernel, when it did not pick a kernel
+    for the notebook by itself) is answered with its default, as a student would."""
+    from playwright.sync_api import Error as PlaywrightError
+    url = server_of(page)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            try:
+                accept.first.click(timeout=5_000)
+            except PlaywrightError:  # the dialog went away by itself meanwhile
+                pass
+        states = [s.get("kernel", {}).get("execution_state") for s in kernel_sessions(url) if s.get("path") == path]
+        seen = page_state(page)
+        if "idle" in states and seen["status"] == "idle" and seen["kernel"] not in ("", "No Kernel") \
+                and not seen["dialogs"]:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the kernel of {path} was not ready after {timeout_s:.0f} s: "
+                        + diagnose(page, f"kernel-not-ready-{artifact_name(path)}"))
+        time.sleep(0.5)
+
+
+def artifact_name(path: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in Path(path).stem)
+
+
+def diagnose(page, name: str) -> str:
+    """Save a screenshot and a text of the state (page and server) as ARTIFACTS/<name>.png and .txt; return
+    a one-paragraph summary of what was seen, naming the two files."""
+    from playwright.sync_api import Error as PlaywrightError
+    url = server_of(page)
+    try:
+        seen = page_state(page)
+    except PlaywrightError as error:  # the page itself is gone or hung
+        seen = {"prompts": [], "cells": None, "kernel": None, "status": None, "dialogs": [], "error": str(error)}
+    try:
+        shot(page, name)
+    except PlaywrightError:
+        pass
+    ran = [i for i, p in seen["prompts"] if re.search(r"\[\d+\]", p)]
+    busy = [i for i, p in seen["prompts"] if "*" in p]
+    not_run = [i for i, p in seen["prompts"] if i not in ran and i not in busy]
+    sessions = [(s.get("path"), s.get("kernel", {}).get("name"), s.get("kernel", {}).get("execution_state"))
+                for s in kernel_sessions(url)]
+    summary = (f"code cells run: {ran}; running or queued: {busy}; not run: {not_run}; "
+               f"kernel in the page: {seen['kernel']!r}, status {seen['status']!r}; "
+               f"server's sessions (path, kernel, state): {sessions}; dialogs: {seen['dialogs']}"
+               + (f"; page error: {seen['error']}" if "error" in seen else ""))
+    log = SERVERS.get(url, Path("/nonexistent")) / "server.log"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.is_file() else "(no server log)"
+    text = ARTIFACTS / f"{name}.txt"
+    text.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} page {page.url}\n{summary}\n"
+                    f"load average: {os.getloadavg()}\nprompts (cell index, prompt): {seen['prompts']}\n"
+                    f"--- end of the server's log ---\n{tail}\n")
+    return f"{summary} (screenshot {ARTIFACTS / (name + '.png')}, state {text})"
 
 
 def click_past_dialogs(page, selector, tries=12) -> None:
@@ -155,31 +248,67 @@ def click_past_dialogs(page, selector, tries=12) -> None:
     page.click(selector)
 
 
-def run_all(page, timeout_ms=240_000) -> None:
-    """Run > Run All Cells, then wait until something ran and nothing is queued or running.
+STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent))"""
+
+
+def give_run_command(page, item: str, name: str, before=None) -> None:
+    """Run > ``item`` (after ``before()``, e.g. selecting a cell), until a cell is seen queued or run.
 
     A click that lands while JupyterLab is still settling can be lost: after a minute with no cell
-    run at all, the command is given again (running all cells twice changes nothing we check).
-    A dialog JupyterLab puts up meanwhile (Select Kernel, when it had no kernel for the notebook) is
-    answered with its default, as a student would."""
+    queued or run at all, the command is given again (running cells twice changes nothing we check).
+    A dialog JupyterLab puts up meanwhile is answered with its default, as a student would."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-        .some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent))"""
     for attempt in range(3):
+        if before is not None:
+            before()
         click_past_dialogs(page, ".lm-MenuBar-itemLabel:text-is('Run')")
-        click_past_dialogs(page, ".lm-Menu-itemLabel:text-is('Run All Cells')")
+        click_past_dialogs(page, f".lm-Menu-itemLabel:text-is('{item}')")
         try:
-            page.wait_for_function(started, timeout=60_000)
-            break
+            page.wait_for_function(STARTED, timeout=60_000)
+            return
         except PlaywrightTimeout:
-            shot(page, f"run-all-not-started-{attempt}")
+            shot(page, f"{name}-not-started-{attempt}")
+    pytest.fail(f"Run > {item} queued no cell, three times: " + diagnose(page, f"{name}-not-started"))
+
+
+def wait_until_run(page, what: str, name: str, timeout_ms: int) -> None:
+    """Wait until something ran and nothing is queued or running (the run ended, or an error stopped it)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     try:
         page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
             return p.some(e => /\\[\\d+\\]/.test(e.textContent)) && p.every(e => !e.textContent.includes('*')) }""",
                                timeout=timeout_ms)
     except PlaywrightTimeout:
-        shot(page, "run-all-did-not-finish")  # what the page showed, for the test artefacts
-        raise
+        pytest.fail(f"{what} did not finish in {timeout_ms / 1000:.0f} s: " + diagnose(page, f"{name}-did-not-finish"))
+
+
+def run_all(page, timeout_ms=240_000, name="run-all") -> None:
+    """Run > Run All Cells, then wait until something ran and nothing is queued or running."""
+    give_run_command(page, "Run All Cells", name)
+    wait_until_run(page, "Run All Cells", name, timeout_ms)
+
+
+def run_through(page, last: int, name: str, timeout_ms=300_000) -> None:
+    """Run cells 0 to ``last`` (indices in the notebook) and none after (Run > Run All Above Selected Cell,
+    with cell ``last + 1`` selected), then wait until nothing is queued or running."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    if last + 1 >= cells.count():
+        return run_all(page, timeout_ms, name)
+
+    def select_next():
+        following = cells.nth(last + 1)
+        following.locator(".jp-InputPrompt").click()
+        page.wait_for_function("c => c.classList.contains('jp-mod-active')", arg=following.element_handle(),
+                               timeout=10_000)
+    give_run_command(page, "Run All Above Selected Cell", name, before=select_next)
+    wait_until_run(page, f"Running cells 0 to {last}", name, timeout_ms)
+
+
+def ran(page) -> list[int]:
+    """Indices (in the notebook) of the code cells whose prompt shows an execution count."""
+    return page.evaluate("""() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((c, i) =>
+        c.classList.contains('jp-CodeCell') && /\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').textContent) ? [i] : [])""")
 
 
 def cell_errors(page) -> list[tuple[int, str]]:
@@ -235,17 +364,33 @@ def test_lab2_slider_redraws_the_plot(browser, jupyterlab):
 
 
 def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
-    """Lab 6 completed (MNIST from the pre-staged fake in COURSE_DATA_DIR), run in full; the learning-rate
-    slider of the optimizer panel is dragged and the drawing of the path changes."""
+    """Lab 6 completed, run up to its optimizer panel (the MNIST sections after it are not needed here; the
+    whole notebook runs in test_notebooks_run); the learning-rate slider of the panel is dragged and the
+    drawing of the path changes."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     if not (ROOT / "source" / OPTIMIZER_LAB).is_dir():
         pytest.fail(f"{OPTIMIZER_LAB} is missing from source/")
-    page, errors = open_notebook(browser, jupyterlab, f"{OPTIMIZER_LAB}_completed.ipynb")
-    run_all(page, timeout_ms=600_000)  # it trains networks on 8,000 images: a minute on an idle laptop
-    shot(page, "lab6-ran-all")
+    name = f"{OPTIMIZER_LAB}_completed.ipynb"
+    notebook = nbformat.read(SERVERS[jupyterlab] / "course" / name, as_version=4)
+    [panel_cell] = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "TrajectoryPanel(" in c.source]
+    page, errors = open_notebook(browser, jupyterlab, name)
+    page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
+                           arg=len(notebook.cells), timeout=30_000)
+    assert page.locator(".jp-Notebook .jp-Cell").count() == len(notebook.cells)
+    run_through(page, panel_cell, "lab6", timeout_ms=300_000)
+    shot(page, "lab6-ran-up-to-the-panel")
     assert cell_errors(page) == [] and errors == []
-    slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text="learning rate")).first
+    code_cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    assert ran(page) == [i for i in code_cells if i <= panel_cell], diagnose(page, "lab6-cells-not-run")
+    learning_rate = page.locator(".widget-slider", has=page.locator(".widget-label", has_text="learning rate"))
+    panel = page.locator(".jp-Notebook .jp-Cell").nth(panel_cell).locator(".jp-OutputArea-output",
+                                                                          has=learning_rate).first
+    try:
+        panel.wait_for(timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail("the optimizer panel's cell showed no learning-rate slider: " + diagnose(page, "lab6-no-panel"))
+    slider = panel.locator(".widget-slider", has=page.locator(".widget-label", has_text="learning rate")).first
     slider.scroll_into_view_if_needed()
-    panel = page.locator(".jp-OutputArea-output", has=slider).first
     assert panel.locator(".widget-toggle-buttons").count() == 2  # the optimizer and the surface
     image = panel.locator("img").first
     image.wait_for(timeout=60_000)
@@ -258,8 +403,12 @@ def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=8)
     page.mouse.up()
-    page.wait_for_function("([img, before]) => img.src !== before", arg=[image.element_handle(), before],
-                           timeout=120_000)
+    try:
+        page.wait_for_function("([img, before]) => img.src !== before", arg=[image.element_handle(), before],
+                               timeout=120_000)
+    except PlaywrightTimeout:
+        pytest.fail("the optimizer panel did not redraw within 120 s of the slider's move: "
+                    + diagnose(page, "lab6-panel-not-redrawn"))
     shot(page, "lab6-panel-after")
     assert image.get_attribute("src") != before
     assert panel.locator(".widget-html").last.inner_text() != status_before  # a new final height
