@@ -12,8 +12,8 @@ where they live; this is all it does with them, the same way for both:
   never by trapping warnings;
 - ``with_helpers(func, helpers)``: ``func`` calling reference versions of the notebook's other functions;
   a check of such a function is decorated ``@own_helpers_first(helpers)``: it runs first on the function as
-  it is (the student's own helpers, no round trip per helper call) and only if that fails with the helpers
-  swapped, whose verdict counts;
+  it is (the student's own helpers, no round trip per helper call) and, only if that fails, again with the
+  helpers swapped, and that verdict counts;
 - ``type_name(obj)``: the name of the object's class;
 - read and set attributes (``layer.W``), index (``obj[key]``).
 A kernel that cannot answer (it died, or ran out of time) raises ``KernelUnavailable``; checks let it pass.
