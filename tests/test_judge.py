@@ -471,3 +471,14 @@ def test_the_canary_runs_both_ways_and_both_must_pass(kernel):
     assert failure is None and callbacks >= 1 and printed == "checked\nchecked\n"
     failure, _, _, _ = judged(kernel, "wrong", both=True)
     assert isinstance(failure, AssertionError)  # a solution whose own helpers fail its check is a broken lab
+
+
+def test_beside_finds_the_notebooks_other_functions_or_none(kernel):
+    run, session = kernel
+    run(CALLER.format(helper=HELPERS["right"], caller="sigmoid(z)"))
+    with session() as judge:
+        probabilities = judge.lookup("probabilities")
+        own_sigmoid = student.beside(probabilities, "sigmoid")
+        assert np.allclose(own_sigmoid(np.zeros(2)), 0.5)  # the kernel's own function, called there
+        assert student.beside(probabilities, "no_such_function") is None
+    assert student.beside(judged, "activations") is activations  # a local function: the globals of its module

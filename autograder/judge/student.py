@@ -14,6 +14,8 @@ where they live; this is all it does with them, the same way for both:
   a check of such a function is decorated ``@own_helpers_first(helpers)``: it runs first on the function as
   it is (the student's own helpers, no round trip per helper call) and, only if that fails, again with the
   helpers swapped, and that verdict counts;
+- ``beside(func, name)``: the notebook's other global ``name`` (None if there is none), e.g. the student's own
+  loss function for a first try (``own_first``) of a training loop that takes it as an argument;
 - ``type_name(obj)``: the name of the object's class;
 - read and set attributes (``layer.W``), index (``obj[key]``).
 A kernel that cannot answer (it died, or ran out of time) raises ``KernelUnavailable``; checks let it pass.
@@ -30,10 +32,10 @@ import types
 import numpy as np
 
 from .agent import with_globals
-from .remote import KernelUnavailable, RemoteFunction, first_try, type_name
+from .remote import KernelUnavailable, RemoteFunction, RemoteObject, first_try, type_name
 
-__all__ = ["KernelUnavailable", "both_ways", "own_helpers_first", "secret_rng", "secret_seed", "type_name",
-           "with_helpers"]
+__all__ = ["KernelUnavailable", "beside", "both_ways", "own_first", "own_helpers_first", "secret_rng", "secret_seed",
+           "type_name", "with_helpers"]
 
 _SEED = contextvars.ContextVar("secret_seed", default=0)  # 0 in a source notebook; secret when the judge grades
 _BOTH_WAYS = contextvars.ContextVar("both_ways", default=False)  # True while the judge grades the canary
@@ -89,33 +91,49 @@ def both_ways():
         _BOTH_WAYS.reset(token)
 
 
+def beside(func, name):
+    """The notebook's global ``name`` where ``func`` was defined (in the kernel when the judge grades), or None."""
+    try:
+        return func._session.lookup(name) if isinstance(func, RemoteObject) else getattr(func, "__globals__", {}).get(name)
+    except NameError:
+        return None
+
+
+def own_first(own, fallback):
+    """``own()``, a check on the student's own functions only (in a kernel: no round trip to the grader per
+    call), as a first try in at most half the time left (``remote.first_try``); if it fails, ``fallback()``,
+    the same check with reference functions where the student's may be wrong, whose verdict counts. What
+    the first try printed is kept only if it passed. Under ``both_ways`` both run, and both must pass.
+    """
+    both = _BOTH_WAYS.get()
+    printed = io.StringIO()
+    try:
+        with first_try(), contextlib.redirect_stdout(printed):
+            result = own()
+    except KernelUnavailable:
+        raise
+    except Exception:
+        if both:
+            raise
+    else:
+        sys.stdout.write(printed.getvalue())
+        if not both:
+            return result
+    return fallback()
+
+
 def own_helpers_first(helpers):
     """Decorator of a check ``check(func, *args)`` whose ``func`` calls the notebook's other graded functions.
 
-    The check runs first on ``func`` as it is, calling the student's own helpers (in a kernel: no round trip
-    to the grader per helper call), in at most half the time left (``remote.first_try``). Only if that fails
-    does it run again on ``with_helpers(func, helpers)``, and that verdict counts: a wrong helper still loses
-    only its own question. What the first try printed is kept only if it passed.
+    ``own_first``: the check runs first on ``func`` as it is, calling the student's own helpers, and only if
+    that fails on ``with_helpers(func, helpers)``, whose verdict counts: a wrong helper still loses only its
+    own question.
     """
     def decorate(check):
         @functools.wraps(check)
         def run(func, *args):
             if not _plain_function(func):
                 return check(func, *args)
-            both = _BOTH_WAYS.get()
-            printed = io.StringIO()
-            try:
-                with first_try(), contextlib.redirect_stdout(printed):
-                    result = check(func, *args)
-            except KernelUnavailable:
-                raise
-            except Exception:
-                if both:
-                    raise
-            else:
-                sys.stdout.write(printed.getvalue())
-                if not both:
-                    return result
-            return check(with_helpers(func, helpers), *args)
+            return own_first(lambda: check(func, *args), lambda: check(with_helpers(func, helpers), *args))
         return run
     return decorate
