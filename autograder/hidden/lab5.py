@@ -408,11 +408,15 @@ def _check_shuffling(train):
                              "generator from the seed argument, np.random.default_rng(seed).")
 
 
+# loss_and_grads and predict with their default arguments (ReLU, softmax cross-entropy, no L2): the reference's
+LEARNING_REFERENCE = (functools.partial(mlp.loss_and_grads, activation="relu", loss="softmax_ce"),
+                      functools.partial(mlp.predict, activation="relu"))
+
+
 def _check_learning(train, X_train, y_train, X_test, y_test, loss_fn, predict_fn):
     """On (a subset of) the notebook's data, train must improve the test accuracy about as much as the reference.
 
-    loss_fn and predict_fn: softmax cross-entropy, no L2, ReLU (``loss_and_grads`` and ``predict`` with their
-    default arguments), the student's or the reference's.
+    loss_fn and predict_fn: the notebook's ``loss_and_grads`` and ``predict``, or ``LEARNING_REFERENCE``.
     """
     X, y = np.asarray(X_train[:2000], dtype=np.float32), np.asarray(y_train[:2000], dtype=np.int64)
     X_val, y_val = np.asarray(X_test[:500], dtype=np.float32), np.asarray(y_test[:500], dtype=np.int64)
@@ -421,11 +425,11 @@ def _check_learning(train, X_train, y_train, X_test, y_test, loss_fn, predict_fn
     context = (f"on the first {len(X)} training and {len(X_val)} test images of the notebook's data, "
                "with a 50-unit ReLU network, " + ", ".join(f"{k}={v!r}" for k, v in options.items()))
     params = mlp.init_params([X.shape[1], 50, C], seed=0)
-    reference_predict = functools.partial(mlp.predict, activation="relu")
+    reference_loss, reference_predict = LEARNING_REFERENCE
     before = float(np.mean(reference_predict(params, X_val) == y_val))
     start = time.perf_counter()
-    expected = sgd.train(functools.partial(mlp.loss_and_grads, activation="relu", loss="softmax_ce"),
-                         reference_predict, {k: v.copy() for k, v in params.items()}, X, y, X_val, y_val, **options)
+    expected = sgd.train(reference_loss, reference_predict, {k: v.copy() for k, v in params.items()}, X, y, X_val,
+                         y_val, **options)
     reference_seconds = time.perf_counter() - start
     history, seconds = _run_train(train, context, loss_fn, predict_fn, params, X, y, X_val, y_val, verbose=False,
                                   **options)
@@ -452,10 +456,8 @@ def check_train(train, X_train, y_train, X_test, y_test):
                        (dict(lr=0.25), "multiply lr by lr_decay after every epoch, not before the first one")])
     _check_shuffling(train)
     data = (train, X_train, y_train, X_test, y_test)
-    reference = (functools.partial(mlp.loss_and_grads, activation="relu", loss="softmax_ce"),
-                 functools.partial(mlp.predict, activation="relu"))
     own = (beside(train, "loss_and_grads"), beside(train, "predict"))
     if all(callable(function) for function in own):
-        own_first(lambda: _check_learning(*data, *own), lambda: _check_learning(*data, *reference))
+        own_first(lambda: _check_learning(*data, *own), lambda: _check_learning(*data, *LEARNING_REFERENCE))
     else:
-        _check_learning(*data, *reference)
+        _check_learning(*data, *LEARNING_REFERENCE)
