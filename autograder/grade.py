@@ -18,6 +18,7 @@ import re
 import resource
 import shutil
 import socket
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,7 +37,7 @@ from . import canary, preprocessors
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests, noted, noted_times
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
-from .sandbox import sandbox_problem
+from .sandbox import FONT_LIST_ENV, font_list, sandbox_problem
 from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
@@ -259,7 +260,7 @@ def _safe_url(course: Course) -> str:
     return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
 
 
-def _worker_env(root: str, workers: int) -> None:
+def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
     # Kernels inherit the worker's stderr: send their chatter to a log file, not the terminal.
     logs = Path(root) / ".autograder" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -271,6 +272,14 @@ def _worker_env(root: str, workers: int) -> None:
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = threads
+    if fonts:  # matplotlib's font list, built once by the grading process for every kernel
+        os.environ[FONT_LIST_ENV] = fonts
+
+
+def _pool(course: Course, workers: int, size: int, sandboxed: bool) -> ProcessPoolExecutor:
+    """A pool of ``size`` grading workers, forked from the workers' server, for ``workers`` side by side."""
+    return ProcessPoolExecutor(max_workers=size, initializer=_worker_env, mp_context=worker_context(),
+                               initargs=(str(course.root), workers, font_list() if sandboxed else None))
 
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
@@ -297,6 +306,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
+    if sandbox:
+        threading.Thread(target=font_list, daemon=True).start()  # and while the kernels' font list is built
     ensure_in_gradebook(course, lab, shard)
     environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
     environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
@@ -364,8 +375,7 @@ def _run_canary(course: Course, lab: str, sandbox: bool, workers: int | None, en
                 folder: Path | None) -> canary.CanaryResult:
     scratch = canary.scratch_course(course, lab, folder)
     start = time.monotonic()
-    with ProcessPoolExecutor(max_workers=1, initializer=_worker_env, initargs=(str(course.root), workers or 1),
-                             mp_context=worker_context()) as pool:
+    with _pool(course, workers or 1, 1, sandbox) as pool:
         try:
             outcome, peak = pool.submit(grade_canary, scratch, lab, sandbox).result()
         except BrokenProcessPool:
@@ -392,8 +402,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
     crashed = []
     if not students:
         return crashed
-    with ProcessPoolExecutor(max_workers=min(workers, len(students)), initializer=_worker_env,
-                             initargs=(str(course.root), workers), mp_context=worker_context()) as pool:
+    with _pool(course, workers, min(workers, len(students)), sandbox) as pool:
         futures = {pool.submit(grade_submission, course, lab, s, sandbox, reference_seconds): s for s in students}
         for future in as_completed(futures):
             student = futures[future]

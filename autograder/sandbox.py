@@ -14,6 +14,9 @@ Every kernel runs inside ``bwrap`` with:
   of the notebook's folder (without its notebooks), on a size-limited tmpfs that vanishes with
   the sandbox; ``/tmp`` is another size-limited tmpfs;
 * a clean environment (no instructor secrets);
+* a copy of matplotlib's font list, built once per grading run in a sandbox like the kernels' own
+  (``font_list``), in the kernel's matplotlib cache: each kernel would otherwise spend about 0.4 s
+  building it at its first ``import matplotlib``, as a fresh cache folder makes it do;
 * limits: address space (memory), CPU time, processes (threads count too), size of each file
   written (rlimits, set with ``prlimit``), and wall time per notebook (the manager kills the
   kernel at the deadline). The per-cell limit is nbgrader's ``Execute.timeout``.
@@ -38,10 +41,12 @@ and refuse to grade when ``sandbox_problem()`` returns a reason.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import functools
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -65,6 +70,8 @@ PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folde
 KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when the grader is root
 KERNEL_UID_COUNT = 10_000
 UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
+MPLCONFIGDIR = "/tmp/.matplotlib"  # the kernel's matplotlib settings and cache (its font list) inside the sandbox
+FONT_LIST_ENV = "AUTOGRADER_FONT_LIST"  # the grader's (never the kernel's): the file font_list() built
 PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA_DIR",
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BLOCKED_STUB = ('raise ImportError("{name} is not available to notebooks while they are graded '
@@ -230,15 +237,19 @@ def _blocked(packages: tuple[str, ...], private_dir: str, made: set[str]) -> lis
     return options
 
 
-def _setup_script(policy: SandboxPolicy, ipc_dir: str, uid: int | None) -> str:
-    """Shell run first inside the sandbox: fill the scratch, then start the kernel with the limits."""
+def _setup_script(policy: SandboxPolicy, ipc_dir: str, uid: int | None, fonts: str | None = None) -> str:
+    """Shell run first inside the sandbox: fill the scratch (and matplotlib's cache with ``fonts``, a file
+    inside the sandbox), then start the kernel with the limits."""
     limits = (f"prlimit --as={policy.memory_bytes} --cpu={policy.cpu_seconds}:{policy.cpu_seconds + 5} "
               f"--nproc={policy.max_processes} --fsize={policy.max_file_bytes} --core=0 --")
-    steps = [f"cp -R {SEED}/. {SCRATCH}/", f"rm -f {SCRATCH}/*.ipynb", f"mkdir {shlex.quote(ipc_dir)}"]
+    steps = [f"cp -R {SEED}/. {SCRATCH}/", f"rm -f {SCRATCH}/*.ipynb", f"mkdir {shlex.quote(ipc_dir)}",
+             f"mkdir {MPLCONFIGDIR}"]
+    if fonts:
+        steps.append(f"cp {shlex.quote(fonts)} {MPLCONFIGDIR}/")
     if uid is None:  # user namespace: the kernel keeps the grader's (unprivileged) uid
         steps.append(f'exec {limits} "$@"')
     else:            # root inside the sandbox: hide the original folder, then drop to the kernel's uid
-        steps += [f"umount {SEED}", f"chown -R {uid}:{uid} {SCRATCH} {shlex.quote(ipc_dir)}",
+        steps += [f"umount {SEED}", f"chown -R {uid}:{uid} {SCRATCH} {shlex.quote(ipc_dir)} {MPLCONFIGDIR}",
                   f"exec {limits} setpriv --reuid={uid} --regid={uid} --clear-groups "
                   f'--inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"']
     return "set -e; " + "; ".join(steps)
@@ -246,13 +257,14 @@ def _setup_script(policy: SandboxPolicy, ipc_dir: str, uid: int | None) -> str:
 
 def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_dir: str,
                     private_dir: str, connection_file: str, uid: int | None,
-                    env: dict[str, str]) -> list[str]:
+                    env: dict[str, str], fonts: str | None = None) -> list[str]:
     """The command line running ``kernel_cmd`` in the sandbox.
 
     ``notebook_dir`` is copied into the scratch; ``private_dir`` (under /tmp) holds
     ``connection_file`` (bound read-only) and, inside the sandbox only, the ``ipc`` socket folder;
     ``uid`` is the kernel's uid when the grader is root, None otherwise (user namespace);
-    ``env`` is the kernel's whole environment. Writes the stubs of ``blocked_packages`` into
+    ``env`` is the kernel's whole environment; ``fonts``, a matplotlib font list (``font_list``), is
+    copied into the kernel's matplotlib cache. Writes the stubs of ``blocked_packages`` into
     ``private_dir``.
     """
     args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
@@ -265,14 +277,15 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
     args += _view(_shown_paths(policy), _hidden_paths(policy), made)
     args += _blocked(policy.blocked_packages, private_dir, made)
     args += _make_parents(private_dir, made) + _make_parents(SCRATCH, made)
+    inside_fonts = fonts and os.path.join(private_dir, os.path.basename(fonts))
     args += ["--perms", "0755", "--dir", private_dir, "--ro-bind", connection_file, connection_file,
-             "--ro-bind", notebook_dir, SEED,
+             *(["--ro-bind", fonts, inside_fonts] if fonts else []), "--ro-bind", notebook_dir, SEED,
              "--perms", "0755", "--size", str(policy.scratch_bytes), "--tmpfs", SCRATCH,
              "--chdir", SCRATCH, "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
     ipc_dir = os.path.join(private_dir, "ipc")
-    return args + ["--", "sh", "-c", _setup_script(policy, ipc_dir, uid), "sandbox", *kernel_cmd]
+    return args + ["--", "sh", "-c", _setup_script(policy, ipc_dir, uid, inside_fonts), "sandbox", *kernel_cmd]
 
 
 def kernel_environment(environ=None) -> dict[str, str]:
@@ -281,7 +294,7 @@ def kernel_environment(environ=None) -> dict[str, str]:
     env = {name: environ[name] for name in PASSED_ENV if name in environ}
     env.setdefault("LANG", "C.UTF-8")
     env.update(PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", HOME=SCRATCH,
-               TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib",
+               TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR=MPLCONFIGDIR,
                MALLOC_ARENA_MAX="2",  # few malloc arenas: threads must not eat the address space
                JPY_PARENT_PID="1")    # the kernel's parent is the sandbox's init: no parent polling
     return env
@@ -367,6 +380,50 @@ def sandbox_problem() -> str | None:
     if result.stdout.split("sandbox ok", 1)[1].strip() != sys.prefix:
         return _unreadable_environment()
     return None
+
+
+FONT_LIST_SCRIPT = ("import sys, matplotlib, matplotlib.font_manager as fm\n"
+                    "name = f'fontlist-v{fm.FontManager.__version__}.json'\n"
+                    "sys.stdout.write(name + '\\n' + open(f'{matplotlib.get_cachedir()}/{name}').read())\n")
+_font_list_lock = threading.Lock()
+
+
+def font_list() -> str | None:
+    """A file holding matplotlib's font list as a sandboxed kernel builds it, for every kernel to copy into
+    its cache; None when the kernels' Python has no matplotlib or no sandbox is possible.
+
+    Built once, in a sandbox, by the first process that asks; the grader passes it on to its workers in
+    ``FONT_LIST_ENV``. Deleted when the process that built it exits.
+    """
+    with _font_list_lock:  # one build, even when asked from a thread while another builds it
+        path = _font_list()
+        if path and not os.path.isfile(path):  # deleted under us (a cleaned /tmp): build it again
+            os.environ.pop(FONT_LIST_ENV, None)
+            _font_list.cache_clear()
+            path = _font_list()
+        return path
+
+
+@functools.cache
+def _font_list() -> str | None:
+    given = os.environ.get(FONT_LIST_ENV)
+    if given and os.path.isfile(given):
+        return given
+    if sandbox_problem():
+        return None
+    try:
+        result = run_in_sandbox(SandboxPolicy(), [sys.executable, "-c", FONT_LIST_SCRIPT])
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    name, _, content = result.stdout.partition("\n")
+    if result.returncode != 0 or not content or not re.fullmatch(r"fontlist-v[\w.]+\.json", name):
+        return None
+    folder = tempfile.mkdtemp(prefix="autograder-fonts-", dir=PRIVATE_ROOT)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = os.path.join(folder, name)
+    Path(path).write_text(content)
+    os.environ[FONT_LIST_ENV] = path
+    return path
 
 
 def _unreadable_environment() -> str:
@@ -462,7 +519,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                 os.chown(self.connection_file, self._uid_claim.uid, self._uid_claim.uid)
             command = sandbox_command(self.policy, kernel_cmd, notebook_dir=notebook_dir,
                                       private_dir=self._private, connection_file=self.connection_file,
-                                      uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment())
+                                      uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment(),
+                                      fonts=font_list())
             self.log.debug("Sandboxed kernel: %s", shlex.join(command))
             kw.update(cwd=self._private, env=kernel_environment())
             await super()._async_launch_kernel(command, **kw)

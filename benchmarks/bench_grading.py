@@ -129,8 +129,10 @@ def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
 def per_notebook(lab: str, runs: int, tmp: Path) -> tuple[float, float]:
     """Median seconds of (one grading in a worker, the same notebook in a plain kernel)."""
     from autograder import grade as grading
+    from autograder.sandbox import font_list
     course = prepare(tmp / f"{lab}-single", lab, runs, stock=False)
     grading.ensure_in_gradebook(course, lab)
+    font_list()  # built once per grading run, before its first kernel, as grade() does
     plain_nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     graded, plain = [], []
     for i in range(runs):

@@ -130,6 +130,35 @@ def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_
     assert text(nb.cells[7]).strip() == "extra for the kernel"
 
 
+
+@needs_sandbox
+def test_a_kernel_gets_matplotlibs_font_list_and_does_not_build_its_own(course):
+    fonts = sandbox.font_list()
+    assert fonts and Path(fonts).name.startswith("fontlist-v")
+    nb, km, error = run(course, [
+        f"import os\ncopy = os.path.join(os.environ['MPLCONFIGDIR'], {Path(fonts).name!r})\n"
+        "written = os.stat(copy).st_mtime_ns\nprint(sorted(os.listdir(os.environ['MPLCONFIGDIR'])))",
+        "import matplotlib.pyplot as plt, matplotlib.font_manager as fm\nfig, ax = plt.subplots()\n"
+        "ax.set_title('Loss per epoch')\nfig.canvas.draw()\n"
+        "print(os.path.isfile(fm.findfont('DejaVu Sans')), os.access(os.environ['MPLCONFIGDIR'], os.W_OK))",
+        f"print(os.stat(copy).st_mtime_ns == written, open(copy).read() == {Path(fonts).read_text()!r})",
+    ])
+    assert error is None and km.exit_reason is None
+    assert text(nb.cells[0]).strip() == str([Path(fonts).name])  # there before matplotlib is imported
+    assert text(nb.cells[1]).split() == ["True", "True"]  # its fonts exist in the sandbox; the cache stays writable
+    assert text(nb.cells[2]).split() == ["True", "True"]  # matplotlib read it and did not write it again
+    assert not [out for cell in nb.cells for out in cell.outputs if out.get("name") == "stderr"]
+
+
+@needs_sandbox
+def test_a_deleted_font_list_is_built_again(course):
+    first = sandbox.font_list()
+    shutil.rmtree(Path(first).parent)
+    again = sandbox.font_list()
+    assert again != first and Path(again).is_file()
+    nb, km, error = run(course, ["import matplotlib.pyplot\nprint('drawn')"])
+    assert error is None and text(nb.cells[0]).strip() == "drawn"
+
 WALK = r"""
 import json, os, sys
 paths = json.loads(sys.argv[1])
