@@ -74,3 +74,15 @@ def test_a_labs_checks_import_without_nbgrader(path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_grader_reads_notebooks_without_building_rfc3987s_grammar(tmp_path):
+    """Every grading process (the command, the workers' server) imports nbformat; jsonschema would bring
+    rfc3987_syntax with it, 2-3 s of import for a check of "iri" strings that no notebook schema has."""
+    code = ("import sys, autograder.grade, nbformat\n"
+            "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+            "nbformat.validate(nb)\n"
+            "print(sys.modules.get('rfc3987_syntax', 'absent'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in ("None", "absent")
