@@ -438,6 +438,9 @@ def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, jup
 
 
 FEEDBACK_LAB = "lab1_initialization"
+TRACKER = "https://tracker.example/pixel.png"
+INJECTED = ('<script>window.injected = (window.injected || 0) + 1</script>'
+            f'<img src="data:," onerror="window.injected = (window.injected || 0) + 1"><img src="{TRACKER}">')
 
 
 @pytest.fixture(scope="module")
@@ -452,7 +455,10 @@ def feedback_page(tmp_path_factory):
     from autograder.submissions import submit, with_mistake
     course = scratch_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])
     assert release_lab(course, FEEDBACK_LAB) == []
-    submit(course, "carol", FEEDBACK_LAB, with_mistake(course, FEEDBACK_LAB))
+    nb = with_mistake(course, FEEDBACK_LAB)
+    nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
+                 nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})")]
+    submit(course, "carol", FEEDBACK_LAB, nb)
     [outcome] = grade(course, FEEDBACK_LAB, workers=1, progress=False, sandbox=sandbox_problem() is None)
     assert outcome.status == "graded", outcome
     feedback(course, FEEDBACK_LAB, allow_pending=True)
@@ -461,8 +467,9 @@ def feedback_page(tmp_path_factory):
 
 def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, feedback_page):
     context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
-    requested = []
+    requested, failed = [], {}
     context.on("request", lambda request: requested.append(request.url))
+    context.on("requestfailed", lambda request: failed.setdefault(request.url, request.failure))
     context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())  # nothing may leave the machine
     page = context.new_page()
     page.goto(feedback_page.as_uri(), wait_until="load")
@@ -486,5 +493,9 @@ def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, f
     text = page.locator("body").inner_text()
     assert "$\\ln" not in text and "\\approx" not in text and "\\frac" not in text  # no LaTeX left as text
     shot(page, "feedback-formula")
-    assert [url for url in requested if not url.startswith(("file:", "data:"))] == []
+    # the page asks for nothing outside itself; the student's own HTML (in a Markdown cell and an output) would,
+    # and would run a script and an onerror handler: the page's security policy stops all three
+    assert {url for url in requested if not url.startswith(("file:", "data:"))} == {TRACKER}
+    assert failed[TRACKER] == "csp" and TRACKER in feedback_page.read_text()
+    assert page.evaluate("window.injected") is None
     context.close()
