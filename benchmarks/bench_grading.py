@@ -14,6 +14,11 @@ fresh scratch copies of the course, alternating which side goes first:
 - **kit**: ``python -m autograder release`` and ``python -m autograder grade LAB --workers W``: sandbox
   and judge on, the canary first (counted in the kit's time; its own time is printed too).
 
+- **floor**: what no parallel grader can beat on this machine: the solved notebook run alone in a plain
+  kernel (as the canary is run before the others), then the N notebooks, W at a time, in plain kernels
+  (nbclient only: no nbgrader, no gradebook, no sandbox, hidden tests in the kernel). Stock / floor is the
+  highest ratio any grader with a canary could reach here.
+
 Then the kit's cost per notebook over the notebook's own execution: one solved submission graded by
 ``grade_submission`` in this process (as a worker does: sandbox, judge, nbgrader), alternating with the
 same notebook run by nbclient in a plain kernel with its hidden tests in the kernel (what stock nbgrader
@@ -100,30 +105,49 @@ def scores(course: Course, lab: str) -> list[float]:
 
 
 def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
-    times = {"stock": [], "kit": [], "canary": []}
+    times = {"stock": [], "kit": [], "canary": [], "floor": [], "floor first": []}
     loads = []
     for repeat in range(repeats):
         stock = prepare(tmp / f"{lab}-stock{repeat}", lab, n, stock=True)
         kit = prepare(tmp / f"{lab}-kit{repeat}", lab, n, stock=False)
-        order = ("stock", "kit") if repeat % 2 == 0 else ("kit", "stock")
+        order = ("stock", "kit", "floor") if repeat % 2 == 0 else ("floor", "kit", "stock")
         for side in order:
             loads.append(os.getloadavg()[0])
             if side == "stock":
                 seconds, _ = run(["nbgrader", "autograde", lab], stock.root)
-            else:
+            elif side == "kit":
                 seconds, out = run([sys.executable, "-m", "autograder", "grade", lab, "--workers", str(workers)],
                                    kit.root)
                 canary = CANARY_LINE.search(out)
                 times["canary"].append(float(canary.group(1)) if canary else float("nan"))
+            else:
+                seconds, first = floor(kit, lab, n, workers)
+                times["floor first"].append(first)
             times[side].append(seconds)
             loads.append(os.getloadavg()[0])
         stock_scores, kit_scores = scores(stock, lab), scores(kit, lab)
         print(f"  {lab} repeat {repeat + 1} ({' then '.join(order)}): stock {times['stock'][-1]:.1f} s "
               f"(scores {min(stock_scores):g}-{max(stock_scores):g}), kit {times['kit'][-1]:.1f} s "
               f"(canary {times['canary'][-1]:.1f} s; scores {min(kit_scores):g}-{max(kit_scores):g}), "
+              f"floor {times['floor'][-1]:.1f} s (first {times['floor first'][-1]:.1f} s), "
               f"load {min(loads):.1f}-{max(loads):.1f}", flush=True)
         assert len(stock_scores) == len(kit_scores) == n
     return {key: statistics.median(values) for key, values in times.items()} | {"load": (min(loads), max(loads))}
+
+
+def floor(course: Course, lab: str, n: int, workers: int) -> tuple[float, float]:
+    """Seconds for what no parallel grader can beat here, and of its first notebook: the solved notebook run
+    alone in a plain kernel (as a canary is), then N times, ``workers`` at a time: nbclient only, no nbgrader,
+    no sandbox, no gradebook, hidden tests in the kernel."""
+    from concurrent.futures import ProcessPoolExecutor
+    nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
+    folder = course.release_notebook(lab).parent
+    start = time.perf_counter()
+    run_plain(copy.deepcopy(nb), folder)
+    first = time.perf_counter() - start
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(run_plain, [nb] * n, [folder] * n))
+    return time.perf_counter() - start, first
 
 
 def per_notebook(lab: str, runs: int, tmp: Path) -> tuple[float, float]:
@@ -175,11 +199,12 @@ def main() -> None:
             rows.append((lab, t, single))
     n = args.submissions
     print(f"\n| lab | stock autograde | kit grade (canary) | stock / kit | stock / kit without canary | "
-          f"load | one grading | plain kernel | kit's cost per notebook |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"floor (first) | stock / floor | load | one grading | plain kernel | kit's cost per notebook |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for lab, t, (graded, plain) in rows:
         print(f"| {lab} | {t['stock']:.1f} s | {t['kit']:.1f} s ({t['canary']:.1f} s) | {t['stock'] / t['kit']:.2f}x | "
-              f"{t['stock'] / (t['kit'] - t['canary']):.2f}x | {t['load'][0]:.1f}-{t['load'][1]:.1f} | "
+              f"{t['stock'] / (t['kit'] - t['canary']):.2f}x | {t['floor']:.1f} s ({t['floor first']:.1f} s) | "
+              f"{t['stock'] / t['floor']:.2f}x | {t['load'][0]:.1f}-{t['load'][1]:.1f} | "
               f"{graded:.2f} s | {plain:.2f} s | {graded - plain:+.2f} s |")
     print(f"\n(medians; {n} submissions per lab; 'one grading' and 'plain kernel': medians of {args.plain_runs} "
           "alternating pairs, one notebook at a time)")
