@@ -306,8 +306,6 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
-    if sandbox:
-        threading.Thread(target=font_list, daemon=True).start()  # and while the kernels' font list is built
     ensure_in_gradebook(course, lab, shard)
     environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
     environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
@@ -322,6 +320,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             outcomes[student] = previous
         else:
             todo[student] = prints
+    if todo and sandbox:  # the kernels' font list is built while the canary's course is made
+        threading.Thread(target=font_list, daemon=True).start()
     reference_seconds = {}
     if todo and not skip_canary:
         result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)

@@ -398,7 +398,6 @@ def font_list() -> str | None:
     with _font_list_lock:  # one build, even when asked from a thread while another builds it
         path = _font_list()
         if path and not os.path.isfile(path):  # deleted under us (a cleaned /tmp): build it again
-            os.environ.pop(FONT_LIST_ENV, None)
             _font_list.cache_clear()
             path = _font_list()
         return path
@@ -422,7 +421,6 @@ def _font_list() -> str | None:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = os.path.join(folder, name)
     Path(path).write_text(content)
-    os.environ[FONT_LIST_ENV] = path
     return path
 
 
