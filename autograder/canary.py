@@ -143,13 +143,26 @@ def lost_points(graded) -> list[str]:
     return lost
 
 
+def failures_outside_tests(graded) -> list[str]:
+    """``"cell N (ename)"`` of each cell of an autograded notebook, other than a graded test, that has an error."""
+    return [f"cell {index} ({errors[0].get('ename')})" for index, cell in enumerate(graded.cells)
+            if not (cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+            and (errors := [o for o in cell.get("outputs", []) if o.get("output_type") == "error"])]
+
+
 def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | None:
-    """Why the canary lost points and what to do, or None if it scored full marks."""
-    if result.status == "graded" and result.score >= result.max_score:
+    """Why the canary lost points or failed outside its tests, and what to do; None if it scored full marks and
+    every cell ran (a cell that fails for the solution, e.g. on missing data, fails for every student too)."""
+    outside = failures_outside_tests(graded) if graded is not None else []
+    full = result.status == "graded" and result.score >= result.max_score
+    if full and not outside:
         return None
     env = result.environment
     scored = (f"The lab's own solution scored {result.score:g} of {result.max_score:g} automatic points in the "
-              f"grading sandbox (status {result.status}), so nothing was graded and the gradebook is unchanged.")
+              f"grading sandbox (status {result.status})" if not full else
+              f"The lab's own solution scored full marks in the grading sandbox, but these of its cells failed: "
+              f"{', '.join(outside[:5])}{' and more' if len(outside) > 5 else ''}")
+    scored += ", so nothing was graded and the gradebook is unchanged."
     if "course_utils_error" in env:
         return (f"{scored} course_utils cannot be imported by graded kernels ({env['course_utils_error']}). "
                 f"The grader imports it from {env.get('grader_course_utils')}; graded kernels get only the packages "
@@ -171,6 +184,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
             return (f"{scored} {lab} needs {name}, and graded kernels have no internet: {seen}. Put {files} in a "
                     "folder readable by every user (graded kernels run as an unprivileged user), and run grade "
                     f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data python -m autograder grade {lab}.")
-    lost = "; ".join(result.lost) or "no test failed, but the notebook did not run to the end"
-    return (f"{scored} What it lost: {lost}. Check the grading environment with `python -m autograder doctor {lab}`; "
-            "if the solution itself is wrong, fix source/ and release again.")
+    lost = ("; ".join(item.rstrip(".") for item in result.lost)
+            or "no test failed, but the notebook did not run to the end")
+    return (f"{scored} {'' if full else f'What it lost: {lost}. '}Check the grading environment with "
+            f"`python -m autograder doctor {lab}`; if the solution itself is wrong, fix source/ and release again.")

@@ -56,10 +56,11 @@ CANARY_LINE = re.compile(r"Canary: .* in ([\d.]+) s;")
 
 
 def stage_cifar10(labs: list[str], folder: Path) -> None:
-    """For Lab 5 without COURSE_DATA_DIR: a small CIFAR-10 archive in the official format in ``folder``/data."""
+    """For Lab 5 without COURSE_DATA_DIR: a CIFAR-10 archive in the official format in ``folder``/data, with as many
+    images as a graded Lab 5 loads from the real one (5,000 training, 1,000 test)."""
     if any(lab.startswith("lab5") for lab in labs) and not os.environ.get("COURSE_DATA_DIR"):
         from cifar_archive import write_fake_cifar10
-        write_fake_cifar10(folder / "data", n_per_batch=400, n_test=400, seed=0, form="archive")
+        write_fake_cifar10(folder / "data", n_per_batch=1000, n_test=1000, seed=0, form="archive")
         os.environ["COURSE_DATA_DIR"] = str(folder / "data")
 
 

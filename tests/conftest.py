@@ -14,7 +14,10 @@ from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error
 
 @pytest.fixture(scope="session", autouse=True)
 def fake_cifar10():
-    """A small CIFAR-10 archive in the official format, pre-staged as instructors do (COURSE_DATA_DIR).
+    """A CIFAR-10 archive in the official format, pre-staged as instructors do (COURSE_DATA_DIR).
+
+    It holds 5,000 training and 1,000 test images, as many as a graded Lab 5 loads from the real one,
+    so that grading moves data of the real size (the real set is ten times larger in a student's run).
 
     CIFAR-10 cannot be downloaded here; kernels and grading workers started by the tests inherit
     the variable, so Lab 5 loads this archive through the same code path as the real one. Like a
@@ -23,7 +26,7 @@ def fake_cifar10():
     """
     folder = Path(tempfile.mkdtemp(prefix="course-kit-cifar10-"))
     folder.chmod(0o755)
-    write_fake_cifar10(folder, n_per_batch=400, n_test=400, seed=0, form="archive")
+    write_fake_cifar10(folder, n_per_batch=1000, n_test=1000, seed=0, form="archive")
     previous = os.environ.get("COURSE_DATA_DIR")
     os.environ["COURSE_DATA_DIR"] = str(folder)
     yield folder
