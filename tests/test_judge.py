@@ -482,3 +482,133 @@ def test_beside_finds_the_notebooks_other_functions_or_none(kernel):
         assert np.allclose(own_sigmoid(np.zeros(2)), 0.5)  # the kernel's own function, called there
         assert student.beside(probabilities, "no_such_function") is None
     assert student.beside(judged, "activations") is activations  # a local function: the globals of its module
+
+
+EACH = '''
+import numpy as np
+calls = []
+
+def scaled(x, factor=3.0):
+    calls.append(x.copy())
+    print("at", x.tolist())
+    if np.any(x < 0):
+        raise ValueError("negative input")
+    x *= 100.0  # changed in place: each call has its own copy, and nothing comes back
+    return x.sum() / 100.0 * factor
+
+class Layer:
+    def __init__(self):
+        self.W = np.ones(2)
+    def forward(self, X):
+        return X @ self.W
+'''
+
+
+def counted_turns(judge):
+    """A list that grows by one at each turn of ``judge``'s conversation (one round trip to the kernel)."""
+    turns, say = [], judge._say
+
+    def counting(message):
+        turns.append(message.get("op"))
+        return say(message)
+    judge._say = counting
+    return turns
+
+
+def test_many_calls_take_one_round_trip_and_give_what_calls_one_by_one_give(kernel):
+    run, session = kernel
+    run(EACH)
+    points = [np.array([1.0, 2.0]), np.array([0.5, 0.0]), np.array([4.0, -0.0])]
+    local = {}
+    exec(EACH, local)
+    with session() as judge:
+        scaled = judge.lookup("scaled")
+        one_by_one = [scaled(point.copy()) for point in points]
+        turns = counted_turns(judge)
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            together = student.call_each(scaled, [(point,) for point in points])
+        assert turns == ["batch"]
+        assert together == one_by_one == student.call_each(local["scaled"], [(point,) for point in points])
+        assert printed.getvalue() == "at [1.0, 2.0]\nat [0.5, 0.0]\nat [4.0, -0.0]\n"
+        assert [p.tolist() for p in points] == [[1.0, 2.0], [0.5, 0.0], [4.0, -0.0]]  # the judge's own arrays
+        assert len(judge.lookup("calls")) == 6
+
+
+def test_many_calls_can_set_an_attribute_before_each_call(kernel):
+    run, session = kernel
+    run(EACH)
+    weights = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([2.0, 2.0])]
+    X = np.array([[3.0, 5.0]])
+    with session() as judge:
+        layer = judge.lookup("Layer")()
+        turns = counted_turns(judge)
+        outputs = student.call_each(layer.forward, [(X,)] * 3, before=(layer, "W", weights))
+        assert turns == ["getattr", "batch"]  # layer.forward is fetched once, then one turn for the six requests
+        assert [out.tolist() for out in outputs] == [[3.0], [5.0], [16.0]]
+        assert layer.W.tolist() == [2.0, 2.0]  # the last value set stays, as after calls one by one
+
+
+def test_many_calls_stop_at_the_first_that_raises_with_its_exception(kernel):
+    run, session = kernel
+    run(EACH)
+    with session() as judge:
+        scaled = judge.lookup("scaled")
+        with pytest.raises(ValueError, match="negative input"):
+            student.call_each(scaled, [(np.ones(1),), (-np.ones(1),), (np.ones(1),)])
+        assert len(judge.lookup("calls")) == 2  # the third call was never made
+        with pytest.raises(AssertionError, match=r"scaled raised ValueError: negative input"):
+            common.call_each(scaled, [(-np.ones(1),)], "scaled")
+
+
+@pytest.mark.parametrize("answers, problem", [
+    ("3", "could not be read"),
+    ("[]", "answered 0 of 1 calls"),
+    ('[{"op": "value", "v": {"t": "nd", "v": 1}, "stdout": ""}]', "could not be read"),
+])
+def test_a_kernel_that_answers_many_calls_wrongly_fails_its_own_check(kernel, answers, problem):
+    run, session = kernel
+    run(EACH + "import json\nreal_dumps = json.dumps\n"  # the agent's answers go through json.dumps
+        "def lying_dumps(message, *args, **kwargs):\n"
+        f"    if isinstance(message, dict) and 'answers' in message:\n        message['answers'] = {answers}\n"
+        "    return real_dumps(message, *args, **kwargs)\n"
+        "json.dumps = lying_dumps\n")
+    with session() as judge:
+        with pytest.raises(AssertionError, match=problem):
+            student.call_each(judge.lookup("scaled"), [(np.ones(1),)])
+        assert judge.lookup("scaled")(np.ones(1)) == 3.0  # the conversation goes on
+
+
+STATEFUL_DENSE = '''
+import numpy as np
+
+class Dense:
+    """Right on the first forward pass after it is made, and 1% off on every later one."""
+    def __init__(self, D_in, D_out, seed=0, dtype=np.float32):
+        self.W, self.b, self.calls = np.zeros((D_in, D_out), dtype), np.zeros(D_out, dtype), 0
+    def forward(self, X):
+        self.calls += 1
+        self.X = X
+        return (X @ self.W + self.b) * (1.0 if self.calls == 1 else 1.01)
+    def backward(self, dout):
+        self.dW, self.db = self.X.T @ dout, dout.sum(axis=0)
+        return dout @ self.W.T
+'''
+
+
+def test_a_layer_checked_in_the_kernel_is_checked_against_its_numerical_gradient_in_a_few_round_trips(kernel):
+    """Lab 4's layers: every perturbed forward pass of a numerical gradient in one round trip, and a forward pass
+    that is right only once is still caught by it, in the kernel as in a source notebook."""
+    from autograder.hidden import lab4
+    run, session = kernel
+    run(STATEFUL_DENSE)
+    local = {}
+    exec(STATEFUL_DENSE, local)
+    with pytest.raises(AssertionError, match="does not match the numerical gradient of your forward pass") as here:
+        lab4.check_Dense(local["Dense"])
+    with session() as judge:
+        turns = counted_turns(judge)
+        with pytest.raises(AssertionError) as there:
+            lab4.check_Dense(judge.lookup("Dense"))
+        assert str(there.value) == str(here.value)
+        assert turns.count("batch") == 1 and len(turns) < 20  # one call_each, not 2 * N * D_in calls

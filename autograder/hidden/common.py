@@ -13,8 +13,10 @@ import warnings
 import numpy as np
 
 from course_utils.checks import diagnose
-from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error, numerical_gradient
+from course_utils.gradcheck import (GRADIENT_TOLERANCE, gradient_error, numerical_gradient,
+                                   numerical_gradient_array)
 
+from ..judge import student
 from ..judge.student import KernelUnavailable, type_name
 from ..judge.student import secret_rng, secret_seed  # noqa: F401 -- Lab 6's checks and tests still take them from here
 
@@ -123,6 +125,15 @@ def call(func, *args, context="", may_modify=False, **kwargs):
                     f"{name} changed its input {changed} in place{suffix}. It must leave its inputs unchanged "
                     "and return new values: write for example `new = old - step` instead of `old -= step`.")
     return result
+
+
+def call_each(func, arguments, name, before=None):
+    """``[func(*args) for args in arguments]`` run quietly, as ``call`` runs one call, and in one round trip to the
+    kernel (``judge.student.call_each``: ``before`` sets an attribute before each call). Each call gets copies
+    of its arguments, and what it changes in them is not looked at: check that with ``call`` first. ``name``
+    names the function in messages ("Dense.forward")."""
+    with _student_code(name):
+        return student.call_each(func, arguments, before)
 
 
 def must_raise(func, *args, case, should="", exc=ValueError, **kwargs):
@@ -259,6 +270,17 @@ def numerically_close(analytic, numerical):
     """True if an analytic gradient agrees with a centred-difference one (float64, h=1e-5), by the one
     criterion of the notebooks and ``check_gradient``: ``gradient_error`` at most ``GRADIENT_TOLERANCE``."""
     return np.shape(analytic) == np.shape(numerical) and gradient_error(analytic, numerical) <= GRADIENT_TOLERANCE
+
+
+def numerical_gradient_each(evaluate_all, x, dout):
+    """``numerical_gradient_array`` of ``f`` at ``x`` for the upstream gradient ``dout``, where
+    ``evaluate_all(points) -> [f(point) for point in points]`` evaluates every perturbed point at once (with
+    ``call_each``: one round trip to the kernel, not two per entry of ``x``). The points are recorded in a
+    first pass, then their values replayed in the same order."""
+    points = []
+    numerical_gradient_array(lambda point: points.append(point.copy()) or np.zeros(np.shape(dout)), x, dout)
+    values = iter(evaluate_all(points))
+    return numerical_gradient_array(lambda point: next(values), x, dout)
 
 
 def expect_numerical_gradients(cost_of, params, grads, what, hint=""):

@@ -27,6 +27,7 @@ from .common import (
     SIGN_FLIPPED,
     bias_hint,
     call,
+    call_each,
     expect_array,
     expect_close,
     expect_number,
@@ -34,6 +35,7 @@ from .common import (
     expect_numerical_gradients,
     expect_tuple,
     must_raise,
+    numerical_gradient_each,
     numerically_close,
     random_sizes,
     secret_rng,
@@ -189,18 +191,17 @@ def _forward_backward(layer, name, X, dout):
 
 def _expect_numerical(layer, name, what, X, dout, analytic, parameter=None):
     """``analytic`` against the numerical gradient of sum(forward(X) * dout) with respect to X, or to the
-    layer's attribute named ``parameter`` (e.g. "W"; set to each perturbed value, then restored) if given."""
-    forward = _bound(layer, "forward", f"{name}.forward")
+    layer's attribute named ``parameter`` (e.g. "W"; set to each perturbed value, then restored) if given.
+    Every perturbed forward pass is made in one round trip to the kernel (``call_each``)."""
+    forward, label = layer.forward, f"{name}.forward"
     if parameter is None:
-        numerical = numerical_gradient_array(lambda point: call(forward, point), X.copy(), dout)
+        numerical = numerical_gradient_each(lambda points: call_each(forward, [(p,) for p in points], label),
+                                            X.copy(), dout)
     else:
         value = np.array(getattr(layer, parameter), dtype=np.float64)
-
-        def forward_at(point):
-            setattr(layer, parameter, point.copy())
-            return call(forward, X)
-
-        numerical = numerical_gradient_array(forward_at, value.copy(), dout)
+        numerical = numerical_gradient_each(
+            lambda points: call_each(forward, [(X,)] * len(points), label, before=(layer, parameter, points)),
+            value.copy(), dout)
         setattr(layer, parameter, value)
     if not numerically_close(analytic, numerical):
         raise AssertionError(f"{name}.backward: {what} does not match the numerical gradient of your forward pass.")

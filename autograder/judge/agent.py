@@ -7,7 +7,9 @@ student's code may have replaced any of this, which can only spoil the student's
 
 The conversation is strict turn-taking over the kernel's input channel: the kernel speaks with
 ``input(message)``, and the judge's reply is ``input``'s result. A message is JSON text:
-- a request ``{"op": "lookup" | "call" | "getattr" | "setattr" | "getitem" | "rebind", ...}``,
+- a request ``{"op": "lookup" | "call" | "getattr" | "setattr" | "getitem" | "rebind", ...}``, or
+  ``{"op": "batch", "requests": [...]}``: several requests answered in turn, up to the first that raises, in
+  one turn (``{"op": "value", "answers": [...]}``),
 - or the answer to the last request, ``{"op": "value", "v": ...}`` or ``{"op": "raise", ...}``.
 Whoever waits for an answer may receive a request first (a callback) and answers it before going on.
 
@@ -236,6 +238,13 @@ def serve(user_ns, send):
                 return {"op": "value", "v": None}
             if op == "getitem":
                 return {"op": "value", "v": codec.encode(target[codec.decode(request["key"])])}
+            if op == "batch":
+                answers = []
+                for item in request["requests"]:
+                    answers.append(handle(item))
+                    if answers[-1]["op"] == "raise":
+                        break
+                return {"op": "value", "v": None, "answers": answers}
             if op == "rebind":
                 return {"op": "value", "v": codec.encode(with_globals(target, codec.decode(request["names"])))}
             raise ValueError(f"unknown request {op!r}")

@@ -118,6 +118,37 @@ class RemoteFunction(RemoteObject):
         _update(kwargs, codec.decode(answer.get("kwargs")))
         return codec.decode(answer.get("v"))
 
+    def call_each(self, arguments, before=None):
+        """``[self(*args) for args in arguments]`` in one round trip, each call on copies of its ``args``.
+
+        before: ``(obj, name, values)``, an object of the same kernel: ``obj.name = values[i]`` just before the
+        i-th call. What the calls print is printed here; what they change in their arguments is not brought back.
+        The first call that raises ends the calls, and its exception is raised here.
+        """
+        codec, requests = self._session.codec, []
+        for i, args in enumerate(arguments):
+            if before is not None:
+                requests.append({"op": "setattr", "target": codec.encode(before[0]), "name": before[1],
+                                 "value": codec.encode(before[2][i])})
+            requests.append({"op": "call", "target": codec.encode(self), "args": codec.encode(list(args)),
+                             "kwargs": codec.encode({})})
+        answers = self._session.request({"op": "batch", "requests": requests}, whole=True).get("answers")
+        if not isinstance(answers, list) or not all(isinstance(answer, dict) for answer in answers):
+            raise AssertionError("the answers of the notebook could not be read.")
+        results = []
+        for answer in answers:
+            if answer.get("op") == "raise":
+                raise error_named(answer.get("type"), answer.get("message"))
+            if "stdout" in answer:  # a call's answer (a setattr's has none)
+                sys.stdout.write(str(answer["stdout"]))
+                try:
+                    results.append(codec.decode(answer.get("v")))
+                except (ValueError, TypeError, KeyError) as error:
+                    raise AssertionError(f"a value from the notebook could not be read: {error}.") from None
+        if len(results) != len(arguments):
+            raise AssertionError(f"the notebook answered {len(results)} of {len(arguments)} calls.")
+        return results
+
     def rebind(self, names):
         """A copy of this (kernel) function in which the global ``names`` refer to the given judge objects."""
         codec = self._session.codec

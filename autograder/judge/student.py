@@ -10,6 +10,8 @@ where they live; this is all it does with them, the same way for both:
   ignores them in every call, whatever the notebook set (its setting is restored afterwards). There is no
   call with floating-point traps: stability is checked on the results (finite, right for large inputs),
   never by trapping warnings;
+- ``call_each(func, arguments, before)``: many calls of one function, in one round trip when it lives in the
+  kernel (a numerical gradient through a student's layer), each on copies of its arguments;
 - ``with_helpers(func, helpers)``: ``func`` calling reference versions of the notebook's other functions;
   a check of such a function is decorated ``@own_helpers_first(helpers)``: it runs first on the function as
   it is (the student's own helpers, no round trip per helper call) and, only if that fails, again with the
@@ -24,6 +26,7 @@ and each check draws its own generator from it (``secret_rng``).
 """
 import contextlib
 import contextvars
+import copy
 import functools
 import io
 import sys
@@ -34,8 +37,8 @@ import numpy as np
 from .agent import with_globals
 from .remote import KernelUnavailable, RemoteFunction, RemoteObject, first_try, type_name
 
-__all__ = ["KernelUnavailable", "beside", "both_ways", "own_first", "own_helpers_first", "secret_rng", "secret_seed",
-           "type_name", "with_helpers"]
+__all__ = ["KernelUnavailable", "beside", "both_ways", "call_each", "own_first", "own_helpers_first", "secret_rng",
+           "secret_seed", "type_name", "with_helpers"]
 
 _SEED = contextvars.ContextVar("secret_seed", default=0)  # 0 in a source notebook; secret when the judge grades
 _BOTH_WAYS = contextvars.ContextVar("both_ways", default=False)  # True while the judge grades the canary
@@ -89,6 +92,20 @@ def both_ways():
         yield
     finally:
         _BOTH_WAYS.reset(token)
+
+
+def call_each(func, arguments, before=None):
+    """``[func(*args) for args in arguments]``, each call on copies of its ``args``: one round trip to the kernel
+    when ``func`` lives there. before: ``(obj, name, values)``: ``obj.name`` is set to (a copy of) ``values[i]``
+    just before the i-th call. What the calls change in their arguments is not brought back."""
+    if isinstance(func, RemoteFunction):
+        return func.call_each(arguments, before)
+    results = []
+    for i, args in enumerate(arguments):
+        if before is not None:
+            setattr(before[0], before[1], copy.deepcopy(before[2][i]))
+        results.append(func(*copy.deepcopy(args)))
+    return results
 
 
 def beside(func, name):
