@@ -260,6 +260,13 @@ def _safe_url(course: Course) -> str:
     return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
 
 
+def shared_cores(workers: int) -> dict[str, str]:
+    """The environment under which ``workers`` kernels side by side share the cores instead of each taking all
+    of them for its matrix products (and slowing the others down)."""
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
     # Kernels inherit the worker's stderr: send their chatter to a log file, not the terminal.
     logs = Path(root) / ".autograder" / "logs"
@@ -268,10 +275,7 @@ def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
         os.dup2(log.fileno(), 2)
     # nbgrader's gradebook code trips SQLAlchemy 2 warnings that say nothing about the submission.
     warnings.filterwarnings("ignore", category=SAWarning)
-    # Kernels inherit this: N kernels side by side share the cores instead of each taking all.
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = threads
+    os.environ.update(shared_cores(workers))  # kernels inherit it
     if fonts:  # matplotlib's font list, built once by the grading process for every kernel
         os.environ[FONT_LIST_ENV] = fonts
 

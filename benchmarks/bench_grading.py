@@ -55,13 +55,21 @@ c.Execute.timeout = 300
 CANARY_LINE = re.compile(r"Canary: .* in ([\d.]+) s;")
 
 
-def stage_cifar10(labs: list[str], folder: Path) -> None:
-    """For Lab 5 without COURSE_DATA_DIR: a CIFAR-10 archive in the official format in ``folder``/data, with as many
-    images as a graded Lab 5 loads from the real one (5,000 training, 1,000 test)."""
-    if any(lab.startswith("lab5") for lab in labs) and not os.environ.get("COURSE_DATA_DIR"):
-        from cifar_archive import write_fake_cifar10
-        write_fake_cifar10(folder / "data", n_per_batch=1000, n_test=1000, seed=0, form="archive")
-        os.environ["COURSE_DATA_DIR"] = str(folder / "data")
+def stage_data(labs: list[str], folder: Path) -> None:
+    """Without COURSE_DATA_DIR, the data sets the labs need, in the official formats, in ``folder``/data: for Lab 5
+    a CIFAR-10 archive with as many images as a graded Lab 5 loads from the real one (5,000 training, 1,000
+    test), for Lab 6 MNIST's four files with the official counts (uncompressed: only the real files have the
+    official checksums). Both sides load them through the code that loads the real ones."""
+    if os.environ.get("COURSE_DATA_DIR") or not any(lab.startswith(("lab5", "lab6")) for lab in labs):
+        return
+    from cifar_archive import write_fake_cifar10
+    from mnist_files import write_fake_mnist
+    data = folder / "data"
+    write_fake_cifar10(data, n_per_batch=1000, n_test=1000, seed=0, form="archive")
+    write_fake_mnist(data / "mnist", n_train=60_000, n_test=10_000, seed=0, form="raw")
+    for path in [data, *data.rglob("*")]:  # sandboxed kernels run as another user
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    os.environ["COURSE_DATA_DIR"] = str(data)
 
 
 def run(command, cwd) -> tuple[float, str]:
@@ -139,14 +147,16 @@ def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
 def floor(course: Course, lab: str, n: int, workers: int) -> tuple[float, float]:
     """Seconds for what no parallel grader can beat here, and of its first notebook: the solved notebook run
     alone in a plain kernel (as a canary is), then N times, ``workers`` at a time: nbclient only, no nbgrader,
-    no sandbox, no gradebook, hidden tests in the kernel."""
+    no sandbox, no gradebook, hidden tests in the kernel. Side by side, the kernels share the cores as the
+    kit's do (``shared_cores``): each taking all of them for its matrix products slows both down."""
     from concurrent.futures import ProcessPoolExecutor
+    from autograder.grade import shared_cores
     nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     folder = course.release_notebook(lab).parent
     start = time.perf_counter()
     run_plain(copy.deepcopy(nb), folder)
     first = time.perf_counter() - start
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=os.environ.update, initargs=(shared_cores(workers),)) as pool:
         list(pool.map(run_plain, [nb] * n, [folder] * n))
     return time.perf_counter() - start, first
 
@@ -193,7 +203,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        stage_cifar10(args.labs, tmp)
+        stage_data(args.labs, tmp)
         for lab in args.labs:
             t = throughput(lab, args.submissions, args.workers, args.repeats, tmp)
             single = per_notebook(lab, args.plain_runs, tmp) if args.plain_runs else (float("nan"),) * 2

@@ -22,7 +22,7 @@ from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import (ClearOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,  # noqa: E402
                                     CheckCellMetadata)
 
-from bench_grading import run_plain, stage_cifar10, stock_notebook  # noqa: E402
+from bench_grading import run_plain, stage_data, stock_notebook  # noqa: E402
 
 from autograder import grade as grading  # noqa: E402
 from autograder.course import Course  # noqa: E402
@@ -96,7 +96,7 @@ def profile(lab: str, runs: int) -> None:
     for owner, name in [*PHASES.values(), ROUND_TRIPS]:
         timed(owner, name, totals, counts)
     with tempfile.TemporaryDirectory() as tmp:
-        stage_cifar10([lab], Path(tmp))
+        stage_data([lab], Path(tmp))
         course = scratch_course(Course(KIT), Path(tmp) / "course", [lab])
         assert release_lab(course, lab) == []
         for run in range(runs):

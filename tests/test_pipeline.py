@@ -6,6 +6,7 @@ one kind of submission came to.
 import copy
 import csv
 import io
+import os
 from html import escape as html_escape
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.export import export, question_ids
 from autograder.feedback import feedback, visible_text
-from autograder.grade import grade
+from autograder.grade import _pool, grade
 from autograder.leaks import secret_lines
 from autograder.release import out_of_sync, release_lab
 from autograder.report import report
@@ -228,3 +229,13 @@ def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(g
     text = page.read_text()
     assert "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")  # viewable offline
     assert all(html_escape(q) in text for q in question_ids(course, lab))
+
+
+def test_grading_workers_side_by_side_share_the_cores_for_matrix_products(tmp_path):
+    """With --workers 2, each worker, and so each kernel it starts, asks the BLAS for half the cores: two
+    gradings side by side each taking all of them slow each other down (Labs 5 and 6 train networks)."""
+    course = scratch_course(KIT, tmp_path / "course", [KIT.labs()[0]])
+    with _pool(course, 2, 1, False) as pool:
+        threads = [pool.submit(os.getenv, name).result()
+                   for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")]
+    assert threads == [str(max(1, os.cpu_count() // 2))] * 3

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -103,6 +104,7 @@ def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_
         (course / name).mkdir()
         (course / name / "file.txt").write_text(f"{name} for the kernel")
     monkeypatch.setenv("COURSE_DATA_DIR", str(course / "data"))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # a grading worker's share of the cores (grade.shared_cores)
     nb, km, error = run(course, [
         "import numpy as np\nprint(np.arange(10).reshape(2, 5).sum(axis=1))",
         "%matplotlib inline\nimport io\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
@@ -115,6 +117,7 @@ def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_
         "try:\n    import autograder\nexcept ImportError as e:\n    print('blocked:', e)",
         "print(open(os.path.join(os.environ['COURSE_DATA_DIR'], 'file.txt')).read())",
         f"print(open({str(course / 'extra' / 'file.txt')!r}).read())",
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))",
     ], readonly_paths=[str(course / "extra")])
     assert error is None and km.exit_reason is None and km.exit_kind is None
     assert text(nb.cells[0]).strip() == "[10 35]"
@@ -128,6 +131,7 @@ def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_
     assert text(nb.cells[5]).startswith("blocked:") and "not available to notebooks" in text(nb.cells[5])
     assert text(nb.cells[6]).strip() == "data for the kernel"
     assert text(nb.cells[7]).strip() == "extra for the kernel"
+    assert text(nb.cells[8]).strip() == "1"
 
 
 
@@ -427,7 +431,9 @@ def test_a_python_environment_closed_to_other_users_is_refused_with_the_fix(tmp_
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     venv.chmod(0o700)
     code = "from autograder.sandbox import sandbox_problem; print(sandbox_problem())"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # the kit and its dependencies from this environment: the new one's base interpreter may have none of them
+    kit_and_packages = [str(Path(__file__).resolve().parents[1]), sysconfig.get_paths()["purelib"]]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(kit_and_packages)}
     said = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
                           check=True).stdout
     assert "cannot read this Python environment" in said and f"{venv} (mode 700)" in said and "chmod o+rx" in said
