@@ -160,7 +160,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
     env = result.environment
     scored = (f"The lab's own solution scored {result.score:g} of {result.max_score:g} automatic points in the "
               f"grading sandbox (status {result.status})" if not full else
-              f"The lab's own solution scored full marks in the grading sandbox, but these of its cells failed: "
+              f"The lab's own solution scored full marks in the grading sandbox, but some of its cells failed: "
               f"{', '.join(outside[:5])}{' and more' if len(outside) > 5 else ''}")
     scored += ", so nothing was graded and the gradebook is unchanged."
     if "course_utils_error" in env:

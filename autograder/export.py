@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course
 from .records import UNGRADABLE, Status, load_record
 

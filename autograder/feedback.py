@@ -11,6 +11,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
+from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError
 from .records import UNGRADABLE, load_record
 from .leaks import secret_lines, split_regions

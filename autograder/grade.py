@@ -33,6 +33,7 @@ from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
+from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, preprocessors
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests, noted, noted_times

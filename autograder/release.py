@@ -2,43 +2,22 @@
 from __future__ import annotations
 
 import filecmp
-import functools
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
-import nbgrader.api
 from nbgrader.converters import GenerateAssignment
-from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.utils import capture_log
 
+from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import CONFIG_FILE, Course, CourseError
 from .judge.cells import format_problems
 from .leaks import Leak, find_leaks
 
 
-_run_alembic_heads = nbgrader.api.get_alembic_version
-
-
-@functools.cache
-def _alembic_head() -> str:
-    """The schema version nbgrader stamps on a new gradebook, read from its migration scripts in this process.
-
-    nbgrader runs the ``alembic heads`` command in a new process for it, for every new gradebook: seconds
-    for one short string (15 s on a loaded 2-core machine), paid by the canary's own gradebook on the first
-    grading of a lab. The same scripts give the same answer; if alembic cannot say, nbgrader's way.
-    """
-    try:
-        from alembic.script import ScriptDirectory
-        return ScriptDirectory(ALEMBIC_DIR).get_current_head() or _run_alembic_heads()
-    except Exception:
-        return _run_alembic_heads()
-
-
 def generate(course: Course, lab: str) -> None:
     """Run nbgrader's generate_assignment for ``lab`` (always, never skipping) and record it in the gradebook."""
-    nbgrader.api.get_alembic_version = _alembic_head  # looked up by name when nbgrader creates a gradebook
     config = course.config()
     coursedir = course.coursedir(config)
     coursedir.assignment_id = lab
