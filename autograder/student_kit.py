@@ -66,6 +66,14 @@ def secrets_in(course: Course, items: dict[str, Path]) -> list[str]:
 
 def student_kit(course: Course, out: Path | None = None) -> Path:
     """Write the student kit (default ``student-kit.zip`` in the course root) and return its path."""
+    package = course.root / "student"
+    absent = [path for path in (package / "pyproject.toml", package / "requirements.txt",
+                                package / "course_utils" / "__init__.py") if not path.is_file()]
+    if absent:
+        names = ", ".join(str(path.relative_to(course.root)) for path in absent)
+        raise CourseError(f"The student package is missing from {course.root} (no {names}): "
+                          "students install course_utils from the kit's student/ folder. Copy student/ and "
+                          "course_utils/ from the course kit into the course root, then try again.")
     items = contents(course)
     missing = [lab for lab in course.labs() if f"release/{lab}/{lab}.ipynb" not in items]
     if missing:
@@ -77,9 +85,13 @@ def student_kit(course: Course, out: Path | None = None) -> Path:
                           "\nRun `python -m autograder release` to regenerate release/, then try again.")
     target = out or course.root / "student-kit.zip"
     tmp = target.with_name(f".{target.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", README)
-        for name, path in items.items():
-            archive.write(path, name)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("README.txt", README)
+            for name, path in items.items():
+                archive.write(path, name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written archive left behind
+        raise
     tmp.replace(target)
     return target

@@ -1,4 +1,5 @@
 """The student kit holds the released labs and course_utils only: nothing a student must not see."""
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -38,3 +39,16 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
         nb = nbformat.reads(archive.read(f"release/{lab}/{lab}.ipynb").decode(), as_version=4)
         text = "\n".join(cell.source for cell in nb.cells)  # as students read it (the file's JSON escapes quotes)
         assert own and not [line for line in own if line in text], lab
+
+
+def test_a_course_root_without_the_student_package_gets_a_clear_error_and_no_archive(tmp_path):
+    """An instructor's course root holding the labs but not student/ (course_utils and its requirements)."""
+    root = tmp_path / "course"
+    for folder in ("source", "release"):
+        shutil.copytree(KIT.root / folder, root / folder)
+    shutil.copy(KIT.root / "nbgrader_config.py", root)
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "student-kit"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "student package is missing" in result.stderr and "Copy student/" in result.stderr
+    assert sorted(path.name for path in root.iterdir()) == ["nbgrader_config.py", "release", "source"]
