@@ -141,10 +141,7 @@ class RemoteFunction(RemoteObject):
                 raise error_named(answer.get("type"), answer.get("message"))
             if "stdout" in answer:  # a call's answer (a setattr's has none)
                 sys.stdout.write(str(answer["stdout"]))
-                try:
-                    results.append(codec.decode(answer.get("v")))
-                except (ValueError, TypeError, KeyError) as error:
-                    raise AssertionError(f"a value from the notebook could not be read: {error}.") from None
+                results.append(self._session.decode(answer.get("v")))
         if len(results) != len(arguments):
             raise AssertionError(f"the notebook answered {len(results)} of {len(arguments)} calls.")
         return results
@@ -373,10 +370,12 @@ class KernelSession:
             answer = self._say(self._serve(answer))
         if answer["op"] == "raise":
             raise error_named(answer.get("type"), answer.get("message"))
-        if whole:
-            return answer
+        return answer if whole else self.decode(answer.get("v"))
+
+    def decode(self, tree):
+        """A value the kernel sent; one it sent in a form the codec refuses fails the check asking for it."""
         try:
-            return self.codec.decode(answer.get("v"))
+            return self.codec.decode(tree)
         except (ValueError, TypeError, KeyError) as error:
             raise AssertionError(f"a value from the notebook could not be read: {error}.") from None
 
