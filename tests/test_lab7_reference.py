@@ -205,3 +205,33 @@ def test_every_check_is_quick():
         started = time.perf_counter()
         getattr(lab7, f"check_{name}")(namespace[name])
         assert time.perf_counter() - started < 3.0, name
+
+
+# ----------------------------------------------------------------------------- what the lab says to observe
+
+def test_the_dead_relu_experiment_shows_what_the_lab_says_whatever_the_rounding():
+    """Section 6.3, as a student runs it (float32, 200 iterations): with both learning rates every point ends up
+    classified right and nothing overflows, and the larger rate leaves more dead units in the deeper layers (the
+    text says about a third, against 13% in all with the smaller rate). The same holds for weights that differ in
+    their last bits, as correct implementations that round differently make them: a rate of 1.0 once gave NaN
+    weights in float32 and 79% dead units in float64."""
+    import nbformat
+    from course_utils import data
+    from notebook_namespace import ROOT
+    nb = nbformat.read(ROOT / "source" / LAB / f"{LAB}.ipynb", as_version=4)
+    experiment = next(cell.source for cell in nb.cells if 'dead = {"before training"' in cell.source)
+    small, large = (float(rate) for rate in re.search(r"for lr in \(([\d.]+), ([\d.]+)\)", experiment).groups())
+    X, y = data.make_xor(n_samples=200, noise=0.15, seed=0, dtype=np.float32)
+    X = X - 0.5
+    start = arch.init_network([2] + [32] * 7 + [1], "he", seed=0)
+    rng = np.random.default_rng(0)
+    for nudge in (0.0, 1e-6, 1e-6):
+        nudged = {key: (value * (1 + nudge * rng.standard_normal(value.shape))).astype(np.float32)
+                  for key, value in start.items()}
+        dead = {}
+        for lr in (small, large):
+            params, _ = arch.train(nudged, X, y, "relu", lr=lr, iterations=200)
+            assert all(np.all(np.isfinite(value)) for value in params.values()), (lr, nudge)
+            assert np.mean(arch.predict(params, X, "relu") == y) == 1.0, (lr, nudge)
+            dead[lr] = arch.dead_fraction(params, X)[1:]  # the deeper hidden layers
+        assert dead[small].mean() < 0.2 and 0.25 <= dead[large].mean() <= 0.5, (nudge, dead)
