@@ -11,14 +11,16 @@ import contextlib
 import io
 import re
 
+import nbformat
 import numpy as np
 import pytest
 
 from autograder.hidden import common, lab7
 from autograder.reference import architectures as arch
 from autograder.submissions import PLANTED_MISTAKES
+from course_utils import data
 from hidden_checks import SEEDS, failing_checks, failure_message
-from notebook_namespace import source_cells
+from notebook_namespace import ROOT, source_cells
 
 LAB = "lab7_architectures"
 CHECKED = ("identity", "collapse_linear", "backward", "success_rate", "layer_gradient_norms", "dead_fraction")
@@ -215,9 +217,6 @@ def test_the_dead_relu_experiment_shows_what_the_lab_says_whatever_the_rounding(
     text says about a third, against 13% in all with the smaller rate). The same holds for weights that differ in
     their last bits, as correct implementations that round differently make them: a rate of 1.0 once gave NaN
     weights in float32 and 79% dead units in float64."""
-    import nbformat
-    from course_utils import data
-    from notebook_namespace import ROOT
     nb = nbformat.read(ROOT / "source" / LAB / f"{LAB}.ipynb", as_version=4)
     experiment = next(cell.source for cell in nb.cells if 'dead = {"before training"' in cell.source)
     small, large = (float(rate) for rate in re.search(r"for lr in \(([\d.]+), ([\d.]+)\)", experiment).groups())
