@@ -452,3 +452,15 @@ def predict_swapped(params, X):
 ])
 def test_check_predict_catches(student, expected):
     assert expected in failure_message(lab1.check_predict, student)
+
+
+def predict_from_Z2(params, X):
+    return (shallow.forward_propagation(X, params)[1]["Z2"] > 0.5).astype(np.int64)
+
+
+def test_check_predict_catches_a_threshold_on_Z2_whatever_the_secret_seed():
+    """Lab 1's planted mistake: thresholding Z2 instead of A2 at 0.5. It passed for about one secret seed in a
+    hundred, whose random problems had no output probability between 0.5 and 0.62."""
+    for seed in range(200):
+        with secret_seed(seed):
+            assert "some predictions are wrong" in failure_message(lab1.check_predict, predict_from_Z2), seed

@@ -291,6 +291,13 @@ def check_nn_model(nn_model):
 
 # ----------------------------------------------------------------------------- predict
 
+def _one_output_just_above_half(rng, X, params):
+    """``params`` with the output bias moved so that one random sample gets Z2 = 0.25 (A2 = 0.56): a threshold
+    on Z2 instead of A2, or at a value above 0.56, then gets that sample wrong, whatever the other draws."""
+    _, cache = shallow.forward_propagation(X, params)
+    return {**params, "b2": params["b2"] + 0.25 - cache["Z2"][rng.integers(len(X))]}
+
+
 @own_helpers_first(REFERENCE_HELPERS)
 def check_predict(predict):
     """0/1 integer labels of shape (N, 1) from thresholding the output probability at 0.5."""
@@ -299,6 +306,7 @@ def check_predict(predict):
         N, n_x, n_h = sizes(rng)
         N += 10
         X, _, params = shallow_problem(rng, N, n_x, n_h)
+        params = _one_output_just_above_half(rng, X, params)
         with tested_with(describe(N, n_x, n_h)):
             labels = call(predict, params, X)
             values = np.asarray(labels) if hasattr(labels, "shape") else None
@@ -310,7 +318,8 @@ def check_predict(predict):
             expected = shallow.predict(params, X)
             probabilities, _ = shallow.forward_propagation(X, params)
             decided = np.abs(probabilities - 0.5) > 1e-9
-            if np.array_equal(labels[decided], 1 - expected[decided]):
+            both_classes = len(np.unique(expected[decided])) == 2  # else "swapped" is also "all one class"
+            if both_classes and np.array_equal(labels[decided], 1 - expected[decided]):
                 raise AssertionError("predict: the classes are swapped: predict 1 where A2 > 0.5 and 0 elsewhere.")
             if not np.array_equal(labels[decided], expected[decided]):
                 raise AssertionError("predict: some predictions are wrong: run forward_propagation and "
