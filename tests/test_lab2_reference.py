@@ -222,6 +222,21 @@ def test_check_detect_divergence_catches(student, expected):
     fails_with(lab2.check_detect_divergence, student, "detect_divergence", expected)
 
 
+ABSOLUTE_THRESHOLD = ("def detect_divergence(cost, first_cost, max_ratio=3.0):\n"
+                      "    if cost != cost or cost == float('inf'):\n"
+                      "        return 'the cost is ' + str(cost)\n"
+                      "    return 'the cost grew' if cost > max_ratio else None")
+
+
+def test_check_detect_divergence_catches_an_absolute_threshold_whatever_the_secret_seed():
+    """``cost > max_ratio`` instead of ``cost > max_ratio * first_cost``: it passed for seeds 16, 24 and 31 of the
+    first 40, whose first cost was above 0.94 (3.2 times it then passes 3 too)."""
+    student = notebook(detect_divergence=ABSOLUTE_THRESHOLD)["detect_divergence"]
+    for seed in range(100):
+        with secret_seed(seed), pytest.raises(AssertionError, match="for a diverged run"):
+            lab2.check_detect_divergence(student)
+
+
 def altered_train(old, new):
     """The notebook's solution of train with one line changed."""
     code = solution_sources()["train"]
