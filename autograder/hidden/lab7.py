@@ -237,7 +237,7 @@ def check_success_rate(success_rate):
     """Secret seeds, width, learning rate and a threshold that some seeds reach and others miss (one of them exactly);
     the reference init_network, train and predict are swapped in."""
     rng = secret_rng(1706)
-    for _ in range(10):  # until the seeds' runs differ: then some succeed and some fail, and one seed for all is told
+    for _ in range(10):  # until the seeds' runs differ: some then succeed and some fail, as one seed for all cannot
         N = int(rng.integers(24, 41))
         X = rng.normal(scale=0.15, size=(N, 2)) + np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])[
             np.arange(N) % 4]
