@@ -579,6 +579,21 @@ def test_a_kernel_that_answers_many_calls_wrongly_fails_its_own_check(kernel, an
         assert judge.lookup("scaled")(np.ones(1)) == 3.0  # the conversation goes on
 
 
+@pytest.mark.parametrize("part", ["v", "args"])
+def test_a_kernel_that_answers_one_call_in_a_form_the_judge_refuses_fails_its_own_check(kernel, part):
+    """The same for a single call: its result, or the arguments it sends back changed, in a refused form."""
+    run, session = kernel
+    run(EACH + "import json\nreal_dumps = json.dumps\n"
+        "def lying_dumps(message, *args, **kwargs):\n"
+        "    if isinstance(message, dict) and 'stdout' in message and 'answers' not in message:\n"
+        f"        message[{part!r}] = {{'t': 'nd', 'v': 1}}\n"
+        "    return real_dumps(message, *args, **kwargs)\n"
+        "json.dumps = lying_dumps\n")
+    with session() as judge:
+        with pytest.raises(AssertionError, match="a value from the notebook could not be read"):
+            judge.lookup("scaled")(np.ones(1))
+
+
 STATEFUL_DENSE = '''
 import numpy as np
 

@@ -110,13 +110,13 @@ class RemoteFunction(RemoteObject):
     """
 
     def __call__(self, *args, **kwargs):
-        codec = self._session.codec
-        answer = self._session.request({"op": "call", "target": codec.encode(self), "args": codec.encode(list(args)),
-                                        "kwargs": codec.encode(kwargs)}, whole=True)
+        session, codec = self._session, self._session.codec
+        answer = session.request({"op": "call", "target": codec.encode(self), "args": codec.encode(list(args)),
+                                  "kwargs": codec.encode(kwargs)}, whole=True)
         sys.stdout.write(str(answer.get("stdout", "")))
-        _update(list(args), codec.decode(answer.get("args")))
-        _update(kwargs, codec.decode(answer.get("kwargs")))
-        return codec.decode(answer.get("v"))
+        _update(list(args), session.decode(answer.get("args")))
+        _update(kwargs, session.decode(answer.get("kwargs")))
+        return session.decode(answer.get("v"))
 
     def call_each(self, arguments, before=None):
         """``[self(*args) for args in arguments]`` in one round trip, each call on copies of its ``args``.
