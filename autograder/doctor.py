@@ -49,7 +49,7 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
         raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
-    result = run_canary(course, lab, sandbox, environment=env)
+    result = run_canary(course, lab, sandbox, environment=env, own_folder=True)  # beside a running grade, too
     lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
     lines.append(f"  [{'ok' if result.ok else 'PROBLEM'}] score {result.score:g} / {result.max_score:g} automatic "
                  f"points, status {result.status}")

@@ -10,6 +10,8 @@ later run grades only what changed.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -261,6 +263,57 @@ def _safe_url(course: Course) -> str:
     return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
 
 
+@contextlib.contextmanager
+def grading_lock(course: Course, lab: str, shard: tuple[int, int] | None = None):
+    """Held while ``lab`` is graded: one ``grade LAB`` per course at a time, or shards of it, each share once.
+
+    A second run would remake the canary's course under the first one's canary and grade the same
+    submissions at the same moment. Shards (on any machine sharing the course folder) share the lab's lock
+    and hold their share's; a run without ``--shard`` holds the lab's alone. Raises CourseError if taken.
+    """
+    folder = course.root / ".autograder" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    held = []
+    try:
+        lab_lock = _take(folder / f"{lab}.lock", fcntl.LOCK_SH if shard else fcntl.LOCK_EX)
+        if lab_lock is None:
+            raise CourseError(_taken_text(lab, folder / f"{lab}.lock", shard))
+        held.append(lab_lock)
+        own = _take(folder / f"{lab}.shard-{shard[0]}-of-{shard[1]}.lock", fcntl.LOCK_EX) if shard else lab_lock
+        if own is None:
+            raise CourseError(_taken_text(lab, folder / f"{lab}.shard-{shard[0]}-of-{shard[1]}.lock", shard))
+        held.append(own)
+        lab_lock.truncate(0)  # who holds it: the run without --shard, else nobody named (shards share it)
+        own.truncate(0)
+        own.write(f"process {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+        own.flush()
+        yield
+        own.truncate(0)
+    finally:
+        for lock in reversed(held):
+            lock.close()  # closing the file releases its lock
+
+
+def _take(path: Path, mode: int):
+    """``path`` opened and locked (``mode``) without waiting; None if another process holds it."""
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def _taken_text(lab: str, path: Path, shard: tuple[int, int] | None) -> str:
+    holder = path.read_text().strip() if path.is_file() else ""
+    what = (f"share {shard[0]}/{shard[1]} of {lab} is already being graded" if shard and ".shard-" in path.name
+            else f"{lab} is already being graded in this course" + (" without --shard" if shard else ""))
+    return (f"{what} ({'by ' + holder if holder else 'by shards of it'}); a second run would grade the same "
+            "submissions at the same time. Wait until it ends (or stop it), then run grade again. To grade a lab on "
+            "several machines at once, start one shard on each: grade LAB --shard K/N.")
+
+
 def shared_cores(workers: int) -> dict[str, str]:
     """The environment under which ``workers`` kernels side by side share the cores instead of each taking all
     of them for its matrix products (and slowing the others down)."""
@@ -297,7 +350,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     nothing is graded. ``say`` (e.g. ``print``) is told what the canary found.
 
     ``shard=(K, N)`` grades only share K of N (``course.shard_of``), so that N processes, on N machines
-    sharing the course folder and a PostgreSQL gradebook, grade a lab together, at the same time.
+    sharing the course folder and a PostgreSQL gradebook, grade a lab together, at the same time. Another
+    run of the same lab (or share) in the same course is refused while one runs (``grading_lock``).
     """
     course.check_lab(lab)
     workers = workers or os.cpu_count() or 1
@@ -310,46 +364,48 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
-    start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
-    ensure_in_gradebook(course, lab, shard)
-    environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
-    environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
-    outcomes, todo = {}, {}
-    for student in course.students(lab):
-        if shard and shard_of(student, shard[1]) != shard[0]:
-            continue
-        prints = submission_fingerprint(course, lab, student, environment_print)
-        previous = load_record(course, lab, student)
-        if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
-            previous.skipped = True
-            outcomes[student] = previous
-        else:
-            todo[student] = prints
-    if todo and sandbox:  # the kernels' font list is built while the canary's course is made
-        threading.Thread(target=font_list, daemon=True).start()
-    reference_seconds = {}
-    if todo and not skip_canary:
-        result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)
-        if not result.ok:
-            raise CanaryFailed(result)
-        reference_seconds = result.cell_seconds
-        if say:
-            say(f"Canary: the lab's own solution scored full marks ({result.score:g} / {result.max_score:g}) in "
-                f"{result.seconds:.1f} s; each cell may take {_limits_text(course)}.")
-    with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
-              dynamic_ncols=True) as bar:
-        def record(outcome: Outcome) -> None:
-            outcome.fingerprint = todo[outcome.student]
-            save_record(course, outcome)
-            outcomes[outcome.student] = outcome
-            bar.update()
-            bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
+    with grading_lock(course, lab, shard):
+        start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
+        ensure_in_gradebook(course, lab, shard)
+        environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
+        environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
+        outcomes, todo = {}, {}
+        for student in course.students(lab):
+            if shard and shard_of(student, shard[1]) != shard[0]:
+                continue
+            prints = submission_fingerprint(course, lab, student, environment_print)
+            previous = load_record(course, lab, student)
+            if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
+                previous.skipped = True
+                outcomes[student] = previous
+            else:
+                todo[student] = prints
+        if todo and sandbox:  # the kernels' font list is built while the canary's course is made
+            threading.Thread(target=font_list, daemon=True).start()
+        reference_seconds = {}
+        if todo and not skip_canary:
+            result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)
+            if not result.ok:
+                raise CanaryFailed(result)
+            reference_seconds = result.cell_seconds
+            if say:
+                say(f"Canary: the lab's own solution scored full marks ({result.score:g} / {result.max_score:g}) in "
+                    f"{result.seconds:.1f} s; each cell may take {_limits_text(course)}.")
+        with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
+                  dynamic_ncols=True) as bar:
+            def record(outcome: Outcome) -> None:
+                outcome.fingerprint = todo[outcome.student]
+                save_record(course, outcome)
+                outcomes[outcome.student] = outcome
+                bar.update()
+                bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
 
-        crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
-        for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
-            if _run_pool(course, lab, [student], workers, sandbox, record, reference_seconds):
-                record(Outcome(student, lab, Status.ERROR, "the grading worker process died twice on this submission"))
-    return [outcomes[s] for s in sorted(outcomes)]
+            crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
+            for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
+                if _run_pool(course, lab, [student], workers, sandbox, record, reference_seconds):
+                    record(Outcome(student, lab, Status.ERROR,
+                                   "the grading worker process died twice on this submission"))
+        return [outcomes[s] for s in sorted(outcomes)]
 
 
 def _limits_text(course: Course) -> str:
@@ -364,7 +420,7 @@ def run_canary(course: Course, lab: str, sandbox: bool = True, workers: int | No
                environment: dict | None = None, own_folder: bool = False) -> canary.CanaryResult:
     """Grade the lab's own solution as a submission would be graded (a worker of its own, the sandbox).
 
-    ``own_folder``: in a folder of this process's own, deleted afterwards (concurrent shards), instead of
+    ``own_folder``: in a folder of this process's own, deleted afterwards (concurrent shards, the doctor), instead of
     the lab's canary folder kept for the next run.
     """
     environment = environment or canary.environment(course, sandbox)

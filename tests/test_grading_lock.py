@@ -1,0 +1,103 @@
+"""One grading run per lab and course at a time.
+
+A second `grade` of a lab that is being graded (an instructor starting it again in another terminal) would
+remake the canary's course under the first run's canary, which then failed with a misleading "the lab's own
+solution scored 0", and grade the same submissions at the same moment. It is refused at once, saying who
+holds the lab, and changes nothing. Shards of a lab run together, each share once; a killed run's lock goes
+with it; the doctor runs beside a grading.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.course import Course, CourseError
+from autograder.demo import scratch_course
+from autograder.grade import grading_lock
+from autograder.records import record_path
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import solved, submit
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB1, LAB2 = "lab1_initialization", "lab2_learning_rates"
+UNSAFE = [] if sandbox_problem() is None else ["--unsafe-no-sandbox"]
+HOLD = """import sys, time
+from autograder.course import Course
+from autograder.grade import grading_lock
+with grading_lock(Course.at(sys.argv[1]), sys.argv[2]):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("")
+    return Course(tmp_path)
+
+
+def test_shards_of_a_lab_grade_together_but_each_share_only_once(course):
+    with grading_lock(course, LAB1, (0, 2)), grading_lock(course, LAB1, (1, 2)):
+        with pytest.raises(CourseError, match=r"share 0/2 of lab1_initialization is already being graded"):
+            with grading_lock(course, LAB1, (0, 2)):
+                pass
+
+
+def test_a_run_without_shards_and_shards_of_the_same_lab_exclude_each_other(course):
+    with grading_lock(course, LAB1, (1, 3)):
+        with pytest.raises(CourseError, match=r"already being graded in this course \(by shards of it\)"):
+            with grading_lock(course, LAB1):
+                pass
+    with grading_lock(course, LAB1):
+        with pytest.raises(CourseError, match=r"already being graded in this course without --shard \(by process"):
+            with grading_lock(course, LAB1, (1, 3)):
+                pass
+        with grading_lock(course, LAB2):  # another lab goes on
+            pass
+    with grading_lock(course, LAB1, (1, 3)):  # released when the run ends
+        pass
+
+
+def test_a_failed_run_releases_its_lock(course):
+    with pytest.raises(RuntimeError):
+        with grading_lock(course, LAB1):
+            raise RuntimeError("the canary failed")
+    with grading_lock(course, LAB1):
+        pass
+
+
+def command(course, *args):
+    return [sys.executable, "-m", "autograder", "--root", str(course.root), *args, *UNSAFE]
+
+
+@pytest.mark.slow
+def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB1])
+    assert release_lab(course, LAB1) == []
+    submit(course, "ana", LAB1, solved(course, LAB1))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(course.root), LAB1], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        assert f"lab1_initialization is already being graded in this course (by process {holder.pid} on" in second.stderr
+        assert "Wait until it ends" in second.stderr and "--shard K/N" in second.stderr
+        assert not record_path(course, LAB1, "ana").exists()
+        assert not (course.root / ".autograder" / "canary").exists(), "the running grade's canary course was touched"
+        with Gradebook(course.db_url()) as gb:
+            with pytest.raises(MissingEntry):
+                gb.find_submission(LAB1, "ana")
+
+        doctor = subprocess.run(command(course, "doctor", LAB1), capture_output=True, text=True, timeout=300)
+        assert doctor.returncode == 0 and "[ok] score 13 / 13" in doctor.stdout, doctor.stdout + doctor.stderr
+        assert not (course.root / ".autograder" / "canary" / LAB1).exists(), "the doctor used grade's canary course"
+    finally:
+        holder.kill()  # as a run cut off by a lost connection or `kill -9`
+        holder.wait()
+        holder.stdout.close()
+    graded = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, timeout=300)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "ana" in graded.stdout and "graded" in graded.stdout
