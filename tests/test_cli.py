@@ -45,3 +45,13 @@ def test_submissions_in_the_wrong_place_are_named_with_where_they_belong(tmp_pat
         f"submitted/bob/{lab}.ipynb is one level too shallow: move it to submitted/bob/{lab}/{lab}.ipynb",
         f"submitted/{lab}/ has no student folder around it: expected submitted/<student>/{lab}/{lab}.ipynb",
         f"submitted/{lab}.ipynb has no student folder: expected submitted/<student>/{lab}/{lab}.ipynb"]
+
+
+def test_the_grade_table_keeps_its_columns_with_names_in_any_script():
+    from autograder.cli import display_width, format_table
+    names = ["李雷", "josé.garcía", "jose\u0301.garci\u0301a", "student000"]  # accents composed, then combining
+    table = format_table(["student", "score", "status"], [[n, "13 / 21", "graded"] for n in names])
+    rows = table.splitlines()[2:]
+    status_column = {display_width(row[:row.index("graded")]) for row in rows}
+    assert len(status_column) == 1, table  # "graded" starts in the same terminal column on every row
+    assert display_width("李雷") == 4 and display_width("josé") == display_width("jose\u0301") == 4
