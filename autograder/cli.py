@@ -34,6 +34,7 @@ def outcome_table(outcomes) -> str:
 
 
 def cmd_release(course: Course, args) -> int:
+    from .lab_lock import lab_lock
     from .release import out_of_sync, release_lab
     labs = args.labs or course.labs()
     failed = False
@@ -42,7 +43,8 @@ def cmd_release(course: Course, args) -> int:
             problems = out_of_sync(course, lab)
             print(f"{lab}: " + ("in sync with source/" if not problems else "OUT OF SYNC"))
         else:
-            problems = release_lab(course, lab)
+            with lab_lock(course, lab, "release"):
+                problems = release_lab(course, lab)
             print(f"{lab}: " + ("released to release/, checked: no solution, hidden test, mark scheme "
                                 "or reference code in it" if not problems else
                                 "NOT released: the student version would leak (previous release kept)"))

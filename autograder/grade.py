@@ -10,8 +10,6 @@ later run grades only what changed.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -39,6 +37,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from . import canary, preprocessors
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests, noted, noted_times
+from .lab_lock import lab_lock
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
 from .sandbox import FONT_LIST_ENV, font_list, sandbox_problem
 from .workers import start_worker_server, worker_context
@@ -263,57 +262,6 @@ def _safe_url(course: Course) -> str:
     return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
 
 
-@contextlib.contextmanager
-def grading_lock(course: Course, lab: str, shard: tuple[int, int] | None = None):
-    """Held while ``lab`` is graded: one ``grade LAB`` per course at a time, or shards of it, each share once.
-
-    A second run would remake the canary's course under the first one's canary and grade the same
-    submissions at the same moment. Shards (on any machine sharing the course folder) share the lab's lock
-    and hold their share's; a run without ``--shard`` holds the lab's alone. Raises CourseError if taken.
-    """
-    folder = course.root / ".autograder" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    held = []
-    try:
-        lab_lock = _take(folder / f"{lab}.lock", fcntl.LOCK_SH if shard else fcntl.LOCK_EX)
-        if lab_lock is None:
-            raise CourseError(_taken_text(lab, folder / f"{lab}.lock", shard))
-        held.append(lab_lock)
-        own = _take(folder / f"{lab}.shard-{shard[0]}-of-{shard[1]}.lock", fcntl.LOCK_EX) if shard else lab_lock
-        if own is None:
-            raise CourseError(_taken_text(lab, folder / f"{lab}.shard-{shard[0]}-of-{shard[1]}.lock", shard))
-        held.append(own)
-        lab_lock.truncate(0)  # who holds it: the run without --shard, else nobody named (shards share it)
-        own.truncate(0)
-        own.write(f"process {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
-        own.flush()
-        yield
-        own.truncate(0)
-    finally:
-        for lock in reversed(held):
-            lock.close()  # closing the file releases its lock
-
-
-def _take(path: Path, mode: int):
-    """``path`` opened and locked (``mode``) without waiting; None if another process holds it."""
-    lock = open(path, "a+")
-    try:
-        fcntl.flock(lock, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return None
-    return lock
-
-
-def _taken_text(lab: str, path: Path, shard: tuple[int, int] | None) -> str:
-    holder = path.read_text().strip() if path.is_file() else ""
-    what = (f"share {shard[0]}/{shard[1]} of {lab} is already being graded" if shard and ".shard-" in path.name
-            else f"{lab} is already being graded in this course" + (" without --shard" if shard else ""))
-    return (f"{what} ({'by ' + holder if holder else 'by shards of it'}); a second run would grade the same "
-            "submissions at the same time. Wait until it ends (or stop it), then run grade again. To grade a lab on "
-            "several machines at once, start one shard on each: grade LAB --shard K/N.")
-
-
 def shared_cores(workers: int) -> dict[str, str]:
     """The environment under which ``workers`` kernels side by side share the cores instead of each taking all
     of them for its matrix products (and slowing the others down)."""
@@ -351,7 +299,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
 
     ``shard=(K, N)`` grades only share K of N (``course.shard_of``), so that N processes, on N machines
     sharing the course folder and a PostgreSQL gradebook, grade a lab together, at the same time. Another
-    run of the same lab (or share) in the same course is refused while one runs (``grading_lock``).
+    run of the same lab (or share) in the same course is refused while one runs (``lab_lock``).
     """
     course.check_lab(lab)
     workers = workers or os.cpu_count() or 1
@@ -364,7 +312,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
-    with grading_lock(course, lab, shard):
+    with lab_lock(course, lab, "grade", shard):
         start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
         ensure_in_gradebook(course, lab, shard)
         environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})

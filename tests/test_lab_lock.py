@@ -1,10 +1,10 @@
-"""One grading run per lab and course at a time.
+"""One grading run per lab and course at a time (``autograder.lab_lock``).
 
 A second `grade` of a lab that is being graded (an instructor starting it again in another terminal) would
 remake the canary's course under the first run's canary, which then failed with a misleading "the lab's own
 solution scored 0", and grade the same submissions at the same moment. It is refused at once, saying who
-holds the lab, and changes nothing. Shards of a lab run together, each share once; a killed run's lock goes
-with it; the doctor runs beside a grading.
+holds the lab, and changes nothing; so is a `release` of it. Shards of a lab run together, each share once;
+a killed run's lock goes with it; the doctor runs beside a grading.
 """
 import subprocess
 import sys
@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
-from autograder.grade import grading_lock
+from autograder.lab_lock import lab_lock
 from autograder.records import record_path
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
@@ -26,8 +26,8 @@ LAB1, LAB2 = "lab1_initialization", "lab2_learning_rates"
 UNSAFE = [] if sandbox_problem() is None else ["--unsafe-no-sandbox"]
 HOLD = """import sys, time
 from autograder.course import Course
-from autograder.grade import grading_lock
-with grading_lock(Course.at(sys.argv[1]), sys.argv[2]):
+from autograder.lab_lock import lab_lock
+with lab_lock(Course.at(sys.argv[1]), sys.argv[2], "grade"):
     print("held", flush=True)
     time.sleep(600)
 """
@@ -40,32 +40,44 @@ def course(tmp_path):
 
 
 def test_shards_of_a_lab_grade_together_but_each_share_only_once(course):
-    with grading_lock(course, LAB1, (0, 2)), grading_lock(course, LAB1, (1, 2)):
-        with pytest.raises(CourseError, match=r"share 0/2 of lab1_initialization is already being graded"):
-            with grading_lock(course, LAB1, (0, 2)):
+    with lab_lock(course, LAB1, "grade", (0, 2)), lab_lock(course, LAB1, "grade", (1, 2)):
+        with pytest.raises(CourseError, match=r"Share 0/2 of lab1_initialization is already being graded "
+                                              r"\(`grade --shard 0/2`, process \d+ on"):
+            with lab_lock(course, LAB1, "grade", (0, 2)):
                 pass
 
 
 def test_a_run_without_shards_and_shards_of_the_same_lab_exclude_each_other(course):
-    with grading_lock(course, LAB1, (1, 3)):
-        with pytest.raises(CourseError, match=r"already being graded in this course \(by shards of it\)"):
-            with grading_lock(course, LAB1):
+    with lab_lock(course, LAB1, "grade", (1, 3)):
+        with pytest.raises(CourseError, match=r"working on lab1_initialization in this course \(`grade --shard`\)"):
+            with lab_lock(course, LAB1, "grade"):
                 pass
-    with grading_lock(course, LAB1):
-        with pytest.raises(CourseError, match=r"already being graded in this course without --shard \(by process"):
-            with grading_lock(course, LAB1, (1, 3)):
+    with lab_lock(course, LAB1, "grade"):
+        with pytest.raises(CourseError, match=r"working on lab1_initialization in this course \(`grade`, process"):
+            with lab_lock(course, LAB1, "grade", (1, 3)):
                 pass
-        with grading_lock(course, LAB2):  # another lab goes on
+        with lab_lock(course, LAB2, "grade"):  # another lab goes on
             pass
-    with grading_lock(course, LAB1, (1, 3)):  # released when the run ends
+    with lab_lock(course, LAB1, "grade", (1, 3)):  # released when the run ends
         pass
+
+
+def test_a_lab_being_graded_is_not_released_under_it_nor_graded_while_released(course):
+    with lab_lock(course, LAB1, "grade", (0, 2)):
+        with pytest.raises(CourseError, match=r"Releasing it now could change its tests while that command uses them"):
+            with lab_lock(course, LAB1, "release"):
+                pass
+    with lab_lock(course, LAB1, "release"):
+        with pytest.raises(CourseError, match=r"\(`release`, process \d+ on .*A second grading would grade"):
+            with lab_lock(course, LAB1, "grade"):
+                pass
 
 
 def test_a_failed_run_releases_its_lock(course):
     with pytest.raises(RuntimeError):
-        with grading_lock(course, LAB1):
+        with lab_lock(course, LAB1, "grade"):
             raise RuntimeError("the canary failed")
-    with grading_lock(course, LAB1):
+    with lab_lock(course, LAB1, "grade"):
         pass
 
 
@@ -83,8 +95,10 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
         assert holder.stdout.readline().strip() == "held"
         second = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, timeout=120)
         assert second.returncode == 2, second.stderr
-        assert f"lab1_initialization is already being graded in this course (by process {holder.pid} on" in second.stderr
-        assert "Wait until it ends" in second.stderr and "--shard K/N" in second.stderr
+        assert f"working on lab1_initialization in this course (`grade`, process {holder.pid} on" in second.stderr
+        assert "wait until it ends" in second.stderr and "--shard K/N" in second.stderr
+        release = subprocess.run(command(course, "release", LAB1), capture_output=True, text=True, timeout=120)
+        assert release.returncode == 2 and "could change its tests while that command uses them" in release.stderr, release.stderr
         assert not record_path(course, LAB1, "ana").exists()
         assert not (course.root / ".autograder" / "canary").exists(), "the running grade's canary course was touched"
         with Gradebook(course.db_url()) as gb:

@@ -1,0 +1,74 @@
+"""One command at a time on a lab of a course: ``grade`` (or its shards) and ``release``.
+
+A second ``grade`` of a lab that is being graded would remake the canary's course under the first one's
+canary and grade the same submissions at the same moment; a ``release`` would change the lab's tests under
+the grading. Locks are ``flock`` locks on files in ``.autograder/locks/``: the system drops them with the
+process however it ends, and they hold between machines that share the course folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import time
+from pathlib import Path
+
+from .course import Course, CourseError
+
+
+@contextlib.contextmanager
+def lab_lock(course: Course, lab: str, command: str, shard: tuple[int, int] | None = None):
+    """Hold ``lab`` for ``command`` ("grade" or "release"); raises CourseError, changing nothing, if it is held.
+
+    Shards (``grade --shard K/N``) share the lab's lock and each holds its share's; anything else holds the
+    lab's lock alone.
+    """
+    folder = course.root / ".autograder" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    share = folder / f"{lab}.shard-{shard[0]}-of-{shard[1]}.lock" if shard else None
+    held = []
+    try:
+        lab_file = _take(folder / f"{lab}.lock", fcntl.LOCK_SH if shard else fcntl.LOCK_EX)
+        if lab_file is None:
+            raise CourseError(_busy(lab, folder / f"{lab}.lock", command))
+        held.append(lab_file)
+        own = _take(share, fcntl.LOCK_EX) if share else lab_file
+        if own is None:
+            raise CourseError(_busy(lab, share, command, shard))
+        held.append(own)
+        lab_file.truncate(0)  # who holds the lab: named by a holder alone, left blank by shards (they share it)
+        own.truncate(0)
+        own.write(f"`{command}{' --shard %d/%d' % shard if shard else ''}`, process {os.getpid()} on "
+                  f"{socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+        own.flush()
+        yield
+        own.truncate(0)
+    finally:
+        for lock in reversed(held):
+            lock.close()  # closing the file releases its lock
+
+
+def _take(path: Path, mode: int):
+    """``path`` opened and locked (``mode``) without waiting; None if another process holds it."""
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def _busy(lab: str, path: Path, command: str, shard: tuple[int, int] | None = None) -> str:
+    holder = (path.read_text().strip() if path.is_file() else "") or "`grade --shard`"
+    if shard:
+        busy = f"Share {shard[0]}/{shard[1]} of {lab} is already being graded ({holder})."
+    else:
+        busy = f"Another command is working on {lab} in this course ({holder})."
+    if command == "release":
+        return f"{busy} Releasing it now could change its tests while that command uses them: wait until it ends, " \
+               "then release again."
+    return (f"{busy} A second grading would grade the same submissions at the same time: wait until it ends "
+            "(or stop it), then run grade again. To grade a lab on several machines at once, start one shard on "
+            "each: grade LAB --shard K/N.")
