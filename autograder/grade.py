@@ -313,7 +313,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     with lab_lock(course, lab, "grade", shard):
-        start_worker_server()  # it imports the grader while this process checks the gradebook, the sandbox, the canary
+        start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox and canary
         ensure_in_gradebook(course, lab, shard)
         environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
         environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
@@ -368,8 +368,8 @@ def run_canary(course: Course, lab: str, sandbox: bool = True, workers: int | No
                environment: dict | None = None, own_folder: bool = False) -> canary.CanaryResult:
     """Grade the lab's own solution as a submission would be graded (a worker of its own, the sandbox).
 
-    ``own_folder``: in a folder of this process's own, deleted afterwards (concurrent shards, the doctor), instead of
-    the lab's canary folder kept for the next run.
+    ``own_folder``: in a folder of this process's own, deleted afterwards (concurrent shards, the doctor),
+    instead of the lab's canary folder kept for the next run.
     """
     environment = environment or canary.environment(course, sandbox)
     folder = course.root / ".autograder" / "canary" / f"{lab}.{_process_name()}" if own_folder else None

@@ -36,7 +36,8 @@ def lab_lock(course: Course, lab: str, command: str, shard: tuple[int, int] | No
         own = _take(share, fcntl.LOCK_EX) if share else lab_file
         if own is None:
             raise CourseError(_busy(lab, share, command, shard))
-        held.append(own)
+        if own is not lab_file:
+            held.append(own)
         lab_file.truncate(0)  # who holds the lab: named by a holder alone, left blank by shards (they share it)
         own.truncate(0)
         own.write(f"`{command}{' --shard %d/%d' % shard if shard else ''}`, process {os.getpid()} on "

@@ -55,7 +55,8 @@ def main() -> int:
     args = parser.parse_args()
     unknown = sorted(set(args.labs) - set(labs))
     if unknown or args.seeds < 1:
-        parser.error(f"no mistakes are catalogued for {', '.join(unknown)}" if unknown else "--seeds must be at least 1")
+        parser.error(f"no mistakes are catalogued for {', '.join(unknown)}" if unknown
+                     else "--seeds must be at least 1")
     rng = random.Random(0)
     seeds = (SEEDS + [rng.getrandbits(63) for _ in range(args.seeds)])[:args.seeds]
     data = None
