@@ -1,11 +1,11 @@
 """nbgrader configuration of the course (the repository root is the nbgrader course root)."""
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, IgnorePattern,
-    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder.preprocessors import (
-    CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, SandboxedExecute, StderrToStdout)
+    CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute, StderrToStdout)
 from autograder.feedback_page import (
     TEMPLATE as FEEDBACK_TEMPLATE, TEMPLATES as FEEDBACK_TEMPLATES, FeedbackExporter, FeedbackSummary)
 
@@ -32,7 +32,8 @@ c.Execute.interrupt_on_timeout = True
 # A graded kernel is thrown away after its notebook: kill it at once instead of waiting for it to exit.
 c.Execute.shutdown_kernel = "immediate"
 
-# A deleted or damaged test cell is put back from the gradebook and graded (nbgrader #1682).
+# A deleted or damaged test cell is put back from the gradebook and graded (nbgrader #1682), in its place
+# even where the exercise before it was deleted too (PutBackTests).
 c.OverwriteCells.add_missing_cells = True
 
 # A duplicated grade cell counts once (the last copy); the copies become ordinary cells.
@@ -40,7 +41,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DropDuplicateIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    PutBackTests,
     CheckCellMetadata,
 ]
 

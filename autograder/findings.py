@@ -71,7 +71,8 @@ def limit_hit(output, limits=None) -> tuple[Fact, str] | None:
     return None
 
 
-def _nbgrader(cell) -> dict:
+def nbgrader_metadata(cell) -> dict:
+    """A cell's nbgrader metadata, or {} if it has none with a grade id (an ordinary cell)."""
     meta = cell.get("metadata", {}).get("nbgrader")
     return meta if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str) else {}
 
@@ -83,18 +84,25 @@ def _checksum(cell) -> str | None:
         return None
 
 
-def changed_tests(release, submitted) -> dict[str, list[str]]:
-    """The release's test cells the submission edited, deleted, duplicated or moved, by grade id.
+def unmarked_copy(nb, text: str) -> int | None:
+    """The index of the first cell of ``nb`` without nbgrader metadata that holds exactly ``text`` (not empty)."""
+    copies = (i for i, cell in enumerate(nb.cells) if not nbgrader_metadata(cell) and cell.get("source") == text)
+    return next(copies, None) if text else None
 
-    Edited covers the source and the nbgrader metadata (points, flags). Moved means the copy that is
+
+def changed_tests(release, submitted) -> dict[str, list[str]]:
+    """The release's test cells the submission edited, deleted, unmarked, duplicated or moved, by grade id.
+
+    Edited covers the source and the nbgrader metadata (points, flags). Unmarked means the cell is there
+    with its released text but without its nbgrader metadata (as another editor may save it). Moved means the copy that is
     graded (nbgrader keeps the last) no longer has the same answer and locked cells before it, so it
     runs after other code than in the release. Returns only the kinds that happened, each with its
     grade ids in release order.
     """
-    release_order = {_nbgrader(c)["grade_id"]: i for i, c in enumerate(release.cells) if _nbgrader(c)}
-    tests = {_nbgrader(c)["grade_id"]: c for c in release.cells
-             if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
-    cells = [(_nbgrader(c)["grade_id"], c) for c in submitted.cells if _nbgrader(c)]
+    release_order = {nbgrader_metadata(c)["grade_id"]: i for i, c in enumerate(release.cells) if nbgrader_metadata(c)}
+    tests = {nbgrader_metadata(c)["grade_id"]: c for c in release.cells
+             if nbgrader_metadata(c).get("grade") and not nbgrader_metadata(c).get("solution")}
+    cells = [(nbgrader_metadata(c)["grade_id"], c) for c in submitted.cells if nbgrader_metadata(c)]
     copies = Counter(grade_id for grade_id, _ in cells)
     place = {grade_id: i for i, (grade_id, _) in enumerate(cells)}  # of the copy nbgrader keeps
     others = [g for g in release_order if g not in tests and g in place]  # answer and locked cells
@@ -105,7 +113,8 @@ def changed_tests(release, submitted) -> dict[str, list[str]]:
 
     changes = {
         "edited": [t for t in tests if any(g == t and _checksum(c) != _checksum(tests[t]) for g, c in cells)],
-        "deleted": [t for t in tests if t not in copies],
+        "deleted": [t for t in tests if t not in copies and unmarked_copy(submitted, tests[t].source) is None],
+        "unmarked": [t for t in tests if t not in copies and unmarked_copy(submitted, tests[t].source) is not None],
         "duplicated": [t for t in tests if copies[t] > 1],
         "moved": [t for t in tests if t in place and moved(t)],
     }

@@ -43,6 +43,7 @@ from .sandbox import FONT_LIST_ENV, font_list, sandbox_problem
 from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
+                  "unmarked": "their nbgrader metadata were lost (saved by another editor?); put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
 DB_RETRIES = 5
 # Errors of the gradebook's database that go away when tried again: SQLite's lock held by another worker;

@@ -4,15 +4,18 @@ import hashlib
 import json
 import secrets
 import time
+from pathlib import Path
 
+import nbformat
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
-from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Dict, Float, Integer
 
-from .findings import forget, limit_hit, note, note_time
+from .findings import forget, limit_hit, nbgrader_metadata, note, note_time, unmarked_copy
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import MAX_ANSWER, KernelSession, judge_client, stop_judge_client
 from .judge.student import both_ways
@@ -282,6 +285,60 @@ class DropDuplicateIds(DeduplicateIds):
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+class PutBackTests(OverwriteCells):
+    """nbgrader's OverwriteCells, putting every deleted test cell back in its place, whatever else is gone.
+
+    nbgrader puts a deleted test cell after the nbgrader cell before it in the gradebook (which keeps no
+    order), and fails the whole submission (``KeyError``) when that cell is gone too: an exercise deleted
+    with its test, or a notebook whose nbgrader metadata an editor dropped. Here the order is the released
+    notebook's, and its cells are found by grade id, or else by their unchanged text. A deleted test takes
+    the place of its own text, if a cell without metadata still holds it; else, between the cells of the
+    release around it that are still there, it goes after the last code cell (the student's answer,
+    rewritten in a new cell), or after the earlier one if there is no code cell between them.
+    """
+
+    def add_missing_grade_cells(self, nb, resources):
+        stored = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        cells = {cell.name: cell for cell in stored.source_cells}
+        answers = {cell.name for cell in stored.solution_cells}
+        released = self._released()
+        released += [(name, cell.source) for name, cell in cells.items() if name not in dict(released)]
+        names = [name for name, _ in released]
+        for test in sorted(stored.grade_cells, key=lambda cell: names.index(cell.name)):
+            if any(nbgrader_metadata(cell).get("grade_id") == test.name for cell in nb.cells):
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", test.name)
+            restored = self.missing_cell_transform(cells[test.name], test.max_score, is_solution=test.name in answers)
+            place = names.index(test.name)
+            own_text = unmarked_copy(nb, released[place][1])
+            if own_text is not None:
+                nb.cells[own_text] = restored
+                continue
+            found_before = (_find(nb, *cell) for cell in reversed(released[:place]))
+            found_after = (_find(nb, *cell) for cell in released[place + 1:])
+            start = next((i for i in found_before if i is not None), -1)
+            end = next((i for i in found_after if i is not None), len(nb.cells))
+            code = [i for i in range(start + 1, end) if nb.cells[i].cell_type == "code"]
+            nb.cells.insert((code[-1] if code else start) + 1, restored)
+        return nb, resources
+
+    def _released(self) -> list[tuple[str | None, str]]:
+        """(grade id or None, text) of each cell of the released notebook, in order ([] if it cannot be read)."""
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.release_directory, ".", self.assignment_id)
+        try:
+            released = nbformat.read(Path(folder) / f"{self.notebook_id}.ipynb", as_version=4)
+        except (OSError, ValueError):
+            return []
+        return [(nbgrader_metadata(cell).get("grade_id"), cell.source) for cell in released.cells]
+
+
+def _find(nb, grade_id: str | None, text: str) -> int | None:
+    """Where a cell of the release is in ``nb``: by its grade id, else by its unchanged text (None: gone)."""
+    by_id = [i for i, cell in enumerate(nb.cells) if grade_id and nbgrader_metadata(cell).get("grade_id") == grade_id]
+    return by_id[0] if by_id else unmarked_copy(nb, text)
 
 
 class StderrToStdout(NbGraderPreprocessor):

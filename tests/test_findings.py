@@ -73,12 +73,21 @@ def test_damaged_metadata_counts_as_edited_without_an_exception():
     assert changed_tests(release(), nb) == {"edited": [first]}
 
 
-def test_a_deleted_cell_or_its_nbgrader_metadata_counts_as_deleted():
+def test_a_deleted_cell_or_an_edited_one_without_its_nbgrader_metadata_counts_as_deleted():
     nb = solved(KIT, LAB)
     first, second = grade_ids_of_tests(nb)[:2]
     del nb.cells[index_of(nb, first)]
-    del nb.cells[index_of(nb, second)].metadata["nbgrader"]
+    cell = nb.cells[index_of(nb, second)]
+    del cell.metadata["nbgrader"]
+    cell.source += "\n# my note"
     assert changed_tests(release(), nb) == {"deleted": [first, second]}
+
+
+def test_a_test_that_lost_only_its_nbgrader_metadata_counts_as_unmarked():
+    nb = solved(KIT, LAB)
+    for cell in nb.cells:  # as an editor that drops every cell's metadata saves it
+        cell.metadata = {}
+    assert changed_tests(release(), nb) == {"unmarked": grade_ids_of_tests(release())}
 
 
 def test_a_copy_next_to_the_original_is_only_duplicated():

@@ -1,0 +1,146 @@
+"""Submissions of Lab 1 mangled by accident, graded in one batch in the sandbox, in a course folder whose path
+has spaces and accents, for students whose names have accents or are written in Chinese.
+
+Each gets the points its work earns, with a status that says what happened, never a grading error: an
+exercise deleted with its test (nbgrader itself fails the whole notebook with a KeyError), an answer
+rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
+Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
+turned into Markdown by a stray key.
+"""
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.feedback import feedback
+from autograder.grade import grade
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import solved, submit
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+PROBLEM = sandbox_problem()
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("clumsy"),
+              pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox possible here: {PROBLEM}")]
+
+
+def grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def index_of(nb, name):
+    return next(i for i, cell in enumerate(nb.cells) if grade_id(cell) == name)
+
+
+def changed(nb, change):
+    nb = copy.deepcopy(nb)
+    change(nb)
+    return nb
+
+
+def exercise_rewritten(nb):
+    """predict's answer cell and its test deleted, the answer typed again into a new cell in the same place."""
+    answer = nb.cells[index_of(nb, "predict")].source
+    del nb.cells[index_of(nb, "test_predict")]
+    at = index_of(nb, "predict")
+    nb.cells[at] = new_code_cell(answer)
+
+
+def exercise_deleted(nb):
+    del nb.cells[index_of(nb, "test_predict")]
+    del nb.cells[index_of(nb, "predict")]
+
+
+def metadata_dropped(nb):
+    for cell in nb.cells:
+        cell.metadata = {}
+
+
+def colab_download(nb):
+    """As Google Colab saves a notebook: its own metadata, no cell ids, an id in each cell's metadata."""
+    nb.metadata = {"colab": {"provenance": []}, "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                   "language_info": {"name": "python"}}
+    nb.nbformat_minor = 0
+    for number, cell in enumerate(nb.cells):
+        cell.pop("id", None)
+        cell.metadata["id"] = f"cell{number:04d}"
+
+
+def old_format(nb):
+    nb.nbformat_minor = 2
+    for cell in nb.cells:
+        cell.pop("id", None)
+
+
+def conda_kernel(nb):
+    nb.metadata["kernelspec"] = {"name": "conda-env-nn-py", "display_name": "Python [conda env:nn]",
+                                 "language": "python"}
+
+
+def to_markdown(name):
+    def change(nb):
+        cell = nb.cells[index_of(nb, name)]
+        cell.cell_type = "markdown"
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+    return change
+
+
+CHANGES = {  # student -> (change, status, what the detail names)
+    "José García": (lambda nb: None, "graded", ""),
+    "exercise_rewritten": (exercise_rewritten, "tests_changed", "deleted test cell(s) test_predict: put back and graded"),
+    "exercise_deleted": (exercise_deleted, "tests_changed", "deleted test cell(s) test_predict: put back and graded"),
+    "metadata_dropped": (metadata_dropped, "tests_changed", "their nbgrader metadata were lost"),
+    "colab_download": (colab_download, "graded", ""),
+    "old_format": (old_format, "graded", ""),
+    "王伟": (conda_kernel, "graded", ""),
+    "answer_made_markdown": (to_markdown("predict"), "graded", ""),
+    "test_made_markdown": (to_markdown("test_predict"), "tests_changed", "edited test cell(s) test_predict"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = scratch_course(KIT, tmp_path_factory.mktemp("clumsy") / "Cursos de año" / "Redes Neuronales", [LAB])
+    assert release_lab(course, LAB) == []
+    good = solved(course, LAB)
+    for student, (change, _, _) in CHANGES.items():
+        submit(course, student, LAB, changed(good, change))
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
+    return course, outcomes
+
+
+def points_of(course, name):
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)
+    return float(source.cells[index_of(source, name)].metadata.nbgrader.points)
+
+
+@pytest.mark.parametrize("student", CHANGES)
+def test_each_gets_the_points_its_work_earns_and_a_status_saying_what_happened(graded, student):
+    course, outcomes = graded
+    full = outcomes["José García"].score
+    assert full > 0
+    earned = full - points_of(course, "test_predict") if student == "exercise_deleted" else full
+    _, status, named = CHANGES[student]
+    outcome = outcomes[student]
+    assert (outcome.status, outcome.score) == (status, earned), outcome.detail
+    assert named in outcome.detail and "nbgrader could not grade it" not in outcome.detail
+
+
+def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
+    course, _ = graded
+    nb = nbformat.read(course.autograded_notebook("exercise_rewritten", LAB), as_version=4)
+    test = index_of(nb, "test_predict")
+    assert "def predict(" in nb.cells[test - 1].source
+    assert not any(out.get("output_type") == "error" for out in nb.cells[test].outputs)
+
+
+def test_each_student_gets_a_feedback_page(graded):
+    course, _ = graded
+    pages = feedback(course, LAB, allow_pending=True)
+    assert {page.parent.parent.name for page in pages} == set(CHANGES)
