@@ -13,6 +13,7 @@ from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError
+from .lab_lock import lab_lock
 from .records import UNGRADABLE, load_record
 from .leaks import secret_lines, split_regions
 
@@ -39,9 +40,14 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
     ``allow_pending``: their pages then say "not graded yet". Every page is then searched for hidden
     test code, and the outputs of every graded notebook for secret text of any lab in source/
     (solutions, hidden tests, model answers): a page that holds any is deleted and the command fails,
-    naming the student and the cell.
+    naming the student and the cell. It refuses while another command works on the lab (``lab_lock``).
     """
     course.check_lab(lab)
+    with lab_lock(course, lab, "feedback"):
+        return _feedback(course, lab, allow_pending)
+
+
+def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     graded = sorted(p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     ungradable = {student for student, record in records.items() if record and record.status in UNGRADABLE}

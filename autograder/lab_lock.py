@@ -1,9 +1,10 @@
-"""One command at a time on a lab of a course: ``grade`` (or its shards) and ``release``.
+"""One command at a time on a lab of a course: ``grade`` (or its shards), ``release`` and ``feedback``.
 
 A second ``grade`` of a lab that is being graded would remake the canary's course under the first one's
 canary and grade the same submissions at the same moment; a ``release`` would change the lab's tests under
-the grading. Locks are ``flock`` locks on files in ``.autograder/locks/``: the system drops them with the
-process however it ends, and they hold between machines that share the course folder.
+the grading; ``feedback`` would send students pages of grades that are about to change. Locks are ``flock``
+locks on files in ``.autograder/locks/``: the system drops them with the process however it ends, and they
+hold between machines that share the course folder.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .course import Course, CourseError
 
 @contextlib.contextmanager
 def lab_lock(course: Course, lab: str, command: str, shard: tuple[int, int] | None = None):
-    """Hold ``lab`` for ``command`` ("grade" or "release"); raises CourseError, changing nothing, if it is held.
+    """Hold ``lab`` for ``command`` ("grade", "release" or "feedback"); raises CourseError, changing nothing, if
+    it is held.
 
     Shards (``grade --shard K/N``) share the lab's lock and each holds its share's; anything else holds the
     lab's lock alone.
@@ -70,6 +72,9 @@ def _busy(lab: str, path: Path, command: str, shard: tuple[int, int] | None = No
     if command == "release":
         return f"{busy} Releasing it now could change its tests while that command uses them: wait until it ends, " \
                "then release again."
-    return (f"{busy} A second grading would grade the same submissions at the same time: wait until it ends "
-            "(or stop it), then run grade again. To grade a lab on several machines at once, start one shard on "
-            "each: grade LAB --shard K/N.")
+    if command == "feedback":
+        return f"{busy} Feedback written now could show grades that are about to change: wait until it ends, " \
+               "then run feedback again."
+    return (f"{busy} Grading it at the same time would get in that command's way (the same submissions graded "
+            "twice, tests or pages changed under it): wait until it ends (or stop it), then run grade again. To "
+            "grade a lab on several machines at once, start one shard on each: grade LAB --shard K/N.")

@@ -18,7 +18,7 @@ class Status(StrEnum):
     """What grading one submission came to (the ``status`` column of the export)."""
     GRADED = "graded"                              # every automatic test ran
     NEEDS_MANUAL_GRADING = "needs_manual_grading"  # graded, written answers still to grade (export only)
-    TESTS_CHANGED = "tests_changed"                # test cells edited, deleted, duplicated or moved
+    TESTS_CHANGED = "tests_changed"                # test cells edited, deleted, unmarked, duplicated or moved
     HIT_LIMIT = "hit_limit"                        # a cell hit a sandbox limit, the kernel went on
     TIMEOUT = "timeout"                            # a cell or the notebook ran out of time
     KERNEL_DIED = "kernel_died"                    # the kernel crashed or exited

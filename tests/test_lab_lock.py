@@ -3,7 +3,7 @@
 A second `grade` of a lab that is being graded (an instructor starting it again in another terminal) would
 remake the canary's course under the first run's canary, which then failed with a misleading "the lab's own
 solution scored 0", and grade the same submissions at the same moment. It is refused at once, saying who
-holds the lab, and changes nothing; so is a `release` of it. Shards of a lab run together, each share once;
+holds the lab, and changes nothing; so are a `release` of it and its `feedback`. Shards of a lab run together, each share once;
 a killed run's lock goes with it; the doctor runs beside a grading.
 """
 import subprocess
@@ -15,6 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
+from autograder.feedback import feedback
 from autograder.lab_lock import lab_lock
 from autograder.records import record_path
 from autograder.release import release_lab
@@ -68,8 +69,23 @@ def test_a_lab_being_graded_is_not_released_under_it_nor_graded_while_released(c
             with lab_lock(course, LAB1, "release"):
                 pass
     with lab_lock(course, LAB1, "release"):
-        with pytest.raises(CourseError, match=r"\(`release`, process \d+ on .*A second grading would grade"):
+        with pytest.raises(CourseError, match=r"\(`release`, process \d+ on .*Grading it at the same time would get "
+                                              r"in that command's way"):
             with lab_lock(course, LAB1, "grade"):
+                pass
+
+
+def test_no_feedback_is_written_while_a_lab_is_graded_in_shards_nor_graded_while_written(tmp_path):
+    course = scratch_course(KIT, tmp_path, [LAB1])
+    pages = course.root / "feedback"
+    with lab_lock(course, LAB1, "grade", (0, 2)):
+        with pytest.raises(CourseError, match=r"\(`grade --shard`\)\. Feedback written now could show grades that "
+                                              r"are about to change: wait until it ends"):
+            feedback(course, LAB1, allow_pending=True)
+    assert not pages.exists()
+    with lab_lock(course, LAB1, "feedback"):
+        with pytest.raises(CourseError, match=r"\(`feedback`, process \d+ on .*then run grade again"):
+            with lab_lock(course, LAB1, "grade", (1, 2)):
                 pass
 
 
