@@ -56,20 +56,12 @@ CANARY_LINE = re.compile(r"Canary: .* in ([\d.]+) s;")
 
 
 def stage_data(labs: list[str], folder: Path) -> None:
-    """Without COURSE_DATA_DIR, the data sets the labs need, in the official formats, in ``folder``/data: for Lab 5
-    a CIFAR-10 archive with as many images as a graded Lab 5 loads from the real one (5,000 training, 1,000
-    test), for Lab 6 MNIST's four files with the official counts (uncompressed: only the real files have the
-    official checksums). Both sides load them through the code that loads the real ones."""
+    """Without COURSE_DATA_DIR, the data sets Labs 5 and 6 need, in the official formats, in ``folder``/data
+    (``course_data.stage_course_data``); both sides load them through the code that loads the real ones."""
     if os.environ.get("COURSE_DATA_DIR") or not any(lab.startswith(("lab5", "lab6")) for lab in labs):
         return
-    from cifar_archive import write_fake_cifar10
-    from mnist_files import write_fake_mnist
-    data = folder / "data"
-    write_fake_cifar10(data, n_per_batch=1000, n_test=1000, seed=0, form="archive")
-    write_fake_mnist(data / "mnist", n_train=60_000, n_test=10_000, seed=0, form="raw")
-    for path in [data, *data.rglob("*")]:  # sandboxed kernels run as another user
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    os.environ["COURSE_DATA_DIR"] = str(data)
+    from course_data import stage_course_data
+    os.environ["COURSE_DATA_DIR"] = str(stage_course_data(folder / "data"))
 
 
 def run(command, cwd) -> tuple[float, str]:

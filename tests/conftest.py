@@ -7,26 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cifar_archive import write_fake_cifar10
-from mnist_files import write_fake_mnist
+from course_data import stage_course_data
 from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fake_cifar10():
-    """A CIFAR-10 archive in the official format, pre-staged as instructors do (COURSE_DATA_DIR).
+def course_data():
+    """CIFAR-10 and MNIST stand-ins in the official formats (``course_data.stage_course_data``), pre-staged as
+    instructors do (COURSE_DATA_DIR), so that grading moves data of the size a graded lab loads.
 
-    It holds 5,000 training and 1,000 test images, as many as a graded Lab 5 loads from the real one,
-    so that grading moves data of the real size (the real set is ten times larger in a student's run).
-
-    CIFAR-10 cannot be downloaded here; kernels and grading workers started by the tests inherit
-    the variable, so Lab 5 loads this archive through the same code path as the real one. Like a
-    real shared data folder it is readable by everyone (sandboxed kernels run as another user),
-    which pytest's own temporary folders are not.
+    Kernels and grading workers started by the tests inherit the variable, so Labs 5 and 6 load these files
+    through the same code path as the real ones.
     """
-    folder = Path(tempfile.mkdtemp(prefix="course-kit-cifar10-"))
-    folder.chmod(0o755)
-    write_fake_cifar10(folder, n_per_batch=1000, n_test=1000, seed=0, form="archive")
+    folder = stage_course_data(Path(tempfile.mkdtemp(prefix="course-kit-data-")))
     previous = os.environ.get("COURSE_DATA_DIR")
     os.environ["COURSE_DATA_DIR"] = str(folder)
     yield folder
@@ -35,22 +28,6 @@ def fake_cifar10():
     else:
         os.environ["COURSE_DATA_DIR"] = previous
     shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def fake_mnist(fake_cifar10):
-    """A fake MNIST in the same pre-staged folder (``COURSE_DATA_DIR/mnist/``), so Lab 6 loads it as the real one.
-
-    ``load_mnist`` accepts only files of the official sizes (a fake ``.gz`` cannot have the official MD5),
-    so these are the four files uncompressed, with the official counts (60,000 and 10,000 images of
-    random pixels and labels, 55 MB, written in well under a second); the notebooks use a few thousand.
-    """
-    folder = fake_cifar10 / "mnist"
-    write_fake_mnist(folder, n_train=60_000, n_test=10_000, seed=0, form="raw")
-    folder.chmod(0o755)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,9 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
 from autograder.hidden import common  # noqa: E402
-from cifar_archive import write_fake_cifar10  # noqa: E402
+from course_data import stage_course_data  # noqa: E402
 from hidden_checks import SEEDS  # noqa: E402
 from mistakes import MISTAKES  # noqa: E402
-from mnist_files import write_fake_mnist  # noqa: E402
 from notebook_namespace import failed_tests, source_cells  # noqa: E402
 
 
@@ -62,9 +61,7 @@ def main() -> int:
     seeds = (SEEDS + [rng.getrandbits(63) for _ in range(args.seeds)])[:args.seeds]
     data = None
     if not os.environ.get("COURSE_DATA_DIR"):  # Labs 5 and 6 load their data as they do in the suite
-        data = Path(tempfile.mkdtemp(prefix="sweep-data-"))
-        write_fake_cifar10(data, n_per_batch=1000, n_test=1000, seed=0, form="archive")
-        write_fake_mnist(data / "mnist", n_train=60_000, n_test=10_000, seed=0, form="raw")
+        data = stage_course_data(Path(tempfile.mkdtemp(prefix="sweep-data-")))
         os.environ["COURSE_DATA_DIR"] = str(data)
     found = []
     try:
