@@ -65,7 +65,7 @@ from traitlets import Float, Int, List, Unicode, default
 GiB = 1024 ** 3
 MiB = 1024 ** 2
 SCRATCH = "/home/student"          # the kernel's HOME and working directory inside the sandbox
-SEED = "/run/notebook-folder"      # the notebook's folder, read-only, while the scratch is filled
+SEED = "/run/notebook-folder"      # the notebook's folder but its notebooks, read-only, copied into the scratch
 PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folder (short socket paths)
 KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when the grader is root
 KERNEL_UID_COUNT = 10_000
@@ -242,17 +242,39 @@ def _setup_script(policy: SandboxPolicy, ipc_dir: str, uid: int | None, fonts: s
     inside the sandbox), then start the kernel with the limits."""
     limits = (f"prlimit --as={policy.memory_bytes} --cpu={policy.cpu_seconds}:{policy.cpu_seconds + 5} "
               f"--nproc={policy.max_processes} --fsize={policy.max_file_bytes} --core=0 --")
-    steps = [f"cp -R {SEED}/. {SCRATCH}/", f"rm -f {SCRATCH}/*.ipynb", f"mkdir {shlex.quote(ipc_dir)}",
-             f"mkdir {MPLCONFIGDIR}"]
+    steps = [f"cp -R {SEED}/. {SCRATCH}/", f"mkdir {shlex.quote(ipc_dir)}", f"mkdir {MPLCONFIGDIR}"]
     if fonts:
         steps.append(f"cp {shlex.quote(fonts)} {MPLCONFIGDIR}/")
     if uid is None:  # user namespace: the kernel keeps the grader's (unprivileged) uid
         steps.append(f'exec {limits} "$@"')
-    else:            # root inside the sandbox: hide the original folder, then drop to the kernel's uid
-        steps += [f"umount {SEED}", f"chown -R {uid}:{uid} {SCRATCH} {shlex.quote(ipc_dir)} {MPLCONFIGDIR}",
+    else:            # root inside the sandbox: drop to the kernel's uid
+        steps += [f"chown -R {uid}:{uid} {SCRATCH} {shlex.quote(ipc_dir)} {MPLCONFIGDIR}",
                   f"exec {limits} setpriv --reuid={uid} --regid={uid} --clear-groups "
                   f'--inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"']
     return "set -e; " + "; ".join(steps)
+
+
+def _seed(notebook_dir: str) -> list[str]:
+    """bwrap options showing at SEED what the notebook's folder holds but its notebooks (the one graded holds
+    the hidden tests): files and folders read-only, symbolic links as links, followed inside the sandbox only."""
+    options = ["--perms", "0755", "--dir", SEED]
+    for entry in sorted(os.scandir(notebook_dir), key=lambda entry: entry.name):
+        inside = f"{SEED}/{entry.name}"
+        if entry.name.endswith(".ipynb"):
+            continue
+        if entry.is_symlink():
+            options += ["--symlink", os.readlink(entry.path), inside]
+        elif entry.is_dir() or entry.is_file():
+            options += ["--ro-bind", entry.path, inside]
+    return options
+
+
+def _read_only(args: list[str]) -> list[str]:
+    """bwrap options making read-only the sandbox's root, its /dev and every tmpfs in ``args`` but /tmp and the
+    scratch, once filled. With a user namespace the kernel's uid owns them: it could fill them (each may take
+    half the host's memory, out of the kernel's own limits) and write into the hidden and blocked folders."""
+    tmpfs = [args[i + 1] for i, option in enumerate(args) if option == "--tmpfs" and args[i + 1] not in ("/tmp", SCRATCH)]
+    return [option for path in ["/", "/dev", *tmpfs] for option in ("--remount-ro", path)]
 
 
 def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_dir: str,
@@ -260,7 +282,7 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
                     env: dict[str, str], fonts: str | None = None) -> list[str]:
     """The command line running ``kernel_cmd`` in the sandbox.
 
-    ``notebook_dir`` is copied into the scratch; ``private_dir`` (under /tmp) holds
+    ``notebook_dir``, but its notebooks, is copied into the scratch; ``private_dir`` (under /tmp) holds
     ``connection_file`` (bound read-only) and, inside the sandbox only, the ``ipc`` socket folder;
     ``uid`` is the kernel's uid when the grader is root, None otherwise (user namespace);
     ``env`` is the kernel's whole environment; ``fonts``, a matplotlib font list (``font_list``), is
@@ -279,9 +301,9 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
     args += _make_parents(private_dir, made) + _make_parents(SCRATCH, made)
     inside_fonts = fonts and os.path.join(private_dir, os.path.basename(fonts))
     args += ["--perms", "0755", "--dir", private_dir, "--ro-bind", connection_file, connection_file,
-             *(["--ro-bind", fonts, inside_fonts] if fonts else []), "--ro-bind", notebook_dir, SEED,
-             "--perms", "0755", "--size", str(policy.scratch_bytes), "--tmpfs", SCRATCH,
-             "--chdir", SCRATCH, "--clearenv"]
+             *(["--ro-bind", fonts, inside_fonts] if fonts else []), *_seed(notebook_dir),
+             "--perms", "0755", "--size", str(policy.scratch_bytes), "--tmpfs", SCRATCH]
+    args += _read_only(args) + ["--chdir", SCRATCH, "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
     ipc_dir = os.path.join(private_dir, "ipc")

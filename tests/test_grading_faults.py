@@ -141,7 +141,7 @@ def test_a_full_output_folder_stops_grading_before_it_starts(course):
     script = (f"mount -t tmpfs -o size=16k tmpfs {course.root / 'autograded'} && "
               + " ".join(grade_command(course)))
     result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
-    if "mount:" in result.stderr:
+    if "mount:" in result.stderr or "unshare failed" in result.stderr:  # e.g. the suite does not run as root
         pytest.skip(f"cannot mount a small filesystem here: {result.stderr.strip()}")
     assert result.returncode == 2
     assert "No space left on device" in result.stderr

@@ -28,7 +28,7 @@ from autograder.export import export
 from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import release_lab
-from autograder.sandbox import sandbox_problem
+from autograder.sandbox import _package_folder, sandbox_problem
 from autograder.submissions import PlantedMistake, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -353,11 +353,12 @@ def test_resource_attacks_were_stopped_by_the_limits(graded):
     assert "[output dropped" in shown("big_output") and "ValueError" in shown("big_output")  # the error is kept
     for student in ("read_solutions", "read_gradebook"):
         assert "FileNotFoundError" in shown(student) or "PermissionError" in shown(student), student
-    # the instructor's home looks empty, but for the Python installation if it lives there
+    # the instructor's home looks empty, but for the Python installation and the kit if they live there
     home = Path(os.path.expanduser("~"))
-    python_dirs = {Path(p).relative_to(home).parts[0] for p in (sys.prefix, sys.base_prefix)
-                   if Path(p).is_relative_to(home)}
-    assert set(ast.literal_eval(shown("read_home").strip())) <= python_dirs
+    shown_dirs = {Path(p).relative_to(home).parts[0]
+                  for p in (sys.prefix, sys.base_prefix, _package_folder("course_utils"), _package_folder("autograder"))
+                  if Path(p).is_relative_to(home)}
+    assert set(ast.literal_eval(shown("read_home").strip())) <= shown_dirs
     assert "ConnectionRefusedError" in shown("network") or "OSError" in shown("network")
     assert "PermissionError" in shown("write_results") or "OSError" in shown("write_results") \
         or "FileNotFoundError" in shown("write_results")

@@ -194,13 +194,23 @@ print(json.dumps({
 """
 
 
-def run_sandboxed(policy: SandboxPolicy, argv: list[str]) -> subprocess.CompletedProcess:
-    """Run ``argv`` in the sandbox as the grader runs a kernel (its uid, its environment)."""
+# How a kernel runs: as a uid of its own when the grader is root; else as the grader's own uid, in a user
+# namespace (a root grader can run it that way too, so both are tested wherever the suite runs as root).
+OWN_UID, GRADERS_UID = "a uid of its own", "the grader's uid"
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a kernel gets a uid of its own only from a root grader")
+KERNEL_UIDS = [pytest.param(OWN_UID, marks=needs_root), GRADERS_UID]
+
+
+def run_sandboxed(policy: SandboxPolicy, argv: list[str], kernel_uid: str = OWN_UID,
+                  notebook_dir: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``argv`` in the sandbox as the grader runs a kernel (its uid, or ``kernel_uid``; its environment),
+    with ``notebook_dir`` (default: an empty folder) as the notebook's folder."""
     with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=sandbox.PRIVATE_ROOT) as private, \
-            tempfile.TemporaryDirectory() as notebook_dir:
+            tempfile.TemporaryDirectory() as empty:
+        notebook_dir = notebook_dir or empty
         connection = Path(private, "kernel.json")
         connection.write_text("{}")
-        claim = sandbox._UidClaim() if os.geteuid() == 0 else None
+        claim = sandbox._UidClaim() if os.geteuid() == 0 and kernel_uid == OWN_UID else None
         try:
             command = sandbox.sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
                                               connection_file=str(connection), uid=claim and claim.uid,
@@ -226,7 +236,8 @@ def another_copy():
 
 
 @needs_sandbox
-def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monkeypatch):
+@pytest.mark.parametrize("kernel_uid", KERNEL_UIDS)
+def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monkeypatch, kernel_uid):
     course_root = Path(sandbox.__file__).resolve().parents[1]  # the kit itself, where course_utils may live
     data = world_readable_folder(another_copy.parents[3], "course-data-")  # a sibling of the copy
     extra = world_readable_folder(another_copy.parents[3], "instructor-extra-")
@@ -244,7 +255,7 @@ def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monke
                    *[f for f in sandbox.ETC_FILES if os.path.exists(f)]]
         paths = {"allowed": allowed, "copy": another_copy.parents[2].name, "solution": str(another_copy),
                  "extra": str(extra), "autograder": autograder_folder}
-        result = run_sandboxed(policy, [sys.executable, "-c", WALK, json.dumps(paths)])
+        result = run_sandboxed(policy, [sys.executable, "-c", WALK, json.dumps(paths)], kernel_uid)
     finally:
         shutil.rmtree(data)
         shutil.rmtree(extra)
@@ -297,6 +308,46 @@ def test_nothing_secret_is_reachable(course, monkeypatch):
     assert text(nb.cells[3]).strip() == "HELPERS = 1"
     for path, cell in zip(hidden, nb.cells[4:]):
         assert text(cell).startswith("refused"), f"{path} was readable: {text(cell)!r}"
+
+
+WRITES = """import json, os, sys
+places = ["/", "/run", "/dev", "/dev/shm", "/home", "/usr", sys.prefix, *sys.argv[1:], "/tmp", os.getcwd()]
+written = []
+for place in places:
+    try:
+        with open(os.path.join(place, "probe"), "w") as probe:
+            probe.write("x")
+        written.append(place)
+    except OSError:
+        pass
+print(json.dumps({"written": written, "seed": sorted(os.listdir(%r)), "scratch": sorted(os.listdir())}))
+""" % sandbox.SEED
+
+
+@needs_sandbox
+@pytest.mark.parametrize("kernel_uid", KERNEL_UIDS)
+def test_a_kernel_writes_only_in_its_scratch_and_tmp_and_never_sees_the_notebook(tmp_path, kernel_uid):
+    """Where the kernel's uid owns the sandbox's own folders (a user namespace), it could otherwise fill them,
+    each up to half the host's memory, and read the graded notebook, with its hidden tests, from the seed."""
+    notebook_dir = tmp_path / "autograded" / "alice" / "lab1"
+    (notebook_dir / "images").mkdir(parents=True)
+    (notebook_dir / "lab1.ipynb").write_text('{"cells": ["### BEGIN HIDDEN TESTS"]}')
+    (notebook_dir / "my_data.csv").write_text("1,2\n")
+    secret = tmp_path / "instructor-secret.txt"  # a link the student planted must not lead out of the sandbox
+    secret.write_text("solution")
+    (notebook_dir / "link").symlink_to(secret)
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    blocked = sandbox._package_folder("autograder")  # and the grader's home: hidden folders
+    result = run_sandboxed(SandboxPolicy(), [sys.executable, "-c", WRITES, blocked, str(Path.home())], kernel_uid,
+                           str(notebook_dir))
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["written"] == ["/tmp", sandbox.SCRATCH]
+    assert seen["seed"] == ["images", "link", "my_data.csv"] and seen["scratch"] == ["images", "link", "my_data.csv",
+                                                                                    "probe"]
+    assert "solution" not in result.stdout
 
 
 @pytest.mark.slow
@@ -426,7 +477,8 @@ def test_a_readable_folder_deep_under_tmp_stays_readable(course, tmp_path_factor
 @needs_sandbox
 def test_a_python_environment_closed_to_other_users_is_refused_with_the_fix(tmp_path):
     """A virtual environment in a folder only its owner may enter (mktemp's 0700): a graded kernel, another
-    user, would silently run the base interpreter without the environment's packages; grading refuses."""
+    user (the grader is root), would silently run the base interpreter without the environment's packages;
+    grading refuses. A grader that is not root runs kernels as itself: the environment is fine."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     venv.chmod(0o700)
@@ -436,6 +488,9 @@ def test_a_python_environment_closed_to_other_users_is_refused_with_the_fix(tmp_
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(kit_and_packages)}
     said = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
                           check=True).stdout
+    if os.geteuid() != 0:  # the kernel runs as the grader's own uid, which reads its own environment
+        assert said.strip() == "None"
+        return
     assert "cannot read this Python environment" in said and f"{venv} (mode 700)" in said and "chmod o+rx" in said
     venv.chmod(0o755)
     assert subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
