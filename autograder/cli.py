@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import unicodedata
@@ -186,6 +187,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def permission_problem(error: OSError, root: Path, command: str) -> str:
+    """What to do about a file ``command`` was not allowed to use (``error``), in or out of the course ``root``."""
+    where = Path(error.filename or root)
+    if where.is_relative_to(root):
+        return (f"{command} may not use {where} ({error.strerror}). It writes into the course folder {root}: run it "
+                f"as the account that owns the folder, or give yours the right to write there (e.g. `sudo chown -R "
+                f"$USER {root}`), then run it again.")
+    return f"{command} may not use {where} ({error.strerror}): choose a place you may write to, then run it again."
+
+
 COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "report": cmd_report,
             "student-kit": cmd_student_kit, "doctor": cmd_doctor, "demo": cmd_demo}
@@ -204,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](course, args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. a course folder owned by another account, or mounted read-only
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        print(f"error: {permission_problem(error, Path(args.root).resolve(), args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nInterrupted: every submission graded so far is recorded; run the command again to go on.",

@@ -1,7 +1,9 @@
-"""Commands that only need to answer (help, a wrong lab, a wrong folder) answer at once: they never import
-nbgrader, whose import alone takes seconds."""
+"""The command line: commands that only need to answer (help, a wrong lab, a wrong folder) answer at once (they
+never import nbgrader, whose import alone takes seconds); a course folder it may not write to is said plainly."""
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,27 @@ def test_the_grade_table_keeps_its_columns_with_names_in_any_script():
     status_column = {display_width(row[:row.index("graded")]) for row in rows}
     assert len(status_column) == 1, table  # "graded" starts in the same terminal column on every row
     assert display_width("李雷") == 4 and display_width("josé") == display_width("jose\u0301") == 4
+
+
+@pytest.mark.parametrize("command", [["release", "lab1_initialization"], ["feedback", "lab1_initialization"]])
+def test_a_course_folder_the_command_may_not_write_to_is_said_plainly(tmp_path, command):
+    """A course folder mounted read-only (or owned by another account): an error that says what to do, no traceback."""
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    root = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course",
+                          ["lab1_initialization"]).root
+    script = (f"mount --bind -o ro {shlex.quote(str(root))} {shlex.quote(str(root))} && exec "
+              + shlex.join([sys.executable, "-m", "autograder", "--root", str(root), *command]))
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    if "mount:" in result.stderr or "unshare" in result.stderr:  # e.g. the suite does not run as root
+        pytest.skip(f"cannot mount the course read-only here: {result.stderr.strip()}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"may not use {root}/" in result.stderr and "(Read-only file system)" in result.stderr
+    assert f"writes into the course folder {root}: run it as the account that owns the folder" in result.stderr
+
+
+def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):
+    from autograder.cli import permission_problem
+    denied = PermissionError(13, "Permission denied", "/etc/grades.csv")
+    assert permission_problem(denied, tmp_path, "export") == (
+        "export may not use /etc/grades.csv (Permission denied): choose a place you may write to, then run it again.")
