@@ -65,8 +65,10 @@ def stage_data(labs: list[str], folder: Path) -> None:
 
 
 def run(command, cwd) -> tuple[float, str]:
+    """Run ``command`` as in this Python's activated environment (stock nbgrader runs ``alembic`` from PATH)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-3000:]}")
