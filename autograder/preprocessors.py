@@ -301,14 +301,16 @@ class PutBackTests(OverwriteCells):
 
     def add_missing_grade_cells(self, nb, resources):
         stored = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        present = {nbgrader_metadata(cell).get("grade_id") for cell in nb.cells}
+        missing = [cell for cell in stored.grade_cells if cell.name not in present]
+        if not missing:
+            return nb, resources
         cells = {cell.name: cell for cell in stored.source_cells}
         answers = {cell.name for cell in stored.solution_cells}
         released = self._released()
         released += [(name, cell.source) for name, cell in cells.items() if name not in dict(released)]
         names = [name for name, _ in released]
-        for test in sorted(stored.grade_cells, key=lambda cell: names.index(cell.name)):
-            if any(nbgrader_metadata(cell).get("grade_id") == test.name for cell in nb.cells):
-                continue
+        for test in sorted(missing, key=lambda cell: names.index(cell.name)):
             self.log.warning("Missing grade cell %s encountered, adding to notebook", test.name)
             restored = self.missing_cell_transform(cells[test.name], test.max_score, is_solution=test.name in answers)
             place = names.index(test.name)
