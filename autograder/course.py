@@ -59,6 +59,10 @@ class Course:
     def records_dir(self) -> Path:
         return self.root / ".autograder" / "status"
 
+    def earlier_releases_dir(self, lab: str) -> Path:
+        """Where the lab's student versions replaced by a later release are kept (students may have worked on them)."""
+        return self.root / ".autograder" / "releases" / lab
+
     # -- contents ------------------------------------------------------------------------
     def labs(self) -> list[str]:
         """Every lab that has a source notebook, in name order."""

@@ -90,6 +90,13 @@ def unmarked_copy(nb, text: str) -> int | None:
     return next(copies, None) if text else None
 
 
+def changed_tests_since(releases, submitted) -> dict[str, list[str]]:
+    """``changed_tests`` against the release the submission started from: of ``releases`` (the current one first,
+    then earlier ones), the one it changed least (the current one on a tie)."""
+    return min((changed_tests(release, submitted) for release in releases),
+               key=lambda changes: sum(map(len, changes.values())))
+
+
 def changed_tests(release, submitted) -> dict[str, list[str]]:
     """The release's test cells the submission edited, deleted, unmarked, duplicated or moved, by grade id.
 

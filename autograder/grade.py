@@ -36,8 +36,9 @@ from tqdm import tqdm
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, preprocessors
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
-from .findings import changed_tests, noted, noted_times
+from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
+from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
 from .sandbox import FONT_LIST_ENV, font_list, sandbox_problem
 from .workers import start_worker_server, worker_context
@@ -143,7 +144,8 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
     found = noted(graded)
     try:
-        changes = changed_tests(nbformat.read(course.release_notebook(lab), as_version=4), submitted)
+        releases = [nbformat.read(course.release_notebook(lab), as_version=4), *earlier_releases(course, lab)]
+        changes = changed_tests_since(releases, submitted)
     except (OSError, ValueError):  # no release to compare with: nbgrader still restored the tests
         changes = {}
     parts = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,7 +34,8 @@ def generate(course: Course, lab: str) -> None:
 def release_lab(course: Course, lab: str) -> list[Leak]:
     """Regenerate ``release/<lab>``; on failure or leak, put the previous release back.
 
-    Returns the leaks found (empty when the release is clean and in place).
+    A previous student version that the new one replaces is kept (``keep_earlier_release``). Returns the leaks
+    found (empty when the release is clean and in place).
     """
     course.check_lab(lab)
     problems = format_problems(nbformat.read(course.source_notebook(lab), as_version=4))
@@ -52,7 +54,25 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
             raise
         if leaks:
             _restore(backup, target)
+        else:
+            keep_earlier_release(course, lab, backup / f"{lab}.ipynb")
         return leaks
+
+
+def keep_earlier_release(course: Course, lab: str, earlier: Path) -> None:
+    """Keep ``earlier``, the lab's student version before this release, if it differs from the new one: students
+    who started from it must not be told they edited the tests that changed since (``earlier_releases``)."""
+    if not earlier.is_file() or filecmp.cmp(earlier, course.release_notebook(lab), shallow=False):
+        return
+    folder = course.earlier_releases_dir(lab)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(earlier, folder / f"{hashlib.sha256(earlier.read_bytes()).hexdigest()[:16]}.ipynb")
+
+
+def earlier_releases(course: Course, lab: str) -> list[nbformat.NotebookNode]:
+    """The lab's student versions that later releases replaced (``keep_earlier_release``), oldest first."""
+    kept = sorted(course.earlier_releases_dir(lab).glob("*.ipynb"), key=lambda path: path.stat().st_mtime)
+    return [nbformat.read(path, as_version=4) for path in kept]
 
 
 def _restore(backup: Path, target: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_output
 
 from autograder.course import Course
-from autograder.findings import changed_tests, forget, limit_hit, note, noted
+from autograder.findings import changed_tests, changed_tests_since, forget, limit_hit, note, noted
 from autograder.preprocessors import NotedLimitOutput
 from autograder.records import Fact, Status, status_of
 from autograder.sandbox import SandboxPolicy
@@ -187,3 +187,16 @@ def test_rewording_what_the_grader_says_changes_no_status():
     note(nb, 1, Fact.CELL_TIMEOUT, "ran out of memory, or maybe not")
     note(nb, 2, Fact.MEMORY, "wall time")
     assert status_of([finding["fact"] for finding in noted(nb)], False) == Status.TIMEOUT
+
+
+def test_a_submission_started_from_an_earlier_release_is_judged_against_it():
+    earlier, current = release(), release()
+    test = grade_ids_of_tests(current)[1]
+    current.cells[index_of(current, test)].source += "\nassert True  # fixed after the first release"
+    started_earlier = solved(KIT, LAB)  # the student's copy has the test as first released
+    assert changed_tests(current, started_earlier) == {"edited": [test]}
+    assert changed_tests_since([current, earlier], started_earlier) == {}
+    tampered = copy.deepcopy(started_earlier)
+    first = grade_ids_of_tests(tampered)[0]
+    tampered.cells[index_of(tampered, first)].source = "pass"
+    assert changed_tests_since([current, earlier], tampered) == {"edited": [first]}
