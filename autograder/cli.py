@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -151,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true", help="only check that release/ matches source/")
     g = sub.add_parser("grade", help="grade every submission of a lab, in parallel")
     g.add_argument("lab", metavar="LAB")
-    g.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel workers (default: cores)")
+    g.add_argument("--workers", type=int, help="parallel workers (default: one per core this process may use, as "
+                   "long as memory allows each kernel its limit)")
     g.add_argument("--force", action="store_true", help="regrade submissions that did not change too")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="run students' code without the sandbox, with your rights (only for trusted code)")
@@ -181,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
                    "data (e.g. Lab 5's recipe on your CIFAR-10), and report its time and test accuracy")
     d = sub.add_parser("demo", help="release Lab 1, grade sample submissions, print the grade table")
     d.add_argument("--dir", help="where to build the scratch course (default: a new temporary folder)")
-    d.add_argument("--workers", type=int, default=os.cpu_count())
+    d.add_argument("--workers", type=int, help="parallel workers (default: as for grade)")
     d.add_argument("--by-question", action="store_true",
                    help="also print each question's scores (a line per question, a column per student)")
     return p

@@ -34,13 +34,13 @@ from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from . import canary, preprocessors
+from . import canary, capacity, preprocessors
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
-from .sandbox import FONT_LIST_ENV, font_list, sandbox_problem
+from .sandbox import FONT_LIST_ENV, SandboxedKernelManager, font_list, sandbox_problem
 from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
@@ -268,7 +268,7 @@ def _safe_url(course: Course) -> str:
 def shared_cores(workers: int) -> dict[str, str]:
     """The environment under which ``workers`` kernels side by side share the cores instead of each taking all
     of them for its matrix products (and slowing the others down)."""
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    threads = str(max(1, capacity.usable_cores() // workers))
     return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -305,7 +305,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     run of the same lab (or share) in the same course is refused while one runs (``lab_lock``).
     """
     course.check_lab(lab)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or capacity.default_workers(SandboxedKernelManager(config=_config(course)).memory_bytes)
     if workers < 1:
         raise CourseError("--workers must be at least 1.")
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):

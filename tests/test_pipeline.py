@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.capacity import usable_cores
 from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.export import export, question_ids
@@ -238,4 +239,4 @@ def test_grading_workers_side_by_side_share_the_cores_for_matrix_products(tmp_pa
     with _pool(course, 2, 1, False) as pool:
         threads = [pool.submit(os.getenv, name).result()
                    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")]
-    assert threads == [str(max(1, os.cpu_count() // 2))] * 3
+    assert threads == [str(max(1, usable_cores() // 2))] * 3
