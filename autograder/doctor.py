@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from . import canary
+from .capacity import available_memory, default_workers, usable_cores
 from .course import Course, CourseError
 from .sandbox import size_text
-from .sandbox import MiB, SandboxedKernelManager, sandbox_problem
+from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
 
 
 def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tuple[str, bool]:
@@ -37,6 +38,10 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
     lines.append("  [info] data: COURSE_DATA_DIR is not set (labs that need CIFAR-10 or MNIST will fail)" if not folder
                  else f"  [info] data: COURSE_DATA_DIR={folder}; graded kernels see: "
                       + (env.get("data_error") or ", ".join(env.get("data_files") or []) or "nothing"))
+    kernel_bytes = SandboxedKernelManager(config=course.config()).memory_bytes
+    lines.append(f"  [info] capacity: grade runs {default_workers(kernel_bytes)} notebook(s) side by side by default "
+                 f"({usable_cores()} usable core(s), {available_memory() / GiB:.1f} GiB of memory available, up to "
+                 f"{size_text(kernel_bytes)} per kernel)")
     if lab:
         healthy &= _canary_report(course, lab, sandbox, env, lines)
     lines.append("All checks passed: this server is ready to grade." if healthy else

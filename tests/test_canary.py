@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.capacity import default_workers, usable_cores
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
 from autograder.findings import noted_times
@@ -95,6 +96,8 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
     assert "[ok] graded kernels import course_utils from" in report.stdout
     assert "[ok] score 13 / 13 automatic points" in report.stdout
     assert "memory: the kernel's peak was" in report.stdout and "ready to grade" in report.stdout
+    assert f"capacity: grade runs {default_workers(2 * 1024 ** 3)} notebook(s) side by side by default " \
+           f"({usable_cores()} usable core(s), " in report.stdout
 
 
 def limits_of_stopped_cells(outcome):
