@@ -7,6 +7,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from .capacity import usable_cores
 from .course import Course, CourseError, parse_shard
 
 
@@ -58,6 +59,11 @@ def cmd_grade(course: Course, args) -> int:
     from .workers import start_worker_server
     start_worker_server()  # the workers' server imports the grader while this process does the same
     from .grade import CanaryFailed, grade
+    cores = usable_cores()
+    if args.workers and args.workers > cores:
+        print(f"warning: --workers {args.workers} on {cores} usable core(s): each notebook runs about "
+              f"{args.workers / cores:.1f}x slower than the canary, whose times set each cell's time limit; correct "
+              "but slow code may be stopped. Leave --workers out to run one per usable core.", file=sys.stderr)
     if args.skip_canary:
         print("warning: --skip-canary grades without first checking that the lab's own solution scores full marks "
               "here: a broken environment (course_utils, data, sandbox) would give every student wrong grades.",

@@ -1,6 +1,7 @@
 """The command line: commands that only need to answer (help, a wrong lab, a wrong folder) answer at once (they
 never import nbgrader, whose import alone takes seconds); a course folder it may not write to is said plainly."""
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,14 @@ def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(
     denied = PermissionError(13, "Permission denied", "/etc/grades.csv")
     assert permission_problem(denied, tmp_path, "export") == (
         "export may not use /etc/grades.csv (Permission denied): choose a place you may write to, then run it again.")
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs util-linux's taskset")
+def test_more_workers_than_usable_cores_are_warned_about(tmp_path):
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    root = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path, ["lab1_initialization"]).root
+    result = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "autograder", "--root", str(root), "grade",
+                             "lab1_initialization", "--workers", "3"], capture_output=True, text=True)
+    assert "warning: --workers 3 on 1 usable core(s): each notebook runs about 3.0x slower than the canary" \
+        in result.stderr
