@@ -93,3 +93,14 @@ def test_more_workers_than_usable_cores_are_warned_about(tmp_path):
                              "lab1_initialization", "--workers", "3"], capture_output=True, text=True)
     assert "warning: --workers 3 on 1 usable core(s): each notebook runs about 3.0x slower than the canary" \
         in result.stderr
+
+
+@pytest.mark.parametrize("command", [["export"], ["report", "lab1_initialization"]])
+def test_tables_of_a_course_with_no_gradebook_yet_say_what_to_do_first(tmp_path, command):
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    root = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path, ["lab1_initialization"]).root
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), *command], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "This course has no gradebook yet" in result.stderr, result.stderr
+    assert "Release a lab" in result.stderr and not (root / "gradebook.db").exists()
