@@ -101,10 +101,10 @@ def changed_tests(release, submitted) -> dict[str, list[str]]:
     """The release's test cells the submission edited, deleted, unmarked, duplicated or moved, by grade id.
 
     Edited covers the source and the nbgrader metadata (points, flags). Unmarked means the cell is there
-    with its released text but without its nbgrader metadata (as another editor may save it). Moved means the copy that is
-    graded (nbgrader keeps the last) no longer has the same answer and locked cells before it, so it
-    runs after other code than in the release. Returns only the kinds that happened, each with its
-    grade ids in release order.
+    with its released text but without its nbgrader metadata (as another editor may save it). Moved means
+    the copy that is graded (nbgrader keeps the last) no longer has the same answer and locked cells before
+    it, so it runs after other code than in the release. Returns only the kinds that happened, each with
+    its grade ids in release order.
     """
     release_order = {nbgrader_metadata(c)["grade_id"]: i for i, c in enumerate(release.cells) if nbgrader_metadata(c)}
     tests = {nbgrader_metadata(c)["grade_id"]: c for c in release.cells
@@ -113,6 +113,7 @@ def changed_tests(release, submitted) -> dict[str, list[str]]:
     copies = Counter(grade_id for grade_id, _ in cells)
     place = {grade_id: i for i, (grade_id, _) in enumerate(cells)}  # of the copy nbgrader keeps
     others = [g for g in release_order if g not in tests and g in place]  # answer and locked cells
+    gone = {t: unmarked_copy(submitted, tests[t].source) for t in tests if t not in copies}  # -> its copy, if any
 
     def moved(test):
         return ({g for g in others if release_order[g] < release_order[test]}
@@ -120,8 +121,8 @@ def changed_tests(release, submitted) -> dict[str, list[str]]:
 
     changes = {
         "edited": [t for t in tests if any(g == t and _checksum(c) != _checksum(tests[t]) for g, c in cells)],
-        "deleted": [t for t in tests if t not in copies and unmarked_copy(submitted, tests[t].source) is None],
-        "unmarked": [t for t in tests if t not in copies and unmarked_copy(submitted, tests[t].source) is not None],
+        "deleted": [t for t, copy in gone.items() if copy is None],
+        "unmarked": [t for t, copy in gone.items() if copy is not None],
         "duplicated": [t for t in tests if copies[t] > 1],
         "moved": [t for t in tests if t in place and moved(t)],
     }

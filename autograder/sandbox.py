@@ -273,7 +273,8 @@ def _read_only(args: list[str]) -> list[str]:
     """bwrap options making read-only the sandbox's root, its /dev and every tmpfs in ``args`` but /tmp and the
     scratch, once filled. With a user namespace the kernel's uid owns them: it could fill them (each may take
     half the host's memory, out of the kernel's own limits) and write into the hidden and blocked folders."""
-    tmpfs = [args[i + 1] for i, option in enumerate(args) if option == "--tmpfs" and args[i + 1] not in ("/tmp", SCRATCH)]
+    writable = ("/tmp", SCRATCH)
+    tmpfs = [folder for option, folder in zip(args, args[1:]) if option == "--tmpfs" and folder not in writable]
     return [option for path in ["/", "/dev", *tmpfs] for option in ("--remount-ro", path)]
 
 
