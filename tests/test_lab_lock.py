@@ -98,7 +98,9 @@ def test_a_failed_run_releases_its_lock(course):
 
 
 def command(course, *args):
-    return [sys.executable, "-m", "autograder", "--root", str(course.root), *args, *UNSAFE]
+    """The command line of ``args``; grade and doctor without the sandbox where none is possible."""
+    unsafe = UNSAFE if args[0] in ("grade", "doctor") else []
+    return [sys.executable, "-m", "autograder", "--root", str(course.root), *args, *unsafe]
 
 
 @pytest.mark.slow
