@@ -43,13 +43,13 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
                  f"({usable_cores()} usable core(s), {available_memory() / GiB:.1f} GiB of memory available, up to "
                  f"{size_text(kernel_bytes)} per kernel)")
     if lab:
-        healthy &= _canary_report(course, lab, sandbox, env, lines)
+        healthy &= _canary_report(course, lab, sandbox, env, lines, kernel_bytes)
     lines.append("All checks passed: this server is ready to grade." if healthy else
                  "Some checks failed: fix them before grading (grade refuses while the canary fails).")
     return "\n".join(lines), healthy
 
 
-def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: list[str]) -> bool:
+def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: list[str], kernel_bytes: int) -> bool:
     from .grade import run_canary
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
@@ -62,7 +62,7 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     lines.append(f"  [info] time: {result.seconds:.1f} s in all (kernel start included); slowest cells: "
                  + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in slowest))
     lines.append(f"  [info] memory: the kernel's peak was {result.peak_memory_bytes / MiB:.0f} MiB "
-                 f"(the limit is {size_text(SandboxedKernelManager(config=course.config()).memory_bytes)})")
+                 f"(the limit is {size_text(kernel_bytes)})")
     if result.problem:
         lines.append(f"  {result.problem}")
     return result.ok

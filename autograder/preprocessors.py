@@ -308,7 +308,8 @@ class PutBackTests(OverwriteCells):
         cells = {cell.name: cell for cell in stored.source_cells}
         answers = {cell.name for cell in stored.solution_cells}
         released = self._released()
-        released += [(name, cell.source) for name, cell in cells.items() if name not in dict(released)]
+        known = {name for name, _ in released}
+        released += [(name, cell.source) for name, cell in cells.items() if name not in known]
         names = [name for name, _ in released]
         for test in sorted(missing, key=lambda cell: names.index(cell.name)):
             self.log.warning("Missing grade cell %s encountered, adding to notebook", test.name)
