@@ -3,12 +3,33 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import sys
 import unicodedata
 from pathlib import Path
 
 from .capacity import usable_cores
 from .course import Course, CourseError, parse_shard
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: the command stops what it started, and says what is done."""
+
+    def __init__(self, signum: int):
+        super().__init__()
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM (``kill``, systemd) and SIGHUP (a closed terminal) stop a command as Ctrl-C does, unless
+    they were ignored when it started (``nohup``)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _stop)
 
 
 def display_width(text: str) -> int:
@@ -227,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {permission_problem(error, Path(args.root).resolve(), args.command)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\nInterrupted: every submission graded so far is recorded; run the command again to go on.",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP (stop_on_signals); a grading says what it kept
+        signum = getattr(stop, "signum", signal.SIGINT)
+        said = str(stop) or f"{args.command} stopped ({signal.Signals(signum).name}) before it finished: run it again."
+        print(f"\n{said}", file=sys.stderr)
+        return 128 + signum

@@ -10,13 +10,17 @@ later run grades only what changed.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -40,7 +44,7 @@ from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
-from .sandbox import FONT_LIST_ENV, SandboxedKernelManager, font_list, sandbox_problem
+from .sandbox import FONT_LIST_ENV, SandboxedKernelManager, font_list, kill_kernels, sandbox_problem
 from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
@@ -52,6 +56,22 @@ DB_RETRIES = 5
 TRANSIENT_DB_ERRORS = ("database is locked", "deadlock detected", "could not serialize access",
                        "server closed the connection", "terminating connection")
 EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
+STOP_GRACE_SECONDS = 5  # a worker told to stop has this long to stop its kernels before it is killed
+
+
+class GradingStopped(KeyboardInterrupt):
+    """Grading was interrupted (Ctrl-C, or SIGTERM or SIGHUP turned into a KeyboardInterrupt with a ``signum``): its
+    workers and kernels are stopped, every outcome known before is recorded, and a later run grades the rest."""
+
+    def __init__(self, signum: int, graded: int, todo: int):
+        why = {signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP: its terminal was closed"}.get(
+            signum, signal.Signals(signum).name)
+        done = f"after {graded} of the {todo} submission(s) to grade were graded and recorded" if graded else \
+            "before any submission was graded"
+        rest = f"the other {todo - graded}" if graded else "them"
+        super().__init__(f"Grading stopped ({why}) {done}; its kernels were stopped. Run the same command again to "
+                         f"grade {rest}.")
+        self.signum = signum
 
 
 class CanaryFailed(CourseError):
@@ -272,11 +292,31 @@ def shared_cores(workers: int) -> dict[str, str]:
     return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
+def _stop_worker(signum, frame) -> None:
+    """A worker told to stop (by ``grade``, or because ``grade`` is gone): its kernels stop with it."""
+    kill_kernels()
+    os._exit(128 + signum)
+
+
+def _stop_when_grade_ends() -> None:
+    """Stop this worker when the process that started it ends without stopping it (killed outright: SIGKILL, the
+    out-of-memory killer); else it would finish its notebook and then wait for work forever."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
-    # Kernels inherit the worker's stderr: send their chatter to a log file, not the terminal.
+    # Ctrl-C and a closed terminal reach the whole process group: grade decides, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    threading.Thread(target=_stop_when_grade_ends, daemon=True).start()
+    # Kernels inherit the worker's output: send their chatter to a log file, not the terminal (nor keep the
+    # command's output open, for a pipe such as `grade ... | tee`, after the command ended).
     logs = Path(root) / ".autograder" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"worker-{_process_name()}.log", "ab") as log:  # host too: shards share the folder
+        os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
     # nbgrader's gradebook code trips SQLAlchemy 2 warnings that say nothing about the submission.
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -285,10 +325,36 @@ def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
         os.environ[FONT_LIST_ENV] = fonts
 
 
-def _pool(course: Course, workers: int, size: int, sandboxed: bool) -> ProcessPoolExecutor:
-    """A pool of ``size`` grading workers, forked from the workers' server, for ``workers`` side by side."""
-    return ProcessPoolExecutor(max_workers=size, initializer=_worker_env, mp_context=worker_context(),
+@contextlib.contextmanager
+def _pool(course: Course, workers: int, size: int, sandboxed: bool):
+    """A pool of ``size`` grading workers, forked from the workers' server, for ``workers`` side by side.
+
+    Left by an exception (Ctrl-C, say), it stops its workers and their kernels at once instead of waiting for
+    every submission in it to be graded.
+    """
+    pool = ProcessPoolExecutor(max_workers=size, initializer=_worker_env, mp_context=worker_context(),
                                initargs=(str(course.root), workers, font_list() if sandboxed else None))
+    try:
+        yield pool
+    except BaseException:
+        _stop_workers()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers() -> None:
+    """Stop this process's grading workers (its multiprocessing children): each stops its kernels and exits, or
+    is killed after ``STOP_GRACE_SECONDS`` (its kernels then die with it: bwrap's --die-with-parent)."""
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
@@ -315,48 +381,57 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
+    outcomes, todo, recorded = {}, {}, []
     with lab_lock(course, lab, "grade", shard):
-        start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox and canary
-        ensure_in_gradebook(course, lab, shard)
-        environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
-        environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
-        outcomes, todo = {}, {}
-        for student in course.students(lab):
-            if shard and shard_of(student, shard[1]) != shard[0]:
-                continue
-            prints = submission_fingerprint(course, lab, student, environment_print)
-            previous = load_record(course, lab, student)
-            if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
-                previous.skipped = True
-                outcomes[student] = previous
-            else:
-                todo[student] = prints
-        if todo and sandbox:  # the kernels' font list is built while the canary's course is made
-            threading.Thread(target=font_list, daemon=True).start()
-        reference_seconds = {}
-        if todo and not skip_canary:
-            result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)
-            if not result.ok:
-                raise CanaryFailed(result)
-            reference_seconds = result.cell_seconds
-            if say:
-                say(f"Canary: the lab's own solution scored full marks ({result.score:g} / {result.max_score:g}) in "
-                    f"{result.seconds:.1f} s; each cell may take {_limits_text(course)}.")
-        with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
-                  dynamic_ncols=True) as bar:
-            def record(outcome: Outcome) -> None:
-                outcome.fingerprint = todo[outcome.student]
-                save_record(course, outcome)
-                outcomes[outcome.student] = outcome
-                bar.update()
-                bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
+        try:
+            start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
+            ensure_in_gradebook(course, lab, shard)
+            environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
+            environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
+            for student in course.students(lab):
+                if shard and shard_of(student, shard[1]) != shard[0]:
+                    continue
+                prints = submission_fingerprint(course, lab, student, environment_print)
+                previous = load_record(course, lab, student)
+                if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
+                    previous.skipped = True
+                    outcomes[student] = previous
+                else:
+                    todo[student] = prints
+            if todo and sandbox:  # the kernels' font list is built while the canary's course is made
+                threading.Thread(target=font_list, daemon=True).start()
+            reference_seconds = _canary_times(course, lab, sandbox, workers, environment, shard, say) \
+                if todo and not skip_canary else {}
+            with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
+                      dynamic_ncols=True) as bar:
+                def record(outcome: Outcome) -> None:
+                    outcome.fingerprint = todo[outcome.student]
+                    save_record(course, outcome)
+                    outcomes[outcome.student] = outcome
+                    recorded.append(outcome.student)
+                    bar.update()
+                    bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
 
-            crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
-            for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
-                if _run_pool(course, lab, [student], workers, sandbox, record, reference_seconds):
-                    record(Outcome(student, lab, Status.ERROR,
-                                   "the grading worker process died twice on this submission"))
+                crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
+                for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission
+                    if _run_pool(course, lab, [student], workers, sandbox, record, reference_seconds):
+                        record(Outcome(student, lab, Status.ERROR,
+                                       "the grading worker process died twice on this submission"))
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP turned into it by the command line
+            raise GradingStopped(getattr(stop, "signum", signal.SIGINT), len(recorded), len(todo)) from None
         return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _canary_times(course: Course, lab: str, sandbox: bool, workers: int, environment: dict,
+                  shard: tuple[int, int] | None, say) -> dict:
+    """Run the canary; each cell's time in it (the reference of its time limit). Raises CanaryFailed."""
+    result = run_canary(course, lab, sandbox, workers, environment, own_folder=shard is not None)
+    if not result.ok:
+        raise CanaryFailed(result)
+    if say:
+        say(f"Canary: the lab's own solution scored full marks ({result.score:g} / {result.max_score:g}) in "
+            f"{result.seconds:.1f} s; each cell may take {_limits_text(course)}.")
+    return result.cell_seconds
 
 
 def _limits_text(course: Course) -> str:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import fcntl
 import functools
 import importlib.util
@@ -70,6 +71,7 @@ PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folde
 KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when the grader is root
 KERNEL_UID_COUNT = 10_000
 UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
+_RUNNING: set = set()              # this process's sandboxed kernel managers that have a private folder
 MPLCONFIGDIR = "/tmp/.matplotlib"  # the kernel's matplotlib settings and cache (its font list) inside the sandbox
 FONT_LIST_ENV = "AUTOGRADER_FONT_LIST"  # the grader's (never the kernel's): the file font_list() built
 PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA_DIR",
@@ -473,11 +475,35 @@ def exit_cause(code: int, cpu_seconds: int) -> tuple[str, str] | None:
 
 
 def _children(pid: int) -> list[int]:
-    """Host pids of the children of process ``pid``, oldest first (empty once it has gone)."""
+    """Host pids of the children of process ``pid`` (of any of its threads), oldest first per thread (empty once it
+    has gone)."""
+    children = []
+    for listing in sorted(Path(f"/proc/{pid}/task").glob("*/children")):
+        with contextlib.suppress(OSError):
+            children += [int(child) for child in listing.read_text().split()]
+    return children
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill process ``pid`` and every process under it, each stopped first so that it starts no more. A sandbox's
+    init takes the whole sandbox with it; bwrap's --die-with-parent alone misses a sandbox killed as it starts."""
     try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+        os.kill(pid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        return
+    for child in _children(pid):
+        _kill_tree(child)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def kill_kernels() -> None:
+    """Kill every kernel this process started, with its sandbox, and delete the sandboxes' private folders (a
+    grading worker told to stop)."""
+    for child in _children(os.getpid()):
+        _kill_tree(child)
+    for manager in list(_RUNNING):
+        manager._discard()
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -523,6 +549,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise RuntimeError(f"Cannot start a sandboxed kernel: {problem}")
         self._private = tempfile.mkdtemp(prefix="autograder-sandbox-", dir=PRIVATE_ROOT)
         self._uid_claim, self._timer, self._sandbox_pid = None, None, None
+        _RUNNING.add(self)
         self.transport = "ipc"  # unix sockets: the sandbox has no network, not even loopback
         self.ip = os.path.join(self._private, "ipc", "kernel")
         self.connection_file = os.path.join(self._private, "kernel.json")
@@ -601,6 +628,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if getattr(self, "_private", None):
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
+        _RUNNING.discard(self)
 
     async def _async_is_alive(self) -> bool:
         alive = await super()._async_is_alive()

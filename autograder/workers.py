@@ -6,6 +6,8 @@ calling process does other work (imports the grader too, probes the sandbox, pre
 import functools
 import multiprocessing
 import multiprocessing.forkserver
+import signal
+import threading
 
 
 @functools.cache
@@ -17,6 +19,17 @@ def worker_context():
 
 
 def start_worker_server() -> None:
-    """Start the workers' server now (it imports the grader in the background); later pools use it."""
+    """Start the workers' server now (it imports the grader in the background); later pools use it.
+
+    The server and multiprocessing's resource tracker ignore SIGHUP: when a terminal closes, ``grade`` stops
+    its workers itself and says so (in a log the output went to), instead of the tracker dying noisily.
+    """
     worker_context()
-    multiprocessing.forkserver.ensure_running()
+    if threading.current_thread() is not threading.main_thread():
+        multiprocessing.forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # an ignored signal stays ignored in a started program
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)

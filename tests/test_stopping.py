@@ -1,0 +1,158 @@
+"""Stopping `grade`: Ctrl-C, `kill`, a closed terminal, or the process killed outright.
+
+An instructor stops a long grading (Ctrl-C), a service manager stops it (SIGTERM), an SSH session drops
+(SIGHUP), or the out-of-memory killer takes it (SIGKILL). Before, Ctrl-C left the command grading every
+submission still queued, then hanging for good on a worker whose kernel client it had interrupted; a killed
+command left its workers finishing their notebooks and then waiting forever. Now the command stops within
+seconds, with its workers and their kernels, says what was graded, keeps it, and the next run grades the rest.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import solved, submit
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+STUDENTS = [f"student{i}" for i in range(4)]
+UNSAFE = [] if sandbox_problem() is None else ["--unsafe-no-sandbox"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def course(tmp_path):
+    course = scratch_course(KIT, tmp_path, [LAB])
+    assert release_lab(course, LAB) == []
+    for student in STUDENTS:
+        submit(course, student, LAB, solved(course, LAB))
+    return course
+
+
+def start_grading(course: Course) -> subprocess.Popen:
+    """`python -m autograder grade` as from a terminal: its own session, signals at their defaults."""
+    def default_signals():
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE],
+                            cwd=course.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=default_signals)
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            for child in map(int, children.read_text().split()):
+                found += [child, *descendants(child)]
+        except OSError:
+            pass
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kernels(pid: int) -> list[int]:
+    return [child for child in descendants(pid) if "ipykernel" in command_line(child)]
+
+
+def recorded(course: Course) -> list[str]:
+    return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json"))
+
+
+def wait_for(condition, seconds: float = 240.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen, signum: int, group: bool) -> tuple[list[int], list[Path]]:
+    """Send ``signum`` (to the command's process group, as a terminal does, or to the command alone); return the
+    processes it had started and its kernels' private folders (sandboxed kernels only)."""
+    started = descendants(process.pid)
+    folders = [Path(part).parent for pid in kernels(process.pid) for part in command_line(pid).split()
+               if part.endswith("kernel.json") and "autograder-sandbox-" in part]
+    (os.killpg if group else os.kill)(process.pid, signum)
+    return started, folders
+
+
+def assert_all_gone(process: subprocess.Popen, started: list[int], folders: list[Path]) -> None:
+    wait_for(lambda: not any(running(pid) for pid in started), seconds=15)
+    assert not [folder for folder in folders if folder.exists()], "kernels' private folders left behind"
+    assert process.poll() is not None
+
+
+def grade_the_rest(course: Course, graded_before: list[str]) -> None:
+    """The next run grades what the stopped one did not, and keeps what it did."""
+    again = subprocess.run([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE],
+                           cwd=course.root, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    rows = {line.split()[0]: line for line in again.stdout.splitlines() if line.split()[:1] != ["student"]
+            and line.startswith("student")}
+    assert sorted(rows) == STUDENTS
+    assert all("unchanged since last run" in rows[student] for student in graded_before)
+    assert all(" graded" in rows[student] for student in STUDENTS if student not in graded_before)
+    assert recorded(course) == STUDENTS
+
+
+@pytest.mark.parametrize("signum, group, name, rerun", [(signal.SIGINT, True, "Ctrl-C", True),
+                                                       (signal.SIGTERM, False, "SIGTERM", False)])
+def test_a_stopped_grading_stops_its_kernels_at_once_keeps_what_it_graded_and_the_next_run_grades_the_rest(
+        course, signum, group, name, rerun):
+    process = start_grading(course)
+    wait_for(lambda: recorded(course) and kernels(process.pid))  # a submission graded, others being graded
+    started, folders = stop(process, signum, group)
+    assert process.wait(timeout=20) == 128 + signum
+    out, err = process.communicate()
+    assert_all_gone(process, started, folders)
+    graded = recorded(course)
+    assert 1 <= len(graded) < len(STUDENTS)
+    assert f"Grading stopped ({name}) after {len(graded)} of the 4 submission(s) to grade were graded and " \
+           f"recorded; its kernels were stopped. Run the same command again to grade the other " \
+           f"{4 - len(graded)}." in err
+    assert "Traceback" not in err
+    if rerun:
+        grade_the_rest(course, graded)
+
+
+def test_a_closed_terminal_during_the_canary_stops_everything_before_any_grade(course):
+    process = start_grading(course)
+    wait_for(lambda: kernels(process.pid))  # the canary's kernel
+    started, folders = stop(process, signal.SIGHUP, group=True)
+    assert process.wait(timeout=20) == 128 + signal.SIGHUP
+    out, err = process.communicate()
+    assert_all_gone(process, started, folders)
+    assert recorded(course) == []
+    assert "Grading stopped (SIGHUP: its terminal was closed) before any submission was graded" in err
+    assert "Traceback" not in err
+
+
+def test_a_grading_killed_outright_leaves_no_worker_or_kernel_behind_nor_its_lab_locked(course):
+    process = start_grading(course)
+    wait_for(lambda: recorded(course) and kernels(process.pid))
+    started, folders = stop(process, signal.SIGKILL, group=False)
+    process.wait(timeout=20)
+    process.communicate()
+    assert_all_gone(process, started, folders)  # before, its workers finished their notebooks, then waited forever
+    grade_the_rest(course, recorded(course))
