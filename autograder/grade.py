@@ -10,6 +10,7 @@ later run grades only what changed.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import hashlib
@@ -102,9 +103,32 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
         nb = nbformat.read(notebook, as_version=4)
         nbformat.validate(nb)
     except Exception as error:  # any parse or schema error means the same to the instructor
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = unreadable_json(notebook.read_bytes()) or \
+            (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
     return nb, None
+
+
+def unreadable_json(data: bytes) -> str | None:
+    """Why ``data`` (a notebook file) is not JSON, in words that say what happened to it; None if it is JSON."""
+    if not data.strip():
+        return "the file is empty"
+    if data.startswith(codecs.BOM_UTF8):
+        return ("it begins with a byte-order mark (Windows Notepad saves files so), which neither nbgrader nor Jupyter "
+                "reads; the rest may be intact: if your rules allow it, remove those three bytes (sed -i "
+                "'1s/^\\xEF\\xBB\\xBF//' on the file) and grade again")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"it is not UTF-8 text (byte {error.start} of {len(data)})"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        if not text.rstrip().endswith("}"):  # a notebook's JSON is one object
+            return (f"its JSON stops at line {text.rstrip().count(chr(10)) + 1}, unfinished: the file was cut short "
+                    "(by an upload that did not finish, say)")
+        return f"its JSON is broken at line {error.lineno}, column {error.colno} ({error.msg})"
+    return None
 
 
 def grade_submission(course: Course, lab: str, student: str, sandbox: bool = True,

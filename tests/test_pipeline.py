@@ -98,6 +98,7 @@ def tampered(tmp_path_factory):
         renamed.mkdir(parents=True)
         nbformat.write(good, renamed / "my_lab.ipynb")
         return {"correct": good, "malformed": course.release_notebook(lab).read_text()[:400],
+                "byte_order_mark": "\ufeff" + nbformat.writes(good),
                 "warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
                 "duplicated_test": with_duplicated_test_cell(good)}
     return graded_course(tmp_path_factory, KIT.labs()[0], make)
@@ -133,12 +134,16 @@ def test_one_wrong_function_loses_exactly_its_question(graded):
 
 
 def test_bad_submissions_get_a_status_and_the_rest_are_graded(tampered):
-    _, lab, outcomes, rows = tampered
+    course, lab, outcomes, rows = tampered
     assert outcomes["malformed"].status == "malformed_notebook"
-    assert "not a valid notebook" in outcomes["malformed"].detail
+    lines = course.release_notebook(lab).read_text()[:400].rstrip().count("\n") + 1
+    assert outcomes["malformed"].detail == f"{lab}.ipynb is not a valid notebook: its JSON stops at line {lines}, " \
+                                           "unfinished: the file was cut short (by an upload that did not finish, say)"
+    bom = outcomes["byte_order_mark"]  # what it is and how to fix it, not nbformat's "does not appear to be JSON"
+    assert bom.status == "malformed_notebook" and "begins with a byte-order mark (Windows Notepad" in bom.detail
     assert outcomes["renamed"].status == "missing_notebook"
     assert "my_lab.ipynb" in outcomes["renamed"].detail
-    for student in ("malformed", "renamed"):
+    for student in ("malformed", "byte_order_mark", "renamed"):
         assert rows[student]["total"] == "0" and rows[student]["status"] == outcomes[student].status
     assert outcomes["correct"].score > 0
 
