@@ -79,6 +79,14 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     return pages
 
 
+def without_graded_notebook(course: Course, lab: str) -> list[str]:
+    """Students who submitted ``lab`` but have neither a graded notebook nor a status that says why (so no page):
+    never graded, or their grading was stopped half-way."""
+    records = {student: load_record(course, lab, student) for student in course.students(lab)}
+    return [student for student, record in records.items() if not course.autograded_notebook(student, lab).is_file()
+            and not (record and record.status in UNGRADABLE)]
+
+
 def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:
     """student -> how many of their answers (graded by hand) are still to grade, for those who have any."""
     pending = {}

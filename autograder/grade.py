@@ -44,7 +44,7 @@ from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
-from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, save_record, status_of
+from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
 from .sandbox import FONT_LIST_ENV, SandboxedKernelManager, font_list, kill_kernels, sandbox_problem
 from .workers import start_worker_server, worker_context
 
@@ -426,6 +426,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                 threading.Thread(target=font_list, daemon=True).start()
             reference_seconds = _canary_times(course, lab, sandbox, workers, environment, shard, say) \
                 if todo and not skip_canary else {}
+            mark_to_grade(course, lab, todo)
             with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
                       dynamic_ncols=True) as bar:
                 def record(outcome: Outcome) -> None:

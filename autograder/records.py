@@ -100,3 +100,14 @@ def save_record(course, outcome: Outcome) -> None:
     data = asdict(outcome)
     data["skipped"] = False
     write_json_atomic(record_path(course, outcome.lab, outcome.student), data)
+
+
+def mark_to_grade(course, lab: str, students) -> None:
+    """Blank the fingerprints of these students' records (their outcomes stay): until a new outcome is recorded,
+    the next run grades them again. A grading stopped half-way, even a ``--force`` one whose fingerprints had not
+    changed, then leaves no submission passed over as "unchanged" whose graded notebook nbgrader had deleted."""
+    for student in students:
+        record = load_record(course, lab, student)
+        if record and record.fingerprint:
+            record.fingerprint = ""
+            save_record(course, record)

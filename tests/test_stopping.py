@@ -6,6 +6,7 @@ submission still queued, then hanging for good on a worker whose kernel client i
 command left its workers finishing their notebooks and then waiting forever. Now the command stops within
 seconds, with its workers and their kernels, says what was graded, keeps it, and the next run grades the rest.
 """
+import json
 import os
 import signal
 import subprocess
@@ -37,12 +38,12 @@ def course(tmp_path):
     return course
 
 
-def start_grading(course: Course) -> subprocess.Popen:
+def start_grading(course: Course, *options: str) -> subprocess.Popen:
     """`python -m autograder grade` as from a terminal: its own session, signals at their defaults."""
     def default_signals():
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE],
+    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE, *options],
                             cwd=course.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=default_signals)
 
@@ -76,8 +77,15 @@ def kernels(pid: int) -> list[int]:
     return [child for child in descendants(pid) if "ipykernel" in command_line(child)]
 
 
-def recorded(course: Course) -> list[str]:
-    return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json"))
+def recorded(course: Course, since: float = 0.0) -> list[str]:
+    """Students whose outcome was recorded (after ``since``); not those only marked to be graded again."""
+    return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json")
+                  if path.stat().st_mtime > since and json.loads(path.read_text())["fingerprint"])
+
+
+def run(course: Course, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *command], cwd=course.root, capture_output=True,
+                          text=True, timeout=600)
 
 
 def wait_for(condition, seconds: float = 240.0) -> None:
@@ -105,8 +113,7 @@ def assert_all_gone(process: subprocess.Popen, started: list[int], folders: list
 
 def grade_the_rest(course: Course, graded_before: list[str]) -> None:
     """The next run grades what the stopped one did not, and keeps what it did."""
-    again = subprocess.run([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE],
-                           cwd=course.root, capture_output=True, text=True, timeout=600)
+    again = run(course, "grade", LAB, "--workers", "2", *UNSAFE)
     assert again.returncode == 0, again.stderr
     rows = {line.split()[0]: line for line in again.stdout.splitlines() if line.split()[:1] != ["student"]
             and line.startswith("student")}
@@ -146,13 +153,24 @@ def test_a_closed_terminal_during_the_canary_stops_everything_before_any_grade(c
     assert recorded(course) == []
     assert "Grading stopped (SIGHUP: its terminal was closed) before any submission was graded" in err
     assert "Traceback" not in err
+    said = run(course, "feedback", LAB, "--allow-pending")  # names those it has no page for, not in silence
+    assert said.returncode == 1 and "Wrote 0 feedback page(s)" in said.stdout
+    assert f"No page for 4 submission(s) that have no graded notebook (never graded, or their grading was stopped): " \
+           f"{', '.join(STUDENTS)}. Run `python -m autograder grade {LAB}`, then feedback again." in said.stderr
 
 
-def test_a_grading_killed_outright_leaves_no_worker_or_kernel_behind_nor_its_lab_locked(course):
-    process = start_grading(course)
-    wait_for(lambda: recorded(course) and kernels(process.pid))
+def test_a_regrade_killed_outright_leaves_nothing_behind_and_the_next_run_finishes_it(course):
+    assert run(course, "grade", LAB, "--workers", "2", *UNSAFE).returncode == 0  # all graded once
+    forced = time.time()
+    process = start_grading(course, "--force")  # all again, though nothing changed (fingerprints the same)
+    wait_for(lambda: recorded(course, since=forced) and kernels(process.pid))
     started, folders = stop(process, signal.SIGKILL, group=False)
     process.wait(timeout=20)
     process.communicate()
     assert_all_gone(process, started, folders)  # before, its workers finished their notebooks, then waited forever
-    grade_the_rest(course, recorded(course))
+    # nbgrader had deleted the graded notebooks of those being regraded; the next run grades them, and the
+    # students the killed run had not reached yet, instead of passing them over as "unchanged"
+    grade_the_rest(course, recorded(course, since=forced))
+    assert all(course.autograded_notebook(student, LAB).is_file() for student in STUDENTS)
+    said = run(course, "feedback", LAB, "--allow-pending")
+    assert said.returncode == 0 and "Wrote 4 feedback page(s)" in said.stdout, said.stderr
