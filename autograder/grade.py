@@ -393,6 +393,9 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     ``shard=(K, N)`` grades only share K of N (``course.shard_of``), so that N processes, on N machines
     sharing the course folder and a PostgreSQL gradebook, grade a lab together, at the same time. Another
     run of the same lab (or share) in the same course is refused while one runs (``lab_lock``).
+
+    Interrupted (a KeyboardInterrupt), it stops its workers and their kernels within seconds and raises
+    ``GradingStopped``; what it graded is recorded, and the next run grades the rest.
     """
     course.check_lab(lab)
     workers = workers or capacity.default_workers(SandboxedKernelManager(config=_config(course)).memory_bytes)
