@@ -6,15 +6,20 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("source/*/*.ipynb")) + sorted(ROOT.glob("notebooks/*.ipynb"))
 
 
-def run(path: Path, monkeypatch) -> nbformat.NotebookNode:
+def run(path: Path, monkeypatch, sockets: Path) -> nbformat.NotebookNode:
+    """Run the notebook in a kernel that talks over unix sockets in ``sockets``: TCP ports, picked free and then
+    bound by the kernel, can be taken in between by a kernel of another test running beside it."""
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                   config=config).execute()
     return nb
 
 
@@ -31,5 +36,5 @@ def problems(nb) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_cleanly(path, monkeypatch):
-    assert problems(run(path, monkeypatch)) == []
+def test_notebook_runs_cleanly(path, monkeypatch, tmp_path):
+    assert problems(run(path, monkeypatch, tmp_path)) == []
