@@ -408,7 +408,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
-    outcomes, todo, recorded = {}, {}, []
+    outcomes, todo = {}, {}
     with lab_lock(course, lab, "grade", shard):
         try:
             start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
@@ -436,7 +436,6 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                     outcome.fingerprint = todo[outcome.student]
                     save_record(course, outcome)
                     outcomes[outcome.student] = outcome
-                    recorded.append(outcome.student)
                     bar.update()
                     bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
 
@@ -446,7 +445,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                         record(Outcome(student, lab, Status.ERROR,
                                        "the grading worker process died twice on this submission"))
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP turned into it by the command line
-            raise GradingStopped(getattr(stop, "signum", signal.SIGINT), len(recorded), len(todo)) from None
+            graded = len(outcomes.keys() & todo.keys())  # those to grade that were graded and recorded
+            raise GradingStopped(getattr(stop, "signum", signal.SIGINT), graded, len(todo)) from None
         return [outcomes[s] for s in sorted(outcomes)]
 
 

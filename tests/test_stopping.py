@@ -19,7 +19,7 @@ import pytest
 from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.release import release_lab
-from autograder.sandbox import sandbox_problem
+from autograder.sandbox import _children, sandbox_problem
 from autograder.submissions import solved, submit
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -49,14 +49,7 @@ def start_grading(course: Course, *options: str) -> subprocess.Popen:
 
 
 def descendants(pid: int) -> list[int]:
-    found = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            for child in map(int, children.read_text().split()):
-                found += [child, *descendants(child)]
-        except OSError:
-            pass
-    return found
+    return [found for child in _children(pid) for found in (child, *descendants(child))]
 
 
 def command_line(pid: int) -> str:
