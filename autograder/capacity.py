@@ -3,52 +3,90 @@ each kernel to reach its limit.
 
 ``os.cpu_count()`` counts the host's cores, also inside a container or a JupyterHub server limited to a few:
 a grader started there with one worker per host core would run dozens of kernels on two cores, where every
-cell runs past the time limit the canary set, or be killed for its memory.
+cell runs past the time limit the canary set, or be killed for its memory. The limits are read from this
+process's own cgroup and every cgroup above it: a container sees its own at the root of its hierarchy, a
+systemd unit (``CPUQuota=``, ``MemoryMax=``: a JupyterHub with systemdspawner, ``systemd-run``) deeper down.
 """
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-CGROUP = Path("/sys/fs/cgroup")
 WORKER_BYTES = 256 * 1024 ** 2  # a grading worker's own memory, besides its kernel's
+LIMITED = {"cpu", "memory"}      # the cgroup v1 controllers whose limits count
 
 
-def usable_cores(cgroup: Path = CGROUP) -> int:
-    """Cores this process may use: its CPU affinity (taskset, a Slurm job), within a CPU quota of its
-    cgroup (a container's ``--cpus``, a pod's limit), rounded up."""
+def usable_cores(cgroups: list[Path] | None = None) -> int:
+    """Cores this process may use: its CPU affinity (taskset, a Slurm job), within the smallest CPU quota of its
+    cgroups (a container's ``--cpus``, a pod's limit, systemd's ``CPUQuota=``), rounded up."""
     cores = len(os.sched_getaffinity(0))
-    quota = _cpu_quota(cgroup)
-    return max(1, min(cores, math.ceil(quota))) if quota else cores
+    quotas = [quota for folder in _folders(cgroups) if (quota := _cpu_quota(folder))]
+    return max(1, min(cores, math.ceil(min(quotas)))) if quotas else cores
 
 
-def available_memory(cgroup: Path = CGROUP, meminfo: Path = Path("/proc/meminfo")) -> int:
-    """Bytes new processes may still take: the system's available memory, or less under a memory limit of
-    this process's cgroup (a container)."""
+def available_memory(cgroups: list[Path] | None = None, meminfo: Path = Path("/proc/meminfo")) -> int:
+    """Bytes new processes may still take: the system's available memory, or less under a memory limit of one
+    of this process's cgroups (a container, systemd's ``MemoryMax=``)."""
     available = next(int(line.split()[1]) * 1024 for line in meminfo.read_text().splitlines()
                      if line.startswith("MemAvailable:"))
-    for limit, usage in (("memory.max", "memory.current"),  # cgroup v2
-                         ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):  # v1
-        limited, used = _number(cgroup / limit), _number(cgroup / usage)
-        if limited is not None and used is not None:
-            available = min(available, max(0, limited - used))
+    for folder in _folders(cgroups):
+        for limit, usage in (("memory.max", "memory.current"),  # cgroup v2
+                             ("memory.limit_in_bytes", "memory.usage_in_bytes")):  # v1
+            limited, used = _number(folder / limit), _number(folder / usage)
+            if limited is not None and used is not None:
+                available = min(available, max(0, limited - used))
     return available
 
 
-def default_workers(kernel_bytes: int, cgroup: Path = CGROUP) -> int:
+def default_workers(kernel_bytes: int, cgroups: list[Path] | None = None) -> int:
     """One grading worker per usable core, as long as memory allows each its kernel's limit (``kernel_bytes``)."""
-    by_memory = available_memory(cgroup) // (kernel_bytes + WORKER_BYTES)
-    return max(1, min(usable_cores(cgroup), by_memory))
+    by_memory = available_memory(cgroups) // (kernel_bytes + WORKER_BYTES)
+    return max(1, min(usable_cores(cgroups), by_memory))
 
 
-def _cpu_quota(cgroup: Path) -> float | None:
-    """The CPUs a cgroup quota allows (cgroup v2's cpu.max, v1's CFS quota), or None without one."""
-    v2 = cgroup / "cpu.max"
+def own_cgroups() -> list[Path]:
+    """The folders of this process's cgroups and of every cgroup above them (none where they cannot be read)."""
+    try:
+        return cgroup_folders(Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text())
+    except OSError:
+        return []
+
+
+def cgroup_folders(membership: str, mountinfo: str) -> list[Path]:
+    """The folders, from the innermost up to each hierarchy's mount point, of the cgroups named in
+    ``membership`` (``/proc/<pid>/cgroup``'s text) in the cgroup v2 hierarchy and in the v1 hierarchies of
+    the cpu and memory controllers, as mounted in ``mountinfo`` (``/proc/<pid>/mountinfo``'s text)."""
+    paths = {}  # controllers ("" for v2) -> the cgroup's path
+    for line in membership.splitlines():
+        _, controllers, path = line.split(":", 2)
+        paths[frozenset(controllers.split(",")) & LIMITED if controllers else ""] = path
+    folders = []
+    for line in mountinfo.splitlines():
+        mount, _, filesystem = line.partition(" - ")
+        fields, (kind, _, options) = mount.split(), filesystem.split(" ", 2)
+        key = "" if kind == "cgroup2" else frozenset(options.split(",")) & LIMITED if kind == "cgroup" else None
+        if key is None or key not in paths or key == frozenset():
+            continue
+        root, point = PurePosixPath(fields[3]), Path(fields[4])
+        path = PurePosixPath(paths[key])
+        inside = path.relative_to(root) if path.is_relative_to(root) else path.relative_to("/")
+        folder = point / inside
+        folders += [folder, *(parent for parent in folder.parents if parent.is_relative_to(point))]
+    return folders
+
+
+def _folders(cgroups: list[Path] | None) -> list[Path]:
+    return own_cgroups() if cgroups is None else cgroups
+
+
+def _cpu_quota(folder: Path) -> float | None:
+    """The CPUs a cgroup's quota allows (v2's cpu.max, v1's CFS quota), or None without one."""
+    v2 = folder / "cpu.max"
     if v2.is_file():
         quota, _, period = v2.read_text().partition(" ")
         return None if quota == "max" else int(quota) / int(period)
-    quota, period = _number(cgroup / "cpu" / "cpu.cfs_quota_us"), _number(cgroup / "cpu" / "cpu.cfs_period_us")
+    quota, period = _number(folder / "cpu.cfs_quota_us"), _number(folder / "cpu.cfs_period_us")
     return quota / period if quota and quota > 0 and period else None
 
 
