@@ -126,6 +126,7 @@ def cmd_export(course: Course, args) -> int:
     out = Path(args.out).resolve() if args.out else None
     export(course, out)
     print(f"Wrote {out or course.root / 'grades.csv'}")
+    warn_if_being_graded(course, course.labs())
     return 0
 
 
@@ -133,7 +134,18 @@ def cmd_report(course: Course, args) -> int:
     from .report import report
     page, table = report(course, args.lab, Path(args.out).resolve() if args.out else None)
     print(f"Wrote {page} (per-question analytics, viewable offline) and {table}")
+    warn_if_being_graded(course, [args.lab])
     return 0
+
+
+def warn_if_being_graded(course: Course, labs: list[str]) -> None:
+    """Warn that a table just written shows a lab half-graded, when a ``grade`` of it is running."""
+    from .lab_lock import working_on
+    for lab in labs:
+        for holder in working_on(course, lab):
+            if holder.startswith("`grade"):
+                print(f"warning: {lab} is being graded right now ({holder}): this shows its grades as they are so "
+                      "far, and they will change. Run this again when it ends.", file=sys.stderr)
 
 
 def cmd_student_kit(course: Course, args) -> int:

@@ -52,15 +52,39 @@ def lab_lock(course: Course, lab: str, command: str, shard: tuple[int, int] | No
             lock.close()  # closing the file releases its lock
 
 
-def _take(path: Path, mode: int):
-    """``path`` opened and locked (``mode``) without waiting; None if another process holds it."""
+def working_on(course: Course, lab: str) -> list[str]:
+    """Who works on ``lab`` now ("`grade`, process N on HOST, since ..."), one entry per holder; empty if no one.
+
+    Only a lock file naming a holder is tried, for an instant (a killed holder's name stays, its lock does not);
+    a command starting at that instant waits for it (``_take``).
+    """
+    folder = course.root / ".autograder" / "locks"
+    holders = []
+    for path in sorted(folder.glob(f"{lab}.lock")) + sorted(folder.glob(f"{lab}.shard-*.lock")):
+        with open(path) as lock:
+            holder = lock.read().strip()
+            if not holder:
+                continue
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holders.append(holder)
+    return holders
+
+
+def _take(path: Path, mode: int, tries: int = 10):
+    """``path`` opened and locked (``mode``); None if another process holds it (tried for a moment, so that a
+    ``working_on`` look at the same instant does not count)."""
     lock = open(path, "a+")
-    try:
-        fcntl.flock(lock, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return None
-    return lock
+    for attempt in range(tries):
+        try:
+            fcntl.flock(lock, mode | fcntl.LOCK_NB)
+            return lock
+        except BlockingIOError:
+            if attempt < tries - 1:
+                time.sleep(0.02)
+    lock.close()
+    return None
 
 
 def _busy(lab: str, path: Path, command: str, shard: tuple[int, int] | None = None) -> str:

@@ -6,8 +6,10 @@ solution scored 0", and grade the same submissions at the same moment. It is ref
 holds the lab, and changes nothing; so are a `release` of it and its `feedback`. Shards of a lab run together, each share once;
 a killed run's lock goes with it; the doctor runs beside a grading.
 """
+import fcntl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
 from autograder.feedback import feedback
-from autograder.lab_lock import lab_lock
+from autograder.lab_lock import lab_lock, working_on
 from autograder.records import record_path
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
@@ -27,7 +29,7 @@ LAB1, LAB2 = "lab1_initialization", "lab2_learning_rates"
 UNSAFE = [] if sandbox_problem() is None else ["--unsafe-no-sandbox"]
 HOLD = """import sys, time
 from autograder.course import Course
-from autograder.lab_lock import lab_lock
+from autograder.lab_lock import lab_lock, working_on
 with lab_lock(Course.at(sys.argv[1]), sys.argv[2], "grade"):
     print("held", flush=True)
     time.sleep(600)
@@ -89,6 +91,22 @@ def test_no_feedback_is_written_while_a_lab_is_graded_in_shards_nor_graded_while
                 pass
 
 
+def test_who_works_on_a_lab_is_seen_without_getting_in_the_way_of_a_run_starting(course):
+    assert working_on(course, LAB1) == []
+    with lab_lock(course, LAB1, "grade", (0, 2)), lab_lock(course, LAB1, "grade", (1, 2)):
+        assert [holder.split(",")[0] for holder in working_on(course, LAB1)] == ["`grade --shard 0/2`",
+                                                                                 "`grade --shard 1/2`"]
+        assert working_on(course, LAB2) == []
+    assert working_on(course, LAB1) == []  # their names are gone with them
+    lab_file = course.root / ".autograder" / "locks" / f"{LAB1}.lock"
+    lab_file.write_text("`grade`, process 1 on a machine that crashed")  # a killed run's name stays
+    looking = open(lab_file)
+    fcntl.flock(looking, fcntl.LOCK_SH)  # a look as the run starts, let go of a moment later
+    threading.Timer(0.05, looking.close).start()
+    with lab_lock(course, LAB1, "grade"):
+        assert working_on(course, LAB1)[0].startswith("`grade`, process ")
+
+
 def test_a_failed_run_releases_its_lock(course):
     with pytest.raises(RuntimeError):
         with lab_lock(course, LAB1, "grade"):
@@ -124,6 +142,10 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
             with pytest.raises(MissingEntry):
                 gb.find_submission(LAB1, "ana")
 
+        for table in (["export"], ["report", LAB1]):  # they run beside it, and say the grades are not final
+            shown = subprocess.run(command(course, *table), capture_output=True, text=True, timeout=120)
+            assert shown.returncode == 0 and (f"warning: lab1_initialization is being graded right now (`grade`, "
+                                              f"process {holder.pid} on") in shown.stderr, shown.stderr
         doctor = subprocess.run(command(course, "doctor", LAB1), capture_output=True, text=True, timeout=300)
         assert doctor.returncode == 0 and "[ok] score 13 / 13" in doctor.stdout, doctor.stdout + doctor.stderr
         assert not (course.root / ".autograder" / "canary" / LAB1).exists(), "the doctor used grade's canary course"
@@ -131,6 +153,8 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
         holder.kill()  # as a run cut off by a lost connection or `kill -9`
         holder.wait()
         holder.stdout.close()
+    exported = subprocess.run(command(course, "export"), capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0 and "warning" not in exported.stderr, "a killed run's name left in its lock file"
     graded = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, timeout=300)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert "ana" in graded.stdout and "graded" in graded.stdout
