@@ -45,7 +45,8 @@ from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
-from .sandbox import FONT_LIST_ENV, SandboxedKernelManager, font_list, kill_kernels, sandbox_problem
+from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
+                      kill_orphaned_sandboxes, sandbox_problem)
 from .workers import start_worker_server, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
@@ -365,6 +366,7 @@ def _pool(course: Course, workers: int, size: int, sandboxed: bool):
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        kill_orphaned_sandboxes()  # of its workers that were killed outright
 
 
 def _stop_workers() -> None:
@@ -409,7 +411,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course)
     outcomes, todo = {}, {}
-    with lab_lock(course, lab, "grade", shard):
+    with lab_lock(course, lab, "grade", shard), adopting_orphans():
         try:
             start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
             ensure_in_gradebook(course, lab, shard)
@@ -438,6 +440,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                     outcomes[outcome.student] = outcome
                     bar.update()
                     bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
+                    kill_orphaned_sandboxes()
 
                 crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
                 for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import fcntl
 import functools
 import importlib.util
@@ -495,6 +496,43 @@ def _kill_tree(pid: int) -> None:
         _kill_tree(child)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37  # prctl(2)
+
+
+@contextlib.contextmanager
+def adopting_orphans():
+    """Within it, this process adopts the processes orphaned below it (a child subreaper) instead of the system's
+    init; leaving it kills every sandbox among them (``kill_orphaned_sandboxes``).
+
+    A grading worker killed outright (SIGKILL, the out-of-memory killer) as it starts a sandbox can orphan that
+    sandbox before bwrap's --die-with-parent holds: its init and an idle kernel would live on for good.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = ctypes.c_int(0)
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        kill_orphaned_sandboxes()
+        libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)
+
+
+def kill_orphaned_sandboxes() -> None:
+    """Kill and reap the sandboxes this process adopted: children it never started itself, which are the init of a
+    pid namespace (a sandbox whose bwrap died). Its own children (bwrap, workers) live in its namespace."""
+    for child in _children(os.getpid()):
+        try:
+            with open(f"/proc/{child}/status") as status:
+                depth = next((len(line.split()) - 1 for line in status if line.startswith("NSpid:")), 1)
+        except OSError:
+            continue
+        if depth > 1:
+            _kill_tree(child)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child, 0)
 
 
 def kill_kernels() -> None:

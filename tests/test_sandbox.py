@@ -6,6 +6,7 @@ Every bomb is bounded: memory is refused by the address-space limit before it is
 loop stops at its first failure (and at 200 at most) and kills its children, and busy loops are
 stopped by limits of a few seconds.
 """
+import ctypes
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from traitlets.config import Config
 
 from autograder import sandbox
 from autograder.sandbox import (EXIT_CPU_TIME, EXIT_SIGNAL, EXIT_STATUS, EXIT_WALL_TIME,
-                                SandboxedKernelManager, SandboxPolicy, exit_cause, sandbox_problem)
+                                SandboxedKernelManager, SandboxPolicy, adopting_orphans, exit_cause, sandbox_problem)
 
 PROBLEM = sandbox_problem()
 needs_sandbox = pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox possible here: {PROBLEM}")
@@ -434,6 +435,29 @@ def test_a_dead_kernel_says_how_it_died(course, source, kind, reason):
     nb, km, error = run(course, [source, "print('never')"])
     assert isinstance(error, DeadKernelError)
     assert (km.exit_kind, km.exit_reason) == (kind, reason)
+
+
+@needs_sandbox
+def test_a_sandbox_orphaned_as_it_starts_is_killed_when_the_grading_ends():
+    """A worker killed outright as its bwrap starts a sandbox, before --die-with-parent holds, orphans the sandbox's
+    init (its kernel under it); the grading process adopts it and kills it. Here bwrap starts without
+    --die-with-parent and is killed, which leaves the same orphan every time."""
+    libc = ctypes.CDLL(None)
+    with adopting_orphans():
+        bwrap = subprocess.Popen(["bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                                  "sleep", "600"])
+        deadline = time.monotonic() + 10
+        while not sandbox._children(bwrap.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [init] = sandbox._children(bwrap.pid)
+        bwrap.kill()
+        bwrap.wait()
+        time.sleep(0.2)
+        assert Path(f"/proc/{init}").exists() and init in sandbox._children(os.getpid()), "adopted, alive"
+    assert not Path(f"/proc/{init}").exists(), "the orphaned sandbox outlived the grading"
+    flag = ctypes.c_int(1)
+    libc.prctl(sandbox.PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)
+    assert flag.value == 0, "the process stayed a child subreaper after the grading"
 
 
 @pytest.mark.parametrize("code, kind", [(0, None), (1, EXIT_STATUS), (200, EXIT_STATUS),
