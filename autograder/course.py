@@ -7,6 +7,7 @@ The repository root is nbgrader's course root (DESIGN.md): ``source/<lab>/<lab>.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -37,6 +38,11 @@ class Course:
             raise CourseError(
                 f"{root} is not a course directory: it has no {CONFIG_FILE}. Run the command from "
                 "the course root (the folder with source/ and nbgrader_config.py) or pass --root.")
+        if glob.has_magic(str(root)):
+            raise CourseError(
+                f"The course folder's path {root} contains {_pattern_characters(str(root))}, which nbgrader reads "
+                "as a pattern when it looks for notebooks (so it would find none). Rename that folder, or move the "
+                "course to a path without [, * or ?, then run the command again.")
         return cls(root)
 
     # -- folders -------------------------------------------------------------------------
@@ -119,6 +125,19 @@ class Course:
         """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
         ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
         return self.coursedir().db_url
+
+
+def unusable_student_id(student: str) -> str | None:
+    """Why nbgrader cannot grade a submission of student ``student`` (a folder name), or None if it can."""
+    if glob.has_magic(student):
+        return (f"nbgrader cannot grade a student id that contains {_pattern_characters(student)} (it reads the "
+                f"id as a pattern when it looks for the notebook): rename the folder submitted/{student}/ (to "
+                f"{re.sub(r'[][*?]+', '_', student).strip('_') or 'another name'}, say) and grade again")
+    return None
+
+
+def _pattern_characters(text: str) -> str:
+    return " and ".join(f"'{c}'" for c in "[*?" if c in text)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, capacity, preprocessors
-from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of
+from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of, unusable_student_id
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
@@ -140,6 +140,9 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
     ``both_ways``: checks that try the student's own helpers first also run with reference helpers (the canary).
     """
     start = time.monotonic()
+    unusable = unusable_student_id(student)
+    if unusable:
+        return Outcome(student, lab, Status.ERROR, unusable)
     submitted, outcome = read_submission(course, lab, student)
     outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
     outcome.seconds = round(time.monotonic() - start, 2)

@@ -104,3 +104,14 @@ def test_tables_of_a_course_with_no_gradebook_yet_say_what_to_do_first(tmp_path,
                             text=True)
     assert result.returncode == 2 and "This course has no gradebook yet" in result.stderr, result.stderr
     assert "Release a lab" in result.stderr and not (root / "gradebook.db").exists()
+
+
+def test_a_course_whose_path_nbgrader_would_read_as_a_pattern_is_refused_saying_why(tmp_path):
+    root = tmp_path / "Redes neuronales [2026-1]"
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text("")
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "release", "lab1_initialization"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"The course folder's path {root} contains '[', which nbgrader reads as a pattern when it looks for " \
+           "notebooks (so it would find none). Rename that folder" in result.stderr

@@ -5,7 +5,8 @@ Each gets the points its work earns, with a status that says what happened, neve
 exercise deleted with its test (nbgrader itself fails the whole notebook with a KeyError), an answer
 rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
-turned into Markdown by a stray key.
+turned into Markdown by a stray key. A student id that nbgrader would read as a pattern gets a grading error
+that says which folder to rename.
 """
 import copy
 from pathlib import Path
@@ -104,6 +105,9 @@ CHANGES = {  # student -> (change, status, what the detail names)
 }
 
 
+PATTERN_ID = "li[1]"  # a folder name nbgrader would read as a pattern (it would match li1/)
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = scratch_course(KIT, tmp_path_factory.mktemp("clumsy") / "Cursos de año" / "Redes Neuronales", [LAB])
@@ -111,6 +115,7 @@ def graded(tmp_path_factory):
     good = solved(course, LAB)
     for student, (change, _, _) in CHANGES.items():
         submit(course, student, LAB, changed(good, change))
+    submit(course, PATTERN_ID, LAB, good)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
     return course, outcomes
 
@@ -132,6 +137,14 @@ def test_each_gets_the_points_its_work_earns_and_a_status_saying_what_happened(g
     assert named in outcome.detail and "nbgrader could not grade it" not in outcome.detail
 
 
+def test_a_student_id_nbgrader_cannot_use_says_which_folder_to_rename(graded):
+    _, outcomes = graded
+    outcome = outcomes[PATTERN_ID]
+    assert outcome.status == "grading_error" and outcome.detail == (
+        "nbgrader cannot grade a student id that contains '[' (it reads the id as a pattern when it looks for the "
+        "notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again")
+
+
 def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
     course, _ = graded
     nb = nbformat.read(course.autograded_notebook("exercise_rewritten", LAB), as_version=4)
@@ -143,4 +156,4 @@ def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(grad
 def test_each_student_gets_a_feedback_page(graded):
     course, _ = graded
     pages = feedback(course, LAB, allow_pending=True)
-    assert {page.parent.parent.name for page in pages} == set(CHANGES)
+    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID}
