@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import pwd
 import re
 import resource
 import shutil
@@ -274,16 +275,50 @@ def _process_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _check_writable(course: Course) -> None:
+def _check_writable(course: Course, lab: str) -> None:
     for folder in (course.root / "autograded", course.records_dir, course.root):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / f".write-probe-{_process_name()}"  # shards probe the same folders at once
             probe.write_bytes(b"x" * 65536)
             probe.unlink()
+        except PermissionError:
+            raise CourseError(_not_writable(course, folder)) from None
         except OSError as error:
             raise CourseError(f"Cannot write grading results to {folder}: {error.strerror}. "
                               "Free some space or fix the folder's permissions, then run the command again.")
+    blocked = _first_not_writable(course, lab)
+    if blocked:
+        raise CourseError(_not_writable(course, blocked))
+
+
+def _first_not_writable(course: Course, lab: str) -> Path | None:
+    """The first folder that grading ``lab`` rewrites (or the SQLite gradebook) that this user may not change: one
+    left by a grading run as another user (root, another teaching assistant) with its permissions."""
+    graded = [course.root / "autograded", *(course.root / "autograded").glob(f"*/{lab}")]
+    for top in [*graded, course.root / ".autograder"]:
+        for folder, _, _ in os.walk(top):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return Path(folder)
+    url = course.coursedir(_config(course)).db_url
+    gradebook = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    return gradebook if gradebook and gradebook.is_file() and not os.access(gradebook, os.W_OK) else None
+
+
+def _not_writable(course: Course, path: Path) -> str:
+    """Why this user may not write ``path`` (in the course), and what to do."""
+    def name(uid):
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return f"uid {uid}"
+    owner, me = name(path.stat().st_uid), name(os.geteuid())
+    if owner != me:
+        return (f"Cannot write grading results to {path}: it belongs to {owner} and this command runs as {me} (was "
+                f"the lab graded before as {owner}?). Grade as {owner}, or make the course yours again (sudo chown -R "
+                f"{me} {course.root}), then run the command again.")
+    return (f"Cannot write grading results to {path}: its permissions do not let you write it. Fix them (chmod -R "
+            f"u+w {path}), then run the command again.")
 
 
 def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None = None) -> None:
@@ -412,7 +447,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     if problem:
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
-    _check_writable(course)
+    _check_writable(course, lab)
     outcomes, todo = {}, {}
     with lab_lock(course, lab, "grade", shard), adopting_orphans():
         try:

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,6 +134,46 @@ def test_an_unwritable_output_folder_stops_grading_before_it_starts(course):
     assert result.returncode == 2
     assert "Cannot write grading results to" in result.stderr and "autograded" in result.stderr
     assert load_record(course, LAB, "s0") is None  # nothing was graded
+
+
+NOBODY = 65534
+
+
+def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix(tmp_path):
+    """Root graded the lab once (or another teaching assistant did); the course's owner grades it again. Before, the
+    top folders passed the write check and every student graded before got a grading error."""
+    if os.geteuid() != 0:  # a regular user: their own folder, left read-only
+        course = scratch_course(KIT, tmp_path / "course", [LAB])
+        as_owner, says = [], "its permissions do not let you write it. Fix them (chmod -R u+w"
+    else:  # root: the course belongs to nobody, root's results are left in it
+        shared = Path(tempfile.mkdtemp(prefix="course-of-nobody-"))
+        os.chmod(shared, 0o755)
+        course = scratch_course(KIT, shared / "course", [LAB])
+        as_owner = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        says = "it belongs to root and this command runs as nobody (was the lab graded before as root?). Grade as root"
+    try:
+        assert release_lab(course, LAB) == []
+        submit(course, "s0", LAB, solved(course, LAB))
+        if as_owner:
+            subprocess.run(["chown", "-R", str(NOBODY), str(course.root)], check=True)
+        left = course.root / "autograded" / "s0" / LAB
+        left.mkdir(parents=True)
+        (course.root / "autograded").chmod(0o777)
+        if not as_owner:
+            left.chmod(0o555)
+        elif subprocess.run([*as_owner, sys.executable, "-c", "import autograder"], capture_output=True).returncode:
+            pytest.skip("this Python environment cannot be run by another user (a private folder)")
+        command = [*as_owner, *grade_command(course), "--unsafe-no-sandbox"]  # it stops before any notebook runs
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 2, result.stderr
+        named = left if not as_owner else left.parent  # root made autograded/s0/ too
+        assert f"Cannot write grading results to {named}: {says}" in result.stderr
+        assert load_record(course, LAB, "s0") is None
+    finally:
+        if os.geteuid() == 0:
+            shutil.rmtree(course.root.parent, ignore_errors=True)
+        else:
+            left.chmod(0o755)
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a tiny filesystem")
