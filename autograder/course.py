@@ -11,6 +11,7 @@ import glob
 import hashlib
 import json
 import os
+import pwd
 import re
 import tempfile
 from dataclasses import dataclass
@@ -121,10 +122,40 @@ class Course:
         from nbgrader.coursedir import CourseDirectory
         return CourseDirectory(config=config or self.config())
 
+    def not_writable(self, what: str, paths) -> str | None:
+        """Why this user may not change one of ``paths`` (a folder's entries, a file), and what to do; None if it
+        may. Results left by a command run as another user (root, another teaching assistant) keep its permissions."""
+        for path in paths:
+            if path.exists() and not os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0)):
+                return self._not_writable(what, path)
+        return None
+
+    @staticmethod
+    def lab_folders(top: Path, lab: str) -> list[Path]:
+        """``top`` (``autograded/``, ``feedback/``), its student folders, and every folder in their ``lab`` folders."""
+        return [top, *(p for p in top.glob("*") if p.is_dir()),
+                *(Path(folder) for found in top.glob(f"*/{lab}") for folder, _, _ in os.walk(found))]
+
+    def _not_writable(self, what: str, path: Path) -> str:
+        owner, me = _user(path.stat().st_uid), _user(os.geteuid())
+        if owner != me:
+            return (f"Cannot write {what} to {path}: it belongs to {owner} and this command runs as {me} (did an "
+                    f"earlier command run as {owner}?). Run it as {owner}, or make the course yours again (sudo chown "
+                    f"-R {me} {self.root}), then run the command again.")
+        return (f"Cannot write {what} to {path}: its permissions do not let you write it. Fix them (chmod -R u+w "
+                f"{path}), then run the command again.")
+
     def db_url(self) -> str:
         """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
         ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
         return self.coursedir().db_url
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def unusable_student_id(student: str) -> str | None:

@@ -55,6 +55,9 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
         pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
         if pending:
             raise CourseError(pending_message(lab, pending))
+    problem = course.not_writable("feedback pages", course.lab_folders(course.root / "feedback", lab))
+    if problem:
+        raise CourseError(problem)
     if graded:
         config = course.config()
         coursedir = course.coursedir(config)

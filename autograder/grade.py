@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import pwd
 import re
 import resource
 import shutil
@@ -282,43 +281,19 @@ def _check_writable(course: Course, lab: str) -> None:
             probe = folder / f".write-probe-{_process_name()}"  # shards probe the same folders at once
             probe.write_bytes(b"x" * 65536)
             probe.unlink()
-        except PermissionError:
-            raise CourseError(_not_writable(course, folder)) from None
+        except PermissionError as error:
+            raise CourseError(course.not_writable("grading results", [folder, *folder.parents]) or
+                              f"Cannot write grading results to {folder}: {error.strerror}.") from None
         except OSError as error:
             raise CourseError(f"Cannot write grading results to {folder}: {error.strerror}. "
                               "Free some space or fix the folder's permissions, then run the command again.")
-    blocked = _first_not_writable(course, lab)
-    if blocked:
-        raise CourseError(_not_writable(course, blocked))
-
-
-def _first_not_writable(course: Course, lab: str) -> Path | None:
-    """The first folder that grading ``lab`` rewrites (or the SQLite gradebook) that this user may not change: one
-    left by a grading run as another user (root, another teaching assistant) with its permissions."""
-    graded = [course.root / "autograded", *(course.root / "autograded").glob(f"*/{lab}")]
-    for top in [*graded, course.root / ".autograder"]:
-        for folder, _, _ in os.walk(top):
-            if not os.access(folder, os.W_OK | os.X_OK):
-                return Path(folder)
     url = course.coursedir(_config(course)).db_url
-    gradebook = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-    return gradebook if gradebook and gradebook.is_file() and not os.access(gradebook, os.W_OK) else None
-
-
-def _not_writable(course: Course, path: Path) -> str:
-    """Why this user may not write ``path`` (in the course), and what to do."""
-    def name(uid):
-        try:
-            return pwd.getpwuid(uid).pw_name
-        except KeyError:
-            return f"uid {uid}"
-    owner, me = name(path.stat().st_uid), name(os.geteuid())
-    if owner != me:
-        return (f"Cannot write grading results to {path}: it belongs to {owner} and this command runs as {me} (was "
-                f"the lab graded before as {owner}?). Grade as {owner}, or make the course yours again (sudo chown -R "
-                f"{me} {course.root}), then run the command again.")
-    return (f"Cannot write grading results to {path}: its permissions do not let you write it. Fix them (chmod -R "
-            f"u+w {path}), then run the command again.")
+    gradebook = [Path(url.removeprefix("sqlite:///"))] if url.startswith("sqlite:///") else []
+    ours = [Path(folder) for folder, _, _ in os.walk(course.root / ".autograder")]
+    problem = course.not_writable("grading results", [*course.lab_folders(course.root / "autograded", lab), *ours,
+                                                      *gradebook])
+    if problem:
+        raise CourseError(problem)
 
 
 def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None = None) -> None:

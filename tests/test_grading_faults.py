@@ -140,8 +140,9 @@ NOBODY = 65534
 
 
 def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix(tmp_path):
-    """Root graded the lab once (or another teaching assistant did); the course's owner grades it again. Before, the
-    top folders passed the write check and every student graded before got a grading error."""
+    """Root graded the lab once (or another teaching assistant did); the course's owner grades it again, and writes
+    feedback. Before, the top folders passed the write check and every student graded before got a grading error;
+    feedback printed nbgrader's traceback."""
     if os.geteuid() != 0:  # a regular user: their own folder, left read-only
         course = scratch_course(KIT, tmp_path / "course", [LAB])
         as_owner, says = [], "its permissions do not let you write it. Fix them (chmod -R u+w"
@@ -150,18 +151,21 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         os.chmod(shared, 0o755)
         course = scratch_course(KIT, shared / "course", [LAB])
         as_owner = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        says = "it belongs to root and this command runs as nobody (was the lab graded before as root?). Grade as root"
+        says = "it belongs to root and this command runs as nobody (did an earlier command run as root?). Run it as root"
     try:
         assert release_lab(course, LAB) == []
         submit(course, "s0", LAB, solved(course, LAB))
         if as_owner:
             subprocess.run(["chown", "-R", str(NOBODY), str(course.root)], check=True)
-        left = course.root / "autograded" / "s0" / LAB
-        left.mkdir(parents=True)
-        (course.root / "autograded").chmod(0o777)
-        if not as_owner:
-            left.chmod(0o555)
-        elif subprocess.run([*as_owner, sys.executable, "-c", "import autograder"], capture_output=True).returncode:
+        left, page = course.root / "autograded" / "s0" / LAB, course.root / "feedback" / "s0" / LAB
+        for folder in (left, page):
+            folder.mkdir(parents=True)
+            folder.parent.parent.chmod(0o777)
+            if not as_owner:
+                folder.chmod(0o555)
+        runs = subprocess.run([*as_owner, sys.executable, "-c", "import autograder"], capture_output=True) if as_owner \
+            else None
+        if runs and runs.returncode:
             pytest.skip("this Python environment cannot be run by another user (a private folder)")
         command = [*as_owner, *grade_command(course), "--unsafe-no-sandbox"]  # it stops before any notebook runs
         result = subprocess.run(command, capture_output=True, text=True)
@@ -169,11 +173,18 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         named = left if not as_owner else left.parent  # root made autograded/s0/ too
         assert f"Cannot write grading results to {named}: {says}" in result.stderr
         assert load_record(course, LAB, "s0") is None
+        command = [*as_owner, sys.executable, "-m", "autograder", "--root", str(course.root), "feedback", LAB,
+                   "--allow-pending"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        named = page if not as_owner else page.parent
+        assert result.returncode == 2 and f"Cannot write feedback pages to {named}: {says}" in result.stderr, \
+            result.stderr
     finally:
         if os.geteuid() == 0:
             shutil.rmtree(course.root.parent, ignore_errors=True)
         else:
             left.chmod(0o755)
+            page.chmod(0o755)
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a tiny filesystem")
