@@ -20,6 +20,7 @@ import multiprocessing.connection
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -97,8 +98,12 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
     folder = course.submission_dir(student, lab)
     notebook = folder / f"{lab}.ipynb"
     if not notebook.is_file():
-        found = sorted(p.name for p in folder.glob("*.ipynb"))
+        found = other_notebooks(course, lab, student)
         where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
+        if len(found) == 1:
+            relative = folder.relative_to(course.root)
+            where += (f"; if it is the student's work, rename it and grade again: mv "
+                      f"{shlex.quote(str(relative / found[0]))} {shlex.quote(str(relative / notebook.name))}")
         return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = nbformat.read(notebook, as_version=4)
@@ -108,6 +113,11 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
     return nb, None
+
+
+def other_notebooks(course: Course, lab: str, student: str) -> list[str]:
+    """The notebooks in a submission's folder other than ``<lab>.ipynb`` (a copy the student worked in, say)."""
+    return sorted(p.name for p in course.submission_dir(student, lab).glob("*.ipynb") if p.name != f"{lab}.ipynb")
 
 
 def unreadable_json(data: bytes) -> str | None:
@@ -209,6 +219,9 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     if errors:
         parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
                      (f" and {len(errors) - 3} more" if len(errors) > 3 else ""))
+    others = other_notebooks(course, lab, student)
+    if others:
+        parts.append(f"the folder also holds {', '.join(others)}, not graded (only {lab}.ipynb is)")
     return status, "; ".join(parts)
 
 

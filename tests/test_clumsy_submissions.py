@@ -6,7 +6,8 @@ exercise deleted with its test (nbgrader itself fails the whole notebook with a 
 rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
 turned into Markdown by a stray key. A student id that nbgrader would read as a pattern gets a grading error
-that says which folder to rename.
+that says which folder to rename; a notebook under another name (a copy the student worked in, a second download)
+is named, with what to do.
 """
 import copy
 from pathlib import Path
@@ -21,7 +22,7 @@ from autograder.feedback import feedback
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import solved, submit
+from autograder.submissions import solved, submit, untouched
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -116,6 +117,11 @@ def graded(tmp_path_factory):
     for student, (change, _, _) in CHANGES.items():
         submit(course, student, LAB, changed(good, change))
     submit(course, PATTERN_ID, LAB, good)
+    submit(course, "worked_in_a_copy", LAB, untouched(course, LAB))  # JupyterLab's File > Duplicate, then worked there
+    nbformat.write(good, course.submission_dir("worked_in_a_copy", LAB) / f"{LAB}-Copy1.ipynb")
+    submit(course, "downloaded_again", LAB, good)  # the browser named the second download "... (1).ipynb"
+    folder = course.submission_dir("downloaded_again", LAB)
+    (folder / f"{LAB}.ipynb").rename(folder / f"{LAB} (1).ipynb")
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
     return course, outcomes
 
@@ -145,6 +151,18 @@ def test_a_student_id_nbgrader_cannot_use_says_which_folder_to_rename(graded):
         "notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again")
 
 
+def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
+    _, outcomes = graded
+    copy = outcomes["worked_in_a_copy"]
+    assert copy.status == "graded" and copy.score == 0
+    assert f"the folder also holds {LAB}-Copy1.ipynb, not graded (only {LAB}.ipynb is)" in copy.detail
+    renamed = outcomes["downloaded_again"]
+    assert renamed.status == "missing_notebook" and renamed.detail == (
+        f"expected {LAB}.ipynb in submitted/downloaded_again/{LAB}/: found {LAB} (1).ipynb instead; if it is the "
+        f"student's work, rename it and grade again: mv 'submitted/downloaded_again/{LAB}/{LAB} (1).ipynb' "
+        f"submitted/downloaded_again/{LAB}/{LAB}.ipynb")
+
+
 def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
     course, _ = graded
     nb = nbformat.read(course.autograded_notebook("exercise_rewritten", LAB), as_version=4)
@@ -156,4 +174,5 @@ def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(grad
 def test_each_student_gets_a_feedback_page(graded):
     course, _ = graded
     pages = feedback(course, LAB, allow_pending=True)
-    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID}
+    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, "worked_in_a_copy",
+                                                          "downloaded_again"}
