@@ -261,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # e.g. a course folder owned by another account, or mounted read-only
+    except OSError as error:  # e.g. a course folder owned by another account, mounted read-only, or full
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"error: {args.command} could not write {error.filename or 'its files'}: {error.strerror} (the disk "
+                  "is full, or your quota is used up). Free some space, then run it again.", file=sys.stderr)
+            return 2
         if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         print(f"error: {permission_problem(error, Path(args.root).resolve(), args.command)}", file=sys.stderr)

@@ -75,6 +75,12 @@ def export(course: Course, out: Path | None = None) -> str:
     text = buffer.getvalue()
     target = out or course.root / "grades.csv"
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(target)
+    try:
+        tmp.write_text(text)
+        tmp.replace(target)
+    except OSError as error:
+        error.filename = error.filename or str(target)  # a write cut short names no file
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)  # written only in part (a full disk): the table before stays whole
     return text

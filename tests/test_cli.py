@@ -77,6 +77,28 @@ def test_a_course_folder_the_command_may_not_write_to_is_said_plainly(tmp_path, 
     assert f"writes into the course folder {root}: run it as the account that owns the folder" in result.stderr
 
 
+def test_a_full_disk_is_said_plainly_and_leaves_no_half_written_table(tmp_path):
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    from autograder.release import release_lab
+    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", ["lab1_initialization"])
+    assert release_lab(course, "lab1_initialization") == []
+    out = tmp_path / "out"
+    out.mkdir()
+    script = (f"mount -t tmpfs -o size=16k tmpfs {shlex.quote(str(out))} && "
+              f"head -c 16384 /dev/zero > {shlex.quote(str(out / 'fill'))}; "
+              + shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root), "export", "--out",
+                            str(out / "grades.csv")])
+              + f"; status=$?; ls -A {shlex.quote(str(out))}; exit $status")  # what the full disk holds after it
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    if "mount:" in result.stderr or "unshare" in result.stderr:  # e.g. the suite does not run as root
+        pytest.skip(f"cannot mount a small filesystem here: {result.stderr.strip()}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: export could not write {out / 'grades.csv'}: No space left on device (the disk is full, or your " \
+           "quota is used up). Free some space, then run it again." in result.stderr
+    assert result.stdout.split() == ["fill"], "a half-written table was left"
+
+
 def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):
     from autograder.cli import permission_problem
     denied = PermissionError(13, "Permission denied", "/etc/grades.csv")
