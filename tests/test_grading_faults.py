@@ -163,8 +163,8 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
             folder.parent.parent.chmod(0o777)
             if not as_owner:
                 folder.chmod(0o555)
-        runs = subprocess.run([*as_owner, sys.executable, "-c", "import autograder"], capture_output=True) if as_owner \
-            else None
+        runs = as_owner and subprocess.run([*as_owner, sys.executable, "-c", "import autograder.grade"],
+                                           capture_output=True)
         if runs and runs.returncode:
             pytest.skip("this Python environment cannot be run by another user (a private folder)")
         command = [*as_owner, *grade_command(course), "--unsafe-no-sandbox"]  # it stops before any notebook runs
