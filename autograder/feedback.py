@@ -19,6 +19,7 @@ from .leaks import secret_lines, split_regions
 
 TAG = re.compile(r"<[^>]*>")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colours, shown as plain text on a page
+LINE_MARK = re.compile(r"^(?:-*>|\s)*\d+\s")  # "---> 13 " or "     13 ": a traceback quoting a line of code
 HIDDEN = "BEGIN HIDDEN TESTS"
 STATUS_PAGE = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
                                  autoescape=True).get_template("status_page.html.j2")
@@ -167,15 +168,25 @@ def secret_outputs(nb, secrets: dict[str, list[str]]) -> list[tuple[int, str | N
     """
     own = {line.strip() for cell in nb.cells if cell.cell_type == "code"
            for line in split_regions(cell.source, (HIDDEN,))[0]}
-    shown = ["\n".join(output_text(output) for output in cell.get("outputs", [])) for cell in nb.cells]
-    everything = "\n".join(shown)
+    shown = [shown_lines("\n".join(output_text(output) for output in cell.get("outputs", []))) for cell in nb.cells]
+    everything = set().union(*shown)
     found = [line for line in secrets if line in everything and line not in own]
     cells = []
-    for index, text in enumerate(shown):
-        labs = sorted({lab for line in found if line in text for lab in secrets[line]})
+    for index, lines in enumerate(shown):
+        labs = sorted({lab for line in found if line in lines for lab in secrets[line]})
         if labs:
             cells.append((index, nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id"), labs))
     return cells
+
+
+def shown_lines(text: str) -> set[str]:
+    """The lines an output shows, stripped, each also without a traceback's mark before a quoted line of code.
+
+    Whole lines, not any text: a line of code printed or quoted is shown whole, while a secret line may rightly be
+    part of another (``histories = {}`` of one lab's solution in ``trained, histories = {}, {}`` of another's).
+    """
+    lines = {line.strip() for line in text.splitlines()}
+    return lines | {LINE_MARK.sub("", line).strip() for line in lines}
 
 
 def _check_outputs(course: Course, lab: str, student: str, page: Path, secrets: dict[str, list[str]]) -> list[str]:

@@ -1,6 +1,7 @@
 """``feedback`` hands out no secret text: a page whose graded notebook shows, in its outputs, solution,
 hidden test or model answer lines of any lab in source/ is deleted and the command fails, saying
-whose and where; a correct submission, whose code rightly equals the solution, gets its page.
+whose and where; a correct submission, whose code rightly equals the solution, gets its page, and so does one
+whose outputs hold a secret line within a longer line of its own code.
 
 Real grading (without the sandbox, so that a kernel can read the instructor's files) and nbgrader's
 real feedback.
@@ -18,7 +19,7 @@ from autograder.demo import scratch_course
 from autograder.feedback import course_secrets, feedback, output_text
 from autograder.grade import grade
 from autograder.release import release_lab
-from autograder.submissions import solved, submit
+from autograder.submissions import solved, submit, untouched
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB, OTHER = "lab1_initialization", "lab2_learning_rates"
@@ -53,6 +54,7 @@ def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_wh
     at = cell_index(leaking, "initialize_parameters")
     leaking.cells[at].source += PRINT_A_SOLUTION.format(path=str(course.source_notebook(OTHER)))
     submit(course, "mallory", LAB, leaking)
+    submit(course, "bob", LAB, untouched(course, LAB))  # its traceback quotes a line holding one of OTHER's secrets
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=False)}
     assert outcomes["alice"].score == outcomes["mallory"].score > 0
 
@@ -61,16 +63,21 @@ def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_wh
     message = str(error.value)
     assert message.startswith(f"The feedback page of mallory for {LAB} was deleted")
     assert f"cell {at} (initialize_parameters) shows secret text of {OTHER}" in message
-    assert str(course.submission_dir("mallory", LAB)) in message and "alice" not in message
+    assert str(course.submission_dir("mallory", LAB)) in message and "alice" not in message and "bob" not in message
     secrets = course_secrets(course)
     assert not [line for line in secrets if line in message]  # where, never what
     assert not page(course, "mallory").exists()
 
-    # no false alarm: alice's traceback shows her code, which equals solution lines of the lab
-    assert page(course, "alice").exists()
+    # no false alarm: alice's traceback shows her code, which equals solution lines of the lab; bob left Lab 1
+    # untouched, and his traceback quotes `trained, histories = {}, {}`, in which `histories = {}` is a line of
+    # Lab 2's solution
+    assert page(course, "alice").exists() and page(course, "bob").exists()
+    bobs = nbformat.read(course.autograded_notebook("bob", LAB), as_version=4)
+    shown = "".join(output_text(output) for cell in bobs.cells for output in cell.get("outputs", []))
+    assert [line for line, labs in secrets.items() if labs == [OTHER] and line in shown]
     graded = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
     traceback = "".join(output_text(output) for output in graded.cells[-1].outputs)
     assert [line for line, labs in secrets.items() if LAB in labs and line in traceback]
     shutil.rmtree(course.submission_dir("mallory", LAB))
     shutil.rmtree(course.autograded_notebook("mallory", LAB).parent)
-    assert feedback(course, LAB, allow_pending=True) == [page(course, "alice")]
+    assert feedback(course, LAB, allow_pending=True) == [page(course, "alice"), page(course, "bob")]
