@@ -15,6 +15,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from .course import Course, CourseError
 from .lab_lock import lab_lock
 from .records import UNGRADABLE, load_record
+from .sandbox import _package_folder
 from .leaks import secret_lines, split_regions
 
 TAG = re.compile(r"<[^>]*>")
@@ -138,12 +139,22 @@ def _check_no_hidden_tests(course: Course, lab: str, pages: list[Path]) -> list[
 
 
 def course_secrets(course: Course) -> dict[str, list[str]]:
-    """Every secret line of every lab's source notebook (``leaks.secret_lines``), with the labs it is secret in."""
+    """Every secret line of every lab's source notebook (``leaks.secret_lines``), with the labs it is secret in; none
+    that is also a line of course_utils, which students have and a traceback through it quotes (``for epoch in
+    range(1, epochs + 1):`` of its training loop is also a line of Lab 5's solution)."""
+    public = course_utils_lines(course)
     labs = {}
     for lab in course.labs():
-        for line in secret_lines(nbformat.read(course.source_notebook(lab), as_version=4)):
+        for line in secret_lines(nbformat.read(course.source_notebook(lab), as_version=4)) - public:
             labs.setdefault(line, []).append(lab)
     return labs
+
+
+def course_utils_lines(course: Course) -> set[str]:
+    """The stripped lines of course_utils: the course's copy and the one graded kernels import."""
+    packages = {course.root / "course_utils", *map(Path, filter(None, [_package_folder("course_utils")]))}
+    return {line.strip() for package in packages for path in package.rglob("*.py")
+            for line in path.read_text(errors="replace").splitlines()}
 
 
 def output_text(output) -> str:

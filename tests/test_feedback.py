@@ -12,11 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
 
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
-from autograder.feedback import course_secrets, feedback, output_text
+from autograder.feedback import course_secrets, feedback, output_text, secret_outputs
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.submissions import solved, submit, untouched
@@ -81,3 +83,20 @@ def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_wh
     shutil.rmtree(course.submission_dir("mallory", LAB))
     shutil.rmtree(course.autograded_notebook("mallory", LAB).parent)
     assert feedback(course, LAB, allow_pending=True) == [page(course, "alice"), page(course, "bob")]
+
+
+def test_a_traceback_through_course_utils_shows_no_secret(tmp_path):
+    """A training cell stopped at its time limit: the interrupt can land on any line of course_utils' training loop,
+    and the traceback quotes the lines around it, one of which is also in Lab 5's solution. Students have
+    course_utils: that line gives nothing away. (Here the interrupt comes from the batches, at the loop's top.)"""
+    nb = new_notebook(cells=[new_code_cell(
+        "import numpy as np\nimport course_utils.training as training\n\n"
+        "def stopped(*args):\n    raise KeyboardInterrupt\n\n"
+        "training.iterate_minibatches = stopped\n"
+        "training.fit(lambda params, X, y: (0.0, {'W': params['W']}), {'W': np.zeros((3, 1))}, np.zeros((8, 3)), "
+        "np.zeros(8, dtype=np.int64), epochs=1, progress=False)")])
+    unix_sockets = Config({"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "kernel")}})  # no port race
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120, config=unix_sockets).execute()
+    shown = output_text(nb.cells[0].outputs[-1])
+    assert "KeyboardInterrupt" in shown and "for epoch in range(1, epochs + 1):" in shown
+    assert secret_outputs(nb, course_secrets(KIT)) == []
