@@ -96,8 +96,9 @@ def test_a_grader_started_in_a_real_limited_cgroup_counts_its_limits(tmp_path):
             pytest.skip("no cgroup with both a CPU and a memory limit can be made here (needs root and cgroups)")
         code = ("from autograder.capacity import *; from autograder.sandbox import SandboxedKernelManager as K; "
                 "print(usable_cores(), available_memory(), default_workers(K().memory_bytes))")
-        moved = subprocess.run(["sh", "-c", 'for f; do echo $$ > "$f"; done; exec "$0" -c "$1"', sys.executable,
-                                code, *map(str, procs)], capture_output=True, text=True, check=True)
+        moved = subprocess.run(["sh", "-c", 'code=$1; shift; for f; do echo $$ > "$f"; done; exec "$0" -c "$code"',
+                                sys.executable, code, *map(str, procs)], capture_output=True, text=True, check=True,
+                               cwd=tmp_path)
     finally:
         for folder in reversed(made):
             folder.rmdir()
