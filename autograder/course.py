@@ -123,7 +123,7 @@ class Course:
         return CourseDirectory(config=config or self.config())
 
     def not_writable(self, what: str, paths) -> str | None:
-        """Why this user may not change one of ``paths`` (a folder's entries, a file), and what to do; None if it
+        """Why this user may not change one of ``paths`` (a folder: its entries; a file), and what to do; None if it
         may. Results left by a command run as another user (root, another teaching assistant) keep its permissions."""
         for path in paths:
             if path.exists() and not os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0)):

@@ -14,9 +14,9 @@ from nbgrader.utils import capture_log
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError
 from .lab_lock import lab_lock
+from .leaks import secret_lines, split_regions
 from .records import UNGRADABLE, load_record
 from .sandbox import _package_folder
-from .leaks import secret_lines, split_regions
 
 TAG = re.compile(r"<[^>]*>")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colours, shown as plain text on a page
