@@ -152,9 +152,7 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         course = scratch_course(KIT, shared / "course", [LAB])
         as_owner = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
         says = "it belongs to root and this command runs as nobody (did an earlier command run as root?). Run it as root"
-    try:
-        assert release_lab(course, LAB) == []
-        submit(course, "s0", LAB, solved(course, LAB))
+    try:  # the checks come before anything else: no release or submission is needed
         if as_owner:
             subprocess.run(["chown", "-R", str(NOBODY), str(course.root)], check=True)
         left, page = course.root / "autograded" / "s0" / LAB, course.root / "feedback" / "s0" / LAB
@@ -172,7 +170,6 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         assert result.returncode == 2, result.stderr
         named = left if not as_owner else left.parent  # root made autograded/s0/ too
         assert f"Cannot write grading results to {named}: {says}" in result.stderr
-        assert load_record(course, LAB, "s0") is None
         command = [*as_owner, sys.executable, "-m", "autograder", "--root", str(course.root), "feedback", LAB,
                    "--allow-pending"]
         result = subprocess.run(command, capture_output=True, text=True)
