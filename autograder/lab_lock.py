@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .course import Course, CourseError
 
+TRIES = 10  # a held lock is tried this many times, 20 ms apart, before the command is refused
+
 
 @contextlib.contextmanager
 def lab_lock(course: Course, lab: str, command: str, shard: tuple[int, int] | None = None):
@@ -60,7 +62,9 @@ def working_on(course: Course, lab: str) -> list[str]:
     """
     folder = course.root / ".autograder" / "locks"
     holders = []
-    for path in sorted(folder.glob(f"{lab}.lock")) + sorted(folder.glob(f"{lab}.shard-*.lock")):
+    for path in [folder / f"{lab}.lock", *sorted(folder.glob(f"{lab}.shard-*.lock"))]:
+        if not path.is_file():
+            continue
         with open(path) as lock:
             holder = lock.read().strip()
             if not holder:
@@ -72,16 +76,16 @@ def working_on(course: Course, lab: str) -> list[str]:
     return holders
 
 
-def _take(path: Path, mode: int, tries: int = 10):
+def _take(path: Path, mode: int):
     """``path`` opened and locked (``mode``); None if another process holds it (tried for a moment, so that a
     ``working_on`` look at the same instant does not count)."""
     lock = open(path, "a+")
-    for attempt in range(tries):
+    for attempt in range(TRIES):
         try:
             fcntl.flock(lock, mode | fcntl.LOCK_NB)
             return lock
         except BlockingIOError:
-            if attempt < tries - 1:
+            if attempt < TRIES - 1:
                 time.sleep(0.02)
     lock.close()
     return None
