@@ -151,6 +151,11 @@ class Course:
         return self.coursedir().db_url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite gradebook's URL (``sqlite:///path``); None for another database."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
 def _user(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name

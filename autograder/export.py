@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError
+from .course import Course, CourseError, sqlite_file
 from .records import UNGRADABLE, Status, load_record
 
 FIXED_LEFT = ["student_id", "lab"]
@@ -50,8 +50,8 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
 def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
     """The CSV header and rows for every lab and every student who submitted it."""
     url = course.db_url()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        raise CourseError(f"This course has no gradebook yet ({url.removeprefix('sqlite:///')}): nothing was "
+    if (gradebook := sqlite_file(url)) and not gradebook.is_file():
+        raise CourseError(f"This course has no gradebook yet ({gradebook}): nothing was "
                           "released or graded here. Release a lab (`python -m autograder release LAB`), grade it "
                           "(`python -m autograder grade LAB`), then run this again.")
     questions, rows = [], []

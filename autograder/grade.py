@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, capacity, preprocessors
-from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of, unusable_student_id
+from .course import CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file, unusable_student_id
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
@@ -300,11 +300,10 @@ def _check_writable(course: Course, lab: str) -> None:
         except OSError as error:
             raise CourseError(f"Cannot write grading results to {folder}: {error.strerror}. "
                               "Free some space or fix the folder's permissions, then run the command again.")
-    url = course.coursedir(_config(course)).db_url
-    gradebook = [Path(url.removeprefix("sqlite:///"))] if url.startswith("sqlite:///") else []
+    gradebook = sqlite_file(course.coursedir(_config(course)).db_url)
     ours = [Path(folder) for folder, _, _ in os.walk(course.root / ".autograder")]
     problem = course.not_writable("grading results", [*course.lab_folders(course.root / "autograded", lab), *ours,
-                                                      *gradebook])
+                                                      *filter(None, [gradebook])])
     if problem:
         raise CourseError(problem)
 
@@ -392,7 +391,6 @@ def _pool(course: Course, workers: int, size: int, sandboxed: bool):
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        kill_orphaned_sandboxes()  # of its workers that were killed outright
 
 
 def _stop_workers() -> None:
@@ -466,7 +464,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                     outcomes[outcome.student] = outcome
                     bar.update()
                     bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
-                    kill_orphaned_sandboxes()
+                    kill_orphaned_sandboxes()  # of a worker killed outright; the rest go when the run ends
 
                 crashed = _run_pool(course, lab, list(todo), workers, sandbox, record, reference_seconds)
                 for student in crashed:  # a second try, alone, so that a crash is pinned on its own submission

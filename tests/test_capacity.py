@@ -71,10 +71,10 @@ DOCKER_V1 = ("12:memory:/docker/4f1c\n4:cpu,cpuacct:/docker/4f1c\n1:name=systemd
 def test_a_systemd_units_limits_deep_in_the_hierarchy_count(tmp_path):
     membership, mounts = SYSTEMD_V2
     folders = cgroup_folders(membership, mounts.format(root=tmp_path))
-    assert folders == [tmp_path / "user.slice/user-1000.slice/jupyter-ana.service", tmp_path / "user.slice/user-1000.slice",
-                       tmp_path / "user.slice", tmp_path]
+    unit = tmp_path / "user.slice/user-1000.slice/jupyter-ana.service"
+    assert folders == [unit, unit.parent, unit.parent.parent, tmp_path]
     cgroup(folders[0], {"cpu.max": "max 100000", "memory.max": "max", "memory.current": str(GiB)})
-    cgroup(folders[1], {"cpu.max": "100000 100000", "memory.max": str(3 * GiB), "memory.current": str(GiB)})  # the slice's
+    cgroup(folders[1], {"cpu.max": "100000 100000", "memory.max": str(3 * GiB), "memory.current": str(GiB)})  # slice
     assert usable_cores(folders) == 1
     assert available_memory(folders) == min(available_memory([]), 2 * GiB)
     assert default_workers(GiB // 2, folders) == 1

@@ -151,7 +151,8 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         os.chmod(shared, 0o755)
         course = scratch_course(KIT, shared / "course", [LAB])
         as_owner = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        says = "it belongs to root and this command runs as nobody (did an earlier command run as root?). Run it as root"
+        says = ("it belongs to root and this command runs as nobody (did an earlier command run as root?). Run it as "
+                "root")
     try:  # the checks come before anything else: no release or submission is needed
         if as_owner:
             subprocess.run(["chown", "-R", str(NOBODY), str(course.root)], check=True)

@@ -29,7 +29,7 @@ LAB1, LAB2 = "lab1_initialization", "lab2_learning_rates"
 UNSAFE = [] if sandbox_problem() is None else ["--unsafe-no-sandbox"]
 HOLD = """import sys, time
 from autograder.course import Course
-from autograder.lab_lock import lab_lock, working_on
+from autograder.lab_lock import lab_lock
 with lab_lock(Course.at(sys.argv[1]), sys.argv[2], "grade"):
     print("held", flush=True)
     time.sleep(600)
