@@ -13,7 +13,6 @@ import json
 import os
 import pwd
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +54,10 @@ class Course:
 
     def submission_dir(self, student: str, lab: str) -> Path:
         return self.root / "submitted" / student / lab
+
+    def other_notebooks(self, student: str, lab: str) -> list[str]:
+        """The notebooks in a submission's folder other than ``<lab>.ipynb`` (a copy the student worked in, say)."""
+        return sorted(p.name for p in self.submission_dir(student, lab).glob("*.ipynb") if p.name != f"{lab}.ipynb")
 
     def autograded_notebook(self, student: str, lab: str) -> Path:
         return self.root / "autograded" / student / lab / f"{lab}.ipynb"
@@ -207,16 +210,24 @@ def fingerprint(*paths: Path) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one, never half of one: a write
+    cut short (a full disk, a used-up quota) leaves the old file as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except OSError as error:
+        error.filename = error.filename or str(path)  # a write cut short names no file
         raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    write_whole(path, json.dumps(data, indent=1, sort_keys=True))

@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError, sqlite_file
+from .course import Course, CourseError, sqlite_file, write_whole
 from .records import UNGRADABLE, Status, load_record
 
 FIXED_LEFT = ["student_id", "lab"]
@@ -73,14 +73,5 @@ def export(course: Course, out: Path | None = None) -> str:
     writer.writeheader()
     writer.writerows(rows)
     text = buffer.getvalue()
-    target = out or course.root / "grades.csv"
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(target)
-    except OSError as error:
-        error.filename = error.filename or str(target)  # a write cut short names no file
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)  # written only in part (a full disk): the table before stays whole
+    write_whole(out or course.root / "grades.csv", text)
     return text

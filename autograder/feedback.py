@@ -124,7 +124,7 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     technical detail, for the instructor, is left out)."""
     folder = course.feedback_dir(student, lab)
     folder.mkdir(parents=True, exist_ok=True)
-    found = sorted(p.name for p in course.submission_dir(student, lab).glob("*.ipynb"))
+    found = course.other_notebooks(student, lab)
     (folder / f"{lab}.html").write_text(STATUS_PAGE.render(lab=lab, status=record.status, found=found,
                                                            max_score=record.max_score))
 

@@ -21,7 +21,10 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .course import Course
 
 try:
     from jinja2 import pass_context
@@ -181,7 +184,9 @@ class FeedbackSummary(NbGraderPreprocessor):
 
     Runs after nbgrader's ``GetGrades`` (the scores) and the removal of hidden tests (the messages left are
     the ones the student may see). Marks each written answer still to grade by hand as pending, in the
-    cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same.
+    cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same. Also
+    names, in ``resources["other_notebooks"]``, the submission's notebooks that were not graded (a copy the
+    student may have worked in).
     """
 
     def preprocess(self, nb, resources):
@@ -210,4 +215,6 @@ class FeedbackSummary(NbGraderPreprocessor):
                                           written and unanswered))
         resources["summary"] = questions
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
+        course = Course(Path(CourseDirectory(config=self.config).root))
+        resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])
         return nb, resources

@@ -98,7 +98,7 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
     folder = course.submission_dir(student, lab)
     notebook = folder / f"{lab}.ipynb"
     if not notebook.is_file():
-        found = other_notebooks(course, lab, student)
+        found = course.other_notebooks(student, lab)
         where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
         if len(found) == 1:
             relative = folder.relative_to(course.root)
@@ -113,11 +113,6 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
     return nb, None
-
-
-def other_notebooks(course: Course, lab: str, student: str) -> list[str]:
-    """The notebooks in a submission's folder other than ``<lab>.ipynb`` (a copy the student worked in, say)."""
-    return sorted(p.name for p in course.submission_dir(student, lab).glob("*.ipynb") if p.name != f"{lab}.ipynb")
 
 
 def unreadable_json(data: bytes) -> str | None:
@@ -219,7 +214,7 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     if errors:
         parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
                      (f" and {len(errors) - 3} more" if len(errors) > 3 else ""))
-    others = other_notebooks(course, lab, student)
+    others = course.other_notebooks(student, lab)
     if others:
         parts.append(f"the folder also holds {', '.join(others)}, not graded (only {lab}.ipynb is)")
     return status, "; ".join(parts)

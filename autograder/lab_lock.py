@@ -9,15 +9,18 @@ hold between machines that share the course folder.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
 from .course import Course, CourseError
 
 TRIES = 10  # a held lock is tried this many times, 20 ms apart, before the command is refused
+NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}  # a filesystem without flock (NFS without its lock service)
 
 
 @contextlib.contextmanager
@@ -73,6 +76,9 @@ def working_on(course: Course, lab: str) -> list[str]:
                 fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 holders.append(holder)
+            except OSError as error:  # no locks here: whether the holder still runs cannot be known
+                if error.errno not in NO_LOCKS:
+                    raise
     return holders
 
 
@@ -87,6 +93,14 @@ def _take(path: Path, mode: int):
         except BlockingIOError:
             if attempt < TRIES - 1:
                 time.sleep(0.02)
+        except OSError as error:
+            if error.errno not in NO_LOCKS:
+                lock.close()
+                raise
+            print(f"warning: the course folder's filesystem has no file locks ({os.strerror(error.errno)}: {path}), "
+                  "so nothing keeps another command from working on this lab at the same time: run one command at "
+                  "a time on it, or move the course to a local disk.", file=sys.stderr, flush=True)
+            return lock
     lock.close()
     return None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course
+from .course import Course, write_whole
 from .export import grade_rows
 
 TOP_MESSAGES = 3
@@ -89,14 +89,16 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def write_csv(questions: list[Question], path: Path) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["question", "points", "scored", "pending", "mean", "share_full_marks", "top_failures"])
-        for q in questions:
-            top = " | ".join(f"{count}x {message}" for message, count in q.failures.most_common(TOP_MESSAGES))
-            writer.writerow([q.grade_id, f"{q.points:g}", len(q.scores), q.pending, _number(q.mean),
-                             _number(q.share_full), top])
+def csv_table(questions: list[Question]) -> str:
+    """The per-question table, as CSV text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["question", "points", "scored", "pending", "mean", "share_full_marks", "top_failures"])
+    for q in questions:
+        top = " | ".join(f"{count}x {message}" for message, count in q.failures.most_common(TOP_MESSAGES))
+        writer.writerow([q.grade_id, f"{q.points:g}", len(q.scores), q.pending, _number(q.mean),
+                         _number(q.share_full), top])
+    return buffer.getvalue()
 
 
 def _figure_png(draw) -> str:
@@ -113,7 +115,8 @@ def _figure_png(draw) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def write_html(lab: str, questions: list[Question], rows: list[dict], path: Path) -> None:
+def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
+    """The self-contained page: the totals' distribution, the per-question table, the statuses."""
     totals = [float(row["total"]) for row in rows if row["total"] != ""]
     statuses = Counter(str(row["status"]) for row in rows)
 
@@ -141,7 +144,7 @@ def write_html(lab: str, questions: list[Question], rows: list[dict], path: Path
                f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
     plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
              f"<img alt='mean score per question' src='{_figure_png(means)}'>") if totals else ""
-    path.write_text(f"""<!DOCTYPE html>
+    return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Item analysis: {html.escape(lab)}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:1em auto;line-height:1.4}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}}
@@ -156,15 +159,14 @@ ul{{margin:0;padding-left:1.2em}}img{{max-width:100%}}</style></head><body>
 <h2>Statuses</h2>
 <table><tr><th>status</th><th>submissions</th></tr>{status_rows}</table>
 </body></html>
-""")
+"""
 
 
 def report(course: Course, lab: str, out_dir: Path | None = None) -> tuple[Path, Path]:
     """Write ``reports/<lab>.html`` and ``reports/<lab>.csv`` (or into ``out_dir``); return their paths."""
     questions, rows = analyse(course, lab)
     folder = out_dir or course.root / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
     page, table = folder / f"{lab}.html", folder / f"{lab}.csv"
-    write_csv(questions, table)
-    write_html(lab, questions, rows, page)
+    write_whole(table, csv_table(questions))
+    write_whole(page, html_page(lab, questions, rows))
     return page, table

@@ -77,7 +77,11 @@ def test_a_course_folder_the_command_may_not_write_to_is_said_plainly(tmp_path, 
     assert f"writes into the course folder {root}: run it as the account that owns the folder" in result.stderr
 
 
-def test_a_full_disk_is_said_plainly_and_leaves_no_half_written_table(tmp_path):
+@pytest.mark.parametrize("command, written", [(["export", "--out", "{out}/grades.csv"], ["grades.csv"]),
+                                              (["report", "lab1_initialization", "--out", "{out}"],
+                                               ["lab1_initialization.csv", "lab1_initialization.html"])])
+def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path, command, written):
+    """Written once, then again on a disk filled up in between: a plain error, and what the first run wrote intact."""
     from autograder.course import Course
     from autograder.demo import scratch_course
     from nbgrader.api import Gradebook
@@ -85,18 +89,21 @@ def test_a_full_disk_is_said_plainly_and_leaves_no_half_written_table(tmp_path):
     Gradebook(course.db_url()).close()  # an empty gradebook: a course before any release
     out = tmp_path / "out"
     out.mkdir()
-    script = (f"mount -t tmpfs -o size=16k tmpfs {shlex.quote(str(out))} && "
-              f"head -c 16384 /dev/zero > {shlex.quote(str(out / 'fill'))}; "
-              + shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root), "export", "--out",
-                            str(out / "grades.csv")])
-              + f"; status=$?; ls -A {shlex.quote(str(out))}; exit $status")  # what the full disk holds after it
+    run = shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root),
+                      *[part.format(out=out) for part in command]])
+    folder, files = shlex.quote(str(out)), shlex.join(str(out / name) for name in written)
+    script = (f"mount -t tmpfs -o size=64k tmpfs {folder} && {run} >/dev/null && cat {files} && "
+              f"head -c 65536 /dev/zero > {folder}/fill; {run}; status=$?; echo ===; cat {files}; "
+              f"echo ===; ls -A {folder}; exit $status")  # the files after the second run, and what the disk holds
     result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
     if "mount:" in result.stderr or "unshare" in result.stderr:  # e.g. the suite does not run as root
         pytest.skip(f"cannot mount a small filesystem here: {result.stderr.strip()}")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert f"error: export could not write {out / 'grades.csv'}: No space left on device (the disk is full, or your " \
-           "quota is used up). Free some space, then run it again." in result.stderr
-    assert result.stdout.split() == ["fill"], "a half-written table was left"
+    assert f"error: {command[0]} could not write {out / written[0]}: No space left on device (the disk is full, or " \
+           "your quota is used up). Free some space, then run it again." in result.stderr
+    before, after, listing = result.stdout.split("===\n")
+    assert before.strip() and after == before, "the files of the first run were not kept whole"
+    assert listing.split() == sorted(["fill", *written]), "a half-written file was left"
 
 
 def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):

@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell
 
 from autograder.course import Course
 from autograder.demo import scratch_course
-from autograder.feedback import feedback
+from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
@@ -176,3 +176,8 @@ def test_each_student_gets_a_feedback_page(graded):
     pages = feedback(course, LAB, allow_pending=True)
     assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, "worked_in_a_copy",
                                                           "downloaded_again"}
+    # the student who worked in a copy reads why the score is 0; the others read nothing of the kind
+    shown = {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
+    assert (f"Only {LAB}.ipynb was graded. Your submission also holds this notebook, which was not graded: "
+            f"{LAB}-Copy1.ipynb. If your work is in it, tell your instructor.") in shown["worked_in_a_copy"]
+    assert not any("was not graded:" in text for student, text in shown.items() if student != "worked_in_a_copy")

@@ -7,6 +7,7 @@ holds the lab, and changes nothing; so are a `release` of it and its `feedback`.
 a killed run's lock goes with it; the doctor runs beside a grading.
 """
 import fcntl
+import shutil
 import subprocess
 import sys
 import threading
@@ -158,3 +159,30 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
     graded = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, timeout=300)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert "ana" in graded.stdout and "graded" in graded.stdout
+
+
+NO_LOCKS = """import sys
+from autograder.course import Course
+from autograder.lab_lock import lab_lock, working_on
+course = Course.at(sys.argv[1])
+with lab_lock(course, sys.argv[2], "release"):
+    print("released; working on it:", working_on(course, sys.argv[2]), flush=True)
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace, to make flock fail as on NFS without locks")
+def test_a_course_on_a_filesystem_without_locks_is_warned_about_and_the_command_runs(course):
+    """NFS without its lock service answers every flock with ENOLCK: the command runs, saying that nothing keeps a
+    second one out, and ``export`` looks for who grades the lab without a traceback. strace makes the kernel fail
+    this process's flock calls so."""
+    result = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=flock", "-e",
+                             "inject=flock:error=ENOLCK", sys.executable, "-c", NO_LOCKS, str(course.root), LAB1],
+                            capture_output=True, text=True)
+    if result.stderr.startswith("strace:"):  # e.g. ptrace is not allowed in this container
+        pytest.skip(f"strace cannot trace here: {result.stderr.strip()}")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout == "released; working on it: []\n"
+    assert result.stderr == (
+        f"warning: the course folder's filesystem has no file locks (No locks available: {course.root}/.autograder/"
+        f"locks/{LAB1}.lock), so nothing keeps another command from working on this lab at the same time: run one "
+        "command at a time on it, or move the course to a local disk.\n")
