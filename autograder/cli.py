@@ -242,6 +242,7 @@ def permission_problem(error: OSError, root: Path, command: str) -> str:
     return f"{command} may not use {where} ({error.strerror}): choose a place you may write to, then run it again."
 
 
+USE_GRADEBOOK = {"release", "grade", "feedback", "export", "report"}  # and the doctor, which reports it
 COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "report": cmd_report,
             "student-kit": cmd_student_kit, "doctor": cmd_doctor, "demo": cmd_demo}
@@ -257,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         for lab in [getattr(args, "lab", None), *(getattr(args, "labs", None) or [])]:
             if lab:  # a wrong name is told at once, before the grading machinery is imported
                 course.check_lab(lab)
+        if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
+            from .gradebook_access import gradebook_problem
+            problem = gradebook_problem(course)
+            if problem:
+                raise CourseError(problem)
         return COMMANDS[args.command](course, args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
 from .course import Course, CourseError
+from .gradebook_access import gradebook_problem, shown_url
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
 
@@ -18,6 +19,8 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
         lines.append(f"  [{'ok' if ok else 'PROBLEM'}] {what}")
 
     lines.append(f"Course root: {course.root}")
+    gradebook = gradebook_problem(course)
+    check(not gradebook, gradebook or f"gradebook: {shown_url(course.db_url())} opens")
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")

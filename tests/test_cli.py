@@ -106,6 +106,25 @@ def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path,
     assert listing.split() == sorted(["fill", *written]), "a half-written file was left"
 
 
+@pytest.mark.parametrize("command", [["release", "lab1_initialization"], ["grade", "lab1_initialization"],
+                                     ["export"], ["doctor"]])
+def test_a_damaged_gradebook_is_said_plainly(tmp_path, command):
+    """gradebook.db overwritten by another file (or cut short by a copy): what to do, not nbgrader's traceback."""
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", ["lab1_initialization"])
+    (course.root / "gradebook.db").write_text("student_id,lab,total\n")
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), *command],
+                            capture_output=True, text=True)
+    said = f"The gradebook {course.root / 'gradebook.db'} cannot be opened: file is not a database. If it is " \
+           "damaged or not a gradebook, restore it from a backup (or move it away to start an empty one)"
+    if command == ["doctor"]:
+        assert result.returncode == 1 and f"[PROBLEM] {said}" in result.stdout, result.stdout + result.stderr
+    else:
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {said}"), result.stderr
+    assert (course.root / "gradebook.db").read_text() == "student_id,lab,total\n"
+
+
 def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):
     from autograder.cli import permission_problem
     denied = PermissionError(13, "Permission denied", "/etc/grades.csv")

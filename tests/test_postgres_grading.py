@@ -172,3 +172,22 @@ def test_a_shard_refuses_to_release_the_lab_itself(postgres, tmp_path):  # noqa:
     assert f"python -m autograder release {LAB}` once, then start the shards" in result.stderr
     assert "postgresql://postgres@/unreleased" in result.stderr
     assert not (course.root / "release").exists()
+
+
+def test_a_gradebook_that_cannot_be_opened_is_said_plainly_by_every_command(postgres, tmp_path):  # noqa: F811
+    """A database the server does not have (a typo in the URL, as a wrong password or a server that is down would
+    be): each command names the gradebook, its password masked, and what to check. Before, nbgrader's traceback, and
+    for release its advice to upgrade the database."""
+    postgres.create_database("course")
+    url = postgres.url("cuorse").replace("postgres@", "postgres:secret@")
+    course = course_copy(tmp_path / "course", KIT, url)
+    for command in (["release", LAB], ["grade", LAB], ["export"], ["feedback", LAB], ["report", LAB]):
+        result = subprocess.run(cli(course, *command), capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert result.stderr.startswith(f"error: The gradebook postgresql://postgres:***@/cuorse?host=") and \
+            'database "cuorse" does not exist' in result.stderr and "the URL's user, password and database are " \
+            "right (c.CourseDirectory.db_url in nbgrader_config.py)" in result.stderr, (command, result.stderr)
+        assert "secret" not in result.stderr and "db upgrade" not in result.stderr
+    doctor = subprocess.run(cli(course, "doctor"), capture_output=True, text=True, timeout=300)
+    assert doctor.returncode == 1 and "[PROBLEM] The gradebook postgresql://postgres:***@/cuorse" in doctor.stdout
+    assert not (course.root / "release").exists()

@@ -1,0 +1,73 @@
+"""Whether the course's gradebook can be opened, asked once before a command uses it.
+
+A PostgreSQL server that is down or out of reach, a mistyped password, a driver not installed, a
+``gradebook.db`` that is not a database: nbgrader would end each in a traceback, and ``release`` in its
+advice to run ``nbgrader db upgrade``, which is not the problem.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from .course import Course, sqlite_file
+
+WHERE = "c.CourseDirectory.db_url in nbgrader_config.py"
+
+
+def shown_url(url: str) -> str:
+    """The gradebook's URL with its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def gradebook_problem(course: Course) -> str | None:
+    """Why the course's gradebook cannot be opened, and what to do; None when it opens (its tables are listed)."""
+    url = course.db_url()
+    file = sqlite_file(url)
+    if file:
+        return _sqlite_problem(file)
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except sqlalchemy.exc.NoSuchModuleError as error:  # a scheme no dialect has (before ArgumentError, its base)
+        return f"The gradebook's URL {shown_url(url)} names no database SQLAlchemy knows ({error}): correct {WHERE}."
+    except sqlalchemy.exc.ArgumentError as error:
+        return f"The gradebook's URL {shown_url(url)} is not a database URL ({error}): correct {WHERE}."
+    except ImportError as error:
+        install = (' (for PostgreSQL, install it with the kit: python -m pip install -e ".[postgres]" in the course '
+                   'root)' if url.startswith("postgresql") else " (install it in this Python environment)")
+        return f"The gradebook {shown_url(url)} needs a database driver that is not installed: {error.name}{install}."
+    try:
+        with engine.connect() as connection:
+            sqlalchemy.inspect(connection).get_table_names()
+    except sqlalchemy.exc.DBAPIError as error:
+        reason = " ".join(str(error.orig).split())
+        reason += "" if reason.endswith((".", "?", "!")) else "."
+        return (f"The gradebook {shown_url(url)} cannot be opened: {reason} Check that its server is running and can "
+                f"be reached from this machine, and that the URL's user, password and database are right ({WHERE}), "
+                "then run the command again.")
+    finally:
+        engine.dispose()
+    return None
+
+
+def _sqlite_problem(file: Path) -> str | None:
+    """Why a SQLite gradebook is not a database (damaged, or another file under its name); None if it is one, or if
+    it is not there yet (nbgrader makes it) or not readable (the commands' own checks say so). Opened read-only."""
+    if not file.is_file() or not os.access(file, os.R_OK):
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{file.as_uri()}?mode=ro", uri=True)) as database:
+            database.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.OperationalError:  # locked by a writer this instant, say: not a damaged file
+        return None
+    except sqlite3.DatabaseError as error:
+        return (f"The gradebook {file} cannot be opened: {error}. If it is damaged or not a gradebook, restore it from "
+                "a backup (or move it away to start an empty one), then run the command again.")
+    return None
