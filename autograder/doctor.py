@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
-from .course import Course, CourseError
+from .course import Course, CourseError, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
@@ -19,8 +19,9 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
         lines.append(f"  [{'ok' if ok else 'PROBLEM'}] {what}")
 
     lines.append(f"Course root: {course.root}")
-    gradebook = gradebook_problem(course)
-    check(not gradebook, gradebook or f"gradebook: {shown_url(course.db_url())} opens")
+    gradebook, file = gradebook_problem(course), sqlite_file(course.db_url())
+    check(not gradebook, gradebook or f"gradebook: {shown_url(course.db_url())} "
+          + ("is not made yet (the first release makes it)" if file and not file.exists() else "opens"))
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")
