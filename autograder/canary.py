@@ -70,8 +70,8 @@ class CanaryResult:
 def grader_environment(course: Course, sandbox: bool) -> dict:
     """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it."""
     import numpy
-    from .sandbox import _package_folder
-    folder = _package_folder("course_utils")
+    from .sandbox import package_folder
+    folder = package_folder("course_utils")
     digest = hashlib.sha256()
     for path in sorted(Path(folder).rglob("*.py")) if folder else []:
         digest.update(path.read_bytes())

@@ -16,7 +16,7 @@ from .course import Course, CourseError
 from .lab_lock import lab_lock
 from .leaks import secret_lines, split_regions
 from .records import UNGRADABLE, load_record
-from .sandbox import _package_folder
+from .sandbox import package_folder
 
 TAG = re.compile(r"<[^>]*>")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colours, shown as plain text on a page
@@ -152,7 +152,7 @@ def course_secrets(course: Course) -> dict[str, list[str]]:
 
 def course_utils_lines(course: Course) -> set[str]:
     """The stripped lines of course_utils: the course's copy and the one graded kernels import."""
-    packages = {course.root / "course_utils", *map(Path, filter(None, [_package_folder("course_utils")]))}
+    packages = {course.root / "course_utils", *map(Path, filter(None, [package_folder("course_utils")]))}
     return {line.strip() for package in packages for path in package.rglob("*.py")
             for line in path.read_text(errors="replace").splitlines()}
 

@@ -104,7 +104,7 @@ def size_text(n: int) -> str:
     return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
 
 
-def _package_folder(name: str) -> str | None:
+def package_folder(name: str) -> str | None:
     """The folder of an installed package (found without importing it), or None."""
     spec = importlib.util.find_spec(name)
     locations = list(spec.submodule_search_locations or []) if spec else []
@@ -116,7 +116,7 @@ def _default_hidden_paths() -> tuple[str, ...]:
 
 
 def _default_readonly_paths() -> tuple[str, ...]:
-    paths = [_package_folder("course_utils"), os.environ.get("COURSE_DATA_DIR")]
+    paths = [package_folder("course_utils"), os.environ.get("COURSE_DATA_DIR")]
     return tuple(p for p in paths if p)
 
 
@@ -231,7 +231,7 @@ def _blocked(packages: tuple[str, ...], private_dir: str, made: set[str]) -> lis
     """
     options = []
     for name in packages:
-        folder = _package_folder(name)
+        folder = package_folder(name)
         if folder:
             stub = Path(private_dir, f"blocked-{name}.py")
             stub.write_text(BLOCKED_STUB.format(name=name))

@@ -28,7 +28,7 @@ from autograder.export import export
 from autograder.grade import grade
 from autograder.leaks import secret_lines
 from autograder.release import release_lab
-from autograder.sandbox import _package_folder, sandbox_problem
+from autograder.sandbox import package_folder, sandbox_problem
 from autograder.submissions import PlantedMistake, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -356,7 +356,7 @@ def test_resource_attacks_were_stopped_by_the_limits(graded):
     # the instructor's home looks empty, but for the Python installation and the kit if they live there
     home = Path(os.path.expanduser("~"))
     shown_dirs = {Path(p).relative_to(home).parts[0]
-                  for p in (sys.prefix, sys.base_prefix, _package_folder("course_utils"), _package_folder("autograder"))
+                  for p in (sys.prefix, sys.base_prefix, package_folder("course_utils"), package_folder("autograder"))
                   if Path(p).is_relative_to(home)}
     assert set(ast.literal_eval(shown("read_home").strip())) <= shown_dirs
     assert "ConnectionRefusedError" in shown("network") or "OSError" in shown("network")

@@ -242,7 +242,7 @@ def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monke
     course_root = Path(sandbox.__file__).resolve().parents[1]  # the kit itself, where course_utils may live
     data = world_readable_folder(another_copy.parents[3], "course-data-")  # a sibling of the copy
     extra = world_readable_folder(another_copy.parents[3], "instructor-extra-")
-    autograder_folder = sandbox._package_folder("autograder")
+    autograder_folder = sandbox.package_folder("autograder")
     try:
         for folder in (data, extra):
             (folder / "file.txt").write_text("readable")
@@ -252,7 +252,7 @@ def test_a_kernel_sees_nothing_of_the_host_but_what_it_needs(another_copy, monke
         policy = SandboxedKernelManager(course_root=str(course_root),
                                         readonly_paths=[str(extra), autograder_folder]).policy
         allowed = ["/usr", "/tmp", "/run", sandbox.SCRATCH, *sandbox._python_paths(), str(data), str(extra),
-                   sandbox._package_folder("course_utils"), autograder_folder,
+                   sandbox.package_folder("course_utils"), autograder_folder,
                    *[f for f in sandbox.ETC_FILES if os.path.exists(f)]]
         paths = {"allowed": allowed, "copy": another_copy.parents[2].name, "solution": str(another_copy),
                  "extra": str(extra), "autograder": autograder_folder}
@@ -340,7 +340,7 @@ def test_a_kernel_writes_only_in_its_scratch_and_tmp_and_never_sees_the_notebook
     for path in [tmp_path, *tmp_path.rglob("*")]:
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() else 0o644)
-    blocked = sandbox._package_folder("autograder")  # and the grader's home: hidden folders
+    blocked = sandbox.package_folder("autograder")  # and the grader's home: hidden folders
     result = run_sandboxed(SandboxPolicy(), [sys.executable, "-c", WRITES, blocked, str(Path.home())], kernel_uid,
                            str(notebook_dir))
     assert result.returncode == 0, result.stderr
