@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .capacity import usable_cores
 from .course import Course, CourseError, parse_shard
+from .linux_only import not_linux
 
 
 class Stopped(KeyboardInterrupt):
@@ -243,6 +244,9 @@ def permission_problem(error: OSError, root: Path, command: str) -> str:
 
 
 USE_GRADEBOOK = {"release", "grade", "feedback", "export", "report"}  # and the doctor, which reports it
+RUN_NOTEBOOKS = {"grade", "doctor", "demo"}  # with Linux's process isolation and limits
+
+
 COMMANDS = {"release": cmd_release, "grade": cmd_grade, "feedback": cmd_feedback,
             "export": cmd_export, "report": cmd_report,
             "student-kit": cmd_student_kit, "doctor": cmd_doctor, "demo": cmd_demo}
@@ -258,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         for lab in [getattr(args, "lab", None), *(getattr(args, "labs", None) or [])]:
             if lab:  # a wrong name is told at once, before the grading machinery is imported
                 course.check_lab(lab)
+        if args.command in RUN_NOTEBOOKS and sys.platform != "linux":
+            raise CourseError(not_linux(args.command))
         if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
             from .gradebook_access import gradebook_problem
             problem = gradebook_problem(course)

@@ -125,6 +125,25 @@ def test_a_damaged_gradebook_is_said_plainly(tmp_path, command):
     assert (course.root / "gradebook.db").read_text() == "student_id,lab,total\n"
 
 
+PRETEND = "import runpy, sys\nsys.platform = {platform!r}\nsys.argv = ['autograder', *{argv!r}]\n" \
+          "runpy.run_module('autograder', run_name='__main__')"
+
+
+@pytest.mark.parametrize("platform, argv, name", [("darwin", ["demo"], "demo"),
+                                                  ("darwin", ["grade", "lab1_initialization"], "grade"),
+                                                  ("win32", ["export"], "python -m autograder")])
+def test_a_system_other_than_linux_is_told_where_to_run_the_commands_that_need_linux(platform, argv, name):
+    """A first try on a laptop: macOS (where grading would end in a traceback deep in /proc or prctl) and Windows
+    (where the commands' modules do not even import), told apart here by ``sys.platform`` alone, as the kit does."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", PRETEND.format(platform=platform, argv=["--root", str(root), *argv])],
+                            capture_output=True, text=True)
+    system = {"darwin": "macOS", "win32": "Windows"}[platform]
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {name} runs students' notebooks in Linux's process isolation") and \
+        f"so it needs Linux, and this is {system}. Run it on a Linux server" in result.stderr, result.stderr
+
+
 def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):
     from autograder.cli import permission_problem
     denied = PermissionError(13, "Permission denied", "/etc/grades.csv")
