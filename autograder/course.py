@@ -199,15 +199,25 @@ def shard_of(student: str, count: int) -> int:
 
 
 def fingerprint(*paths: Path) -> str:
-    """A SHA-256 over the names and bytes of the given files and of every file below the given folders."""
+    """A SHA-256 over the names and bytes of the given files and of every file below the given folders. A symbolic
+    link counts by where it points, unfollowed: a submission's may point at /dev/zero or at the course's solutions."""
     digest = hashlib.sha256()
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.exists():
-                digest.update(str(file.relative_to(path.parent)).encode())
-                digest.update(hashlib.sha256(file.read_bytes()).digest())
+        for file in files_and_links(path):
+            digest.update(str(file.relative_to(path.parent)).encode())
+            digest.update(os.readlink(file).encode() if file.is_symlink() else hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def files_and_links(path: Path) -> list[Path]:
+    """``path`` if it is a file or a symbolic link, else the regular files and symbolic links below the folder
+    ``path`` (none followed), in name order; empty if there is nothing there."""
+    if path.is_symlink() or path.is_file():
+        return [path]
+    found = []
+    for top, folders, files in os.walk(path):
+        found += [entry for name in files + folders if (entry := Path(top, name)).is_symlink() or entry.is_file()]
+    return sorted(found)
 
 
 def write_whole(path: Path, text: str) -> None:

@@ -258,6 +258,27 @@ def corpus(course, port):
     }
 
 
+# Submissions holding symbolic links (an archive unpacked with `unzip` keeps them), each with the link the grading
+# names. Before, nbgrader copied what they point to, with the instructor's rights, next to the graded notebook, where
+# the kernel read it: the source notebook's solutions and hidden tests; the source folder itself, graded as the
+# student's; /dev/zero, copied for ever by a worker that no time limit watched.
+LINKS = {
+    "linked_solutions": ("notes.txt", f"../../../source/{LAB}/{LAB}.ipynb"),
+    "linked_folder": ("", f"../../source/{LAB}"),
+    "linked_device": ("data.bin", "/dev/zero"),
+}
+
+
+def link_submissions(course):
+    for student, (name, target) in LINKS.items():
+        if name:
+            submit(course, student, LAB, untouched(course, LAB))
+            (course.submission_dir(student, LAB) / name).symlink_to(target)
+        else:
+            course.submission_dir(student, LAB).parent.mkdir(parents=True)
+            course.submission_dir(student, LAB).symlink_to(target)
+
+
 @pytest.fixture(scope="module")
 def second_copy():
     """Another world-readable copy of the whole course elsewhere on disk, as an instructor's clone would be."""
@@ -286,6 +307,7 @@ def graded(tmp_path_factory, second_copy):
         cases = corpus(course, listener.getsockname()[1])
         for student, (nb, _, _) in cases.items():
             submit(course, student, LAB, nb)
+        link_submissions(course)
         outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -379,5 +401,17 @@ def test_the_export_gives_the_same_statuses(graded):
     course, _, outcomes = graded
     rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(export(course)))}
     named = {student: outcome.status for student, outcome in outcomes.items() if outcome.status != "graded"}
-    assert set(named.values()) == {"hit_limit", "tests_changed"}
+    assert set(named.values()) == {"hit_limit", "tests_changed", "grading_error"}
     assert {student: rows[student]["status"] for student in named} == named
+
+
+@pytest.mark.parametrize("student", LINKS)
+def test_a_submission_holding_symbolic_links_is_not_graded_and_its_links_are_named(graded, student):
+    course, _, outcomes = graded
+    name, target = LINKS[student]
+    link = Path("submitted", student, LAB, name) if name else Path("submitted", student, LAB)
+    outcome = outcomes[student]
+    assert (outcome.status, outcome.score) == ("grading_error", None), outcome.detail
+    assert outcome.detail.startswith("the submission holds symbolic links, which grading would follow with your "
+                                     f"rights (to the course's solutions, say): {link} -> {target}; nothing was graded")
+    assert not (course.root / "autograded" / student).exists()  # nothing was copied through them

@@ -178,8 +178,7 @@ def test_a_gradebook_that_cannot_be_opened_is_said_plainly_by_every_command(post
     """A database the server does not have (a typo in the URL, as a wrong password or a server that is down would
     be): each command names the gradebook, its password masked, and what to check. Before, nbgrader's traceback, and
     for release its advice to upgrade the database."""
-    postgres.create_database("course")
-    url = postgres.url("cuorse").replace("postgres@", "postgres:secret@")
+    url = postgres.url("cuorse").replace("postgres@", "postgres:secret@")  # the server has no such database
     course = course_copy(tmp_path / "course", KIT, url)
     for command in (["release", LAB], ["grade", LAB], ["export"], ["feedback", LAB], ["report", LAB]):
         result = subprocess.run(cli(course, *command), capture_output=True, text=True, timeout=300)
