@@ -200,7 +200,8 @@ def shard_of(student: str, count: int) -> int:
 
 def fingerprint(*paths: Path) -> str:
     """A SHA-256 over the names and bytes of the given files and of every file below the given folders. A symbolic
-    link counts by where it points, unfollowed: a submission's may point at /dev/zero or at the course's solutions."""
+    link below them counts by where it points, unfollowed: a submission's may point at /dev/zero or at the course's
+    solutions."""
     digest = hashlib.sha256()
     for path in paths:
         for file in files_and_links(path):
@@ -216,9 +217,9 @@ def _file_digest(file: Path) -> bytes:
 
 
 def files_and_links(path: Path) -> list[Path]:
-    """``path`` if it is a file or a symbolic link, else the regular files and symbolic links below the folder
-    ``path`` (none followed), in name order; empty if there is nothing there."""
-    if path.is_symlink() or path.is_file():
+    """``path`` if it is a file, else the regular files and symbolic links below the folder ``path`` (``path`` itself
+    is followed, none below it), in name order; empty if there is nothing there."""
+    if path.is_file():
         return [path]
     found = []
     for top, folders, files in os.walk(path):
