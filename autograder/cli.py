@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CourseError(not_linux(args.command))
         if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
             from .gradebook_access import gradebook_problem
-            problem = gradebook_problem(course)
+            problem = gradebook_problem(course.db_url())
             if problem:
                 raise CourseError(problem)
         return COMMANDS[args.command](course, args)

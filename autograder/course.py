@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import os
 import pwd
 import re
@@ -243,8 +242,3 @@ def write_whole(path: Path, text: str) -> None:
         raise
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
-    write_whole(path, json.dumps(data, indent=1, sort_keys=True))

@@ -19,8 +19,9 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
         lines.append(f"  [{'ok' if ok else 'PROBLEM'}] {what}")
 
     lines.append(f"Course root: {course.root}")
-    gradebook, file = gradebook_problem(course), sqlite_file(course.db_url())
-    check(not gradebook, gradebook or f"gradebook: {shown_url(course.db_url())} "
+    url = course.db_url()
+    gradebook, file = gradebook_problem(url), sqlite_file(url)
+    check(not gradebook, gradebook or f"gradebook: {shown_url(url)} "
           + ("is not made yet (the first release makes it)" if file and not file.exists() else "opens"))
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else

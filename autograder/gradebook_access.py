@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from .course import Course, sqlite_file
+from .course import sqlite_file
 
 WHERE = "c.CourseDirectory.db_url in nbgrader_config.py"
 
@@ -27,9 +27,9 @@ def shown_url(url: str) -> str:
         return url
 
 
-def gradebook_problem(course: Course) -> str | None:
-    """Why the course's gradebook cannot be opened, and what to do; None when it opens (its tables are listed)."""
-    url = course.db_url()
+def gradebook_problem(url: str) -> str | None:
+    """Why the gradebook at ``url`` (``Course.db_url``) cannot be opened, and what to do; None when it opens (its
+    tables are listed)."""
     file = sqlite_file(url)
     if file:
         return _sqlite_problem(file)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from .course import write_json_atomic
+from .course import write_whole
 
 
 class Status(StrEnum):
@@ -99,7 +99,7 @@ def load_record(course, lab: str, student: str) -> Outcome | None:
 def save_record(course, outcome: Outcome) -> None:
     data = asdict(outcome)
     data["skipped"] = False
-    write_json_atomic(record_path(course, outcome.lab, outcome.student), data)
+    write_whole(record_path(course, outcome.lab, outcome.student), json.dumps(data, indent=1, sort_keys=True))
 
 
 def mark_to_grade(course, lab: str, students) -> None:
