@@ -55,8 +55,13 @@ class Course:
         return self.root / "submitted" / student / lab
 
     def other_notebooks(self, student: str, lab: str) -> list[str]:
-        """The notebooks in a submission's folder other than ``<lab>.ipynb`` (a copy the student worked in, say)."""
-        return sorted(p.name for p in self.submission_dir(student, lab).glob("*.ipynb") if p.name != f"{lab}.ipynb")
+        """The notebooks in a submission's folder other than ``<lab>.ipynb`` (a copy the student worked in, say).
+
+        Hidden files are left out, as nbgrader_config.py has nbgrader ignore them: a Mac adds ``._<lab>.ipynb`` to
+        an archive.
+        """
+        return sorted(p.name for p in self.submission_dir(student, lab).glob("*.ipynb")
+                      if p.name != f"{lab}.ipynb" and not p.name.startswith("."))
 
     def autograded_notebook(self, student: str, lab: str) -> Path:
         return self.root / "autograded" / student / lab / f"{lab}.ipynb"

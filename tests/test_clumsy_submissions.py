@@ -106,6 +106,7 @@ CHANGES = {  # student -> (change, status, what the detail names)
 }
 
 
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "  # the start of a Mac's ._<name> file
 PATTERN_ID = "li[1]"  # a folder name nbgrader would read as a pattern (it would match li1/)
 
 
@@ -122,6 +123,9 @@ def graded(tmp_path_factory):
     submit(course, "downloaded_again", LAB, good)  # the browser named the second download "... (1).ipynb"
     folder = course.submission_dir("downloaded_again", LAB)
     (folder / f"{LAB}.ipynb").rename(folder / f"{LAB} (1).ipynb")
+    for student in ("worked_in_a_copy", "downloaded_again"):  # unpacked from an archive made on a Mac
+        for notebook in course.submission_dir(student, LAB).glob("*.ipynb"):
+            (notebook.parent / f"._{notebook.name}").write_bytes(APPLE_DOUBLE)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
     return course, outcomes
 
