@@ -15,6 +15,14 @@ c.CourseDirectory.course_id = "nn-from-scratch"
 # Everything in source/<lab>/ but these is copied into release/<lab>/ next to the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
+# From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/ and takes
+# each notebook's student id from its path with this expression. Uncomment your LMS's line.
+# Canvas names a file <name>_[LATE_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
+# c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?:LATE_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+# Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number may change from one
+# assignment to the next, so the student id is the full name:
+# c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_\d+_assignsubmission_file_/?(?P<file_id>[^/]+)\.ipynb$"
+
 # Every kernel runs in a bubblewrap sandbox (autograder/sandbox.py, autograder/SECURITY.md): it sees
 # only the system, its Python, course_utils and COURSE_DATA_DIR (nothing else of this machine), has no
 # network, and has limits on memory, CPU time, processes, file size and wall time per notebook.

@@ -1,0 +1,69 @@
+"""An LMS's download, collected with `nbgrader zip_collect` and the expressions nbgrader_config.py offers.
+
+Each LMS zip holds the notebooks under names it makes up; the commented examples in nbgrader_config.py must put
+each one at submitted/<student id>/<lab>/<lab>.ipynb, where `grade` looks for it.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import CONFIG_FILE, Course
+from autograder.demo import scratch_course
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+
+DOWNLOADS = {  # LMS -> (the names in its zip, the student id each must be collected as)
+    "Canvas": {
+        f"perezana_12345_6789012_{LAB}.ipynb": "12345",
+        f"garciajose_LATE_23456_6789013_{LAB}-1.ipynb": "23456",  # late, and renamed when uploaded again
+    },
+    "Moodle": {
+        f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": "Ana Pérez",  # "download submissions in folders"
+        f"José García_102_assignsubmission_file_{LAB}.ipynb": "José García",
+    },
+}
+
+
+def offered_expression(lms: str) -> str:
+    """The commented ``named_regexp`` line nbgrader_config.py offers for ``lms``, uncommented."""
+    lines = (KIT.root / CONFIG_FILE).read_text(encoding="utf-8").splitlines()
+    offered = [line[2:] for line in lines if line.startswith("# c.FileNameCollectorPlugin.named_regexp")]
+    moodle = [line for line in offered if "assignsubmission" in line]
+    assert len(offered) == 2 and len(moodle) == 1, offered
+    return moodle[0] if lms == "Moodle" else next(line for line in offered if line not in moodle)
+
+
+@pytest.mark.parametrize("lms", DOWNLOADS)
+def test_the_offered_expression_puts_each_notebook_where_grade_looks(tmp_path, lms):
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
+    with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
+        config.write(offered_expression(lms) + "\n")
+    archive = course.root / "downloaded" / LAB / "archive"
+    archive.mkdir(parents=True)
+    released = nbformat.read(course.release_notebook(LAB), as_version=4)
+    sent = {}
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as download:
+        for name, student in DOWNLOADS[lms].items():
+            released.metadata["sent_by"] = student  # tells the students' notebooks apart
+            sent[student] = nbformat.writes(released)
+            download.writestr(name, sent[student])
+
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"\b{len(sent)} files collected\b", result.stderr) and "skipped" not in result.stderr, \
+        result.stderr
+    assert sorted(course.students(LAB)) == sorted(sent)
+    for student, text in sent.items():
+        assert course.submission_dir(student, LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == text
