@@ -244,6 +244,7 @@ def permission_problem(error: OSError, root: Path, command: str) -> str:
 
 
 USE_GRADEBOOK = {"release", "grade", "feedback", "export", "report"}  # and the doctor, which reports it
+WRITE_GRADEBOOK = {"release", "grade"}
 RUN_NOTEBOOKS = {"grade", "doctor", "demo"}  # with Linux's process isolation and limits
 
 
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CourseError(not_linux(args.command))
         if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
             from .gradebook_access import gradebook_problem
-            problem = gradebook_problem(course.db_url())
+            problem = gradebook_problem(course.db_url(), write=args.command in WRITE_GRADEBOOK)
             if problem:
                 raise CourseError(problem)
         return COMMANDS[args.command](course, args)

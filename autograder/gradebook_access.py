@@ -27,9 +27,10 @@ def shown_url(url: str) -> str:
         return url
 
 
-def gradebook_problem(url: str) -> str | None:
+def gradebook_problem(url: str, write: bool = False) -> str | None:
     """Why the gradebook at ``url`` (``Course.db_url``) cannot be opened, and what to do; None when it opens (its
-    tables are listed)."""
+    tables are listed). With ``write``, also why its user may not change it, as ``release`` and ``grade`` do (a
+    SQLite file's rights are the course folder's, which the commands check themselves)."""
     file = sqlite_file(url)
     if file:
         return _sqlite_problem(file)
@@ -45,15 +46,51 @@ def gradebook_problem(url: str) -> str | None:
         return f"The gradebook {shown_url(url)} needs a database driver that is not installed: {error.name}{install}."
     try:
         with engine.connect() as connection:
-            sqlalchemy.inspect(connection).get_table_names()
+            tables = sqlalchemy.inspect(connection).get_table_names()
+            denied = _write_denied(connection, tables) if write else None
     except sqlalchemy.exc.DBAPIError as error:
-        reason = " ".join(str(error.orig).split())
-        reason += "" if reason.endswith((".", "?", "!")) else "."
-        return (f"The gradebook {shown_url(url)} cannot be opened: {reason} Check that its server is running and can "
-                f"be reached from this machine, and that the URL's user, password and database are right ({WHERE}), "
-                "then run the command again.")
+        return (f"The gradebook {shown_url(url)} cannot be opened: {_reason(error)} Check that its server is running "
+                f"and can be reached from this machine, and that the URL's user, password and database are right "
+                f"({WHERE}), then run the command again.")
     finally:
         engine.dispose()
+    if denied:
+        user = make_url(url).username or "its user"
+        return (f"The gradebook {shown_url(url)} opens, but {user} may not write to it: {denied} release and grade "
+                "write to it (export, report and feedback only read it). Let that user write nbgrader's tables (in "
+                f"PostgreSQL, as the database's owner: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                f"public TO {user}; and, before the first release, GRANT CREATE ON SCHEMA public TO {user}), or give "
+                f"the URL of a user who may ({WHERE}), then run the command again.")
+    return None
+
+
+def _reason(error: sqlalchemy.exc.DBAPIError) -> str:
+    """The database's own words for ``error``, on one line, ending with a full stop."""
+    reason = " ".join(str(error.orig).split())
+    return reason + ("" if reason.endswith((".", "?", "!")) else ".")
+
+
+def _write_denied(connection: sqlalchemy.Connection, tables: list[str]) -> str | None:
+    """What the server says when its user adds, changes or deletes rows of nbgrader's tables (none: every statement
+    matches no row, and all is rolled back), or creates them in an empty gradebook; None if it may."""
+    from nbgrader.api import Base  # nbgrader's tables, as it writes them
+    false = sqlalchemy.false()
+    try:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in tables:
+                continue
+            key = next(iter(table.primary_key.columns))
+            for statement in (sqlalchemy.insert(table).from_select([key], sqlalchemy.select(key).where(false)),
+                              sqlalchemy.update(table).where(false).values({key: key}),
+                              sqlalchemy.delete(table).where(false)):
+                connection.execute(statement)
+        if not tables and connection.dialect.name == "postgresql" and not connection.execute(
+                sqlalchemy.text("SELECT has_schema_privilege(current_schema(), 'CREATE')")).scalar():
+            return "it has no right to create tables in the database's schema, and the first release creates nbgrader's."
+    except sqlalchemy.exc.ProgrammingError as error:  # "permission denied", as PostgreSQL and MySQL say it
+        return _reason(error)
+    finally:
+        connection.rollback()
     return None
 
 

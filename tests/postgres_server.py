@@ -73,8 +73,13 @@ class PostgresServer:
         self._check(self._run("createdb", "-h", str(self.socket_dir), "-U", "postgres", name), f"createdb {name}")
         return self.url(name)
 
-    def url(self, name: str) -> str:
-        return f"postgresql://postgres@/{name}?host={self.socket_dir}"
+    def url(self, name: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@/{name}?host={self.socket_dir}"
+
+    def sql(self, database: str, statements: str) -> None:
+        """Run ``statements`` in ``database`` as the superuser (to make a user and give it rights, say)."""
+        self._check(self._run("psql", "-h", str(self.socket_dir), "-U", "postgres", "-d", database,
+                              "-v", "ON_ERROR_STOP=1", "-c", statements), statements)
 
     def log(self) -> str:
         try:

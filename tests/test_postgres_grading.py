@@ -24,6 +24,7 @@ from autograder.demo import scratch_course
 from autograder.export import export
 from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
+from autograder.gradebook_access import gradebook_problem
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
@@ -190,3 +191,34 @@ def test_a_gradebook_that_cannot_be_opened_is_said_plainly_by_every_command(post
     doctor = subprocess.run(cli(course, "doctor"), capture_output=True, text=True, timeout=300)
     assert doctor.returncode == 1 and "[PROBLEM] The gradebook postgresql://postgres:***@/cuorse" in doctor.stdout
     assert not (course.root / "release").exists()
+
+
+def test_a_user_who_may_only_read_the_gradebook_may_export_but_release_and_grade_say_what_right_is_missing(
+        postgres, tmp_path):  # noqa: F811
+    """An assistant's database user with SELECT only. Before, release ended in nbgrader's traceback, grade gave every
+    student a grading_error, and doctor called the server ready to grade."""
+    course = course_copy(tmp_path / "course", KIT, postgres.create_database("read_only"))
+    assert release_lab(course, LAB) == []
+    submit(course, "alice", LAB, solved(course, LAB))
+    postgres.sql("read_only", "CREATE ROLE reader LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    reader = postgres.url("read_only", user="reader")
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {reader!r}\n")
+    for command in (["release", LAB], ["grade", LAB]):
+        result = subprocess.run(cli(course, *command), capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and result.stderr.startswith(
+            "error: The gradebook postgresql://reader@/read_only?host=") and "opens, but reader may not write to it: " \
+            "permission denied for table" in result.stderr and "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES " \
+            "IN SCHEMA public TO reader" in result.stderr, (command, result.stderr)
+    assert not course.autograded_notebook("alice", LAB).exists() and not course.records_dir.exists()
+    export = subprocess.run(cli(course, "export"), capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0 and (course.root / "grades.csv").is_file(), export.stderr
+    doctor = subprocess.run(cli(course, "doctor"), capture_output=True, text=True, timeout=300)
+    assert doctor.returncode == 1 and "[PROBLEM] The gradebook postgresql://reader@" in doctor.stdout, doctor.stdout
+
+    postgres.sql("read_only", "GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO reader")
+    assert gradebook_problem(reader, write=True) is None
+    postgres.create_database("empty")  # the first release creates nbgrader's tables: the owner may, reader may not
+    assert gradebook_problem(postgres.url("empty"), write=True) is None
+    assert "reader may not write to it: it has no right to create tables in the database's schema" in \
+        gradebook_problem(postgres.url("empty", user="reader"), write=True)
