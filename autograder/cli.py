@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from .capacity import usable_cores
-from .course import Course, CourseError, parse_shard
+from .course import Course, CourseError, parse_shard, sqlite_file
 from .linux_only import not_linux
 
 
@@ -244,7 +244,7 @@ def permission_problem(error: OSError, root: Path, command: str) -> str:
 
 
 USE_GRADEBOOK = {"release", "grade", "feedback", "export", "report"}  # and the doctor, which reports it
-WRITE_GRADEBOOK = {"release", "grade"}
+WRITE_GRADEBOOK = {"release": "the lab's cells", "grade": "grading results"}  # what each writes to it
 RUN_NOTEBOOKS = {"grade", "doctor", "demo"}  # with Linux's process isolation and limits
 
 
@@ -267,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             raise CourseError(not_linux(args.command))
         if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
             from .gradebook_access import gradebook_problem
-            problem = gradebook_problem(course.db_url(), write=args.command in WRITE_GRADEBOOK)
+            url, writes = course.db_url(), WRITE_GRADEBOOK.get(args.command)
+            file = sqlite_file(url)
+            problem = gradebook_problem(url, write=bool(writes)) or \
+                (writes and file and course.not_writable(writes, [file]))
             if problem:
                 raise CourseError(problem)
         return COMMANDS[args.command](course, args)

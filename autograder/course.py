@@ -144,6 +144,9 @@ class Course:
                 *(Path(folder) for found in top.glob(f"*/{lab}") for folder, _, _ in os.walk(found))]
 
     def _not_writable(self, what: str, path: Path) -> str:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return (f"Cannot write {what} to {path}: its file system is mounted read-only. Work in a copy of the "
+                    "course on a disk you may write to, or have it mounted read-write, then run the command again.")
         owner, me = _user(path.stat().st_uid), _user(os.geteuid())
         if owner != me:
             return (f"Cannot write {what} to {path}: it belongs to {owner} and this command runs as {me} (did an "

@@ -20,7 +20,8 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
 
     lines.append(f"Course root: {course.root}")
     url = course.db_url()
-    gradebook, file = gradebook_problem(url, write=True), sqlite_file(url)
+    file = sqlite_file(url)
+    gradebook = gradebook_problem(url, write=True) or (file and course.not_writable("grading results", [file]))
     check(not gradebook, gradebook or f"gradebook: {shown_url(url)} "
           + ("is not made yet (the first release makes it)" if file and not file.exists() else "opens"))
     problem = sandbox_problem() if sandbox else None

@@ -29,8 +29,8 @@ def shown_url(url: str) -> str:
 
 def gradebook_problem(url: str, write: bool = False) -> str | None:
     """Why the gradebook at ``url`` (``Course.db_url``) cannot be opened, and what to do; None when it opens (its
-    tables are listed). With ``write``, also why its user may not change it, as ``release`` and ``grade`` do (a
-    SQLite file's rights are the course folder's, which the commands check themselves)."""
+    tables are listed). With ``write``, also why its user may not change it, as ``release`` and ``grade`` do (not for
+    a SQLite file: its rights are a file's, ``Course.not_writable``)."""
     file = sqlite_file(url)
     if file:
         return _sqlite_problem(file)

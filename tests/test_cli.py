@@ -60,6 +60,16 @@ def test_the_grade_table_keeps_its_columns_with_names_in_any_script():
     assert display_width("李雷") == 4 and display_width("josé") == display_width("jose\u0301") == 4
 
 
+def run_on_read_only_mount(root: Path, command: list[str]) -> subprocess.CompletedProcess:
+    """``python -m autograder ... command`` with the course folder ``root`` mounted read-only (as root only)."""
+    script = (f"mount --bind -o ro {shlex.quote(str(root))} {shlex.quote(str(root))} && exec "
+              + shlex.join([sys.executable, "-m", "autograder", "--root", str(root), *command]))
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    if "mount:" in result.stderr or "unshare" in result.stderr:  # e.g. the suite does not run as root
+        pytest.skip(f"cannot mount the course read-only here: {result.stderr.strip()}")
+    return result
+
+
 @pytest.mark.parametrize("command", [["release", "lab1_initialization"], ["feedback", "lab1_initialization"]])
 def test_a_course_folder_the_command_may_not_write_to_is_said_plainly(tmp_path, command):
     """A course folder mounted read-only (or owned by another account): an error that says what to do, no traceback."""
@@ -67,14 +77,23 @@ def test_a_course_folder_the_command_may_not_write_to_is_said_plainly(tmp_path, 
     from autograder.demo import scratch_course
     root = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course",
                           ["lab1_initialization"]).root
-    script = (f"mount --bind -o ro {shlex.quote(str(root))} {shlex.quote(str(root))} && exec "
-              + shlex.join([sys.executable, "-m", "autograder", "--root", str(root), *command]))
-    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
-    if "mount:" in result.stderr or "unshare" in result.stderr:  # e.g. the suite does not run as root
-        pytest.skip(f"cannot mount the course read-only here: {result.stderr.strip()}")
+    result = run_on_read_only_mount(root, command)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert f"may not use {root}/" in result.stderr and "(Read-only file system)" in result.stderr
     assert f"writes into the course folder {root}: run it as the account that owns the folder" in result.stderr
+
+
+def test_a_gradebook_on_a_read_only_mount_is_said_to_be_so_not_to_need_chmod(tmp_path):
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    from nbgrader.api import Gradebook
+    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", ["lab1_initialization"])
+    Gradebook(course.db_url()).close()
+    result = run_on_read_only_mount(course.root, ["release", "lab1_initialization"])
+    assert result.returncode == 2 and result.stderr == (
+        f"error: Cannot write the lab's cells to {course.root}/gradebook.db: its file system is mounted read-only. "
+        "Work in a copy of the course on a disk you may write to, or have it mounted read-write, then run the command "
+        "again.\n")
 
 
 @pytest.mark.parametrize("command, written", [(["export", "--out", "{out}/grades.csv"], ["grades.csv"]),

@@ -142,7 +142,7 @@ NOBODY = 65534
 def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix(tmp_path):
     """Root graded the lab once (or another teaching assistant did); the course's owner grades it again, and writes
     feedback. Before, the top folders passed the write check and every student graded before got a grading error;
-    feedback printed nbgrader's traceback."""
+    feedback printed nbgrader's traceback. Then release, and the doctor, with a gradebook root made."""
     if os.geteuid() != 0:  # a regular user: their own folder, left read-only
         course = scratch_course(KIT, tmp_path / "course", [LAB])
         as_owner, says = [], "its permissions do not let you write it. Fix them (chmod -R u+w"
@@ -177,6 +177,17 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
         named = page if not as_owner else page.parent
         assert result.returncode == 2 and f"Cannot write feedback pages to {named}: {says}" in result.stderr, \
             result.stderr
+        gradebook = course.root / "gradebook.db"  # release, with a gradebook root made: before, nbgrader's traceback
+        Gradebook(f"sqlite:///{gradebook}").close()
+        if not as_owner:
+            gradebook.chmod(0o444)
+        command = [*as_owner, sys.executable, "-m", "autograder", "--root", str(course.root)]
+        result = subprocess.run([*command, "release", LAB], capture_output=True, text=True)
+        assert result.returncode == 2 and f"Cannot write the lab's cells to {gradebook}: {says}" in result.stderr, \
+            result.stderr
+        result = subprocess.run([*command, "doctor"], capture_output=True, text=True)
+        assert result.returncode == 1 and f"[PROBLEM] Cannot write grading results to {gradebook}: {says}" in \
+            result.stdout, result.stdout
     finally:
         if os.geteuid() == 0:
             shutil.rmtree(course.root.parent, ignore_errors=True)
