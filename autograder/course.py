@@ -63,6 +63,14 @@ class Course:
         return sorted(p.name for p in self.submission_dir(student, lab).glob("*.ipynb")
                       if p.name != f"{lab}.ipynb" and not p.name.startswith("."))
 
+    def symbolic_links(self, student: str, lab: str) -> list[str]:
+        """The symbolic links of a submission, as ``path -> target`` (paths from the course root): its folders, if
+        they are links, or the links under them. An archive unpacked with ``unzip`` keeps a student's links."""
+        folders = [self.root / "submitted" / student, self.submission_dir(student, lab)]
+        links = [folder for folder in folders if folder.is_symlink()] or \
+            [entry for entry in files_and_links(folders[1]) if entry.is_symlink()]
+        return [f"{link.relative_to(self.root)} -> {os.readlink(link)}" for link in links]
+
     def autograded_notebook(self, student: str, lab: str) -> Path:
         return self.root / "autograded" / student / lab / f"{lab}.ipynb"
 

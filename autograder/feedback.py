@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 
 import jinja2
@@ -24,6 +25,7 @@ LINE_MARK = re.compile(r"^(?:-*>|\s)*\d+\s")  # "---> 13 " or "     13 ": a trac
 HIDDEN = "BEGIN HIDDEN TESTS"
 STATUS_PAGE = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
                                  autoescape=True).get_template("status_page.html.j2")
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 NAMED = 5  # students named in the refusal for pending answers; the rest are counted
 
 
@@ -127,6 +129,11 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     found = course.other_notebooks(student, lab)
     (folder / f"{lab}.html").write_text(STATUS_PAGE.render(lab=lab, status=record.status, found=found,
                                                            max_score=record.max_score))
+    if not course.symbolic_links(student, lab):  # nbgrader release_feedback reads these beside the page, as nbgrader's
+        for name in EXCHANGE_FILES:               # own pages have them (nbgrader collect wrote them)
+            kept = course.submission_dir(student, lab) / name
+            if kept.is_file():
+                shutil.copyfile(kept, folder / name)
 
 
 def _check_no_hidden_tests(course: Course, lab: str, pages: list[Path]) -> list[str]:

@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, capacity, preprocessors
-from .course import (CONFIG_FILE, Course, CourseError, files_and_links, fingerprint, shard_of, sqlite_file,
+from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file,
                      unusable_student_id)
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
@@ -97,7 +97,7 @@ def submission_fingerprint(course: Course, lab: str, student: str, environment: 
 def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.NotebookNode | None, Outcome | None]:
     """(the submitted notebook, None), or (None, the outcome of a submission nbgrader cannot grade at all)."""
     folder = course.submission_dir(student, lab)
-    links = symbolic_links(course, student, lab)
+    links = course.symbolic_links(student, lab)
     if links:
         named = ", ".join(links[:3]) + (f" and {len(links) - 3} more" if len(links) > 3 else "")
         return None, Outcome(student, lab, Status.ERROR, (
@@ -121,15 +121,6 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
     return nb, None
-
-
-def symbolic_links(course: Course, student: str, lab: str) -> list[str]:
-    """The symbolic links of a submission, as ``path -> target`` (paths from the course root): its folders, if they
-    are links, or the links under them. An archive unpacked with ``unzip`` keeps a student's links."""
-    folders = [course.root / "submitted" / student, course.submission_dir(student, lab)]
-    links = [folder for folder in folders if folder.is_symlink()] or \
-        [entry for entry in files_and_links(folders[1]) if entry.is_symlink()]
-    return [f"{link.relative_to(course.root)} -> {os.readlink(link)}" for link in links]
 
 
 def unreadable_json(data: bytes) -> str | None:

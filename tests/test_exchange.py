@@ -1,0 +1,72 @@
+"""A lab's round trip through nbgrader's exchange, as on a JupyterHub: released, submitted by two students,
+collected, graded, and each student's feedback page released and fetched, by nbgrader's own exchange.
+
+One submission is graded; the other is cut short, so its page is the grader's own page for a submission it could not
+grade. nbgrader's release_feedback reads timestamp.txt and submission_secret.txt beside every page: before, the
+grader's own pages had neither, and release_feedback stopped at the first such page with a traceback.
+"""
+import contextlib
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.auth import Authenticator
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange import ExchangeFactory
+from nbgrader.utils import capture_log
+from traitlets.config import Config
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from autograder.feedback import feedback
+from autograder.grade import grade
+from autograder.release import release_lab
+from autograder.sandbox import sandbox_problem
+from autograder.submissions import solved
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+COURSE_ID = "nn-from-scratch"  # nbgrader_config.py's
+
+
+def nbgrader(root: Path, exchange: Path, command: str, student: str | None = None) -> None:
+    """nbgrader's ``command`` (``ReleaseAssignment``, ``Submit``...) of the exchange at ``exchange``, run by the
+    instructor in the course ``root``, or by ``student`` in their folder ``root`` (on a hub, each student is a user
+    with a cache of their own); it must succeed. Run in this process: a command line takes 2 s to start."""
+    config = Config(CourseDirectory={"root": str(root), "course_id": COURSE_ID, "assignment_id": LAB},
+                    Exchange={"root": str(exchange), "cache": str(root / "nbgrader_cache")})
+    config.merge(Course(root).config() if student is None else Config(CourseDirectory={"student_id": student}))
+    app = getattr(ExchangeFactory(config=config), command)(
+        coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config), config=config)
+    with contextlib.chdir(root):  # a student's commands work in the folder they run in
+        result = capture_log(app)
+    assert result["success"], result.get("log", "") + result.get("error", "")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # release_feedback leaves files open
+def test_every_students_page_goes_back_through_the_exchange(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    assert release_lab(course, LAB) == []
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    nbgrader(course.root, exchange, "ReleaseAssignment")
+    work = {"ana": nbformat.writes(solved(course, LAB)),
+            "ben": course.release_notebook(LAB).read_text(encoding="utf-8")[:700]}  # an upload cut short
+    for student, notebook in work.items():
+        home = tmp_path / student
+        (home / LAB).mkdir(parents=True)
+        (home / LAB / f"{LAB}.ipynb").write_text(notebook, encoding="utf-8")
+        nbgrader(home, exchange, "Submit", student)
+    nbgrader(course.root, exchange, "Collect")
+
+    outcomes = {o.student: o.status for o in grade(course, LAB, workers=1, progress=False, skip_canary=True,
+                                                     sandbox=sandbox_problem() is None)}
+    assert outcomes == {"ana": "graded", "ben": "malformed_notebook"}
+    feedback(course, LAB, allow_pending=True)
+    nbgrader(course.root, exchange, "ReleaseFeedback")
+
+    for student in work:
+        nbgrader(tmp_path / student, exchange, "FetchFeedback", student)
+        pages = list((tmp_path / student / LAB / "feedback").glob(f"*/{LAB}.html"))
+        page = course.feedback_dir(student, LAB) / f"{LAB}.html"
+        assert [p.read_bytes() for p in pages] == [page.read_bytes()], student
