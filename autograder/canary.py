@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, Course, fingerprint
+from .course import CONFIG_FILE, Course, CourseError, fingerprint
 
 STUDENT = "canary"
 DATASETS = {"load_cifar10": ("CIFAR-10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
@@ -106,7 +106,7 @@ def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course
     The copy (in ``root``, by default ``.autograder/canary/<lab>/``) is kept for the next run while the
     lab's source folder and the configuration stay the same.
     """
-    from .release import generate
+    from .release import differences, generate
     from .submissions import solved, submit
     root = root or course.root / ".autograder" / "canary" / lab
     canary = Course(root, gradebook_url=f"sqlite:///{root / 'gradebook.db'}")
@@ -122,6 +122,12 @@ def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course
         shutil.copytree(course.root / "source" / lab, root / "source" / lab)
         generate(canary, lab)
         made_from.write_text(key)
+    stale = differences(root / "release" / lab, course.root / "release" / lab)
+    if stale:  # nbgrader would grade by the tests of that release, the canary by source/'s
+        raise CourseError(
+            f"source/{lab} has changed since {lab} was last released ({'; '.join(stale[:3])}), so students would be "
+            f"graded by the tests of the earlier release. Release it again (python -m autograder release {lab}), then "
+            "grade: everyone is then graded by the new tests (the versions students worked on are kept).")
     submit(canary, STUDENT, lab, solved(course, lab))
     return canary
 

@@ -89,10 +89,11 @@ def out_of_sync(course: Course, lab: str) -> list[str]:
         shutil.copy(course.root / CONFIG_FILE, scratch.root / CONFIG_FILE)
         shutil.copytree(course.root / "source" / lab, scratch.root / "source" / lab)
         generate(scratch, lab)
-        return _differences(scratch.root / "release" / lab, course.root / "release" / lab)
+        return differences(scratch.root / "release" / lab, course.root / "release" / lab)
 
 
-def _differences(fresh: Path, committed: Path) -> list[str]:
+def differences(fresh: Path, committed: Path) -> list[str]:
+    """How the release folder ``committed`` differs from ``fresh``, one generated from source/ (empty: the same)."""
     if not committed.is_dir():
         return [f"{committed} is missing"]
     comparison = filecmp.dircmp(fresh, committed)

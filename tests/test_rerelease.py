@@ -6,9 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
-from autograder.grade import grade
+from autograder.grade import grade, load_record
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit
@@ -36,6 +36,11 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     source = nbformat.read(course.source_notebook(LAB), as_version=4)  # the instructor fixes a test
     next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
     nbformat.write(source, course.source_notebook(LAB))
+    with pytest.raises(CourseError, match=rf"^source/{LAB} has changed since {LAB} was last released \({LAB}.ipynb: "
+                       rf"differs from what source/ generates\), so students would be graded by the tests of the "
+                       rf"earlier release. Release it again \(python -m autograder release {LAB}\), then grade"):
+        grade(course, LAB, workers=2, progress=False)  # before: the canary failed, and its advice was the doctor's
+    assert load_record(course, LAB, "worked_on_the_first") is None
     assert release_lab(course, LAB) == []
     assert len(list(course.earlier_releases_dir(LAB).glob("*.ipynb"))) == 1
     assert release_lab(course, LAB) == []  # the same release again keeps nothing more
