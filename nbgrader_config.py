@@ -17,8 +17,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/ and takes
 # each notebook's student id from its path with this expression. Uncomment your LMS's line.
-# Canvas names a file <name>_[LATE_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
-# c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?:LATE_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+# Canvas names a file <name>_[late_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
+# c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?i:late_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
 # Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number may change from one
 # assignment to the next, so the student id is the full name:
 # c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_\d+_assignsubmission_file_/?(?P<file_id>[^/]+)\.ipynb$"

@@ -25,6 +25,7 @@ DOWNLOADS = {  # LMS -> (the names in its zip, the student id each must be colle
     "Canvas": {
         f"perezana_12345_6789012_{LAB}.ipynb": "12345",
         f"garciajose_LATE_23456_6789013_{LAB}-1.ipynb": "23456",  # late, and renamed when uploaded again
+        f"lopezmaria_late_34567_6789014_{LAB}.ipynb": "34567",  # "late" as other Canvas versions write it
     },
     "Moodle": {
         f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": "Ana Pérez",  # "download submissions in folders"
