@@ -92,7 +92,7 @@ def cmd_grade(course: Course, args) -> int:
               file=sys.stderr)
     try:
         outcomes = grade(course, args.lab, workers=args.workers, force=args.force, sandbox=not args.unsafe_no_sandbox,
-                         skip_canary=args.skip_canary, say=print, shard=args.shard)
+                         skip_canary=args.skip_canary, say=print, shard=args.shard, students=args.students)
     except CanaryFailed as failure:
         print(f"error: the canary failed. {failure}", file=sys.stderr)
         return 1
@@ -199,6 +199,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, help="parallel workers (default: one per core this process may use, as "
                    "long as memory allows each kernel its limit)")
     g.add_argument("--force", action="store_true", help="regrade submissions that did not change too")
+    g.add_argument("--student", metavar="ID", action="append", dest="students",
+                   help="grade only this student's submission (repeat for more); with --force, even if it did not "
+                        "change")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="run students' code without the sandbox, with your rights (only for trusted code)")
     g.add_argument("--skip-canary", action="store_true",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import difflib
 import functools
 import hashlib
 import json
@@ -412,8 +413,9 @@ def _stop_workers() -> None:
 
 def grade(course: Course, lab: str, *, workers: int | None = None, force: bool = False,
           progress: bool = True, sandbox: bool = True, skip_canary: bool = False, say=None,
-          shard: tuple[int, int] | None = None) -> list[Outcome]:
-    """Grade every ``submitted/<student>/<lab>/``; returns one outcome per student, in name order.
+          shard: tuple[int, int] | None = None, students: list[str] | None = None) -> list[Outcome]:
+    """Grade every ``submitted/<student>/<lab>/`` (or only ``students``'); returns one outcome per student, in name
+    order.
 
     Each kernel runs in the sandbox; without one, grading refuses unless ``sandbox=False``. The canary
     runs first (unless ``skip_canary``): if it does not score full marks, ``CanaryFailed`` is raised and
@@ -432,6 +434,12 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError("--workers must be at least 1.")
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
         raise CourseError(f"shard {shard[0]}/{shard[1]}: the shares of N are numbered 0 to N-1.")
+    submitted = course.students(lab)
+    unknown = sorted(set(students or []) - set(submitted))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], submitted, n=3)
+        raise CourseError(f"No submission of {lab} from {', '.join(unknown)}: there is no folder submitted/"
+                          f"{unknown[0]}/{lab}/." + (f" Did you mean {' or '.join(close)}?" if close else ""))
     problem = sandbox and sandbox_problem()
     if problem:
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
@@ -444,7 +452,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             ensure_in_gradebook(course, lab, shard)
             environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
             environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
-            for student in course.students(lab):
+            for student in sorted(set(students)) if students else submitted:
                 if shard and shard_of(student, shard[1]) != shard[0]:
                     continue
                 prints = submission_fingerprint(course, lab, student, environment_print)

@@ -7,6 +7,8 @@ import copy
 import csv
 import io
 import os
+import subprocess
+import sys
 from html import escape as html_escape
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from autograder.export import export, question_ids
 from autograder.feedback import feedback, visible_text
 from autograder.grade import _pool, grade
 from autograder.leaks import secret_lines
+from autograder.records import load_record
 from autograder.release import out_of_sync, release_lab
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
@@ -212,6 +215,18 @@ def test_regrading_grades_only_what_changed(tampered):
     again = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}
     assert not again["warnings"].skipped and again["warnings"].score == outcomes["correct"].score
     assert all(o.skipped for s, o in again.items() if s != "warnings")
+    alone = grade(course, lab, workers=2, progress=False, sandbox=SANDBOX, force=True, students=["correct"])
+    assert [(o.student, o.skipped, o.score) for o in alone] == [("correct", False, outcomes["correct"].score)]
+    assert load_record(course, lab, "warnings") == again["warnings"]  # the others are left as they were
+
+
+def test_grading_a_student_without_a_submission_names_the_folder_and_the_ids_it_looks_like(tampered):
+    course, lab, _, _ = tampered
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "grade", lab,
+                             "--student", "corect"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and result.stderr == (
+        f"error: No submission of {lab} from corect: there is no folder submitted/corect/{lab}/. Did you mean "
+        "correct?\n")
 
 
 @pytest.mark.parametrize("lab", KIT.labs())

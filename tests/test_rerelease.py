@@ -8,7 +8,8 @@ import pytest
 
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
-from autograder.grade import grade, load_record
+from autograder.grade import grade
+from autograder.records import load_record
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit
