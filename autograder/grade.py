@@ -107,12 +107,14 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             "in their place), then grade again"))
     notebook = folder / f"{lab}.ipynb"
     if not notebook.is_file():
-        found = course.other_notebooks(student, lab)
+        found = course.other_notebooks(student, lab) or [  # else one unpacked a folder down, say
+            str(path.relative_to(folder)) for path in sorted(folder.rglob("*.ipynb"))
+            if not any(part.startswith(".") for part in path.relative_to(folder).parts)]
         where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
         if len(found) == 1:
             relative = folder.relative_to(course.root)
-            where += (f"; if it is the student's work, rename it and grade again: mv "
-                      f"{shlex.quote(str(relative / found[0]))} {shlex.quote(str(relative / notebook.name))}")
+            where += (f"; if it is the student's work, {'move' if '/' in found[0] else 'rename'} it and grade again: "
+                      f"mv {shlex.quote(str(relative / found[0]))} {shlex.quote(str(relative / notebook.name))}")
         return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = nbformat.read(notebook, as_version=4)

@@ -123,6 +123,10 @@ def graded(tmp_path_factory):
     submit(course, "downloaded_again", LAB, good)  # the browser named the second download "... (1).ipynb"
     folder = course.submission_dir("downloaded_again", LAB)
     (folder / f"{LAB}.ipynb").rename(folder / f"{LAB} (1).ipynb")
+    submit(course, "unpacked_a_folder_down", LAB, good)  # the student's zip held the lab's folder
+    folder = course.submission_dir("unpacked_a_folder_down", LAB)
+    (folder / LAB).mkdir()
+    (folder / f"{LAB}.ipynb").rename(folder / LAB / f"{LAB}.ipynb")
     for student in ("worked_in_a_copy", "downloaded_again"):  # unpacked from an archive made on a Mac
         for notebook in course.submission_dir(student, LAB).glob("*.ipynb"):
             (notebook.parent / f"._{notebook.name}").write_bytes(APPLE_DOUBLE)
@@ -165,6 +169,11 @@ def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
         f"expected {LAB}.ipynb in submitted/downloaded_again/{LAB}/: found {LAB} (1).ipynb instead; if it is the "
         f"student's work, rename it and grade again: mv 'submitted/downloaded_again/{LAB}/{LAB} (1).ipynb' "
         f"submitted/downloaded_again/{LAB}/{LAB}.ipynb")
+    down = outcomes["unpacked_a_folder_down"]
+    assert down.status == "missing_notebook" and down.detail == (
+        f"expected {LAB}.ipynb in submitted/unpacked_a_folder_down/{LAB}/: found {LAB}/{LAB}.ipynb instead; if it is "
+        f"the student's work, move it and grade again: mv submitted/unpacked_a_folder_down/{LAB}/{LAB}/{LAB}.ipynb "
+        f"submitted/unpacked_a_folder_down/{LAB}/{LAB}.ipynb")
 
 
 def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
@@ -179,7 +188,7 @@ def test_each_student_gets_a_feedback_page(graded):
     course, _ = graded
     pages = feedback(course, LAB, allow_pending=True)
     assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, "worked_in_a_copy",
-                                                          "downloaded_again"}
+                                                          "downloaded_again", "unpacked_a_folder_down"}
     # the student who worked in a copy reads why the score is 0; the others read nothing of the kind
     shown = {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
     assert (f"Only {LAB}.ipynb was graded. Your submission also holds this notebook, which was not graded: "
