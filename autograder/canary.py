@@ -125,9 +125,10 @@ def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course
     stale = differences(root / "release" / lab, course.root / "release" / lab)
     if stale:  # nbgrader would grade by the tests of that release, the canary by source/'s
         raise CourseError(
-            f"source/{lab} has changed since {lab} was last released ({'; '.join(stale[:3])}), so students would be "
-            f"graded by the tests of the earlier release. Release it again (python -m autograder release {lab}), then "
-            "grade: everyone is then graded by the new tests (the versions students worked on are kept).")
+            f"release/{lab} is not what source/{lab} generates ({'; '.join(stale[:3])}): source/ changed since the "
+            f"lab was last released, or release/ did. Students would be graded by the tests of that earlier release. "
+            f"Release it again (python -m autograder release {lab}), then grade: everyone is then graded by the tests "
+            "of source/ (the versions students worked on are kept).")
     submit(canary, STUDENT, lab, solved(course, lab))
     return canary
 

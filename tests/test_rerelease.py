@@ -37,9 +37,10 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     source = nbformat.read(course.source_notebook(LAB), as_version=4)  # the instructor fixes a test
     next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
     nbformat.write(source, course.source_notebook(LAB))
-    with pytest.raises(CourseError, match=rf"^source/{LAB} has changed since {LAB} was last released \({LAB}.ipynb: "
-                       rf"differs from what source/ generates\), so students would be graded by the tests of the "
-                       rf"earlier release. Release it again \(python -m autograder release {LAB}\), then grade"):
+    with pytest.raises(CourseError, match=rf"^release/{LAB} is not what source/{LAB} generates \({LAB}.ipynb: "
+                       rf"differs from what source/ generates\): source/ changed since the lab was last released, or "
+                       rf"release/ did. Students would be graded by the tests of that earlier release. Release it "
+                       rf"again \(python -m autograder release {LAB}\), then grade"):
         grade(course, LAB, workers=2, progress=False)  # before: the canary failed, and its advice was the doctor's
     assert load_record(course, LAB, "worked_on_the_first") is None
     assert release_lab(course, LAB) == []
