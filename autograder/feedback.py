@@ -74,7 +74,7 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
                               f"{result.get('log', '')}{result.get('error', '')}")
     for student in sorted(ungradable):
         _write_status_page(course, lab, student, records[student])
-    pages = sorted((course.root / "feedback").glob(f"*/{lab}/*.html"))
+    pages = sorted((course.root / "feedback").glob(f"*/{lab}/{lab}.html"))
     problems = _check_no_hidden_tests(course, lab, pages)
     secrets = course_secrets(course)
     for student in sorted(set(graded) - ungradable):
@@ -127,8 +127,9 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     folder = course.feedback_dir(student, lab)
     folder.mkdir(parents=True, exist_ok=True)
     found = course.other_notebooks(student, lab)
-    (folder / f"{lab}.html").write_text(STATUS_PAGE.render(lab=lab, status=record.status, found=found,
-                                                           max_score=record.max_score))
+    page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, max_score=record.max_score)
+    for name in [lab, *(Path(notebook).stem for notebook in found)]:  # nbgrader fetch_feedback looks a page up by
+        (folder / f"{name}.html").write_text(page)                    # the name of a notebook the student submitted
     if not course.symbolic_links(student, lab):  # nbgrader release_feedback reads these beside the page, as nbgrader's
         for name in EXCHANGE_FILES:               # own pages have them (nbgrader collect wrote them)
             kept = course.submission_dir(student, lab) / name

@@ -1,9 +1,11 @@
 """A lab's round trip through nbgrader's exchange, as on a JupyterHub: released, submitted by two students,
 collected, graded, and each student's feedback page released and fetched, by nbgrader's own exchange.
 
-One submission is graded; the other is cut short, so its page is the grader's own page for a submission it could not
-grade. nbgrader's release_feedback reads timestamp.txt and submission_secret.txt beside every page: before, the
-grader's own pages had neither, and release_feedback stopped at the first such page with a traceback.
+One submission is graded; one is cut short and one is under another name, so their pages are the grader's own pages
+for submissions it could not grade. nbgrader's release_feedback reads timestamp.txt and submission_secret.txt beside
+every page: before, the grader's own pages had neither, and release_feedback stopped at the first such page with a
+traceback. A student fetches a page by the name of the notebook they submitted: before, the student whose notebook had
+another name fetched nothing.
 """
 import contextlib
 from pathlib import Path
@@ -50,23 +52,24 @@ def test_every_students_page_goes_back_through_the_exchange(tmp_path):
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     nbgrader(course.root, exchange, "ReleaseAssignment")
-    work = {"ana": nbformat.writes(solved(course, LAB)),
-            "ben": course.release_notebook(LAB).read_text(encoding="utf-8")[:700]}  # an upload cut short
-    for student, notebook in work.items():
+    work = {"ana": (LAB, nbformat.writes(solved(course, LAB))),
+            "ben": (LAB, course.release_notebook(LAB).read_text(encoding="utf-8")[:700]),  # an upload cut short
+            "cam": (f"{LAB} (1)", nbformat.writes(solved(course, LAB)))}  # the browser's name for a second download
+    for student, (name, notebook) in work.items():
         home = tmp_path / student
         (home / LAB).mkdir(parents=True)
-        (home / LAB / f"{LAB}.ipynb").write_text(notebook, encoding="utf-8")
+        (home / LAB / f"{name}.ipynb").write_text(notebook, encoding="utf-8")
         nbgrader(home, exchange, "Submit", student)
     nbgrader(course.root, exchange, "Collect")
 
     outcomes = {o.student: o.status for o in grade(course, LAB, workers=1, progress=False, skip_canary=True,
                                                      sandbox=sandbox_problem() is None)}
-    assert outcomes == {"ana": "graded", "ben": "malformed_notebook"}
+    assert outcomes == {"ana": "graded", "ben": "malformed_notebook", "cam": "missing_notebook"}
     feedback(course, LAB, allow_pending=True)
     nbgrader(course.root, exchange, "ReleaseFeedback")
 
     for student in work:
         nbgrader(tmp_path / student, exchange, "FetchFeedback", student)
-        pages = list((tmp_path / student / LAB / "feedback").glob(f"*/{LAB}.html"))
+        fetched = list((tmp_path / student / LAB / "feedback").glob("*/*.html"))
         page = course.feedback_dir(student, LAB) / f"{LAB}.html"
-        assert [p.read_bytes() for p in pages] == [page.read_bytes()], student
+        assert [(p.stem, p.read_bytes()) for p in fetched] == [(work[student][0], page.read_bytes())], student
