@@ -12,6 +12,8 @@ import hashlib
 import os
 import pwd
 import re
+import shlex
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,11 +184,18 @@ def _user(uid: int) -> str:
 
 
 def unusable_student_id(student: str) -> str | None:
-    """Why nbgrader cannot grade a submission of student ``student`` (a folder name), or None if it can."""
+    """Why a submission of student ``student`` (a folder name) is not graded, or None if it is."""
     if glob.has_magic(student):
         return (f"nbgrader cannot grade a student id that contains {_pattern_characters(student)} (it reads the "
                 f"id as a pattern when it looks for the notebook): rename the folder submitted/{student}/ (to "
                 f"{re.sub(r'[][*?]+', '_', student).strip('_') or 'another name'}, say) and grade again")
+    composed = unicodedata.normalize("NFC", student)
+    if composed != student:
+        return (f"the folder name submitted/{student}/ writes its accents as separate marks, as a Mac does, not as the "
+                f"single characters that Linux, learning platforms and keyboards use: nbgrader would record an id that "
+                f"looks like {composed} but is not the same text, and the student could appear twice in the grades. "
+                f"Rename the folder and grade again: mv {shlex.quote(f'submitted/{student}')} "
+                f"{shlex.quote(f'submitted/{composed}')}")
     return None
 
 

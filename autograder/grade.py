@@ -27,6 +27,7 @@ import signal
 import socket
 import threading
 import time
+import unicodedata
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -437,6 +438,9 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
     if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
         raise CourseError(f"shard {shard[0]}/{shard[1]}: the shares of N are numbered 0 to N-1.")
     submitted = course.students(lab)
+    if students:  # an id typed as usual finds a folder a Mac named, so that grading says to rename it
+        folders = {unicodedata.normalize("NFC", folder): folder for folder in submitted}
+        students = [s if s in submitted else folders.get(unicodedata.normalize("NFC", s), s) for s in students]
     unknown = sorted(set(students or []) - set(submitted))
     if unknown:
         close = difflib.get_close_matches(unknown[0], submitted, n=3)

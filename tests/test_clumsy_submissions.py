@@ -5,11 +5,12 @@ Each gets the points its work earns, with a status that says what happened, neve
 exercise deleted with its test (nbgrader itself fails the whole notebook with a KeyError), an answer
 rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
-turned into Markdown by a stray key. A student id that nbgrader would read as a pattern gets a grading error
-that says which folder to rename; a notebook under another name (a copy the student worked in, a second download)
-is named, with what to do.
+turned into Markdown by a stray key. A student id that nbgrader would read as a pattern, or that a Mac wrote
+with its accents as separate marks, gets a grading error that says which folder to rename; a notebook under
+another name (a copy the student worked in, a second download) is named, with what to do.
 """
 import copy
+import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -108,6 +109,7 @@ CHANGES = {  # student -> (change, status, what the detail names)
 
 APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "  # the start of a Mac's ._<name> file
 PATTERN_ID = "li[1]"  # a folder name nbgrader would read as a pattern (it would match li1/)
+MAC_ID = unicodedata.normalize("NFD", "María López")  # a folder a Mac named: í and ó as i and o with a mark
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,7 @@ def graded(tmp_path_factory):
     for student, (change, _, _) in CHANGES.items():
         submit(course, student, LAB, changed(good, change))
     submit(course, PATTERN_ID, LAB, good)
+    submit(course, MAC_ID, LAB, good)
     submit(course, "worked_in_a_copy", LAB, untouched(course, LAB))  # JupyterLab's File > Duplicate, then worked there
     nbformat.write(good, course.submission_dir("worked_in_a_copy", LAB) / f"{LAB}-Copy1.ipynb")
     submit(course, "downloaded_again", LAB, good)  # the browser named the second download "... (1).ipynb"
@@ -159,6 +162,18 @@ def test_a_student_id_nbgrader_cannot_use_says_which_folder_to_rename(graded):
         "notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again")
 
 
+def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_typed(graded):
+    course, outcomes = graded
+    expected = (f"the folder name submitted/{MAC_ID}/ writes its accents as separate marks, as a Mac does, not as "
+                "the single characters that Linux, learning platforms and keyboards use: nbgrader would record an id "
+                "that looks like María López but is not the same text, and the student could appear twice in the "
+                f"grades. Rename the folder and grade again: mv 'submitted/{MAC_ID}' 'submitted/María López'")
+    outcome = outcomes[MAC_ID]
+    assert (outcome.status, outcome.detail) == ("grading_error", expected)
+    asked = grade(course, LAB, workers=1, progress=False, skip_canary=True, students=["María López"])
+    assert [(o.student, o.status, o.detail) for o in asked] == [(MAC_ID, "grading_error", expected)]
+
+
 def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
     _, outcomes = graded
     copy = outcomes["worked_in_a_copy"]
@@ -187,7 +202,7 @@ def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(grad
 def test_each_student_gets_a_feedback_page(graded):
     course, _ = graded
     pages = feedback(course, LAB, allow_pending=True)
-    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, "worked_in_a_copy",
+    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, MAC_ID, "worked_in_a_copy",
                                                           "downloaded_again", "unpacked_a_folder_down"}
     # the student who worked in a copy reads why the score is 0; the others read nothing of the kind
     shown = {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
