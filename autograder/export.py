@@ -23,6 +23,12 @@ def question_ids(course: Course, lab: str) -> list[str]:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
 
 
+def final_score(submission) -> float:
+    """A graded submission's score after the late penalty nbgrader gave it (``LateSubmissionPlugin``), as
+    nbgrader's own export and the student's feedback page count it."""
+    return max(0.0, float(submission.score) - float(submission.late_submission_penalty))
+
+
 def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
@@ -40,7 +46,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             row[grade.name] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
-    row["total"], row["max_total"] = f"{submission.score:g}", f"{submission.max_score:g}"
+    row["total"], row["max_total"] = f"{final_score(submission):g}", f"{submission.max_score:g}"
     row["status"] = record.status if record else Status.GRADED
     if row["status"] == Status.GRADED and submission.needs_manual_grade:
         row["status"] = Status.NEEDS_MANUAL_GRADING

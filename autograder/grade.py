@@ -45,6 +45,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from . import canary, capacity, preprocessors
 from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file,
                      unusable_student_id)
+from .export import final_score
 from .findings import changed_tests_since, noted, noted_times
 from .lab_lock import lab_lock
 from .release import earlier_releases
@@ -199,9 +200,9 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
         time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook, or it hiccuped: wait, retry
     if not result["success"]:
         return _failure(student, lab, error, preprocessors.last_failure)
-    score, max_score = _scores(course, lab, student)
+    score, max_score, late = _scores(course, lab, student)
     status, detail = what_happened(course, lab, student, submitted)
-    return Outcome(student, lab, status, detail, score, max_score)
+    return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
 
 
 def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode) -> tuple[str, str]:
@@ -271,11 +272,26 @@ def _with_gradebook(course: Course, action):
             time.sleep(0.5 * (attempt + 1))
 
 
-def _scores(course: Course, lab: str, student: str) -> tuple[float, float]:
+def _scores(course: Course, lab: str, student: str) -> tuple[float, float, str]:
+    """The submission's score (after any late penalty), its maximum, and what nbgrader recorded of its lateness."""
     def read(gb):
         submission = gb.find_submission(lab, student)
-        return float(submission.score), float(submission.max_score)
+        return final_score(submission), float(submission.max_score), _lateness(submission)
     return _with_gradebook(course, read)
+
+
+def _lateness(submission) -> str:
+    """'' for a submission on time (or a lab without a due date), else how late it was and its penalty."""
+    if not submission.total_seconds_late:
+        return ""
+    minutes = max(1, round(submission.total_seconds_late / 60))
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    late = " ".join([f"{days} day{'s' * (days != 1)}"] * bool(days) + [f"{hours} h"] * bool(hours) +
+                    [f"{minutes} min"] * bool(minutes))
+    penalty = float(submission.late_submission_penalty)
+    return f"submitted {late} after the due date ({submission.duedate:%Y-%m-%d %H:%M} UTC); late penalty: " + (
+        f"{penalty:g} point(s), taken from the total" if penalty else "none")
 
 
 def _max_score(course: Course, lab: str) -> float | None:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 
 from autograder.capacity import usable_cores
-from autograder.course import Course
+from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
 from autograder.export import export, question_ids
 from autograder.feedback import feedback, visible_text
@@ -100,10 +102,18 @@ def tampered(tmp_path_factory):
         renamed = course.submission_dir("renamed", lab)
         renamed.mkdir(parents=True)
         nbformat.write(good, renamed / "my_lab.ipynb")
+        # a due date, and nbgrader's late penalty that takes every point; one student submitted after it
+        with Gradebook(course.db_url()) as gb:
+            gb.update_or_create_assignment(lab, duedate=parse_utc("2026-12-01 18:00:00 America/Bogota"))
+        with (course.root / CONFIG_FILE).open("a") as config:
+            config.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
+        late = course.submission_dir("late", lab)
+        late.mkdir(parents=True)
+        (late / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")  # as nbgrader's submit writes it
         return {"correct": good, "malformed": course.release_notebook(lab).read_text()[:400],
                 "byte_order_mark": "\ufeff" + nbformat.writes(good),
                 "warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
-                "duplicated_test": with_duplicated_test_cell(good)}
+                "duplicated_test": with_duplicated_test_cell(good), "late": good}
     return graded_course(tmp_path_factory, KIT.labs()[0], make)
 
 
@@ -149,6 +159,21 @@ def test_bad_submissions_get_a_status_and_the_rest_are_graded(tampered):
     for student in ("malformed", "byte_order_mark", "renamed"):
         assert rows[student]["total"] == "0" and rows[student]["status"] == outcomes[student].status
     assert outcomes["correct"].score > 0
+
+
+def test_a_late_submission_loses_the_penalty_in_the_table_and_the_export_as_on_its_page(tampered):
+    course, lab, outcomes, rows = tampered
+    late, full = outcomes["late"], outcomes["correct"].score
+    assert (late.status, late.score) == ("graded", 0)
+    assert late.detail == ("submitted 1 day 11 h after the due date (2026-12-01 23:00 UTC); late penalty: "
+                           f"{full:g} point(s), taken from the total")
+    assert rows["late"]["total"] == "0"  # nbgrader's own export says 0 too; the questions keep what they earned
+    questions = auto_points(course, lab)
+    assert {q: rows["late"][q] for q in questions} == {q: rows["correct"][q] for q in questions}
+    feedback(course, lab, allow_pending=True)
+    page = " ".join(visible_text(course.feedback_dir("late", lab).joinpath(f"{lab}.html").read_text()).split())
+    assert f"Score: 0 / {late.max_score:g}" in page and f"Late submission penalty: -{full:g} points" in page
+    assert outcomes["correct"].detail == ""  # no timestamp: not late
 
 
 def test_deleted_test_cell_is_restored_and_graded(tampered):
