@@ -29,6 +29,7 @@ from autograder.release import out_of_sync, release_lab
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
+from classic_mistakes import classic_mistakes
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -87,11 +88,36 @@ def graded_course(tmp_path_factory, lab, make_submissions):
     return course, lab, outcomes, rows
 
 
+def round_trip(course, lab):
+    """A correct, an untouched and a one-mistake submission; for Labs 6 and 7 also the submissions that
+    test_lab_grading.py checks (noise, a deleted test cell, a malformed file, classic mistakes), graded here once."""
+    good = solved(course, lab)
+    submissions = {"correct": good, "untouched": untouched(course, lab), "one_mistake": with_mistake(course, lab)}
+    if classic := classic_mistakes(lab):
+        submissions |= {"warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
+                        "malformed": course.release_notebook(lab).read_text()[:400]}
+        submissions |= {student: with_mistake(course, lab, mistake) for student, mistake in classic.items()}
+    return submissions
+
+
+GRADED_LABS = {}  # lab -> its graded round trip, for this module and test_lab_grading.py (one xdist group)
+
+
+@pytest.fixture(scope="session")
+def graded_lab(tmp_path_factory):
+    """lab -> (course, lab, outcomes, export rows): the lab's round trip, graded the first time it is asked for.
+    The cache is the module's, not the fixture's: each module that imports the fixture gets a fixture of its own."""
+    def get(lab):
+        if lab not in GRADED_LABS:
+            GRADED_LABS[lab] = graded_course(tmp_path_factory, lab, round_trip)
+        return GRADED_LABS[lab]
+    return get
+
+
 @pytest.fixture(scope="module", params=KIT.labs())
-def graded(request, tmp_path_factory):
-    """Every lab's round trip: a correct, an untouched and a one-mistake submission."""
-    return graded_course(tmp_path_factory, request.param, lambda course, lab: {
-        "correct": solved(course, lab), "untouched": untouched(course, lab), "one_mistake": with_mistake(course, lab)})
+def graded(request, graded_lab):
+    """Every lab's round trip."""
+    return graded_lab(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +231,7 @@ def test_csv_has_a_column_per_question(graded):
     course, lab, _, rows = graded
     header = next(csv.reader(io.StringIO(export(course))))
     assert header == ["student_id", "lab", *question_ids(course, lab), "total", "max_total", "status"]
-    assert set(rows) == {"correct", "untouched", "one_mistake"}
+    assert set(rows) == set(course.students(lab))
 
 
 def test_feedback_shows_messages_but_no_hidden_test_code(graded):
@@ -266,13 +292,14 @@ def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(g
     by_question = {row["question"]: row for row in csv.DictReader(io.StringIO(table.read_text()))}
     assert list(by_question) == question_ids(course, lab)
     for question, points in auto_points(course, lab).items():
-        scores = [float(rows[s][question]) for s in rows]
+        scores = [float(row[question]) for row in rows.values() if row[question] != ""]  # a malformed file has none
         assert float(by_question[question]["mean"]) == pytest.approx(sum(scores) / len(scores), abs=0.005)
         assert float(by_question[question]["share_full_marks"]) == pytest.approx(
             sum(score >= points for score in scores) / len(scores), abs=0.005)
-    lost = PLANTED_MISTAKES[lab].question_id  # the untouched release and the planted mistake both fail it
+    lost = PLANTED_MISTAKES[lab].question_id  # the untouched release and the planted mistake both fail it,
+    also = [m for m in classic_mistakes(lab).values() if m.question_id == lost]  # and a classic mistake may
     failures = by_question[lost]["top_failures"].split(" | ")
-    assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2, failures
+    assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2 + len(also), failures
     text = page.read_text()
     assert "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")  # viewable offline
     assert all(html_escape(q) in text for q in question_ids(course, lab))
