@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from autograder.hidden import lab5
@@ -131,6 +131,7 @@ def test_reference_train_records_the_documented_quantities():
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 8), st.integers(1, 6), st.integers(1, 6), st.integers(2, 5),
        st.sampled_from(["relu", "sigmoid"]), st.sampled_from(["softmax_ce", "mse"]), st.sampled_from([0.0, 0.3]))
+@example(225, 1, 4, 5, 2, "relu", "softmax_ce", 0.3)  # a gradient of 1e-5, where the rounding error shows
 def test_solution_gradients_match_numerical_gradients(seed, N, D, H, C, activation, loss, reg):
     namespace = solved_namespace()
     rng = np.random.default_rng(seed)
@@ -145,7 +146,8 @@ def test_solution_gradients_match_numerical_gradients(seed, N, D, H, C, activati
         numerical = numerical_gradient(lambda _: namespace["loss_and_grads"](point, X, y, activation, loss, reg)[0],
                                        point[key])
         scale = np.linalg.norm(grads[key]) + np.linalg.norm(numerical)
-        assert np.linalg.norm(grads[key] - numerical) <= 1e-6 * max(scale, 1e-12), key
+        # centred differences (h = 1e-5) round off about 1e-11 times the loss in each entry
+        assert np.linalg.norm(grads[key] - numerical) <= 1e-6 * scale + 1e-9, key
 
 
 def test_solution_losses_known_values_and_stability():
