@@ -8,7 +8,7 @@ for both modules; each test checks one kind of submission.
 import pytest
 
 from autograder.submissions import PLANTED_MISTAKES
-from classic_mistakes import CHANGES, classic_mistakes
+from classic_mistakes import CHANGES
 from test_pipeline import auto_points, graded_lab  # noqa: F401 -- graded_lab is the shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -38,8 +38,7 @@ def test_untouched_and_malformed_get_zero(graded_lab, lab):
 def test_each_classic_mistake_loses_exactly_its_question(graded_lab, lab, student):
     course, lab, outcomes, rows = graded_lab(lab)
     points = auto_points(course, lab)
-    mistakes = classic_mistakes(lab)
-    lost = (mistakes[student] if student in mistakes else PLANTED_MISTAKES[lab]).question_id
+    lost = (CHANGES[lab][student] if student in CHANGES[lab] else PLANTED_MISTAKES[lab]).question_id
     assert outcomes[student].status == "graded"
     assert float(rows[student][lost]) == 0
     assert {q: float(rows[student][q]) for q in points if q != lost} == {q: p for q, p in points.items() if q != lost}
