@@ -4,6 +4,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from autograder.exchange import CollectWithoutFollowingLinks
 from autograder.preprocessors import (
     CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute, StderrToStdout)
 from autograder.feedback_page import (
@@ -14,6 +15,10 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "nn-from-scratch"
 # Everything in source/<lab>/ but these is copied into release/<lab>/ next to the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# `nbgrader collect` keeps a link a student put in their submission as a link, never following it with your
+# rights (to the course's solutions, say); `grade` then refuses that submission and names the link.
+c.ExchangeFactory.collect = CollectWithoutFollowingLinks
 
 # From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/ and takes
 # each notebook's student id from its path with this expression. Uncomment your LMS's line.

@@ -8,6 +8,7 @@ traceback. A student fetches a page by the name of the notebook they submitted: 
 another name fetched nothing.
 """
 import contextlib
+import os
 from pathlib import Path
 
 import nbformat
@@ -73,3 +74,51 @@ def test_every_students_page_goes_back_through_the_exchange(tmp_path):
         fetched = list((tmp_path / student / LAB / "feedback").glob("*/*.html"))
         page = course.feedback_dir(student, LAB) / f"{LAB}.html"
         assert [(p.stem, p.read_bytes()) for p in fetched] == [(work[student][0], page.read_bytes())], student
+
+
+def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
+    """A student can still write to their inbound folder after submitting. nbgrader's own collect follows links with
+    the instructor's rights: a link there to the course's source notebook was collected as the student's notebook,
+    solutions and all, and graded as theirs; a pipe stopped the collect of the whole class. Now links are collected
+    as links, so that grading refuses those submissions and names the links, and a pipe is left out."""
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    assert release_lab(course, LAB) == []
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    nbgrader(course.root, exchange, "ReleaseAssignment")
+    for student in ("ana", "dan", "eve"):
+        home = tmp_path / student
+        (home / LAB).mkdir(parents=True)
+        (home / LAB / f"{LAB}.ipynb").write_bytes(course.release_notebook(LAB).read_bytes())
+        nbgrader(home, exchange, "Submit", student)
+    inbound = exchange / COURSE_ID / "inbound"
+    ana, dan, eve = (next(inbound.glob(f"{student}+{LAB}+*")) for student in ("ana", "dan", "eve"))
+    (ana / f"{LAB}.ipynb").unlink()
+    (ana / f"{LAB}.ipynb").symlink_to(course.source_notebook(LAB))
+    (ana / "data").symlink_to(course.root / "source", target_is_directory=True)
+    os.mkfifo(dan / "notes")
+    (ana / "read-only").mkdir()
+    (ana / "read-only" / "model.npz").symlink_to(course.root / "gradebook.db")
+    (ana / "read-only").chmod(0o555)
+    for entry in eve.iterdir():  # her whole submission, swapped for a link to the lab's source folder
+        entry.unlink()
+    eve.rmdir()
+    eve.symlink_to(course.source_notebook(LAB).parent, target_is_directory=True)
+
+    nbgrader(course.root, exchange, "Collect")
+
+    submitted = course.root / "submitted"
+    source = course.source_notebook(LAB).read_bytes()
+    copies = [Path(folder, name) for folder, _, names in os.walk(submitted) for name in names
+              if not Path(folder, name).is_symlink() and Path(folder, name).read_bytes() == source]
+    assert copies == []
+    assert os.readlink(course.submission_dir("ana", LAB) / f"{LAB}.ipynb") == str(course.source_notebook(LAB))
+    assert os.readlink(course.submission_dir("ana", LAB) / "read-only" / "model.npz") == str(course.root / "gradebook.db")
+    assert sorted(p.name for p in course.submission_dir("dan", LAB).iterdir()) == \
+        [f"{LAB}.ipynb", "submission_secret.txt", "timestamp.txt"]
+    assert (course.submission_dir("dan", LAB) / f"{LAB}.ipynb").read_bytes() == course.release_notebook(LAB).read_bytes()
+    outcomes = {o.student: o for o in grade(course, LAB, workers=1, progress=False, skip_canary=True,
+                                            students=["ana", "eve"], sandbox=sandbox_problem() is None)}
+    assert {student: o.status for student, o in outcomes.items()} == {"ana": "grading_error", "eve": "grading_error"}
+    assert f"{LAB}.ipynb -> {course.source_notebook(LAB)}" in outcomes["ana"].detail
+    assert f"submitted/eve/{LAB} -> {course.source_notebook(LAB).parent}" in outcomes["eve"].detail
