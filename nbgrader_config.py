@@ -24,9 +24,10 @@ c.ExchangeFactory.collect = CollectWithoutFollowingLinks
 # each notebook's student id from its path with this expression. Uncomment your LMS's line.
 # Canvas names a file <name>_[late_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
 # c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?i:late_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
-# Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number may change from one
-# assignment to the next, so the student id is the full name:
-# c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_\d+_assignsubmission_file_/?(?P<file_id>[^/]+)\.ipynb$"
+# Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number changes from one
+# assignment to the next, so the student id is the full name (participants who share one are collected as
+# <full name>_<number>, with a warning to rename them; autograder/moodle.py):
+# c.ZipCollectApp.collector_plugin = "autograder.moodle.MoodleCollector"
 
 # Every kernel runs in a bubblewrap sandbox (autograder/sandbox.py, autograder/SECURITY.md): it sees
 # only the system, its Python, course_utils and COURSE_DATA_DIR (nothing else of this machine), has no

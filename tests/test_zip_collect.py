@@ -29,7 +29,13 @@ DOWNLOADS = {  # LMS -> (the names in its zip, the student id each must be colle
     },
     "Moodle": {
         f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": "Ana Pérez",  # "download submissions in folders"
-        f"José García_102_assignsubmission_file_{LAB}.ipynb": "José García",
+        f"José García_102_assignsubmission_file_/{LAB}.ipynb": "José García_102",  # two participants share a name
+        f"José García_117_assignsubmission_file_/{LAB}.ipynb": "José García_117",
+    },
+    "Moodle, flat": {  # the files of all participants in one folder
+        f"Ana Pérez_101_assignsubmission_file_{LAB}.ipynb": "Ana Pérez",
+        f"José García_102_assignsubmission_file_{LAB}.ipynb": "José García_102",
+        f"José García_117_assignsubmission_file_{LAB}.ipynb": "José García_117",
     },
 }
 
@@ -37,10 +43,10 @@ DOWNLOADS = {  # LMS -> (the names in its zip, the student id each must be colle
 def offered_expression(lms: str) -> str:
     """The commented ``named_regexp`` line nbgrader_config.py offers for ``lms``, uncommented."""
     lines = (KIT.root / CONFIG_FILE).read_text(encoding="utf-8").splitlines()
-    offered = [line[2:] for line in lines if line.startswith("# c.FileNameCollectorPlugin.named_regexp")]
-    moodle = [line for line in offered if "assignsubmission" in line]
+    offered = [line[2:] for line in lines if line.startswith(("# c.FileNameCollectorPlugin.", "# c.ZipCollectApp."))]
+    moodle = [line for line in offered if "moodle" in line]
     assert len(offered) == 2 and len(moodle) == 1, offered
-    return moodle[0] if lms == "Moodle" else next(line for line in offered if line not in moodle)
+    return moodle[0] if lms.startswith("Moodle") else next(line for line in offered if line not in moodle)
 
 
 @pytest.mark.parametrize("lms", DOWNLOADS)
@@ -66,5 +72,8 @@ def test_the_offered_expression_puts_each_notebook_where_grade_looks(tmp_path, l
     assert re.search(rf"\b{len(sent)} files collected\b", result.stderr) and "skipped" not in result.stderr, \
         result.stderr
     assert sorted(course.students(LAB)) == sorted(sent)
+    if lms.startswith("Moodle"):  # the instructor is told which folders to rename
+        assert "2 participants are named José García (Moodle's numbers 102, 117): collected as José García_102 and " \
+            "José García_117, not as José García." in result.stderr, result.stderr
     for student, text in sent.items():
         assert course.submission_dir(student, LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == text
