@@ -294,6 +294,18 @@ def _lateness(submission) -> str:
         f"{penalty:g} point(s), taken from the total" if penalty else "none")
 
 
+def _deadlines(course: Course, lab: str) -> dict[str | None, str]:
+    """What late penalties are measured from, for the fingerprints (so that a due date or an extension set after a
+    grading is graded by): student -> their due date, extension included; None -> the lab's. Empty without one."""
+    def read(gb):
+        assignment = gb.find_assignment(lab)
+        if assignment.duedate is None:
+            return {}
+        return {None: f" due {assignment.duedate}"} | {
+            submission.student_id: f" due {submission.duedate}" for submission in assignment.submissions}
+    return _with_gradebook(course, read)
+
+
 def _max_score(course: Course, lab: str) -> float | None:
     def read(gb):
         try:
@@ -474,10 +486,12 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             ensure_in_gradebook(course, lab, shard)
             environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
             environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
+            deadlines = _deadlines(course, lab)
             for student in sorted(set(students)) if students else submitted:
                 if shard and shard_of(student, shard[1]) != shard[0]:
                     continue
-                prints = submission_fingerprint(course, lab, student, environment_print)
+                prints = submission_fingerprint(course, lab, student,
+                                                environment_print + deadlines.get(student, deadlines.get(None, "")))
                 previous = load_record(course, lab, student)
                 if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
                     previous.skipped = True

@@ -187,7 +187,8 @@ def test_bad_submissions_get_a_status_and_the_rest_are_graded(tampered):
     assert outcomes["correct"].score > 0
 
 
-def test_a_late_submission_loses_the_penalty_in_the_table_and_the_export_as_on_its_page(tampered):
+def test_a_late_submission_loses_the_penalty_in_the_table_and_the_export_as_on_its_page_until_given_more_time(
+        tampered):
     course, lab, outcomes, rows = tampered
     late, full = outcomes["late"], outcomes["correct"].score
     assert (late.status, late.score) == ("graded", 0)
@@ -200,6 +201,12 @@ def test_a_late_submission_loses_the_penalty_in_the_table_and_the_export_as_on_i
     page = " ".join(visible_text(course.feedback_dir("late", lab).joinpath(f"{lab}.html").read_text()).split())
     assert f"Score: 0 / {late.max_score:g}" in page and f"Late submission penalty: -{full:g} points" in page
     assert outcomes["correct"].detail == ""  # no timestamp: not late
+
+    with Gradebook(course.db_url()) as gb:  # the late student is given two more days, after the grading
+        gb.grant_extension(lab, "late", hours=48)
+    again = {o.student: o for o in grade(course, lab, workers=1, progress=False, sandbox=SANDBOX)}
+    assert [student for student, o in again.items() if not o.skipped] == ["late"]  # no --force needed
+    assert (again["late"].score, again["late"].detail) == (full, "")
 
 
 def test_deleted_test_cell_is_restored_and_graded(tampered):
