@@ -28,8 +28,10 @@ class CollectWithoutFollowingLinks(ExchangeCollect):
         with tempfile.TemporaryDirectory(prefix="collect-") as private:
             snapshot = Path(private) / "submission"
             links, left_out = copy_without_following(Path(src), snapshot)
-            if links and links[0][0] == Path():  # the submission's folder is itself a link
-                os.symlink(links[0][1], dest)
+            if links and links[0][0] == Path():  # the submission's folder is itself a link: kept in a folder
+                links = [(Path(Path(src).name), links[0][1])]  # (a link in its place would stop `collect --update`)
+                os.mkdir(dest)
+                os.symlink(links[0][1], Path(dest) / links[0][0])
             else:
                 super().do_copy(str(snapshot), dest, log)
                 for path, target in links:
@@ -37,7 +39,7 @@ class CollectWithoutFollowingLinks(ExchangeCollect):
                         os.symlink(target, Path(dest) / path)
         if links:
             self.log.warning("%s holds symbolic links, collected as links (not followed), so grading will refuse it "
-                             "and name them: %s", src, ", ".join(f"{path if path.parts else 'its folder'} -> {target}" for path, target in links))
+                             "and name them: %s", src, ", ".join(f"{path} -> {target}" for path, target in links))
         if left_out:
             self.log.warning("%s: left out %s (not regular files or folders)", src, ", ".join(map(str, left_out)))
 

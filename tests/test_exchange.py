@@ -32,13 +32,15 @@ LAB = "lab1_initialization"
 COURSE_ID = "nn-from-scratch"  # nbgrader_config.py's
 
 
-def nbgrader(root: Path, exchange: Path, command: str, student: str | None = None) -> None:
+def nbgrader(root: Path, exchange: Path, command: str, student: str | None = None, **settings) -> None:
     """nbgrader's ``command`` (``ReleaseAssignment``, ``Submit``...) of the exchange at ``exchange``, run by the
     instructor in the course ``root``, or by ``student`` in their folder ``root`` (on a hub, each student is a user
-    with a cache of their own); it must succeed. Run in this process: a command line takes 2 s to start."""
+    with a cache of their own), with the options ``settings`` (``{"ExchangeCollect": {"update": True}}``, say); it
+    must succeed. Run in this process: a command line takes 2 s to start."""
     config = Config(CourseDirectory={"root": str(root), "course_id": COURSE_ID, "assignment_id": LAB},
                     Exchange={"root": str(exchange), "cache": str(root / "nbgrader_cache")})
     config.merge(Course(root).config() if student is None else Config(CourseDirectory={"student_id": student}))
+    config.merge(Config(settings))
     app = getattr(ExchangeFactory(config=config), command)(
         coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config), config=config)
     with contextlib.chdir(root):  # a student's commands work in the folder they run in
@@ -106,6 +108,7 @@ def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
     eve.symlink_to(course.source_notebook(LAB).parent, target_is_directory=True)
 
     nbgrader(course.root, exchange, "Collect")
+    nbgrader(course.root, exchange, "Collect", ExchangeCollect={"update": True})  # as it is run again, later
 
     submitted = course.root / "submitted"
     source = course.source_notebook(LAB).read_bytes()
@@ -121,4 +124,4 @@ def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
                                             students=["ana", "eve"], sandbox=sandbox_problem() is None)}
     assert {student: o.status for student, o in outcomes.items()} == {"ana": "grading_error", "eve": "grading_error"}
     assert f"{LAB}.ipynb -> {course.source_notebook(LAB)}" in outcomes["ana"].detail
-    assert f"submitted/eve/{LAB} -> {course.source_notebook(LAB).parent}" in outcomes["eve"].detail
+    assert f"submitted/eve/{LAB}/{eve.name} -> {course.source_notebook(LAB).parent}" in outcomes["eve"].detail
