@@ -81,20 +81,21 @@ def test_every_students_page_goes_back_through_the_exchange(tmp_path):
 def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
     """A student can still write to their inbound folder after submitting. nbgrader's own collect follows links with
     the instructor's rights: a link there to the course's source notebook was collected as the student's notebook,
-    solutions and all, and graded as theirs; a pipe stopped the collect of the whole class. Now links are collected
-    as links, so that grading refuses those submissions and names the links, and a pipe is left out."""
+    solutions and all, and graded as theirs; a pipe, or a submission over nbgrader's size limit, stopped the collect of
+    the whole class. Now links are collected as links, so that grading refuses those submissions and names the links,
+    a pipe is left out, and a submission too large is not collected (the others are)."""
     course = scratch_course(KIT, tmp_path / "course", [LAB])
     assert release_lab(course, LAB) == []
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     nbgrader(course.root, exchange, "ReleaseAssignment")
-    for student in ("ana", "dan", "eve"):
+    for student in ("ana", "dan", "eve", "fay"):
         home = tmp_path / student
         (home / LAB).mkdir(parents=True)
         (home / LAB / f"{LAB}.ipynb").write_bytes(course.release_notebook(LAB).read_bytes())
         nbgrader(home, exchange, "Submit", student)
     inbound = exchange / COURSE_ID / "inbound"
-    ana, dan, eve = (next(inbound.glob(f"{student}+{LAB}+*")) for student in ("ana", "dan", "eve"))
+    ana, dan, eve, fay = (next(inbound.glob(f"{student}+{LAB}+*")) for student in ("ana", "dan", "eve", "fay"))
     (ana / f"{LAB}.ipynb").unlink()
     (ana / f"{LAB}.ipynb").symlink_to(course.source_notebook(LAB))
     (ana / "data").symlink_to(course.root / "source", target_is_directory=True)
@@ -106,6 +107,8 @@ def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
         entry.unlink()
     eve.rmdir()
     eve.symlink_to(course.source_notebook(LAB).parent, target_is_directory=True)
+    with open(fay / "weights.npy", "wb") as huge:  # 200 MB (sparse), over nbgrader's 100 MB for a submission
+        huge.truncate(200_000_000)
 
     nbgrader(course.root, exchange, "Collect")
     nbgrader(course.root, exchange, "Collect", ExchangeCollect={"update": True})  # as it is run again, later
@@ -120,6 +123,7 @@ def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
     assert sorted(p.name for p in course.submission_dir("dan", LAB).iterdir()) == \
         [f"{LAB}.ipynb", "submission_secret.txt", "timestamp.txt"]
     assert (course.submission_dir("dan", LAB) / f"{LAB}.ipynb").read_bytes() == course.release_notebook(LAB).read_bytes()
+    assert not course.submission_dir("fay", LAB).exists()  # left in the exchange; the others are collected
     outcomes = {o.student: o for o in grade(course, LAB, workers=1, progress=False, skip_canary=True,
                                             students=["ana", "eve"], sandbox=sandbox_problem() is None)}
     assert {student: o.status for student, o in outcomes.items()} == {"ana": "grading_error", "eve": "grading_error"}
