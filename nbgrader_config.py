@@ -4,7 +4,6 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from autograder.exchange import CollectWithoutFollowingLinks
 from autograder.preprocessors import (
     CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute, StderrToStdout)
 from autograder.feedback_page import (
@@ -18,10 +17,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # `nbgrader collect` keeps a link a student put in their submission as a link, never following it with your
 # rights (to the course's solutions, say); `grade` then refuses that submission and names the link.
-c.ExchangeFactory.collect = CollectWithoutFollowingLinks
+c.ExchangeFactory.collect = "autograder.exchange.CollectWithoutFollowingLinks"
 
-# From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/ and takes
-# each notebook's student id from its path with this expression. Uncomment your LMS's line.
+# From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/, unless it
+# would unpack to over 10 GiB or to archives nested more than 3 deep (a zip bomb, say; autograder/archives.py),
+c.ZipCollectApp.extractor_plugin = "autograder.archives.BoundedExtractor"
+# then takes each notebook's student id from its path. Uncomment your LMS's line.
 # Canvas names a file <name>_[late_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
 # c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?i:late_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
 # Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number changes from one

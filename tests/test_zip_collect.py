@@ -5,6 +5,7 @@ each one at submitted/<student id>/<lab>/<lab>.ipynb, where `grade` looks for it
 """
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -77,3 +78,46 @@ def test_the_offered_expression_puts_each_notebook_where_grade_looks(tmp_path, l
             "José García_117, not as José García." in result.stderr, result.stderr
     for student, text in sent.items():
         assert course.submission_dir(student, LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == text
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    """A zip archive of ``members`` (name -> content), compressed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def nested(depth: int) -> bytes:
+    """A zip holding a zip holding a zip... ``depth`` archives in all, a notebook in the innermost."""
+    return zipped({f"{LAB}.ipynb": b"{}"}) if depth == 1 else zipped({"inner.zip": nested(depth - 1)})
+
+
+@pytest.mark.parametrize("upload, error", [
+    (zipped({"weights.npy": bytes(30_000_000)}), "brings what the download unpacks to over 20,000,000 bytes"),
+    (nested(3), "is an archive nested 4 deep, more than 3"),
+])
+def test_a_zip_bomb_in_a_download_unpacks_nothing_and_names_the_upload(tmp_path, upload, error):
+    """nbgrader unpacks archives in archives until none is left: a student's zip bomb filled the disk, and a zip that
+    holds itself never ended. (Here a 30 MB bomb against a 20 MB limit, and archives nested one level too deep.)"""
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
+    with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
+        config.write(offered_expression("Moodle") + "\nc.BoundedExtractor.max_bytes = 20_000_000\n")
+    archive = course.root / "downloaded" / LAB / "archive"
+    archive.mkdir(parents=True)
+    honest = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4)).encode()
+    upload_name = "José García_102_assignsubmission_file_/lab1.zip"
+    (archive / "submissions.zip").write_bytes(zipped({
+        f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": honest, upload_name: upload}))
+
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 1
+    assert f"Nothing was unpacked: {archive / 'submissions.zip'} > {upload_name}" in result.stderr, result.stderr
+    assert error in result.stderr
+    assert f"zip -d {archive / 'submissions.zip'} '{upload_name}'" in result.stderr
+    extracted = course.root / "downloaded" / LAB / "extracted"
+    assert not any(extracted.rglob("*")) and not (course.root / "submitted").exists()

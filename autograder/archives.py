@@ -1,0 +1,91 @@
+"""``nbgrader zip_collect`` unpacks an LMS download within bounds (``nbgrader_config.py`` sets it as the extractor).
+
+nbgrader's extractor unpacks every archive in the download, then every archive found in what it unpacked, until none
+is left: a student's upload that is a zip bomb would fill the grading machine's disk, and a zip that contains itself
+would never end. Before anything is unpacked, the archives' contents are read (the sizes their headers declare,
+which also bound what unpacking writes), nested ones too: past ``max_bytes`` in all, or archives nested deeper than
+``max_depth``, nothing is unpacked and the error names the upload to take out.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import IO
+from pathlib import Path
+
+from nbgrader.plugins import ExtractorPlugin
+from traitlets import Integer
+
+
+class ArchiveProblem(Exception):
+    """A download that must not be unpacked."""
+
+
+class BoundedExtractor(ExtractorPlugin):
+    """nbgrader's extractor, refusing a download that would unpack to too much or to archives nested too deep."""
+
+    max_bytes = Integer(10 * 1024**3, help="Most bytes the download may unpack to, its archives' archives included.") \
+        .tag(config=True)
+    max_depth = Integer(3, help="Most levels of archives in archives (the LMS's zip, a student's zip, one inside it).") \
+        .tag(config=True)
+
+    def extract(self, archive_path: str, extracted_path: str) -> None:
+        budget = [self.max_bytes]
+        for folder, _, names in os.walk(archive_path):
+            for name in sorted(names):
+                if Path(name).suffix in self.zip_ext:
+                    path = Path(folder, name)
+                    try:
+                        with open(path, "rb") as archive:
+                            self._check(archive, [str(path)], budget)
+                    except ArchiveProblem as problem:
+                        self.log.error("Nothing was unpacked: %s", problem)
+                        sys.exit(1)
+        super().extract(archive_path, extracted_path)
+
+    def _check(self, archive, where: list[str], budget: list[int]) -> None:
+        """Count what ``archive`` (an open file; ``where``: the archives it is in, outermost first, then its own
+        name) unpacks to against ``budget`` (bytes left, one item), and the archives it holds, one level down."""
+        for name, size, open_member in members(archive, where):
+            budget[0] -= size
+            inside = [*where, name]
+            if budget[0] < 0:
+                raise ArchiveProblem(f"{' > '.join(inside)} brings what the download unpacks to over "
+                                     f"{self.max_bytes:,} bytes (a broken or hostile upload?). {remedy(inside)}, or "
+                                     "raise c.BoundedExtractor.max_bytes in nbgrader_config.py")
+            if Path(name).suffix in self.zip_ext:
+                if len(inside) > self.max_depth:
+                    raise ArchiveProblem(f"{' > '.join(inside)} is an archive nested {len(inside)} deep, more than "
+                                         f"{self.max_depth} (an archive that holds itself never ends). {remedy(inside)}")
+                with open_member() as member:
+                    self._check(member, inside, budget)
+
+
+def members(archive, where: list[str]) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
+    """(name, size in bytes, a function that opens it) of each file in ``archive``, a zip or a tar (compressed or not)."""
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as opened:
+                for info in opened.infolist():
+                    if not info.is_dir():
+                        yield info.filename, info.file_size, lambda info=info: opened.open(info)
+            return
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as opened:
+            for member in opened:
+                if member.isfile():
+                    yield member.name, member.size, lambda member=member: opened.extractfile(member)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise ArchiveProblem(f"{' > '.join(where)} cannot be read as an archive ({error}). {remedy(where)}") from None
+
+
+def remedy(inside: list[str]) -> str:
+    """What to do about the upload that ``inside`` (archives, outermost first) is in."""
+    if len(inside) == 1:
+        return f"Take {inside[0]} out of the download's folder, and run zip_collect again"
+    return (f"Take {inside[1]} out of {inside[0]} (zip -d {shlex.quote(inside[0])} {shlex.quote(inside[1])}) and "
+            "collect that student's work by hand, then run zip_collect again")
