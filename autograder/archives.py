@@ -1,14 +1,16 @@
 """``nbgrader zip_collect`` unpacks an LMS download within bounds (``nbgrader_config.py`` sets it as the extractor).
 
 nbgrader's extractor unpacks every archive in the download, then every archive found in what it unpacked, until none
-is left: a student's upload that is a zip bomb would fill the grading machine's disk, and a zip that contains itself
-would never end. Before anything is unpacked, the archives' contents are read (the sizes their headers declare,
-which also bound what unpacking writes), nested ones too: past ``max_bytes`` in all, or archives nested deeper than
-``max_depth``, nothing is unpacked and the error names the upload to take out.
+is left, and writes a link in a tar as a copy of its target: a student's upload that is a zip bomb would fill the
+grading machine's disk, and a zip that contains itself, or a tar whose links go round in a loop, would never end.
+Before anything is unpacked, the archives' contents are read (the sizes their headers declare, which also bound what
+unpacking writes), nested ones too: past ``max_bytes`` in all, archives nested deeper than ``max_depth`` or links in
+a loop, nothing is unpacked and the error names the upload to take out.
 """
 from __future__ import annotations
 
 import os
+import posixpath
 import shlex
 import sys
 import tarfile
@@ -21,12 +23,16 @@ from nbgrader.plugins import ExtractorPlugin
 from traitlets import Integer
 
 
+MAX_LINKS = 40  # links followed one after the other before a loop is assumed, as Linux does
+
+
 class ArchiveProblem(Exception):
     """A download that must not be unpacked."""
 
 
 class BoundedExtractor(ExtractorPlugin):
-    """nbgrader's extractor, refusing a download that would unpack to too much or to archives nested too deep."""
+    """nbgrader's extractor, refusing a download that would unpack to too much, to archives nested too deep, or
+    forever."""
 
     max_bytes = Integer(10 * 1024**3, help="Most bytes the download may unpack to, its archives' archives included.") \
         .tag(config=True)
@@ -77,15 +83,31 @@ def members(archive, where: list[str]) -> Iterator[tuple[str, int, Callable[[], 
         archive.seek(0)
         with tarfile.open(fileobj=archive) as opened:
             for member in opened:
-                if member.isfile():
-                    yield member.name, member.size, lambda member=member: opened.extractfile(member)
+                target = linked(opened, member, [*where, member.name])
+                if target is not None and target.isfile():
+                    yield member.name, target.size, lambda target=target: opened.extractfile(target)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
         raise ArchiveProblem(f"{' > '.join(where)} cannot be read as an archive ({error}). {remedy(where)}") from None
+
+
+def linked(archive: tarfile.TarFile, member: tarfile.TarInfo, where: list[str]) -> tarfile.TarInfo | None:
+    """The member that ``member`` of ``archive`` is unpacked as: nbgrader's unpacking (setuptools') writes a link's
+    target in its place, so a thousand links to one large file write it a thousand times."""
+    for _ in range(MAX_LINKS):
+        if not (member.islnk() or member.issym()):
+            return member
+        name = member.linkname if member.islnk() else \
+            posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname))
+        try:
+            member = archive.getmember(name)
+        except KeyError:  # a link to nothing in the archive: not unpacked
+            return None
+    raise ArchiveProblem(f"{' > '.join(where)} is a link in a loop, on which unpacking would never end. {remedy(where)}")
 
 
 def remedy(inside: list[str]) -> str:
     """What to do about the upload that ``inside`` (archives, outermost first) is in."""
     if len(inside) == 1:
         return f"Take {inside[0]} out of the download's folder, and run zip_collect again"
-    return (f"Take {inside[1]} out of {inside[0]} (zip -d {shlex.quote(inside[0])} {shlex.quote(inside[1])}) and "
-            "collect that student's work by hand, then run zip_collect again")
+    how = f" (zip -d {shlex.quote(inside[0])} {shlex.quote(inside[1])})" if inside[0].endswith(".zip") else ""
+    return f"Take {inside[1]} out of {inside[0]}{how} and collect that student's work by hand, then run zip_collect again"

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -94,13 +95,34 @@ def nested(depth: int) -> bytes:
     return zipped({f"{LAB}.ipynb": b"{}"}) if depth == 1 else zipped({"inner.zip": nested(depth - 1)})
 
 
+def tarred(members: dict[str, bytes | tuple[str, str]]) -> bytes:
+    """A gzipped tar of ``members``: name -> content, or name -> ("symlink" or "hardlink", the member it links to)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            if isinstance(content, tuple):
+                info.type = {"symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}[content[0]]
+                info.linkname = content[1]
+                archive.addfile(info)
+            else:
+                info.size = len(content)
+                archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("upload, error", [
-    (zipped({"weights.npy": bytes(30_000_000)}), "brings what the download unpacks to over 20,000,000 bytes"),
-    (nested(3), "is an archive nested 4 deep, more than 3"),
-])
+    (("lab1.zip", zipped({"weights.npy": bytes(30_000_000)})), "brings what the download unpacks to over 20,000,000"),
+    (("lab1.tar.gz", tarred({"w.npy": bytes(5_000_000)} | {f"copy{i}.npy": ("hardlink", "w.npy") for i in range(4)})),
+     "brings what the download unpacks to over 20,000,000"),  # each link is unpacked as a copy of the file
+    (("lab1.zip", nested(3)), "is an archive nested 4 deep, more than 3"),
+    (("lab1.tar.gz", tarred({"a": ("symlink", "b"), "b": ("symlink", "a")})), "is a link in a loop"),
+], ids=["zip bomb", "hard links", "nested", "link loop"])
 def test_a_zip_bomb_in_a_download_unpacks_nothing_and_names_the_upload(tmp_path, upload, error):
-    """nbgrader unpacks archives in archives until none is left: a student's zip bomb filled the disk, and a zip that
-    holds itself never ended. (Here a 30 MB bomb against a 20 MB limit, and archives nested one level too deep.)"""
+    """nbgrader unpacks archives in archives until none is left, and writes a link in a tar as a copy of its target:
+    a student's zip bomb filled the disk, and an archive that holds itself, or links in a loop, never ended. (Here
+    bombs of 25-30 MB against a 20 MB limit, and archives nested one level too deep.)"""
+    upload_name, upload = upload
     course = scratch_course(KIT, tmp_path / "course", [LAB])
     shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
     with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
@@ -108,7 +130,7 @@ def test_a_zip_bomb_in_a_download_unpacks_nothing_and_names_the_upload(tmp_path,
     archive = course.root / "downloaded" / LAB / "archive"
     archive.mkdir(parents=True)
     honest = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4)).encode()
-    upload_name = "José García_102_assignsubmission_file_/lab1.zip"
+    upload_name = f"José García_102_assignsubmission_file_/{upload_name}"
     (archive / "submissions.zip").write_bytes(zipped({
         f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": honest, upload_name: upload}))
 
