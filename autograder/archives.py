@@ -16,12 +16,11 @@ import sys
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
-from typing import IO
 from pathlib import Path
+from typing import IO
 
 from nbgrader.plugins import ExtractorPlugin
 from traitlets import Integer
-
 
 MAX_LINKS = 40  # links followed one after the other before a loop is assumed, as Linux does
 
