@@ -39,26 +39,26 @@ class BoundedExtractor(ExtractorPlugin):
         .tag(config=True)
 
     def extract(self, archive_path: str, extracted_path: str) -> None:
-        budget = [self.max_bytes]
+        budget = self.max_bytes
         for folder, _, names in os.walk(archive_path):
             for name in sorted(names):
                 if Path(name).suffix in self.zip_ext:
                     path = Path(folder, name)
                     try:
                         with open(path, "rb") as archive:
-                            self._check(archive, [str(path)], budget)
+                            budget = self._check(archive, [str(path)], budget)
                     except ArchiveProblem as problem:
                         self.log.error("Nothing was unpacked: %s", problem)
                         sys.exit(1)
         super().extract(archive_path, extracted_path)
 
-    def _check(self, archive, where: list[str], budget: list[int]) -> None:
-        """Count what ``archive`` (an open file; ``where``: the archives it is in, outermost first, then its own
-        name) unpacks to against ``budget`` (bytes left, one item), and the archives it holds, one level down."""
+    def _check(self, archive, where: list[str], budget: int) -> int:
+        """The bytes left of ``budget`` once ``archive`` (an open file; ``where``: the archives it is in, outermost
+        first, then its own name) and the archives it holds are unpacked; raises ArchiveProblem."""
         for name, size, open_member in members(archive, where):
-            budget[0] -= size
+            budget -= size
             inside = [*where, name]
-            if budget[0] < 0:
+            if budget < 0:
                 raise ArchiveProblem(f"{' > '.join(inside)} brings what the download unpacks to over "
                                      f"{self.max_bytes:,} bytes (a broken or hostile upload?). {remedy(inside)}, or "
                                      "raise c.BoundedExtractor.max_bytes in nbgrader_config.py")
@@ -67,7 +67,8 @@ class BoundedExtractor(ExtractorPlugin):
                     raise ArchiveProblem(f"{' > '.join(inside)} is an archive nested {len(inside)} deep, more than "
                                          f"{self.max_depth} (an archive that holds itself never ends). {remedy(inside)}")
                 with open_member() as member:
-                    self._check(member, inside, budget)
+                    budget = self._check(member, inside, budget)
+        return budget
 
 
 def members(archive, where: list[str]) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
