@@ -117,7 +117,8 @@ def tarred(members: dict[str, bytes | tuple[str, str]]) -> bytes:
      "brings what the download unpacks to over 20,000,000"),  # each link is unpacked as a copy of the file
     (("lab1.zip", nested(3)), "is an archive nested 4 deep, more than 3"),
     (("lab1.tar.gz", tarred({"a": ("symlink", "b"), "b": ("symlink", "a")})), "is a link in a loop"),
-], ids=["zip bomb", "hard links", "nested", "link loop"])
+    (("lab1.zip", b"{}"), "cannot be read as an archive"),  # a notebook renamed: nbgrader stopped with a traceback
+], ids=["zip bomb", "hard links", "nested", "link loop", "not an archive"])
 def test_a_zip_bomb_in_a_download_unpacks_nothing_and_names_the_upload(tmp_path, upload, error):
     """nbgrader unpacks archives in archives until none is left, and writes a link in a tar as a copy of its target:
     a student's zip bomb filled the disk, and an archive that holds itself, or links in a loop, never ended. (Here
