@@ -150,10 +150,15 @@ def warn_if_being_graded(course: Course, labs: list[str]) -> None:
 
 
 def cmd_student_kit(course: Course, args) -> int:
-    from .student_kit import student_kit
-    target = student_kit(course, Path(args.out).resolve() if args.out else None)
-    print(f"Wrote {target}: the released labs and the student package only (checked: no solution, hidden test, "
-          "mark scheme or autograder code)")
+    from .student_kit import answers_shown, student_kit
+    labs = list(dict.fromkeys(args.labs))
+    target = student_kit(course, labs, Path(args.out).resolve() if args.out else None)
+    print(f"Wrote {target}: {', '.join(labs)} and the student package only (checked: no solution of these labs, "
+          "no hidden test, mark scheme or autograder code)")
+    notes = answers_shown(course, labs)
+    if notes:
+        print("Ready-made code in later labs shows answers of earlier labs in the kit; hand it out once those are "
+              "due:\n  " + "\n  ".join(notes))
     return 0
 
 
@@ -219,8 +224,10 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write per-question analytics of a lab (HTML and CSV)")
     rp.add_argument("lab", metavar="LAB")
     rp.add_argument("--out", help="the folder to write into (default: reports/ in the course root)")
-    k = sub.add_parser("student-kit", help="write a zip of the released labs and the student package, for "
-                       "students without a hub")
+    k = sub.add_parser("student-kit", help="write a zip of released labs and the student package, for students "
+                       "without a hub")
+    k.add_argument("labs", nargs="*", metavar="LAB", help="the labs to hand out (later labs show earlier labs' "
+                   "answers as ready-made code: hand out each once the labs before it are due)")
     k.add_argument("--out", help="the archive (default: student-kit.zip in the course root)")
     o = sub.add_parser("doctor", help="check this grading server: sandbox, course_utils, data, and (with LAB) "
                        "grade the lab's own solution and report its time and memory")

@@ -1,9 +1,11 @@
-"""``python -m autograder student-kit``: an archive for students without a hub, holding what they need only.
+"""``python -m autograder student-kit LAB ...``: an archive for students without a hub, holding what they need only.
 
-The archive holds the released labs (``release/``), the student package (``student/``: ``course_utils``
-and its requirements) and the lecture notebooks, never ``source/``, the hidden tests, the mark schemes
-or the ``autograder`` package; each lab's release is checked as ``release`` checks it, and every file for
-markers, ``autograder`` imports, hidden test and mark scheme lines before the archive is written.
+The archive holds the named labs' student versions (``release/<lab>/``), the student package (``student/``:
+``course_utils`` and its requirements) and the lecture notebooks, never ``source/``, the hidden tests, the mark
+schemes or the ``autograder`` package; each lab's release is checked as ``release`` checks it, and every file for
+markers, ``autograder`` imports, hidden test and mark scheme lines before the archive is written. Only the named
+labs: later labs hand out earlier labs' answers as ready-made code (Lab 2 has Lab 1's network), so a lab goes to
+students once the labs before it are due.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ SKIPPED = {"__pycache__", ".ipynb_checkpoints", "build", "dist"}
 README = """Neural networks from scratch: the student kit
 
 1. Install, in a fresh virtual environment:  python -m pip install jupyterlab ./student
-2. Open the labs:  jupyter lab release
-Each lab is release/<lab>/<lab>.ipynb. Work from top to bottom; the test cell under each exercise
+2. Open the labs: run  jupyter lab  in this folder, then open release/<lab>/<lab>.ipynb
+   (notebooks/ holds the lecture notebooks). Work from top to bottom; the test cell under each exercise
 checks your code. Submit the .ipynb file as your course says.
 """
 
@@ -32,11 +34,11 @@ def _files(folder: Path):
             yield path
 
 
-def contents(course: Course) -> dict[str, Path]:
-    """Name in the archive -> file, for everything the student kit holds."""
+def contents(course: Course, labs: list[str]) -> dict[str, Path]:
+    """Name in the archive -> file, for everything the student kit of ``labs`` holds."""
     root = course.root
     items = {}
-    for folder in ("release", "notebooks"):
+    for folder in [*(f"release/{lab}" for lab in labs), "notebooks"]:
         for path in _files(root / folder) if (root / folder).is_dir() else []:
             items[str(path.relative_to(root))] = path
     student = root / "student"
@@ -47,10 +49,11 @@ def contents(course: Course) -> dict[str, Path]:
     return items
 
 
-def secrets_in(course: Course, items: dict[str, Path]) -> list[str]:
-    """What of the kit's files would give instructor text away: each lab's release checked as `release` checks
-    it, and every file for nbgrader markers, autograder imports, hidden test and mark scheme lines of any lab."""
-    problems = [str(leak) for lab in course.labs() for leak in
+def secrets_in(course: Course, labs: list[str], items: dict[str, Path]) -> list[str]:
+    """What of the kit's files would give instructor text away: each of its labs' release checked as `release`
+    checks it, and every file for nbgrader markers, autograder imports, hidden test and mark scheme lines of any
+    lab."""
+    problems = [str(leak) for lab in labs for leak in
                 find_leaks(course.source_notebook(lab), course.root / "release" / lab)]
     never_public = set().union(*(secret_lines(nbformat.read(course.source_notebook(lab), as_version=4),
                                               kinds=("BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"))
@@ -64,8 +67,31 @@ def secrets_in(course: Course, items: dict[str, Path]) -> list[str]:
     return problems
 
 
-def student_kit(course: Course, out: Path | None = None) -> Path:
-    """Write the student kit (default ``student-kit.zip`` in the course root) and return its path."""
+def answers_shown(course: Course, labs: list[str]) -> list[str]:
+    """For each lab of the kit whose student version shows solution lines of an earlier lab of the kit (in its
+    ready-made code), a sentence naming them."""
+    order = course.labs()
+    notes = []
+    for earlier in labs:
+        solutions = secret_lines(nbformat.read(course.source_notebook(earlier), as_version=4), kinds=("BEGIN SOLUTION",))
+        for lab in (lab for lab in labs if order.index(lab) > order.index(earlier)):
+            nb = nbformat.read(course.root / "release" / lab / f"{lab}.ipynb", as_version=4)
+            text = "\n".join(cell.source for cell in nb.cells)
+            shown = sorted(line for line in solutions if line in text)
+            if shown:
+                notes.append(f"release/{lab} shows {len(shown)} line(s) of the solutions of {earlier}, "
+                             f"e.g. {shown[0]!r}")
+    return notes
+
+
+def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Path:
+    """Write the student kit of ``labs`` (default ``student-kit.zip`` in the course root) and return its path."""
+    if not labs:
+        raise CourseError("Name the labs the kit hands out, e.g. `python -m autograder student-kit "
+                          f"{(course.labs() or ['lab1_initialization'])[0]}`. Later labs give earlier labs' code as "
+                          "ready-made helpers, answers included (Lab 2 has Lab 1's network), so hand out each lab once "
+                          "the labs before it are due. Name them all to hand out every lab at once (after the course, "
+                          f"say). Labs in this course: {', '.join(course.labs()) or 'none'}.")
     package = course.root / "student"
     absent = [path for path in (package / "pyproject.toml", package / "requirements.txt",
                                 package / "course_utils" / "__init__.py") if not path.is_file()]
@@ -74,12 +100,12 @@ def student_kit(course: Course, out: Path | None = None) -> Path:
         raise CourseError(f"The student package is missing from {course.root} (no {names}): "
                           "students install course_utils from the kit's student/ folder. Copy student/ and "
                           "course_utils/ from the course kit into the course root, then try again.")
-    items = contents(course)
-    missing = [lab for lab in course.labs() if f"release/{lab}/{lab}.ipynb" not in items]
+    items = contents(course, labs)
+    missing = [lab for lab in labs if f"release/{lab}/{lab}.ipynb" not in items]
     if missing:
         raise CourseError(f"These labs have no student version yet: {', '.join(missing)}. "
                           "Run `python -m autograder release` first.")
-    leaking = secrets_in(course, items)
+    leaking = secrets_in(course, labs, items)
     if leaking:
         raise CourseError("The kit would give instructor text away:\n  " + "\n  ".join(leaking) +
                           "\nRun `python -m autograder release` to regenerate release/, then try again.")

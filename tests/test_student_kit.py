@@ -13,10 +13,14 @@ from autograder.leaks import MARKERS, secret_lines
 KIT = Course(Path(__file__).resolve().parents[1])
 
 
+def student_kit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", "--root", str(KIT.root), "student-kit", *args],
+                          capture_output=True, text=True)
+
+
 def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instructor_text(tmp_path):
     out = tmp_path / "kit.zip"
-    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(KIT.root), "student-kit",
-                             "--out", str(out)], capture_output=True, text=True)
+    result = student_kit(*KIT.labs(), "--out", str(out))
     assert result.returncode == 0, result.stderr
     archive = zipfile.ZipFile(out)
     names = set(archive.namelist())
@@ -47,8 +51,28 @@ def test_a_course_root_without_the_student_package_gets_a_clear_error_and_no_arc
     for folder in ("source", "release"):
         shutil.copytree(KIT.root / folder, root / folder)
     shutil.copy(KIT.root / "nbgrader_config.py", root)
-    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "student-kit"],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "student-kit",
+                             "lab1_initialization"], capture_output=True, text=True)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert "student package is missing" in result.stderr and "Copy student/" in result.stderr
     assert sorted(path.name for path in root.iterdir()) == ["nbgrader_config.py", "release", "source"]
+
+
+def test_a_kit_holds_only_the_labs_named_and_says_which_show_answers_of_another(tmp_path):
+    """Lab 2's ready-made network is Lab 1's answer: a kit of Lab 2 alone is fine once Lab 1 is due, a kit of both
+    hands out Lab 1's answers with Lab 1, and the command says so."""
+    result = student_kit()
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "Name the labs" in result.stderr and "lab1_initialization" in result.stderr
+    assert not (KIT.root / "student-kit.zip").exists()
+
+    out = tmp_path / "lab2.zip"
+    result = student_kit("lab2_learning_rates", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    labs = {name.split("/")[1] for name in zipfile.ZipFile(out).namelist() if name.startswith("release/")}
+    assert labs == {"lab2_learning_rates"}
+    assert "shows" not in result.stdout
+
+    result = student_kit("lab1_initialization", "lab2_learning_rates", "--out", str(tmp_path / "both.zip"))
+    assert result.returncode == 0, result.stderr
+    assert "release/lab2_learning_rates shows" in result.stdout and "the solutions of lab1_initialization" in result.stdout
