@@ -110,13 +110,13 @@ def cmd_grade(course: Course, args) -> int:
 
 
 def cmd_feedback(course: Course, args) -> int:
-    from .feedback import feedback, without_graded_notebook
+    from .feedback import feedback, without_page
     pages = feedback(course, args.lab, allow_pending=args.allow_pending)
     print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
-    missing = without_graded_notebook(course, args.lab)
+    missing = without_page(course, args.lab)
     if missing:
-        print(f"No page for {len(missing)} submission(s) that have no graded notebook (never graded, or their grading "
-              f"was stopped): {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run `python -m "
+        print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
+              f"ended: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run `python -m "
               f"autograder grade {args.lab}`, then feedback again.", file=sys.stderr)
         return 1
     return 0

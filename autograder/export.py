@@ -10,7 +10,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError, sqlite_file, write_whole
-from .records import UNGRADABLE, Status, load_record
+from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
 
 FIXED_LEFT = ["student_id", "lab"]
 FIXED_RIGHT = ["total", "max_total", "status"]
@@ -32,8 +32,10 @@ def final_score(submission) -> float:
 def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
+    if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
+        record = Outcome(student, lab, Status.NOT_GRADED, "", max_score=record.max_score)
     submission = None
-    if record is None or record.status not in UNGRADABLE:
+    if record is None or record.status not in (*UNGRADABLE, Status.NOT_GRADED):
         try:
             submission = gb.find_submission(lab, student)
         except MissingEntry:

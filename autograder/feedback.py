@@ -16,7 +16,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from .course import Course, CourseError
 from .lab_lock import lab_lock
 from .leaks import secret_lines, split_regions
-from .records import UNGRADABLE, load_record
+from .records import UNGRADABLE, load_record, unfinished
 from .sandbox import package_folder
 
 TAG = re.compile(r"<[^>]*>")
@@ -52,9 +52,13 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
 
 
 def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
-    graded = sorted(p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
-    ungradable = {student for student, record in records.items() if record and record.status in UNGRADABLE}
+    stopped = {student for student, record in records.items() if unfinished(record)}
+    graded = sorted(student for student in (p.parent.parent.name for p in
+                                            (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
+                    if student not in stopped)
+    ungradable = {student for student, record in records.items()
+                  if record and record.status in UNGRADABLE and student not in stopped}
     if not allow_pending:
         pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
         if pending:
@@ -72,6 +76,8 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
         if not result["success"]:
             raise CourseError(f"nbgrader could not write feedback for {lab}:\n"
                               f"{result.get('log', '')}{result.get('error', '')}")
+    for student in stopped:  # nbgrader wrote pages of what a stopped grading left: none, until it is graded
+        shutil.rmtree(course.feedback_dir(student, lab), ignore_errors=True)
     for student in sorted(ungradable):
         _write_status_page(course, lab, student, records[student])
     every_page = sorted((course.root / "feedback").glob(f"*/{lab}/*.html"))  # a status page's copies too
@@ -86,12 +92,12 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     return [page for page in every_page if page.name == f"{lab}.html"]  # one per student
 
 
-def without_graded_notebook(course: Course, lab: str) -> list[str]:
-    """Students who submitted ``lab`` but have neither a graded notebook nor a status that says why (so no page):
-    never graded, or their grading was stopped half-way."""
+def without_page(course: Course, lab: str) -> list[str]:
+    """Students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
+    graded notebook, or a half-graded one), and no status that says why their work could not be graded."""
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
-    return [student for student, record in records.items() if not course.autograded_notebook(student, lab).is_file()
-            and not (record and record.status in UNGRADABLE)]
+    return [student for student, record in records.items() if unfinished(record) or
+            not course.autograded_notebook(student, lab).is_file() and not (record and record.status in UNGRADABLE)]
 
 
 def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:

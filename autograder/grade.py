@@ -70,13 +70,14 @@ class GradingStopped(KeyboardInterrupt):
     """Grading was interrupted (Ctrl-C, or SIGTERM or SIGHUP turned into a KeyboardInterrupt with a ``signum``): its
     workers and kernels are stopped, every outcome known before is recorded, and a later run grades the rest."""
 
-    def __init__(self, signum: int, graded: int, todo: int):
+    def __init__(self, signum: int, graded: int, todo: int, force: bool = False):
         why = {signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP: its terminal was closed"}.get(
             signum, signal.Signals(signum).name)
         done = f"after {graded} of the {todo} submission(s) to grade were graded and recorded" if graded else \
             "before any submission was graded"
         rest = f"the other {todo - graded}" if graded else "them"
-        super().__init__(f"Grading stopped ({why}) {done}; its kernels were stopped. Run the same command again to "
+        again = "without --force (which would regrade every one)" if force and graded else "again"
+        super().__init__(f"Grading stopped ({why}) {done}; its kernels were stopped. Run the same command {again} to "
                          f"grade {rest}.")
         self.signum = signum
 
@@ -520,7 +521,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                                        "the grading worker process died twice on this submission"))
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP turned into it by the command line
             graded = len(outcomes.keys() & todo.keys())  # those to grade that were graded and recorded
-            raise GradingStopped(getattr(stop, "signum", signal.SIGINT), graded, len(todo)) from None
+            raise GradingStopped(getattr(stop, "signum", signal.SIGINT), graded, len(todo), force) from None
         return [outcomes[s] for s in sorted(outcomes)]
 
 

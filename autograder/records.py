@@ -103,11 +103,20 @@ def save_record(course, outcome: Outcome) -> None:
 
 
 def mark_to_grade(course, lab: str, students) -> None:
-    """Blank the fingerprints of these students' records (their outcomes stay): until a new outcome is recorded,
-    the next run grades them again. A grading stopped half-way, even a ``--force`` one whose fingerprints had not
-    changed, then leaves no submission passed over as "unchanged" whose graded notebook nbgrader had deleted."""
+    """Record that these students' submissions are being graded: blank the fingerprint of each record (its outcome
+    stays), or record "not graded" for one never graded before. Until a new outcome is recorded, the next run grades
+    them again, even after a ``--force`` run whose fingerprints had not changed, and ``unfinished`` tells feedback
+    and export not to trust what a grading stopped half-way left in the gradebook and ``autograded/``."""
     for student in students:
         record = load_record(course, lab, student)
-        if record and record.fingerprint:
+        if record is None:
+            save_record(course, Outcome(student, lab, Status.NOT_GRADED, "its grading was started and has not ended"))
+        elif record.fingerprint:
             record.fingerprint = ""
             save_record(course, record)
+
+
+def unfinished(record: Outcome | None) -> bool:
+    """Whether the last grading of a submission started and never ended (stopped, killed): its graded notebook and
+    gradebook rows, if any, are half done. False for a submission never graded here (no record)."""
+    return record is not None and not record.fingerprint

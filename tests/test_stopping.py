@@ -111,9 +111,36 @@ def grade_the_rest(course: Course, graded_before: list[str]) -> None:
     rows = {line.split()[0]: line for line in again.stdout.splitlines() if line.split()[:1] != ["student"]
             and line.startswith("student")}
     assert sorted(rows) == STUDENTS
-    assert all("unchanged since last run" in rows[student] for student in graded_before)
+    assert all("unchanged since last run" in rows[student] for student in graded_before), again.stdout
     assert all(" graded" in rows[student] for student in STUDENTS if student not in graded_before)
     assert recorded(course) == STUDENTS
+
+
+def assert_stopped_ones_get_no_page_and_no_grade(course: Course, graded: list[str]) -> None:
+    """What a stopped grading left of the submissions it was grading (a notebook run half-way, its gradebook rows)
+    reaches no student and no grade table: feedback writes pages for the graded ones only and names the others, whose
+    earlier pages go; the export says they are not graded."""
+    stopped = [student for student in STUDENTS if student not in graded]
+    for student in stopped:  # a page an earlier feedback run wrote
+        page = course.feedback_dir(student, LAB) / f"{LAB}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("an earlier page")
+    said = run(course, "feedback", LAB, "--allow-pending")
+    assert said.returncode == 1 and f"Wrote {len(graded)} feedback page(s)" in said.stdout, said.stderr
+    assert f"whose grading was stopped before it ended: {', '.join(stopped)}." in said.stderr
+    assert sorted(path.parent.parent.name for path in (course.root / "feedback").glob(f"*/{LAB}/*.html")) == graded
+    exported = run(course, "export")
+    assert exported.returncode == 0, exported.stderr
+    rows = {row.split(",")[0]: row.split(",") for row in (course.root / "grades.csv").read_text().splitlines()[1:]}
+    assert {student: rows[student][-1] for student in stopped} == dict.fromkeys(stopped, "not_graded")
+    assert {student: rows[student][-1] for student in graded} == dict.fromkeys(graded, "needs_manual_grading")
+
+
+def test_a_stopped_force_regrade_says_to_run_without_force_which_would_regrade_all():
+    from autograder.grade import GradingStopped
+    said = str(GradingStopped(signal.SIGINT, 2, 8, force=True))
+    assert "Run the same command without --force (which would regrade every one) to grade the other 6." in said
+    assert "Run the same command again to grade the other 6." in str(GradingStopped(signal.SIGINT, 2, 8))
 
 
 @pytest.mark.parametrize("signum, group, name", [(signal.SIGHUP, True, "SIGHUP: its terminal was closed"),
@@ -130,7 +157,7 @@ def test_a_closed_terminal_or_sigterm_during_the_canary_stops_everything_before_
     assert "Traceback" not in err
     said = run(course, "feedback", LAB, "--allow-pending")  # names those it has no page for, not in silence
     assert said.returncode == 1 and "Wrote 0 feedback page(s)" in said.stdout
-    assert f"No page for 3 submission(s) that have no graded notebook (never graded, or their grading was stopped): " \
+    assert f"No page for 3 submission(s) not graded yet, or whose grading was stopped before it ended: " \
            f"{', '.join(STUDENTS)}. Run `python -m autograder grade {LAB}`, then feedback again." in said.stderr
 
 
@@ -147,6 +174,7 @@ def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_fin
            f"recorded; its kernels were stopped. Run the same command again to grade the other " \
            f"{3 - len(graded)}." in err
     assert "Traceback" not in err
+    assert_stopped_ones_get_no_page_and_no_grade(course, graded)
     grade_the_rest(course, graded)
 
     forced = time.time()
@@ -158,6 +186,7 @@ def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_fin
     assert_all_gone(process, started, folders)  # before, its workers finished their notebooks, then waited forever
     # nbgrader had deleted the graded notebooks of those being regraded; the next run grades them, and the
     # students the killed run had not reached yet, instead of passing them over as "unchanged"
+    assert_stopped_ones_get_no_page_and_no_grade(course, recorded(course))
     grade_the_rest(course, recorded(course, since=forced))
     assert all(course.autograded_notebook(student, LAB).is_file() for student in STUDENTS)
     said = run(course, "feedback", LAB, "--allow-pending")
