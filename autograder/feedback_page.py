@@ -37,6 +37,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 FENCED = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)  # a comment in it is no heading
 LEAD = re.compile(r"^\*\*(.+?)\*\*", re.MULTILINE)  # a paragraph's bold lead: **Question 2 (scale).**
+BLANK_LINE = re.compile(r"\n[ \t]*\n")  # the end of a paragraph
 POINTS_SUFFIX = re.compile(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$")
 # latex2mathml lays out align* as a table; amsmath's aligned (inside $$ ... $$) is the same layout.
 ENVIRONMENT_ALIASES = {"aligned": "align*", "gathered": "gather*"}
@@ -149,33 +150,87 @@ def heading_above(cells, index: int) -> tuple[int, str]:
     return -1, ""
 
 
-def lead_above(cells, index: int, stop: int) -> str:
-    """The bold lead of the last paragraph that has one (``**Question 2 (scale).**``) between ``stop`` and
-    ``index``, without its final full stop."""
-    for at in range(index - 1, stop - 1, -1):
-        if cells[at].cell_type == "markdown" and not utils.is_solution(cells[at]):
-            leads = LEAD.findall(cells[at].source)
-            if leads:
-                return leads[-1].strip().rstrip(".:").strip()
-    return ""
+def leads_in(source: str) -> list[tuple[str, str]]:
+    """(lead, text) of each paragraph of Markdown ``source`` that opens with a bold lead (``**MSE (1 point).**``),
+    in order: the lead without its final full stop or "(1 point)", and the text from it to the next blank line
+    or the next lead."""
+    source = FENCED.sub("", source)
+    matches = list(LEAD.finditer(source))
+    found = []
+    for k, match in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(source)
+        blank = BLANK_LINE.search(source, match.end(), end)
+        text = source[match.start():blank.start() if blank else end]
+        found.append((POINTS_SUFFIX.sub("", match.group(1).strip().rstrip(".:").strip()), text))
+    return found
+
+
+def names_any(text: str, names) -> bool:
+    """Whether ``text`` names any of ``names`` (as a whole identifier, case and all: ``Softmax``, ``mse_loss``)."""
+    return any(re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) for name in names)
+
+
+def own_start(cells, index: int, stop: int) -> int:
+    """The first cell that belongs to the question of cell ``index`` alone: after its heading's cell ``stop``
+    and after the graded cell before it, if one lies between."""
+    for at in range(index - 1, stop, -1):
+        if utils.is_grade(cells[at]):
+            return at + 1
+    return max(stop, 0)
+
+
+def tested_names(cells, index: int, stop: int) -> list[str]:
+    """What test cell ``index`` checks: the grade ids of the solution code cells between the graded cell before it
+    (or its heading) and it, which are the names of the functions and classes they define (``mse_loss``,
+    ``Sigmoid``). None for a written answer."""
+    if cells[index].cell_type != "code" or utils.is_solution(cells[index]):
+        return []
+    return [cells[at].metadata.nbgrader.get("grade_id", "") for at in range(own_start(cells, index, stop), index)
+            if cells[at].cell_type == "code" and utils.is_solution(cells[at]) and not utils.is_grade(cells[at])
+            and cells[at].metadata.nbgrader.get("grade_id")]
+
+
+def lead_above(cells, index: int, stop: int, names=(), others=()) -> str:
+    """The bold lead of the exercise that cell ``index`` grades, in the Markdown cells from its heading's cell
+    ``stop`` to it; "" if none is its own.
+
+    A test cell that checks ``names`` gets the first lead whose paragraph names one of them and none of
+    ``others`` (what the other questions under that heading check): a cell that introduces several exercises
+    (``**MSE.** ... **Softmax cross-entropy.** ...``) gives each test its own. Any other graded cell gets the
+    nearest lead above it after the graded cell before it (a written answer's question), never one of an
+    earlier question."""
+    found = [(at, lead, text) for at in range(max(stop, 0), index)
+             if cells[at].cell_type == "markdown" and not utils.is_solution(cells[at])
+             for lead, text in leads_in(cells[at].source)]
+    if names:
+        return next((lead for _, lead, text in found if names_any(text, names) and not names_any(text, others)), "")
+    start = own_start(cells, index, stop)
+    mine = [lead for at, lead, _ in found if at >= start]
+    return mine[-1] if mine else ""
 
 
 def question_titles(cells) -> dict[int, str]:
     """A title (Markdown) for each graded cell: its nearest heading, without a "(3 points)" at its end; when
-    several graded cells of one kind share a heading, each also gets the bold lead of its question, or its
-    grade id."""
+    several graded cells of one kind share a heading, each also gets its own part: the bold lead of its
+    exercise or question, else the names of what it tests (``Sigmoid``), else its grade id. Two cells under
+    one heading never get the same part."""
     graded = [i for i, cell in enumerate(cells) if utils.is_grade(cell)]
     headings = {i: heading_above(cells, i) for i in graded}
-    titles = {}
+    names = {i: tested_names(cells, i, headings[i][0]) for i in graded}
+    titles, parts = {}, {}
     for i in graded:
         at, heading = headings[i]
-        heading = POINTS_SUFFIX.sub("", heading) or cells[i].metadata.nbgrader.get("grade_id", "")
-        kind = cells[i].cell_type
-        shared = [j for j in graded if headings[j][0] == at and cells[j].cell_type == kind]
+        titles[i] = POINTS_SUFFIX.sub("", heading) or cells[i].metadata.nbgrader.get("grade_id", "")
+        shared = [j for j in graded if headings[j][0] == at and cells[j].cell_type == cells[i].cell_type]
         if len(shared) > 1:
-            lead = lead_above(cells, i, at)
-            heading = f"{heading}: {lead}" if lead else f"{heading} ({cells[i].metadata.nbgrader.get('grade_id')})"
-        titles[i] = heading
+            others = {name for j in shared if j != i for name in names[j]}
+            parts[i] = (lead_above(cells, i, at, names[i], others), shared)
+    for i, (lead, shared) in parts.items():
+        if not lead or any(parts[j][0] == lead for j in shared if j != i):
+            lead = ", ".join(f"`{name}`" for name in names[i])
+        elif lead in names[i]:  # **Softmax**: the class's name, shown as its neighbours' (`Sigmoid`) are
+            lead = f"`{lead}`"
+        titles[i] = f"{titles[i]}: {lead}" if lead else f"{titles[i]} ({cells[i].metadata.nbgrader.get('grade_id')})"
     return titles
 
 

@@ -29,7 +29,7 @@ class Question:
     grade_id: str
     points: float
     scores: list[float] = field(default_factory=list)  # of the submissions scored on it (blank: still to grade)
-    pending: int = 0                                    # written answers still to grade by hand
+    pending: int = 0                                    # written answers still to grade by hand (any status)
     failures: Counter = field(default_factory=Counter)  # failure message -> submissions that got it
 
     @property
@@ -73,7 +73,10 @@ def analyse(course: Course, lab: str) -> tuple[list[Question], list[dict]]:
         for question in questions:
             value = row.get(question.grade_id, "")
             if value == "":
-                question.pending += row["status"] in ("graded", "needs_manual_grading")
+                # blank in the row of a graded notebook, whatever its status (timeout, tests_changed, ...): nbgrader
+                # flags the answer as still to grade by hand, as feedback counts it (feedback.pending_answers);
+                # absent: no graded notebook (missing, malformed, grading error, not graded), nothing to grade
+                question.pending += question.grade_id in row
                 continue
             question.scores.append(float(value))
             if float(value) < question.points and question.grade_id in messages:

@@ -5,7 +5,8 @@ mistake, a malformed notebook and a notebook under another name. Then: ``feedbac
 answers are not graded by hand (and says how many, where, and what to do), ``--allow-pending`` writes pages
 where they read "not graded yet", the page starts with a summary of the questions with the checks'
 messages, loads nothing from the network and shows formulas as MathML; submissions that could not be
-graded get a page that says why in plain words. ``grade`` before ``release`` says to release first.
+graded get a page that says why in plain words. ``grade`` before ``release`` says to release first. Each
+question's title on the page is its own, in every released lab (read from the notebooks, no grading).
 """
 import re
 import subprocess
@@ -20,6 +21,7 @@ from nbgrader.api import Gradebook
 from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.feedback import visible_text
+from autograder.feedback_page import inline_html, question_titles
 from autograder.grade import grade
 from autograder.records import load_record
 from autograder.release import release_lab
@@ -196,3 +198,43 @@ def test_grading_before_release_says_to_release_first(tmp_path):
     released = cli(course, "release", LAB)
     assert released.returncode == 0, released.stdout + released.stderr
     assert course.release_notebook(LAB).exists()
+
+
+def released_titles(lab):
+    """grade_id -> (its title as the page shows it, whether it is a test cell), from the released notebook."""
+    cells = nbformat.read(KIT.release_notebook(lab), as_version=4).cells
+    return {cells[i].metadata.nbgrader.grade_id: (visible_text(inline_html(title)), cells[i].cell_type == "code")
+            for i, title in question_titles(cells).items()}
+
+
+@pytest.mark.parametrize("lab", KIT.labs())
+def test_every_question_of_every_released_lab_has_a_title_of_its_own(lab):
+    titles = released_titles(lab)
+    tests = {grade_id: title for grade_id, (title, is_test) in titles.items() if is_test}
+    written = {grade_id: title for grade_id, (title, is_test) in titles.items() if not is_test}
+    assert tests and written
+    # every test cell checks a function of its own, and every written answer answers a question of its own
+    assert len(set(tests.values())) == len(tests), tests
+    assert len(set(written.values())) == len(written), written
+    functions = {grade_id.removeprefix("test_") for grade_id in tests}
+    for grade_id, title in {**tests, **written}.items():
+        # words from the notebook: not a grade id, not a "(2 points)", not the name of another question's function
+        assert title.strip() and grade_id not in title and not re.search(r"\(\s*\d+ points?\s*\)", title), title
+        assert title.rsplit(": ", 1)[-1] not in functions - {grade_id.removeprefix("test_")}, (grade_id, title)
+    for grade_id, title in written.items():
+        if "Reflection" in title:  # each question of the reflection by its own bold lead
+            assert re.search(r"Reflection: Question \d+ \(", title), (grade_id, title)
+
+
+def test_lab4_activation_and_loss_exercises_are_each_titled_by_their_own_function():
+    """Exercises C2 to C5 share a heading (and a table of the four layers), exercises C6 and C7 a Markdown cell
+    with a bold lead for each loss: each test's title names its own layer or loss, never the one described last."""
+    titles = {grade_id: title for grade_id, (title, _) in released_titles("lab4_backprop").items()}
+    for layer in ("Sigmoid", "ReLU", "Tanh", "Softmax"):
+        assert titles[f"test_{layer}"] == f"Exercises C2 to C5 — Activation layers: {layer}"
+    assert titles["test_mse_loss"] == "Exercises C6 and C7 — The losses: MSE"
+    assert "softmax" not in titles["test_mse_loss"].lower()
+    assert titles["test_softmax_cross_entropy"] == "Exercises C6 and C7 — The losses: Softmax cross-entropy"
+    assert titles["test_Dense"] == "Exercise C1 — The dense layer"  # alone under its heading: the heading alone
+    assert titles["reflect_gates"] == "Reflection: Question 1 (gates)"  # its lead is in the heading's own cell
+    assert titles["reflect_old_weights"] == "Reflection: Question 2 (one step, old weights)"
