@@ -19,19 +19,88 @@ def _fail(message, hint):
     raise AssertionError(f"{message}\nHint: {hint}")
 
 
+def _a(word):
+    """``word`` with its indefinite article: "a float", "an int"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def _describe(value):
+    """What a value is, in a few words: "None", "a list of 3 items (...)", "a str ('0.5')"."""
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
-    return f"a {type(value).__name__}"
+    if isinstance(value, str):
+        return f"a str ({value[:20]!r}{'...' if len(value) > 20 else ''})"
+    if isinstance(value, dict):
+        keys = ", ".join(repr(key) for key in list(value)[:4]) + (", ..." if len(value) > 4 else "")
+        return f"a dict (keys {keys})" if value else "an empty dict"
+    if isinstance(value, (list, tuple)):
+        return f"{_a(type(value).__name__)} of {len(value)} item{'' if len(value) == 1 else 's'}" + (
+            f" ({_list_in_words([_describe_briefly(item) for item in value[:4]])})" if value else "")
+    return _a(type(value).__name__)
+
+
+def _describe_briefly(value):
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}"
+    return "None" if value is None else _a(type(value).__name__)
+
+
+def _list_in_words(words):
+    """'a, b and c' for up to three words, 'a, b, c, ...' for four (the first of more)."""
+    if len(words) > 3:
+        return ", ".join(words[:3]) + ", ..."
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1]]))
+
+
+def _numeric(value):
+    """``value`` as a NumPy array of real numbers or booleans, or None if it is not one."""
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError, OverflowError):  # ragged nesting, or objects NumPy cannot convert
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+_NUMBERS_HINTS = {
+    type(None): "a function returns None when it reaches no return statement with a value: check that yours "
+                "returns its result.",
+    tuple: "a function that returns several values returns them as a tuple: unpack it (for example "
+           "cost, grad = f(...)) and keep only the number you need.",
+    str: "convert text with float(...), or use the number itself rather than a formatted string.",
+    dict: "pass one of its values (for example params['W1']), not the whole dict.",
+}
+
+
+def _not_numeric(value, name):
+    """The message and hint for a value that NumPy cannot turn into an array of real numbers."""
+    if isinstance(value, list) or isinstance(value, np.ndarray) and value.ndim > 0:
+        container = "list" if isinstance(value, list) else "array"
+        items = list(value)
+        bad = next((i for i, item in enumerate(items) if _numeric(item) is None), None)
+        if bad is not None:
+            return (f"{name} should hold real numbers, but item {bad} of the {container} is {_describe(items[bad])}.",
+                    _NUMBERS_HINTS.get(type(items[bad]), "build it from numbers and NumPy arrays only."))
+        shapes = [np.shape(item) for item in items]
+        other = next((i for i, shape in enumerate(shapes) if shape != shapes[0]), None)
+        if other is not None:
+            return (f"{name} should be a regular array of numbers, but item 0 of the {container} "
+                    f"{_shape_in_words(shapes[0])} and item {other} {_shape_in_words(shapes[other])}.",
+                    "an array needs items of one shape: check how the list is built (for example that each "
+                    "step appends one number).")
+    return (f"{name} should hold real numbers, not {_describe(value)}.",
+            _NUMBERS_HINTS.get(type(value), "use a NumPy array (or a number) of real numbers."))
+
+
+def _shape_in_words(shape):
+    return "is a single number" if shape == () else f"has shape {shape}"
 
 
 def _as_numeric_array(value, name):
-    array = np.asarray(value) if not isinstance(value, np.ndarray) else value
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        _fail(f"{name} should hold numbers, but it is {_describe(value)}.",
-              "return a NumPy array (or a number), not None or a list of other objects.")
+    array = _numeric(value)
+    if array is None:
+        _fail(*_not_numeric(value, name))
     return array
 
 
@@ -43,8 +112,7 @@ def check_shape(value, expected_shape, name):
     """Check that ``value`` is an array of shape ``expected_shape`` (None in it matches any size)."""
     expected_shape = tuple(expected_shape)
     if not hasattr(value, "shape"):
-        _fail(f"{name} should be a NumPy array of shape {_format_shape(expected_shape)}, "
-              f"but it is {_describe(value)}.",
+        _fail(f"{name} should be a NumPy array of shape {_format_shape(expected_shape)}, not {_describe(value)}.",
               "convert it with np.asarray(...), or check that your function returns the array.")
     shape = tuple(value.shape)
     matches = len(shape) == len(expected_shape) and all(
@@ -58,26 +126,26 @@ def check_shape(value, expected_shape, name):
         hint = "the dimensions look swapped: is a matrix transposed (or multiplied in the wrong order)?"
     else:
         hint = "follow the shapes through your computation: X is (N, D), W is (D_in, D_out), b is (D_out,)."
-    _fail(f"{name} has shape {shape}, but shape {_format_shape(expected_shape)} was expected.", hint)
+    _fail(f"{name}: shape {shape}, but {_format_shape(expected_shape)} was expected.", hint)
+
+
+_DTYPE_KINDS = {"float": (np.floating, "a float dtype"), "floating": (np.floating, "a float dtype"),
+                "int": (np.integer, "an integer dtype"), "integer": (np.integer, "an integer dtype"),
+                "bool": (np.bool_, "dtype bool")}
 
 
 def check_dtype(value, expected_kind_or_dtype, name):
     """Check the dtype of an array: a dtype (np.float32, "float64", ...) or "float", "integer" or "bool"."""
-    kinds = {"float": np.floating, "floating": np.floating, "int": np.integer, "integer": np.integer,
-             "bool": np.bool_}
     if not hasattr(value, "dtype"):
-        _fail(f"{name} should be a NumPy array, but it is {_describe(value)}.",
-              "convert it with np.asarray(...).")
-    if expected_kind_or_dtype in kinds:
-        expected = kinds[expected_kind_or_dtype]
+        _fail(f"{name} should be a NumPy array, not {_describe(value)}.", "convert it with np.asarray(...).")
+    if expected_kind_or_dtype in _DTYPE_KINDS:
+        expected, wanted = _DTYPE_KINDS[expected_kind_or_dtype]
         matches = np.issubdtype(value.dtype, expected)
-        wanted = f"a {expected_kind_or_dtype} dtype"
     else:
         expected = np.dtype(expected_kind_or_dtype)
-        matches = value.dtype == expected
-        wanted = f"dtype {expected}"
+        matches, wanted = value.dtype == expected, str(expected)
     if not matches:
-        _fail(f"{name} has dtype {value.dtype}, but {wanted} was expected.",
+        _fail(f"{name}: dtype {value.dtype}, but {wanted} was expected.",
               "convert with .astype(...); integer results often come from integer inputs "
               "(np.array([1, 2]) is int64), float64 from mixing in float64 arrays.")
 
@@ -91,8 +159,7 @@ def check_finite(value, name):
     n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
     first = np.unravel_index(int(np.argmin(finite)), array.shape) if array.ndim else ()
     where = f" (the first at index {tuple(int(i) for i in first)})" if array.ndim else ""
-    _fail(f"{name} should contain only finite numbers, but it contains {n_nan} NaN and {n_inf} inf "
-          f"value(s){where}.",
+    _fail(f"{name} should contain only finite numbers, but {n_nan} NaN and {n_inf} inf value(s) were found{where}.",
           "look for log(0), division by zero, or exp of a large number; subtract the maximum before "
           "exp in softmax, and clip probabilities before log.")
 
@@ -101,37 +168,78 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-12))
 
 
+def _equal(a, b):
+    """True if two numbers agree within a relative 1e-6 (the tolerance of every factor named here)."""
+    return abs(a - b) <= 1e-6 * abs(b)
+
+
 def ratio(found, expected):
     """The factor r with ``found == r * expected`` entry by entry (within 1e-6), or None if there is none.
 
     found, expected: numbers or float arrays of one shape; entries where expected is 0 must be 0 in found.
+    Returns a float, never 0 (all-zero found values, all-zero or non-finite expected values give None).
     """
     found, expected = np.asarray(found, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if found.shape != expected.shape or not np.all(np.isfinite(found)) or not np.any(expected):
+    if found.shape != expected.shape or not (np.all(np.isfinite(found)) and np.all(np.isfinite(expected))) \
+            or not np.any(expected):
         return None
     nonzero = np.abs(expected) > 1e-12 * np.max(np.abs(expected))
-    factor = float(np.median(found[nonzero] / expected[nonzero]))
-    return factor if factor and _same(found, factor * expected) else None
+    with np.errstate(over="ignore", under="ignore"):
+        factor = float(np.median(found[nonzero] / expected[nonzero]))
+        return factor if factor and np.isfinite(factor) and _same(found, factor * expected) else None
+
+
+def _sample_factors(n):
+    """The factors N, 1/N and -N for n samples (n >= 2), each with how it reads to a student."""
+    if n == 2:
+        return [(2.0, "it is twice the expected value, a factor 2 = N: did you sum over the samples instead of "
+                      "averaging, or forget to divide by N (or by 2)?"),
+                (0.5, "it is half the expected value, a factor 1/2 = 1/N: did you divide by N twice (or average "
+                      "twice), or miss a factor 2?"),
+                (-2.0, "it is -2 times the expected value, a factor -2 = -N: check the sign and the 1/N")]
+    return [(float(n), f"it is {n} times the expected value, a factor N = {n}: did you sum over the samples "
+                       "instead of averaging, or forget to divide by N?"),
+            (1.0 / n, f"it is 1/{n} of the expected value, a factor 1/N = 1/{n}: did you divide by N twice "
+                      "(or average twice)?"),
+            (-float(n), f"it is -{n} times the expected value, a factor -N = -{n}: check the sign and the 1/N")]
 
 
 def _factor_text(factor, n):
-    """How a found/expected factor reads to a student, e.g. 'N times too large (N = 5)', or None."""
-    named = [(-1.0, "the negative of the expected value: check the sign"),
-             (2.0, "twice the expected value: a factor 2 too many (or a missing 1/2)"),
-             (0.5, "half the expected value: a missing factor 2 (or an extra 1/2)")]
-    if n and n > 2:
-        named += [(float(n), f"N times too large (N = {n} samples): a missing 1/N, average over the samples"),
-                  (1.0 / n, f"N times too small (N = {n} samples): you divided by N twice (or averaged twice)"),
-                  (-float(n), f"-N times the expected value (N = {n}): check the sign and the 1/N")]
-    return next((text for value, text in named if abs(factor / value - 1) < 1e-6), None)
+    """How a usual found/expected factor (N, 1/N, -N for n samples; -1, 2, 1/2) reads to a student, or None."""
+    named = _sample_factors(int(n)) if n is not None and n >= 2 else []
+    named += [(-1.0, "it is the negative of the expected value: check the sign"),
+              (2.0, "it is twice the expected value: a factor 2 too many (or a missing 1/2)"),
+              (0.5, "it is half the expected value: a missing factor 2 (or an extra 1/2)")]
+    return next((text for value, text in named if _equal(factor, value)), None)
+
+
+def _ratio_text(factor):
+    """Any found/expected factor in words: "it is 4 times the expected value", "it is 1/3 of ...", "-0.37 times"."""
+    size = abs(factor)
+    if abs(size - 1) < 1e-3:
+        if factor < 0:
+            return f"it is about the negative of the expected value (found / expected = {factor:.7g}): check the sign"
+        return (f"it is slightly {'larger' if size > 1 else 'smaller'} than the expected value (by a relative "
+                f"{abs(size - 1):.2g}): look for float32 rounding or a slightly different constant "
+                "(such as an epsilon)")
+    if size > 1 and _equal(size, round(size)):
+        text = f"{round(size)} times"
+    elif 1e-6 < size < 1 and _equal(1 / size, round(1 / size)):
+        text = f"1/{round(1 / size)} {'of' if factor > 0 else 'times'}"
+    else:
+        text = f"{size:.4g} times"
+    return f"it is {text} the expected value" if factor > 0 else \
+        f"it is -{text} the expected value: the sign is flipped too"
 
 
 def diagnose(found, expected, n=None, given=None, dout=None):
     """The likely mistake behind a wrong value, as a phrase, or None if no usual pattern fits.
 
     found, expected: numbers or arrays (the student's value, the right one); n: the number of samples N,
-    if the value depends on it (a factor N is then named as such); given: the function's input, and
-    dout: the upstream gradient of a backward pass, to recognise a value returned unchanged.
+    if the value depends on it (a factor N, 1/N or -N is then named as such, also for N = 2); given: the
+    function's input, and dout: the upstream gradient of a backward pass, to recognise a value returned
+    unchanged. For single numbers only usual factors are named: any two numbers have a ratio, and saying
+    it would give the expected value away (``check_close`` states it, next to both values).
     """
     found, expected = np.asarray(found), np.asarray(expected)
     if found.dtype.kind not in "biuf" or expected.dtype.kind not in "biuf":
@@ -140,9 +248,16 @@ def diagnose(found, expected, n=None, given=None, dout=None):
         return _diagnose(found.astype(np.float64), expected.astype(np.float64), n, given, dout)
 
 
+def _not_finite_text(found):
+    causes = "look for log(0), a division by zero or exp of a large number"
+    if found.size == 1:
+        return f"it is {'NaN' if np.isnan(found).all() else float(found.reshape(()))}: {causes}"
+    return f"it contains NaN or inf: {causes}"
+
+
 def _diagnose(found, expected, n, given, dout):
     if not np.all(np.isfinite(found)):
-        return "it contains NaN or inf: look for log(0), a division by zero or exp of a large number"
+        return _not_finite_text(found)
     if found.ndim == 2 and found.shape == expected.shape[::-1] and found.shape[0] != found.shape[1] \
             and _same(found.T, expected):
         return "it is the transpose of the expected result: check the order of a matrix product (or a .T)"
@@ -157,45 +272,57 @@ def _diagnose(found, expected, n, given, dout):
     if factor is None:
         return None
     named = _factor_text(factor, n)
-    if named or found.size == 1:  # two single numbers always have a ratio: only a usual one means something
+    if named or found.size == 1:
         return named
-    inverse = round(1 / factor) if 1e-6 < abs(factor) < 1 else 0
-    exact = f" = 1/{inverse}" if inverse and abs(1 / factor / inverse - 1) < 1e-6 else ""
-    return f"it is the expected value times {factor:.4g} (found / expected = {factor:.4g}{exact})"
+    return _ratio_text(factor)
+
+
+def _sentence(text):
+    """``text`` ending with a full stop, unless it ends with a question mark already."""
+    return text if text.endswith("?") else text + "."
+
+
+def _values_differ(n_off, size):
+    return f"{n_off} of {size} values {'differs' if n_off == 1 else 'differ'}"
 
 
 def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None, dout=None):
     """Check that ``actual`` matches ``expected`` within ``|actual - expected| <= atol + rtol * |expected|``.
 
     The message reports the largest deviation (where it is, and both values there), not the whole array,
-    and the likely mistake (``diagnose``, with its n, given and dout) when a usual pattern fits.
+    and the likely mistake (``diagnose``, with its n, given and dout) when a usual pattern fits; for single
+    numbers it also states their ratio (found / expected).
     """
     actual = _as_numeric_array(actual, name)
     expected = np.asarray(expected)
     if np.ndim(actual) == 2 and actual.shape == expected.shape[::-1] and actual.shape[0] != actual.shape[1]:
         found = diagnose(actual, expected)
         if found:
-            _fail(f"{name} has shape {actual.shape}, but shape {expected.shape} was expected: {found}.",
+            _fail(f"{name}: shape {actual.shape}, but {expected.shape} was expected: {found}.",
                   "a row-major result has one row per sample.")
     check_shape(actual, expected.shape, name)
     a, e = actual.astype(np.float64), expected.astype(np.float64)
-    close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, and differences beyond the float range
+        close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+        deviation = np.where(close, 0.0, np.abs(a - e))
     if close.all():
         return
-    with np.errstate(invalid="ignore", over="ignore"):
-        deviation = np.where(close, 0.0, np.abs(a - e))
-    deviation = np.where(np.isnan(deviation), np.inf, deviation)
-    worst = np.unravel_index(int(np.argmax(deviation)), a.shape) if a.ndim else ()
-    where = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
-    n_off = int((~close).sum())
+    tolerance = f"rtol={rtol:g}, atol={atol:g}"
     found = diagnose(a, e, n, given, dout)
-    _fail(f"{name} has the right shape but not the expected values: {n_off} of {close.size} value(s) "
-          f"differ; the largest deviation is {float(deviation[worst]):.3g}{where} "
-          f"(found {float(a[worst]):.8g}, expected {float(e[worst]):.8g}; rtol={rtol:g}, atol={atol:g})"
-          + (f": {found}." if found else "."),
-          "find the step of your computation that does this." if found else
-          "no simple pattern (a constant factor, a sign, a transpose) fits, so compare your formula with "
-          "the definition step by step.")
+    hint = "find the step of your computation that does this." if found else \
+        "compare your formula with the definition step by step."
+    if a.size == 1:
+        plain = ratio(a, e)
+        described = found or (_ratio_text(plain) if plain is not None else None)
+        _fail(_sentence(f"{name}: found {float(a.reshape(-1)[0]):.8g}, expected {float(e.reshape(-1)[0]):.8g} "
+                        f"({tolerance})" + (f": {described}" if described else "")), hint)
+    deviation = np.where(np.isnan(deviation), np.inf, deviation)
+    worst = np.unravel_index(int(np.argmax(deviation)), a.shape)
+    _fail(_sentence(f"{name}: right shape, but {_values_differ(int((~close).sum()), close.size)}; the largest "
+                    f"deviation is {float(deviation[worst]):.3g} at index {tuple(int(i) for i in worst)} (found "
+                    f"{float(a[worst]):.8g}, expected {float(e[worst]):.8g}; {tolerance})"
+                    + (f": {found}" if found else "")),
+          hint if found else "no simple pattern (a constant factor, a sign, a transpose) fits, so " + hint)
 
 
 def check_type(value, expected_type, name):
@@ -204,7 +331,7 @@ def check_type(value, expected_type, name):
         return
     types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
     wanted = " or ".join(t.__name__ for t in types)
-    _fail(f"{name} should be of type {wanted}, but it is {_describe(value)}.",
+    _fail(f"{name} should be of type {wanted}, not {_describe(value)}.",
           "check which value your function returns for this input" + (
               ": a function returns None when no return statement with a value is reached, so check the "
               "condition that should apply to this input." if value is None else "."))
@@ -213,7 +340,7 @@ def check_type(value, expected_type, name):
 def check_keys(mapping, expected_keys, name):
     """Check that a dict has exactly the keys ``expected_keys``."""
     if not hasattr(mapping, "keys"):
-        _fail(f"{name} should be a dict, but it is {_describe(mapping)}.",
+        _fail(f"{name} should be a dict, not {_describe(mapping)}.",
               "build it with {'W1': ..., 'b1': ...}.")
     expected, found = set(expected_keys), set(mapping.keys())
     missing, extra = sorted(expected - found, key=str), sorted(found - expected, key=str)
@@ -224,7 +351,7 @@ def check_keys(mapping, expected_keys, name):
         problems.append(f"missing {missing}")
     if extra:
         problems.append(f"unexpected {extra}")
-    _fail(f"{name} should have the keys {sorted(expected, key=str)}, but has {sorted(found, key=str)}: "
+    _fail(f"{name} should have the keys {sorted(expected, key=str)}; found {sorted(found, key=str)}: "
           f"{' and '.join(problems)}.",
           "key names are case-sensitive and must match exactly (for example 'W1', 'b1').")
 

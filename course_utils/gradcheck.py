@@ -132,15 +132,19 @@ def rel_error(a, b):
 
 def gradient_error(analytic, numerical):
     """Largest relative error of an analytic gradient against a numerical one, ignoring differences below
-    ``ABSOLUTE_FLOOR`` (a true zero comes out of centred differences as about 1e-11, not 0).
+    ``ABSOLUTE_FLOOR`` (a true zero comes out of centred differences as about 1e-11, not 0): the pass criterion
+    of ``check_gradient``, the notebooks and the hidden checks.
 
-    analytic, numerical: float arrays of one shape. Returns a float; compare it with GRADIENT_TOLERANCE.
+    analytic, numerical: real arrays of one shape (compared in float64). Returns a float; compare it with
+    GRADIENT_TOLERANCE. ``rel_error`` gives the relative error itself, small differences included.
     """
-    errors = _errors(analytic, numerical)
+    errors = _errors_above_floor(analytic, numerical)
     return float(np.max(errors)) if errors.size else 0.0
 
 
-def _errors(analytic, numerical):
+def _errors_above_floor(analytic, numerical):
+    """The elementwise relative errors (float64, of the arrays' shape), 0 where ``|analytic - numerical|`` is at
+    most ABSOLUTE_FLOOR."""
     errors = _elementwise_rel_error(analytic, numerical)
     with np.errstate(invalid="ignore"):
         small = np.abs(np.asarray(analytic, dtype=np.float64) - np.asarray(numerical, dtype=np.float64)) \
@@ -156,10 +160,11 @@ def _worst_index(errors):
 
 
 def _assert_gradients_match(name, x, analytic_grad, numerical_grad, h, tol):
-    errors = _errors(analytic_grad, numerical_grad)
+    """``rel_error`` of the two gradients if ``gradient_error`` is at most ``tol``; else an AssertionError."""
+    errors = _errors_above_floor(analytic_grad, numerical_grad)
     error = float(np.max(errors)) if errors.size else 0.0
     if error <= tol:
-        return error
+        return rel_error(analytic_grad, numerical_grad)
     index = _worst_index(errors)
     entry = f"{name}[{', '.join(str(int(i)) for i in index)}]" if index else name
     precision_note = (
@@ -192,14 +197,18 @@ def check_gradient(f, x, analytic_grad, *, name="x", h=1e-5, tol=GRADIENT_TOLERA
 
     Args:
         f: function taking ``x`` and returning a scalar.
-        x: floating-point array (use float64), restored after the check.
-        analytic_grad: your gradient of f with respect to x, same shape as x.
+        x: floating-point NumPy array of any shape (use float64), restored after the check.
+        analytic_grad: your gradient of f with respect to x: an array of x's shape (any real dtype; compared in
+            float64).
         name: what x is called, used in the message (for example "W1").
         h: step of the centred differences.
-        tol: largest acceptable relative error (``gradient_error``); GRADIENT_TOLERANCE unless you have a reason.
+        tol: largest acceptable ``gradient_error``; GRADIENT_TOLERANCE unless you have a reason.
 
     Returns:
-        float: the relative error (see ``rel_error``) when it is at most ``tol``.
+        float: the relative error ``rel_error(analytic_grad, numerical gradient)``, about 1e-9 or smaller for a
+        right float64 gradient. The check passes when ``gradient_error`` is at most ``tol``: differences below
+        ABSOLUTE_FLOOR count as agreement, so a gradient that is almost 0 everywhere passes even though its
+        relative error can then be larger than ``tol``.
 
     Raises:
         AssertionError naming the worst entry, both gradient values there and the relative error.
@@ -215,14 +224,15 @@ def check_gradient_array(f, x, dout, analytic_grad, *, name="x", h=1e-5, tol=GRA
 
     Args:
         f: function taking ``x`` and returning an array of the shape of ``dout``.
-        x: floating-point array (use float64), restored after the check.
-        dout: upstream gradient, same shape as f(x).
+        x: floating-point NumPy array of any shape (use float64), restored after the check.
+        dout: upstream gradient, a real array of the shape of f(x).
         analytic_grad: your gradient with respect to x (what your backward function returns
-            for ``dout``), same shape as x.
+            for ``dout``), an array of x's shape.
         name, h, tol: as in ``check_gradient``.
 
     Returns:
-        float: the relative error when it is at most ``tol``; raises AssertionError otherwise.
+        float: the relative error ``rel_error(analytic_grad, numerical gradient)`` when the check passes (as in
+        ``check_gradient``); raises AssertionError otherwise.
     """
     analytic_grad = _check_gradient_shape(name, x, analytic_grad)
     numerical_grad = numerical_gradient_array(f, x, dout, h=h)

@@ -1,12 +1,14 @@
 """Tests of the notebook self-checks in course_utils.checks: silent on success, clear on failure."""
 
+import warnings
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_shape,
-                                 check_type)
+                                 check_type, diagnose)
 
 
 @settings(max_examples=30, deadline=None)
@@ -18,10 +20,10 @@ def test_check_shape_accepts_the_right_shape_and_wildcards(shape):
 
 
 @pytest.mark.parametrize("value, expected, match", [
-    (np.zeros((3, 4)), (4, 3), r"(?s)W1 has shape \(3, 4\), but shape \(4, 3\) was expected.*transposed"),
-    (np.zeros(5), (5, 1), r"(?s)W1 has shape \(5,\).*\(5, 1\).*keepdims"),
-    (np.zeros((2, 2)), (2, 3), r"W1 has shape \(2, 2\)"),
-    ([1, 2], (2,), r"W1 should be a NumPy array of shape \(2,\), but it is a list"),
+    (np.zeros((3, 4)), (4, 3), r"(?s)W1: shape \(3, 4\), but \(4, 3\) was expected.*transposed"),
+    (np.zeros(5), (5, 1), r"(?s)W1: shape \(5,\), but \(5, 1\) was expected.*keepdims"),
+    (np.zeros((2, 2)), (2, 3), r"W1: shape \(2, 2\)"),
+    ([1, 2], (2,), r"W1 should be a NumPy array of shape \(2,\), not a list of 2 items \(an int and an int\)\."),
 ])
 def test_check_shape_messages(value, expected, match):
     with pytest.raises(AssertionError, match=match):
@@ -32,12 +34,25 @@ def test_check_dtype():
     check_dtype(np.zeros(2, dtype=np.float32), "float", "h")
     check_dtype(np.zeros(2, dtype=np.float32), np.float32, "h")
     check_dtype(np.zeros(2, dtype=np.int64), "integer", "y")
-    with pytest.raises(AssertionError, match="h has dtype float64, but dtype float32 was expected"):
+    with pytest.raises(AssertionError, match="h: dtype float64, but float32 was expected"):
         check_dtype(np.zeros(2), np.float32, "h")
-    with pytest.raises(AssertionError, match="(?s)y has dtype int64, but a float dtype was expected.*astype"):
+    with pytest.raises(AssertionError, match="(?s)y: dtype int64, but a float dtype was expected.*astype"):
         check_dtype(np.arange(2), "float", "y")
-    with pytest.raises(AssertionError, match="y should be a NumPy array"):
+    with pytest.raises(AssertionError, match="y should be a NumPy array, not a float"):
         check_dtype(3.0, "float", "y")
+
+
+@pytest.mark.parametrize("check, value, expected, message", [
+    (check_dtype, np.array([True, False]), "integer",
+     "the predictions: dtype bool, but an integer dtype was expected."),
+    (check_dtype, np.zeros(2), "bool", "the predictions: dtype float64, but dtype bool was expected."),
+    (check_shape, np.zeros(5), (5, 1), "the predictions: shape (5,), but (5, 1) was expected."),
+    (check_type, None, dict, "the predictions should be of type dict, not None."),
+])
+def test_messages_read_correctly_for_a_plural_name(check, value, expected, message):
+    with pytest.raises(AssertionError) as failure:
+        check(value, expected, "the predictions")
+    assert str(failure.value).split("\nHint: ")[0] == message
 
 
 def test_check_finite():
@@ -48,7 +63,7 @@ def test_check_finite():
         check_finite(bad, "probs")
     with pytest.raises(AssertionError, match="loss .* 1 NaN"):
         check_finite(float("nan"), "loss")
-    with pytest.raises(AssertionError, match="should hold numbers"):
+    with pytest.raises(AssertionError, match="loss should hold real numbers, not None"):
         check_finite(None, "loss")
 
 
@@ -60,7 +75,7 @@ def test_check_close_reports_the_largest_deviation_only():
     with pytest.raises(AssertionError) as failure:
         check_close(actual, expected, "dW")
     message = str(failure.value)
-    assert "2 of 1000" in message and "largest deviation is 2 at index (4, 2)" in message
+    assert "2 of 1000 values differ" in message and "largest deviation is 2 at index (4, 2)" in message
     assert "found 404, expected 402" in message and "Hint" in message
     assert len(message) < 600, "the message must not print the whole expected array"
 
@@ -71,7 +86,7 @@ def test_check_close_tolerances_shapes_and_nan():
     check_close(0.1 + 0.2, 0.3, "sum")
     with pytest.raises(AssertionError, match="found nan, expected 1"):
         check_close(np.array([1.0, np.nan]), np.array([1.0, 1.0]), "x")
-    with pytest.raises(AssertionError, match=r"x has shape \(2,\), but shape \(2, 1\) was expected"):
+    with pytest.raises(AssertionError, match=r"x: shape \(2,\), but \(2, 1\) was expected"):
         check_close(np.ones(2), np.ones((2, 1)), "x")
     with pytest.raises(AssertionError, match="rtol=0.001"):
         check_close(1.1, 1.0, "loss", rtol=1e-3)
@@ -80,9 +95,9 @@ def test_check_close_tolerances_shapes_and_nan():
 def test_check_type():
     check_type({}, dict, "params")
     check_type(1.0, (int, float), "lr")
-    with pytest.raises(AssertionError, match="(?s)params should be of type dict, but it is None.*return"):
+    with pytest.raises(AssertionError, match="(?s)params should be of type dict, not None.*return"):
         check_type(None, dict, "params")
-    with pytest.raises(AssertionError, match="lr should be of type int or float, but it is a str"):
+    with pytest.raises(AssertionError, match=r"lr should be of type int or float, not a str \('0.1'\)"):
         check_type("0.1", (int, float), "lr")
 
 
@@ -90,7 +105,7 @@ def test_check_keys():
     check_keys({"W1": 0, "b1": 0}, ["b1", "W1"], "params")
     with pytest.raises(AssertionError, match=r"missing \['b1'\] and unexpected \['B1'\]"):
         check_keys({"W1": 0, "B1": 0}, ["W1", "b1"], "params")
-    with pytest.raises(AssertionError, match=r"params should be a dict, but it is a list"):
+    with pytest.raises(AssertionError, match=r"params should be a dict, not a list"):
         check_keys([1], ["W1"], "params")
 
 
@@ -104,3 +119,149 @@ def test_check_close_agrees_with_numpy_allclose(a):
     else:
         with pytest.raises(AssertionError):
             check_close(a, b, "a")
+
+
+def failure_of(check, *args, **kwargs):
+    """The message and hint of the AssertionError that ``check`` raises, and that it raised nothing else."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(AssertionError) as failure:
+            check(*args, **kwargs)
+    assert failure.value.__context__ is None, "the message must not come with NumPy's own error"
+    message, hint = str(failure.value).split("\nHint: ")
+    return message, hint
+
+
+TUPLE_HINT = ("a function that returns several values returns them as a tuple: unpack it (for example "
+              "cost, grad = f(...)) and keep only the number you need.")
+NONE_HINT = ("a function returns None when it reaches no return statement with a value: check that yours "
+             "returns its result.")
+
+
+@pytest.mark.parametrize("value, message, hint", [
+    ([0.69, (0.69, np.zeros((4, 1)))],
+     "the costs should hold real numbers, but item 1 of the list is a tuple of 2 items (a float and a NumPy array "
+     "of shape (4, 1)).", TUPLE_HINT),
+    ((0.69, np.zeros((4, 1))),
+     "the costs should hold real numbers, not a tuple of 2 items (a float and a NumPy array of shape (4, 1)).",
+     TUPLE_HINT),
+    ([0.69, None], "the costs should hold real numbers, but item 1 of the list is None.", NONE_HINT),
+    (None, "the costs should hold real numbers, not None.", NONE_HINT),
+    ({"W1": 1.0, "b1": 0.0}, "the costs should hold real numbers, not a dict (keys 'W1', 'b1').",
+     "pass one of its values (for example params['W1']), not the whole dict."),
+    ("0.69", "the costs should hold real numbers, not a str ('0.69').",
+     "convert text with float(...), or use the number itself rather than a formatted string."),
+    ([[1.0, 2.0, 3.0], [1.0, 2.0]],
+     "the costs should be a regular array of numbers, but item 0 of the list has shape (3,) and item 1 has shape "
+     "(2,).", "an array needs items of one shape: check how the list is built (for example that each step appends "
+              "one number)."),
+    ([0.69, np.zeros(2)],
+     "the costs should be a regular array of numbers, but item 0 of the list is a single number and item 1 has "
+     "shape (2,).", "an array needs items of one shape: check how the list is built (for example that each step "
+                    "appends one number)."),
+    (np.array([0.5, None], dtype=object), "the costs should hold real numbers, but item 1 of the array is None.",
+     NONE_HINT),
+    (1 + 2j, "the costs should hold real numbers, not a complex.", "use a NumPy array (or a number) of real numbers."),
+])
+@pytest.mark.parametrize("check", [
+    lambda value: check_close(value, np.ones(2), "the costs"),
+    lambda value: check_finite(value, "the costs"),
+])
+def test_a_value_that_is_not_numbers_gets_a_message_not_a_numpy_error(check, value, message, hint):
+    assert failure_of(check, value) == (message, hint)
+
+
+@pytest.mark.parametrize("found, expected, n, message, hint", [
+    # the audit's examples: the sum instead of the mean of 4 samples, and a third of the expected value
+    (2.7725887, 0.69314718, None, "found 2.7725887, expected 0.69314718 (rtol=1e-06, atol=1e-08): it is 4 times "
+     "the expected value.", "compare your formula with the definition step by step."),
+    (2.7725887, 0.69314718, 4, "found 2.7725887, expected 0.69314718 (rtol=1e-06, atol=1e-08): it is 4 times the "
+     "expected value, a factor N = 4: did you sum over the samples instead of averaging, or forget to divide by N?",
+     "find the step of your computation that does this."),
+    (0.5 / 3, 0.5, None, "found 0.16666667, expected 0.5 (rtol=1e-06, atol=1e-08): it is 1/3 of the expected value.",
+     "compare your formula with the definition step by step."),
+    (0.1667, 0.5, None, "found 0.1667, expected 0.5 (rtol=1e-06, atol=1e-08): it is 0.3334 times the expected value.",
+     "compare your formula with the definition step by step."),
+    (0.125, 0.5, 4, "found 0.125, expected 0.5 (rtol=1e-06, atol=1e-08): it is 1/4 of the expected value, a factor "
+     "1/N = 1/4: did you divide by N twice (or average twice)?", "find the step of your computation that does this."),
+    (1.0, 0.5, 2, "found 1, expected 0.5 (rtol=1e-06, atol=1e-08): it is twice the expected value, a factor 2 = N: "
+     "did you sum over the samples instead of averaging, or forget to divide by N (or by 2)?",
+     "find the step of your computation that does this."),
+    (1.0, 0.5, None, "found 1, expected 0.5 (rtol=1e-06, atol=1e-08): it is twice the expected value: a factor 2 "
+     "too many (or a missing 1/2).", "find the step of your computation that does this."),
+    (-0.5, 0.5, None, "found -0.5, expected 0.5 (rtol=1e-06, atol=1e-08): it is the negative of the expected value: "
+     "check the sign.", "find the step of your computation that does this."),
+    (-1.5, 0.5, None, "found -1.5, expected 0.5 (rtol=1e-06, atol=1e-08): it is -3 times the expected value: the "
+     "sign is flipped too.", "compare your formula with the definition step by step."),
+    (0.5000021, 0.5, None, "found 0.5000021, expected 0.5 (rtol=1e-06, atol=1e-08): it is slightly larger than the "
+     "expected value (by a relative 4.2e-06): look for float32 rounding or a slightly different constant (such as "
+     "an epsilon).", "compare your formula with the definition step by step."),
+    (0.5, 0.0, None, "found 0.5, expected 0 (rtol=1e-06, atol=1e-08).",
+     "compare your formula with the definition step by step."),
+    (0.0, 0.5, None, "found 0, expected 0.5 (rtol=1e-06, atol=1e-08).",
+     "compare your formula with the definition step by step."),
+    (np.nan, 0.5, None, "found nan, expected 0.5 (rtol=1e-06, atol=1e-08): it is NaN: look for log(0), a division "
+     "by zero or exp of a large number.", "find the step of your computation that does this."),
+    (-np.inf, 0.5, None, "found -inf, expected 0.5 (rtol=1e-06, atol=1e-08): it is -inf: look for log(0), a "
+     "division by zero or exp of a large number.", "find the step of your computation that does this."),
+    (1e300, 1e-300, None, "found 1e+300, expected 1e-300 (rtol=1e-06, atol=1e-08).",
+     "compare your formula with the definition step by step."),
+])
+def test_check_close_of_single_numbers_states_their_ratio(found, expected, n, message, hint):
+    assert failure_of(check_close, found, expected, "the cost", n=n) == (f"the cost: {message}", hint)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: abs(x) > 1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expected=finite, n=st.integers(2, 10_000))
+def test_a_factor_n_or_1_over_n_of_a_single_number_is_named_as_n(expected, n):
+    name = "2 = N" if n == 2 else f"N = {n}"
+    inverse = "1/2 = 1/N" if n == 2 else f"1/N = 1/{n}"
+    assert f"a factor {name}: did you sum over the samples" in diagnose(expected * n, expected, n=n)
+    assert f"a factor {inverse}: did you divide by N twice" in diagnose(expected / n, expected, n=n)
+    message, _ = failure_of(check_close, expected * n, expected, "the cost", n=n)
+    assert f"a factor {name}" in message
+
+
+@settings(max_examples=60, deadline=None)
+@given(expected=finite, k=st.integers(3, 1000))
+def test_a_whole_factor_of_a_single_number_is_stated_plainly(expected, k):
+    assert failure_of(check_close, expected * k, expected, "the cost")[0].endswith(
+        f": it is {k} times the expected value.")
+    assert failure_of(check_close, expected / k, expected, "the cost")[0].endswith(
+        f": it is 1/{k} of the expected value.")
+
+
+@settings(max_examples=100, deadline=None)
+@given(found=st.floats(allow_nan=True, allow_infinity=True), expected=st.floats(allow_nan=False))
+def test_any_two_different_numbers_get_a_message_without_warnings_or_false_claims(found, expected):
+    assume(not np.isclose(found, expected, rtol=1e-6, atol=1e-8))
+    message, hint = failure_of(check_close, found, expected, "the cost")
+    assert "no simple pattern" not in hint and "times 1 " not in message and "times 1." not in message
+
+
+def test_single_numbers_name_only_the_usual_factors_in_diagnose():
+    # the hidden checks show diagnose's phrase without the values: any other ratio would give the value away
+    assert diagnose(2.0, 0.5) is None and diagnose(0.1, 0.3) is None
+    assert diagnose(2.0, 0.5, n=4) == ("it is 4 times the expected value, a factor N = 4: did you sum over the "
+                                       "samples instead of averaging, or forget to divide by N?")
+    assert diagnose(-1.0, 0.5, n=4) is None and diagnose(-2.0, 0.5, n=4).startswith("it is -4 times")
+
+
+@pytest.mark.parametrize("factor, n, phrase", [
+    (2.0, 2, "it is twice the expected value, a factor 2 = N: did you sum over the samples instead of averaging, "
+             "or forget to divide by N (or by 2)?"),
+    (2.0, 5, "it is twice the expected value: a factor 2 too many (or a missing 1/2)."),
+    (5.0, 5, "it is 5 times the expected value, a factor N = 5: did you sum over the samples instead of averaging, "
+             "or forget to divide by N?"),
+    (0.37, None, "it is 0.37 times the expected value."),
+    (-0.37, None, "it is -0.37 times the expected value: the sign is flipped too."),
+    (1.000002, None, "it is slightly larger than the expected value (by a relative 2e-06): look for float32 "
+                     "rounding or a slightly different constant (such as an epsilon)."),
+])
+def test_check_close_of_arrays_names_a_constant_factor(factor, n, phrase):
+    expected = np.arange(1.0, 7.0).reshape(2, 3)
+    message, _ = failure_of(check_close, factor * expected, expected, "dW", n=n)
+    assert message.endswith(f"; rtol=1e-06, atol=1e-08): {phrase}")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.gradcheck import (check_gradient, check_gradient_array, numerical_gradient,
-                                    numerical_gradient_array, rel_error)
+from course_utils.gradcheck import (ABSOLUTE_FLOOR, GRADIENT_TOLERANCE, check_gradient, check_gradient_array,
+                                    gradient_error, numerical_gradient, numerical_gradient_array, rel_error)
 
 FAST = settings(max_examples=30, deadline=None)
 shapes = array_shapes(min_dims=0, max_dims=3, max_side=4)
@@ -147,3 +147,35 @@ def test_check_gradient_array_checks_a_backward_function():
     assert check_gradient_array(lambda v: np.maximum(v, 0), x, dout, relu_backward) <= 1e-7
     with pytest.raises(AssertionError, match="Gradient check failed for h1"):
         check_gradient_array(lambda v: np.maximum(v, 0), x, dout, dout, name="h1")
+
+
+@FAST
+@given(x=arrays(np.float64, array_shapes(min_dims=1, max_dims=2, max_side=4), elements=values))
+def test_check_gradient_returns_the_relative_error_of_rel_error(x):
+    def f(v):
+        return np.sum(np.tanh(v) * v)
+
+    analytic = np.tanh(x) + x * (1 - np.tanh(x) ** 2)
+    error = check_gradient(f, x, analytic)
+    assert type(error) is float
+    assert error == rel_error(analytic, numerical_gradient(f, x))
+
+
+def test_check_gradient_reports_tiny_errors_instead_of_zero():
+    # Lab 4 prints these numbers and asks students to expect "around 1e-9 or smaller", not 0.0
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    error = check_gradient(lambda v: np.sum(v ** 3), x, 3 * x ** 2, name="W")
+    assert 1e-12 < error <= 1e-7
+    dout = np.random.default_rng(2).standard_normal((3, 4))
+    error = check_gradient_array(np.tanh, x, dout, dout * (1 - np.tanh(x) ** 2))
+    assert 1e-13 < error <= 1e-7
+
+
+def test_a_gradient_of_zero_passes_and_reports_its_relative_error():
+    # centred differences of v**3 at 0 give h**2 = 1e-10, below ABSOLUTE_FLOOR: agreement, whatever the ratio
+    x = np.zeros(3)
+    numerical = numerical_gradient(lambda v: np.sum(v ** 3), x)
+    assert np.all((numerical > 0) & (numerical < ABSOLUTE_FLOOR))
+    assert gradient_error(np.zeros(3), numerical) == 0.0
+    error = check_gradient(lambda v: np.sum(v ** 3), x, np.zeros(3))
+    assert error == rel_error(np.zeros(3), numerical) == pytest.approx(1e-2) and error > GRADIENT_TOLERANCE
