@@ -1,13 +1,17 @@
 """Tests of course_utils.data.cifar10 on fake datasets in the exact official format."""
 
 import hashlib
+import http.server
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,7 @@ from course_utils.data import cifar10
 from course_utils.data.cifar10 import CIFAR10_CLASSES, CIFAR10DataError, load_cifar10
 
 N_PER_BATCH, N_TEST = 20, 30
+REAL_RETRIEVE = pooch.retrieve  # the fixture below replaces it; the offline tests put it back
 
 
 @pytest.fixture(autouse=True)
@@ -283,6 +288,113 @@ def test_download_without_connection_explains_how_to_stage_the_data(monkeypatch)
     with pytest.raises(ConnectionError, match="internet connection") as error:
         load_cifar10()
     assert "COURSE_DATA_DIR" in str(error.value) and ARCHIVE_NAME in str(error.value)
+    assert error.value.__cause__ is None and "Name or service not known" in str(error.value)
+
+
+@pytest.fixture
+def unreachable(monkeypatch):
+    """Real downloads (pooch, requests), from a local port where nothing listens: refused at once,
+    as a course server without internet refuses or fails them, whatever this machine's network.
+    Returns the URL."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound for the test, never listening: connecting is refused
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/{ARCHIVE_NAME}"
+        monkeypatch.setattr(cifar10, "ARCHIVE_URL", url)
+        monkeypatch.setattr(pooch, "retrieve", REAL_RETRIEVE)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        yield url
+
+
+def lacking(folder):
+    return f"{folder} (exists, but holds neither '{FOLDER_NAME}/' nor '{ARCHIVE_NAME}')"
+
+
+def test_offline_error_is_one_short_message_listing_each_folder_and_what_to_do(unreachable, monkeypatch,
+                                                                                tmp_path):
+    empty, staged = tmp_path / "empty", tmp_path / "staged"
+    empty.mkdir()
+    (staged / "cifar-10-python").mkdir(parents=True)  # a look-alike, not what is looked for
+    monkeypatch.setenv("COURSE_DATA_DIR", str(staged))
+    with pytest.raises(ConnectionError) as error:
+        load_cifar10(empty, progress=False)
+    assert type(error.value) is ConnectionError  # the canary recognises it by this name
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+    shown = "".join(traceback.format_exception(error.value))
+    assert "During handling" not in shown and "direct cause" not in shown and "urllib3" not in shown
+    text = str(error.value)
+    lines = text.splitlines()
+    assert len(lines) <= 12, text
+    assert lines[0] == ("Could not download CIFAR-10: this computer seems to have no internet connection "
+                        "(course servers often have none).")
+    cache = Path(pooch.os_cache("course_utils"))  # created by the attempt to download into it
+    assert lines[1:5] == ["Looked for a copy in:", f"  - data_dir argument: {lacking(empty)}",
+                          f"  - COURSE_DATA_DIR: {lacking(staged)}", f"  - cache folder: {lacking(cache)}"]
+    assert lines[5] == f"It needs '{ARCHIVE_NAME}' (170 MB) or the folder '{FOLDER_NAME}/' extracted from it."
+    assert "ask the course staff where their pre-staged copy is" in lines[6]
+    assert "set the environment variable COURSE_DATA_DIR to the folder holding the copy" in lines[7]
+    assert "before starting Jupyter (after setting it, restart Jupyter and the kernel)" in lines[7]
+    assert lines[8] == f"  - or copy it into the cache folder {cache}."
+    assert lines[-1] == f"(Tried {unreachable}: Connection refused.)"
+
+
+def test_offline_error_says_that_the_folder_in_course_data_dir_does_not_exist(unreachable, monkeypatch,
+                                                                               tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ConnectionError) as error:
+        load_cifar10(progress=False)
+    assert f"\n  - COURSE_DATA_DIR: {tmp_path / 'no-such-folder'} (does not exist)\n" in str(error.value)
+    assert error.value.__cause__ is None
+
+
+def test_offline_error_describes_the_folders_as_the_download_false_error_does(unreachable, tmp_path):
+    Path(pooch.os_cache("course_utils")).mkdir(parents=True)  # as the download attempt leaves it
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(FileNotFoundError) as not_found:
+        load_cifar10(tmp_path / "a-file", download=False)
+    with pytest.raises(ConnectionError) as offline:
+        load_cifar10(tmp_path / "a-file", progress=False)
+    shared = [line for line in str(not_found.value).splitlines() if line.startswith(("  - ", "It needs"))]
+    assert f"  - data_dir argument: {tmp_path / 'a-file'} (not a folder)" in shared and len(shared) == 5
+    assert shared == [line for line in str(offline.value).splitlines() if line.startswith(("  - ", "It needs"))]
+
+
+class _NotFoundHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_http_error_gives_the_same_message_with_the_server_answer(unreachable, monkeypatch):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _NotFoundHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(cifar10, "ARCHIVE_URL", f"http://127.0.0.1:{server.server_port}/{ARCHIVE_NAME}")
+        with pytest.raises(ConnectionError) as error:
+            load_cifar10(progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(error.value).startswith("Could not download CIFAR-10: the server answered '404 Not Found'.\n")
+    assert error.value.__cause__ is None and "COURSE_DATA_DIR" in str(error.value)
+
+
+def test_a_malformed_request_or_a_bug_is_not_dressed_up_as_a_network_failure(unreachable, monkeypatch):
+    monkeypatch.setattr(cifar10, "ARCHIVE_URL", "http://")  # no host: a mistake, not the network's
+    with pytest.raises(ConnectionError) as error:
+        load_cifar10(progress=False)
+    assert isinstance(error.value.__cause__, requests.exceptions.InvalidURL)
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug in the download code")
+
+    monkeypatch.setattr(pooch, "retrieve", bug)
+    with pytest.raises(TypeError, match="a bug in the download code"):
+        load_cifar10(progress=False)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")

@@ -1,10 +1,12 @@
 """Tests of course_utils.data.mnist on fake datasets in the exact format of the official IDX files."""
 
 import shutil
+import socket
 import struct
 import subprocess
 import sys
 import textwrap
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from mnist_files import IMAGES, LABELS, NAMES, idx_bytes, write_fake_mnist
 N_TRAIN, N_TEST = 40, 30
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
            "https://storage.googleapis.com/cvdf-datasets/mnist/")
+REAL_RETRIEVE = pooch.retrieve  # the fixture below replaces it; the offline tests put it back
 
 
 @pytest.fixture(autouse=True)
@@ -288,6 +291,96 @@ def test_download_without_connection_explains_how_to_stage_the_data(monkeypatch)
     text = message(error)
     assert "COURSE_DATA_DIR" in text and "train-images-idx3-ubyte.gz" in text
     assert all(mirror in text for mirror in MIRRORS)
+    assert error.value.__cause__ is None and "Name or service not known" in text
+
+
+@pytest.fixture
+def unreachable(monkeypatch):
+    """Real downloads (pooch, requests), from two mirrors on a local port where nothing listens:
+    refused at once, as a course server without internet refuses or fails them, whatever this
+    machine's network. Returns the mirrors."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound for the test, never listening: connecting is refused
+        mirrors = tuple(f"http://127.0.0.1:{closed.getsockname()[1]}/{name}/" for name in ("one", "two"))
+        monkeypatch.setattr(mnist, "MNIST_MIRRORS", mirrors)
+        monkeypatch.setattr(pooch, "retrieve", REAL_RETRIEVE)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        yield mirrors
+
+
+FOUR_FILES = ("the four files 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', "
+              "'t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz' (11 MB; or the same uncompressed, "
+              "without '.gz'), directly in the folder or in an 'mnist/' subfolder.")
+NONE_OF_THEM = "exists, but holds none of the four files, directly or in an 'mnist/' subfolder"
+
+
+def test_offline_error_is_one_short_message_listing_each_folder_and_what_to_do(unreachable, monkeypatch,
+                                                                                tmp_path):
+    staged = tmp_path / "staged"
+    (staged / "mnist").mkdir(parents=True)
+    (staged / "mnist" / "train-images-idx3-ubyte.zip").write_bytes(b"")  # not one of the four
+    monkeypatch.setenv("COURSE_DATA_DIR", str(staged))
+    with pytest.raises(ConnectionError) as error:
+        load_mnist(tmp_path / "nowhere", progress=False)
+    assert type(error.value) is ConnectionError  # the canary recognises it by this name
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+    shown = "".join(traceback.format_exception(error.value))
+    assert "During handling" not in shown and "direct cause" not in shown and "urllib3" not in shown
+    text = message(error)
+    lines = text.splitlines()
+    assert len(lines) <= 12, text
+    assert lines[0] == ("Could not download MNIST: this computer seems to have no internet connection "
+                        "(course servers often have none).")
+    cache = Path(pooch.os_cache("course_utils"))  # created by the attempt to download into it
+    assert lines[1:5] == ["Looked for a copy in:",
+                          f"  - data_dir argument: {tmp_path / 'nowhere'} (does not exist)",
+                          f"  - COURSE_DATA_DIR: {staged} ({NONE_OF_THEM})",
+                          f"  - cache folder: {cache} ({NONE_OF_THEM})"]
+    assert lines[5] == f"It needs {FOUR_FILES}"
+    assert "ask the course staff where their pre-staged copy is" in lines[6]
+    assert "set the environment variable COURSE_DATA_DIR to the folder holding the copy" in lines[7]
+    assert "before starting Jupyter (after setting it, restart Jupyter and the kernel)" in lines[7]
+    assert lines[8] == f"  - or copy it into the cache folder {cache}."
+    urls = ", ".join(f"{mirror}{IMAGES['train']}.gz" for mirror in unreachable)
+    assert lines[-1] == f"(Tried {urls}: Connection refused.)"
+
+
+def test_offline_error_says_that_the_folder_in_course_data_dir_does_not_exist(unreachable, monkeypatch,
+                                                                               tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ConnectionError) as error:
+        load_mnist(progress=False)
+    assert f"\n  - COURSE_DATA_DIR: {tmp_path / 'no-such-folder'} (does not exist)\n" in message(error)
+    assert error.value.__cause__ is None
+
+
+def test_offline_error_after_an_interrupted_download_names_the_files_still_missing(fake, unreachable):
+    gz, _, _ = fake
+    cache_folder().mkdir(parents=True)
+    for name in (IMAGES["train"], LABELS["train"]):
+        shutil.copy(gz / f"{name}.gz", cache_folder())
+    with pytest.raises(ConnectionError) as error:
+        load_mnist(progress=False)
+    assert (f"  - cache folder: {cache_folder().parent} (exists, but lacks 't10k-images-idx3-ubyte.gz', "
+            f"'t10k-labels-idx1-ubyte.gz' in its 'mnist/' subfolder)") in message(error).splitlines()
+    assert f"{unreachable[1]}{IMAGES['t10k']}.gz: Connection refused" in message(error)
+
+
+def test_offline_error_describes_the_folders_as_the_download_false_error_does(unreachable, monkeypatch,
+                                                                              tmp_path):
+    cache_folder().mkdir(parents=True)  # as the download attempt leaves it
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(FileNotFoundError) as not_found:
+        load_mnist(tmp_path, download=False)
+    with pytest.raises(ConnectionError) as offline:
+        load_mnist(tmp_path, progress=False)
+
+    def shared(error):
+        return [line for line in message(error).splitlines() if line.startswith(("  - ", "It needs"))]
+
+    assert f"  - data_dir argument: {tmp_path} ({NONE_OF_THEM})" in shared(not_found)
+    assert len(shared(not_found)) == 6 and shared(not_found) == shared(offline)
 
 
 def test_download_with_the_wrong_checksum_is_a_data_error(monkeypatch):

@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from ._sources import ENV_VAR, fetch, places_text, search_dirs
+from ._sources import Wanted, fetch, not_found_message, search_dirs
 from ._sources import md5 as _md5
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10DataError", "load_cifar10"]
@@ -85,7 +85,8 @@ def load_cifar10(data_dir=None, download=True, *, n_train=None, n_test=None, pro
 
     Raises:
         FileNotFoundError: no data found and ``download=False``.
-        ConnectionError: the download failed (for example, no internet connection).
+        ConnectionError: no data found and the download failed (for example, no internet
+            connection); the message lists the folders searched and says how to stage the data.
         CIFAR10DataError (a ValueError): the files are damaged or not the official format.
     """
     _check_count("n_train", n_train)
@@ -112,8 +113,8 @@ def _find_source(data_dir, download, progress):
             break
     else:
         if not download:
-            raise FileNotFoundError(_not_found_message(searched))
-        source = _download(searched[-1][1], progress)
+            raise FileNotFoundError(not_found_message(_wanted(), searched))
+        source = _download(searched, progress)
     if source.is_file() and source.stat().st_size == ARCHIVE_SIZE and _md5(source) != ARCHIVE_MD5:
         raise CIFAR10DataError(
             f"{source} has the size of the official CIFAR-10 archive but not its MD5 checksum "
@@ -133,19 +134,24 @@ def _source_in(folder):
     return None
 
 
-def _not_found_message(searched):
-    return (
-        f"CIFAR-10 not found. Looked for '{FOLDER_NAME}/' or '{ARCHIVE_NAME}' in:\n"
-        f"{places_text(searched)}\n"
-        f"To fix it, either set the environment variable {ENV_VAR} (or pass data_dir=...) to a "
-        f"folder holding one of them, or call load_cifar10(download=True) to download the "
-        f"archive (170 MB) from {ARCHIVE_URL}.")
+def _lacks(folder):
+    """What an existing folder in which ``_source_in`` found nothing lacks (str)."""
+    return f"holds neither '{FOLDER_NAME}/' nor '{ARCHIVE_NAME}'"
 
 
-def _download(cache_dir, progress):
-    """Download the official archive into ``cache_dir``; return its path (MD5-verified)."""
-    return fetch((ARCHIVE_URL,), ARCHIVE_MD5, ARCHIVE_NAME, cache_dir, progress, what="the CIFAR-10 archive",
-                 stage=f"'{ARCHIVE_NAME}' (or its extracted '{FOLDER_NAME}/' folder)", data_error=CIFAR10DataError)
+def _wanted():
+    """What the messages say is needed, and where the download comes from."""
+    return Wanted("CIFAR-10", f"'{ARCHIVE_NAME}' (170 MB) or the folder '{FOLDER_NAME}/' extracted from it",
+                  _lacks, "load_cifar10(download=True)", ARCHIVE_URL)
+
+
+def _download(searched, progress):
+    """Download the official archive into the cache folder (the last of the folders ``searched``);
+    return its path (MD5-verified)."""
+    return fetch((ARCHIVE_URL,), ARCHIVE_MD5, ARCHIVE_NAME, searched[-1][1], progress,
+                 what="the CIFAR-10 archive",
+                 stage=f"'{ARCHIVE_NAME}' (or its extracted '{FOLDER_NAME}/' folder)",
+                 data_error=CIFAR10DataError, wanted=_wanted(), searched=searched)
 
 
 def _read_batches(source):

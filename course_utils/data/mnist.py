@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._sources import ENV_VAR, cache_dir, fetch, md5, places_text, search_dirs
+from ._sources import Wanted, cache_dir, fetch, md5, not_found_message, search_dirs
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MNISTDataError", "MNISTFile", "load_mnist"]
 
@@ -80,7 +80,8 @@ def load_mnist(data_dir=None, download=True, *, progress=True):
 
     Raises:
         FileNotFoundError: no data found and ``download=False``.
-        ConnectionError: the download failed (for example, no internet connection).
+        ConnectionError: no data found and the download failed (for example, no internet
+            connection); the message lists the folders searched and says how to stage the data.
         MNISTDataError (a ValueError): a file is missing, truncated, damaged or not official.
     """
     folder = _find_folder(data_dir, download, progress)
@@ -101,10 +102,10 @@ def _find_folder(data_dir, download, progress):
             break
     else:
         if not download:
-            raise FileNotFoundError(_not_found_message(searched))
+            raise FileNotFoundError(not_found_message(_wanted(), searched))
         folder = _download_folder()
     if download and folder == _download_folder():  # also completes an interrupted download
-        _download_missing(folder, progress)
+        _download_missing(folder, progress, searched)
     return folder
 
 
@@ -116,30 +117,46 @@ def _download_folder():
 def _folder_in(place):
     """``place/mnist`` or ``place`` if it holds any MNIST file (gzipped or not), else None."""
     for folder in (place / FOLDER_NAME, place):
-        if any((folder / name).is_file() or (folder / f"{name}.gz").is_file()
-               for name in MNIST_FILES):
+        if any(_has(folder, name) for name in MNIST_FILES):
             return folder
     return None
 
 
-def _not_found_message(searched):
-    names = ", ".join(f"'{name}.gz'" for name in MNIST_FILES)
-    return (
-        f"MNIST not found. Looked for {names} (or the same files uncompressed, without '.gz'), "
-        f"directly or in an '{FOLDER_NAME}/' subfolder, in:\n{places_text(searched)}\n"
-        f"To fix it, either set the environment variable {ENV_VAR} (or pass data_dir=...) to a "
-        f"folder holding them, or call load_mnist(download=True) to download them (11 MB) from "
-        f"{MNIST_MIRRORS[0]}.")
+def _has(folder, name):
+    """Whether ``folder`` holds the MNIST file ``name``, gzipped or not."""
+    return (folder / name).is_file() or (folder / f"{name}.gz").is_file()
 
 
-def _download_missing(folder, progress):
-    """Download into ``folder`` each official ``.gz`` file that is there in neither form."""
+def _gz_names(names):
+    return ", ".join(f"'{name}.gz'" for name in names)
+
+
+def _lacks(place):
+    """What an existing folder in which ``_folder_in`` found nothing, or the cache folder with an
+    incomplete download, lacks (str)."""
+    for folder, where in ((place / FOLDER_NAME, f" in its '{FOLDER_NAME}/' subfolder"), (place, "")):
+        missing = [name for name in MNIST_FILES if not _has(folder, name)]
+        if len(missing) < len(MNIST_FILES):
+            return f"lacks {_gz_names(missing)}{where}"
+    return f"holds none of the four files, directly or in an '{FOLDER_NAME}/' subfolder"
+
+
+def _wanted():
+    """What the messages say is needed, and where the download comes from."""
+    return Wanted("MNIST", f"the four files {_gz_names(MNIST_FILES)} (11 MB; or the same uncompressed, "
+                           f"without '.gz'), directly in the folder or in an '{FOLDER_NAME}/' subfolder",
+                  _lacks, "load_mnist(download=True)", MNIST_MIRRORS[0])
+
+
+def _download_missing(folder, progress, searched):
+    """Download into ``folder`` each official ``.gz`` file that is there in neither form; ``searched``:
+    the folders searched (``search_dirs``), for the message if the download fails."""
     for name, spec in MNIST_FILES.items():
-        if (folder / name).is_file() or (folder / f"{name}.gz").is_file():
+        if _has(folder, name):
             continue
         urls = [f"{mirror}{name}.gz" for mirror in MNIST_MIRRORS]
         fetch(urls, spec.gz_md5, f"{name}.gz", folder, progress, what=f"MNIST's '{name}.gz'",
-              stage="the four MNIST files", data_error=MNISTDataError)
+              stage="the four MNIST files", data_error=MNISTDataError, wanted=_wanted(), searched=searched)
 
 
 def _locate_files(folder):
@@ -153,7 +170,7 @@ def _locate_files(folder):
         else:
             missing.append(name)
     if missing:
-        listed = ", ".join(f"'{name}.gz'" for name in missing)
+        listed = _gz_names(missing)
         raise MNISTDataError(
             f"MNIST in {folder} is incomplete: {listed} (or the same uncompressed, without '.gz') "
             f"{'is' if len(missing) == 1 else 'are'} missing. {_how_to_fix(folder, missing)}")
