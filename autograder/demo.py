@@ -99,7 +99,7 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
         submit(course, student, LAB, nb)
         print(f"   {student}: {what}")
     problem = sandbox_problem()
-    print(f"3. Grading in parallel ({workers or 'one per usable core'} workers), " +
+    print(f"3. Grading in parallel ({f'{workers} workers' if workers else 'a worker per usable core'}), " +
           (f"WITHOUT the sandbox: {problem} (fine for these trusted samples; real grading refuses)"
            if problem else "each kernel in the sandbox"))
     grade(course, LAB, workers=workers, sandbox=not problem)
