@@ -25,6 +25,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .course import Course
+from .findings import noted
+from .records import Fact
 
 try:
     from jinja2 import pass_context
@@ -140,6 +142,17 @@ def check_message(output) -> str:
         f"The test stopped with an error: {ename}"
 
 
+STOP_ERRORS = {"KeyboardInterrupt", "CellTimeoutError"}  # what stopping a cell at its time limit raises in it
+
+
+def stopped_message(what: str) -> str:
+    """What a student reads about a cell the grader stopped (``what``: its finding, "was stopped at its time limit
+    (5 s)")."""
+    return (f"Your code ran out of time: this cell {what}, several times what the model solution needs. Look for a "
+            "loop that never ends (a condition that never turns false) or code far slower than it needs to be (a "
+            "Python loop over every entry of an array, say).")
+
+
 def heading_above(cells, index: int) -> tuple[int, str]:
     """(cell index, text) of the last Markdown heading before cell ``index``; (-1, "") if there is none."""
     for at in range(index - 1, -1, -1):
@@ -247,6 +260,7 @@ class FeedbackSummary(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         titles = question_titles(nb.cells)
+        stopped = {finding["cell"]: finding["what"] for finding in noted(nb) if finding["fact"] == Fact.CELL_TIMEOUT}
         questions = []
         with Gradebook(info["db_url"]) as gb:
             for index, cell in enumerate(nb.cells):
@@ -262,9 +276,12 @@ class FeedbackSummary(NbGraderPreprocessor):
                 meta["pending"] = pending
                 written = bool(utils.is_solution(cell))
                 score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
+                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                if index in stopped:
+                    errors = [o for o in errors if o.get("ename") not in STOP_ERRORS]
                 messages = [] if written or score >= points else (
-                    [check_message(o) for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-                    or ["This test did not pass."])
+                    ([stopped_message(stopped[index])] if index in stopped else []) +
+                    [check_message(o) for o in errors] or ["This test did not pass."])
                 questions.append(Question(meta["grade_id"], inline_html(titles[index]), written, score, points,
                                           pending, messages, (meta.get("comment") or "").strip(),
                                           written and unanswered))

@@ -18,6 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.capacity import default_workers, usable_cores
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
+from autograder.feedback import feedback
 from autograder.findings import noted_times
 from autograder.grade import grade
 from autograder.records import Status, load_record
@@ -132,6 +133,12 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     # an endless loop in a cell of the student's own is stopped; the tests after it keep their points
     assert outcomes["stuck_once"].status == Status.TIMEOUT and "cell 1 was stopped" in outcomes["stuck_once"].detail
     assert outcomes["stuck_once"].score == 13
+    # the student reads that their code ran out of time, not the KeyboardInterrupt that stopped it
+    feedback(course, LAB1, allow_pending=True)
+    page = (course.feedback_dir("loops", LAB1) / f"{LAB1}.html").read_text()
+    assert "Your code ran out of time: this cell was stopped at its time limit (" in page
+    assert "The test stopped with an error: KeyboardInterrupt" not in page
+    assert "The test stopped with an error: CellTimeoutError" not in page
 
 
 def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
