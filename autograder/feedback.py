@@ -14,6 +14,7 @@ from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError
+from .gradebook_access import require_released
 from .lab_lock import lab_lock
 from .leaks import secret_lines, split_regions
 from .records import UNGRADABLE, load_record, unfinished
@@ -52,6 +53,7 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
 
 
 def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
+    require_released(course.db_url(), lab, f"python -m autograder feedback {lab}")
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     stopped = {student for student, record in records.items() if unfinished(record)}
     graded = sorted(student for student in (p.parent.parent.name for p in

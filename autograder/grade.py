@@ -47,6 +47,7 @@ from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sq
                      unusable_student_id)
 from .export import final_score
 from .findings import changed_tests_since, noted, noted_times
+from .gradebook_access import released
 from .lab_lock import lab_lock
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
@@ -350,12 +351,7 @@ def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None 
     Grading never releases by itself: releasing rewrites release/, which students may already have, and N
     shards would all do it at once. The instructor releases once, on purpose.
     """
-    def known(gb):
-        try:
-            return bool(gb.find_assignment(lab).notebooks)
-        except MissingEntry:
-            return False
-    if not _with_gradebook(course, known):
+    if not _with_gradebook(course, lambda gb: released(gb, lab)):
         if shard:
             raise CourseError(f"The gradebook ({_safe_url(course)}) has no {lab} yet, and shards do not release "
                               f"(all of them would rewrite release/ and the gradebook at once). Run "

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from .course import sqlite_file
+from .course import CourseError, sqlite_file
 
 WHERE = "c.CourseDirectory.db_url in nbgrader_config.py"
 
@@ -108,3 +108,29 @@ def _sqlite_problem(file: Path) -> str | None:
         return (f"The gradebook {file} cannot be opened: {error}. If it is damaged or not a gradebook, restore it from "
                 "a backup (or move it away to start an empty one), then run the command again.")
     return None
+
+
+def released(gb, lab: str) -> bool:
+    """Whether ``lab`` is in the open gradebook ``gb`` (an nbgrader ``Gradebook``) with its notebooks: ``release``
+    put it there, so its tests are known."""
+    from nbgrader.api import MissingEntry
+    try:
+        return bool(gb.find_assignment(lab).notebooks)
+    except MissingEntry:
+        return False
+
+
+def require_released(url: str, lab: str, then: str) -> None:
+    """Raise CourseError unless ``lab`` was released into the gradebook at ``url`` (a SQLite file that does not exist
+    is not created); ``then`` is the command to run again once the lab is graded."""
+    file = sqlite_file(url)
+    if file and not file.is_file() or not _released_at(url, lab):
+        raise CourseError(f"{lab} has not been released into the gradebook yet, so nothing of it was graded. Release "
+                          f"it (`python -m autograder release {lab}`), grade it (`python -m autograder grade {lab}`), "
+                          f"then run `{then}` again.")
+
+
+def _released_at(url: str, lab: str) -> bool:
+    from nbgrader.api import Gradebook
+    with Gradebook(url) as gb:
+        return released(gb, lab)

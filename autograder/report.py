@@ -20,6 +20,7 @@ import nbformat
 
 from .course import Course, write_whole
 from .export import grade_rows
+from .gradebook_access import require_released
 
 TOP_MESSAGES = 3
 
@@ -66,6 +67,7 @@ def analyse(course: Course, lab: str) -> tuple[list[Question], list[dict]]:
     """The lab's questions with their numbers, and the export rows they come from."""
     course.check_lab(lab)
     _, rows = grade_rows(course)
+    require_released(course.db_url(), lab, f"python -m autograder report {lab}")
     rows = [row for row in rows if row["lab"] == lab]
     questions = [Question(grade_id, points) for grade_id, points in _points(course, lab).items()]
     for row in rows:

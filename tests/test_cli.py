@@ -103,9 +103,9 @@ def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path,
     """Written once, then again on a disk filled up in between: a plain error, and what the first run wrote intact."""
     from autograder.course import Course
     from autograder.demo import scratch_course
-    from nbgrader.api import Gradebook
+    from autograder.release import release_lab
     course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", ["lab1_initialization"])
-    Gradebook(course.db_url()).close()  # an empty gradebook: a course before any release
+    assert release_lab(course, "lab1_initialization") == []  # released, nothing graded yet
     out = tmp_path / "out"
     out.mkdir()
     run = shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root),
@@ -190,6 +190,34 @@ def test_tables_of_a_course_with_no_gradebook_yet_say_what_to_do_first(tmp_path,
                             text=True)
     assert result.returncode == 2 and "This course has no gradebook yet" in result.stderr, result.stderr
     assert "Release a lab" in result.stderr and not (root / "gradebook.db").exists()
+
+
+def test_feedback_and_report_of_a_lab_not_released_say_to_release_and_grade_it_first(tmp_path):
+    """Lab 1 released and graded, Lab 3 handed out by hand (its release/ is in the repository) but never released
+    into the gradebook: its feedback and report say so, and what to run, instead of writing nothing and succeeding."""
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    from autograder.release import release_lab
+    root = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path,
+                          ["lab1_initialization", "lab3_loss_functions"]).root
+    lab = "lab3_loss_functions"
+    folder = root / "submitted" / "ana" / lab
+    folder.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[1] / "release" / lab / f"{lab}.ipynb", folder)
+
+    def run(*command):
+        return subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), *command], capture_output=True,
+                              text=True)
+    said = run("feedback", lab)  # no gradebook at all yet: none is created
+    assert said.returncode == 2 and f"{lab} has not been released into the gradebook yet" in said.stderr, said.stderr
+    assert not (root / "gradebook.db").exists()
+    assert release_lab(Course(root), "lab1_initialization") == []
+    for command in (["feedback", lab, "--allow-pending"], ["report", lab]):
+        said = run(*command)
+        assert said.returncode == 2 and "Traceback" not in said.stderr, said.stderr
+        assert f"Release it (`python -m autograder release {lab}`), grade it (`python -m autograder grade {lab}`), " \
+               f"then run `python -m autograder {command[0]} {lab}` again." in said.stderr
+    assert not (root / "feedback").exists() and not (root / "reports").exists()
 
 
 def test_a_course_whose_path_nbgrader_would_read_as_a_pattern_is_refused_saying_why(tmp_path):
