@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .course import CONFIG_FILE, Course, CourseError, fingerprint
+from .leaks import cell_label
 
 STUDENT = "canary"
 DATASETS = {"load_cifar10": ("CIFAR-10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
@@ -152,7 +153,7 @@ def lost_points(graded) -> list[str]:
 
 def failures_outside_tests(graded) -> list[str]:
     """``"cell N (ename)"`` of each cell of an autograded notebook, other than a graded test, that has an error."""
-    return [f"cell {index} ({errors[0].get('ename')})" for index, cell in enumerate(graded.cells)
+    return [f"{cell_label(cell, index)} ({errors[0].get('ename')})" for index, cell in enumerate(graded.cells)
             if not (cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
             and (errors := [o for o in cell.get("outputs", []) if o.get("output_type") == "error"])]
 

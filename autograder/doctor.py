@@ -1,10 +1,13 @@
 """``python -m autograder doctor [LAB]``: is this server ready to grade? The canary's checks, alone, as a report."""
 from __future__ import annotations
 
+import nbformat
+
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
 from .course import Course, CourseError, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url
+from .leaks import cell_label
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
 
@@ -57,6 +60,7 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
 
 def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: list[str], kernel_bytes: int) -> bool:
     from .grade import run_canary
+    from .preprocessors import cell_key
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
         raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
@@ -64,9 +68,11 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
     lines.append(f"  [{'ok' if result.ok else 'PROBLEM'}] score {result.score:g} / {result.max_score:g} automatic "
                  f"points, status {result.status}")
+    cells = nbformat.read(course.source_notebook(lab), as_version=4).cells
+    labels = {cell_key(cell): cell_label(cell, index) for index, cell in enumerate(cells)}
     slowest = sorted(result.cell_seconds.items(), key=lambda item: -item[1])[:3]
     lines.append(f"  [info] time: {result.seconds:.1f} s in all (kernel start included); slowest cells: "
-                 + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in slowest))
+                 + ", ".join(f"{labels.get(key, key)} {seconds:.2f} s" for key, seconds in slowest))
     lines.append(f"  [info] memory: the kernel's peak was {result.peak_memory_bytes / MiB:.0f} MiB "
                  f"(the limit is {size_text(kernel_bytes)})")
     if result.problem:
@@ -118,9 +124,11 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
                      "(kernel start included)")
     else:
         failed = max(cell_seconds)
-        lines.append(f"  [PROBLEM] cell {failed} stopped with {error.ename}: {error.evalue} (after {seconds:.0f} s)")
+        lines.append(f"  [PROBLEM] {cell_label(nb.cells[failed], failed)} stopped with {error.ename}: {error.evalue} "
+                     f"(after {seconds:.0f} s)")
     slowest = sorted(cell_seconds.items(), key=lambda item: -item[1])[:3]
-    lines.append("  [info] slowest cells: " + ", ".join(f"cell {index} {s:.1f} s" for index, s in slowest))
+    lines.append("  [info] slowest cells: " + ", ".join(f"{cell_label(nb.cells[index], index)} {s:.1f} s"
+                                                         for index, s in slowest))
     accuracies = _accuracy_lines(nb)
     lines.append("  [info] test accuracy, as each part of the notebook printed it last:" if accuracies else
                  "  [info] the notebook printed no test accuracy")

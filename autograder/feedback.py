@@ -16,7 +16,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from .course import Course, CourseError
 from .gradebook_access import require_released
 from .lab_lock import lab_lock
-from .leaks import secret_lines, split_regions
+from .leaks import cell_label, secret_lines, split_regions
 from .records import UNGRADABLE, load_record, unfinished
 from .sandbox import package_folder
 
@@ -53,7 +53,6 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
 
 
 def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
-    require_released(course.db_url(), lab, f"python -m autograder feedback {lab}")
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     stopped = {student for student, record in records.items() if unfinished(record)}
     graded = sorted(student for student in (p.parent.parent.name for p in
@@ -68,6 +67,7 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     problem = course.not_writable("feedback pages", course.lab_folders(course.root / "feedback", lab))
     if problem:
         raise CourseError(problem)
+    require_released(course.db_url(), lab, f"python -m autograder feedback {lab}")
     if graded:
         config = course.config()
         coursedir = course.coursedir(config)
@@ -105,6 +105,8 @@ def without_page(course: Course, lab: str) -> list[str]:
 def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:
     """student -> how many of their answers (graded by hand) are still to grade, for those who have any."""
     pending = {}
+    if not students:
+        return pending
     with Gradebook(course.db_url()) as gb:
         for student in students:
             try:
@@ -187,8 +189,8 @@ def output_text(output) -> str:
     return ANSI.sub("", text)
 
 
-def secret_outputs(nb, secrets: dict[str, list[str]]) -> list[tuple[int, str | None, list[str]]]:
-    """``(index, grade id or None, labs)`` of each cell whose outputs show secret lines of those labs.
+def secret_outputs(nb, secrets: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """``(cell_label, labs)`` of each cell whose outputs show secret lines of those labs.
 
     A line of the notebook's own code (outside hidden tests) does not count: a traceback quotes the
     student's code, which may rightly equal a solution.
@@ -202,7 +204,7 @@ def secret_outputs(nb, secrets: dict[str, list[str]]) -> list[tuple[int, str | N
     for index, lines in enumerate(shown):
         labs = sorted({lab for line in found if line in lines for lab in secrets[line]})
         if labs:
-            cells.append((index, nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id"), labs))
+            cells.append((cell_label(nb.cells[index], index), labs))
     return cells
 
 
@@ -222,8 +224,7 @@ def _check_outputs(course: Course, lab: str, student: str, page: Path, secrets: 
     if not cells:
         return []
     page.unlink()
-    where = "; ".join(f"cell {index}{f' ({grade_id})' if grade_id else ''} shows secret text of "
-                      f"{', '.join(labs)}" for index, grade_id, labs in cells)
+    where = "; ".join(f"{cell} shows secret text of {', '.join(labs)}" for cell, labs in cells)
     return [f"The feedback page of {student} for {lab} was deleted: in the graded notebook, {where} (solution, "
             f"hidden test or model answer lines of source/). Inspect the submission "
             f"{course.submission_dir(student, lab)}: it printed instructor files, which a sandboxed kernel "

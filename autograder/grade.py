@@ -49,6 +49,7 @@ from .export import final_score
 from .findings import changed_tests_since, noted, noted_times
 from .gradebook_access import released
 from .lab_lock import lab_lock
+from .leaks import cell_label
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
@@ -218,14 +219,15 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
         changes = {}
     parts = []
     for finding in found:
-        cell, what = finding["cell"], finding["what"]
-        parts.append(f"the kernel died in cell {cell} ({what}); the cells before it were graded, the rest scored "
-                     "nothing" if finding["fact"] in DEATHS else f"cell {cell} {what}")
+        cell, what = cell_label(graded.cells[finding["cell"]], finding["cell"]), finding["what"]
+        parts.append(f"the kernel died in {cell} ({what}); the cells before it were graded, the rest scored "
+                     "nothing" if finding["fact"] in DEATHS else f"{cell} {what}")
     parts += [f"{kind} test cell(s) {', '.join(ids)}: {CHANGE_OUTCOME[kind]}" for kind, ids in changes.items()]
     status = status_of([finding["fact"] for finding in found], bool(changes))
     named = {finding["cell"] for finding in found}
     died = min((finding["cell"] for finding in found if finding["fact"] in DEATHS), default=len(graded.cells))
-    errors = [f"cell {i} ({ename})" for i, ename in _student_errors(graded) if i not in named and i < died]
+    errors = [f"{cell_label(graded.cells[i], i)} ({ename})" for i, ename in _student_errors(graded)
+              if i not in named and i < died]
     if errors:
         parts.append("errors outside the tests in " + ", ".join(errors[:3]) +
                      (f" and {len(errors) - 3} more" if len(errors) > 3 else ""))

@@ -21,6 +21,13 @@ INSTRUCTOR_IMPORT = re.compile(r"\b(from\s+autograder\b|import\s+autograder\b|au
 MIN_SECRET_LENGTH = 12  # shorter lines ("else:", "return A") say nothing about the answer
 
 
+def cell_label(cell, index: int) -> str:
+    """How messages name cell ``index`` of a notebook: counted from 1 at the top, as a reader counts, with its
+    nbgrader grade id when it has one (``cell 49 (test_mse_loss)``)."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
 @dataclass(frozen=True)
 class Leak:
     path: Path
@@ -89,7 +96,7 @@ def find_leaks(source_notebook: Path, release_dir: Path) -> list[Leak]:
         if path.suffix == ".ipynb":
             nb = nbformat.read(path, as_version=4)
             for index, cell in enumerate(nb.cells):
-                where = f"cell {index}"
+                where = cell_label(cell, index)
                 leaks += find_leaks_in_text(cell.source, secrets, path, where)
                 if cell.get("outputs"):
                     leaks.append(Leak(path, where, "the cell has outputs (they may show answers)"))

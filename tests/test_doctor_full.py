@@ -45,8 +45,9 @@ def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path):
     nbformat.write(nb, path)
     report, ok = full_run(Course(tmp_path), lab)
     assert not ok
-    index = nb.cells.index(cell)
-    assert f"[PROBLEM] cell {index} stopped with RuntimeError: the data folder is empty" in report, report
+    index = nb.cells.index(cell)  # named as a reader counts cells, from 1, with its grade id
+    assert f"[PROBLEM] cell {index + 1} ({cell.metadata.nbgrader.grade_id}) stopped with RuntimeError: the data folder " \
+           "is empty" in report, report
 
 
 def test_full_without_a_lab_says_which_lab_to_name():

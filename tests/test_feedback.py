@@ -64,7 +64,7 @@ def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_wh
         feedback(course, LAB, allow_pending=True)
     message = str(error.value)
     assert message.startswith(f"The feedback page of mallory for {LAB} was deleted")
-    assert f"cell {at} (initialize_parameters) shows secret text of {OTHER}" in message
+    assert f"cell {at + 1} (initialize_parameters) shows secret text of {OTHER}" in message
     assert str(course.submission_dir("mallory", LAB)) in message and "alice" not in message and "bob" not in message
     secrets = course_secrets(course)
     assert not [line for line in secrets if line in message]  # where, never what

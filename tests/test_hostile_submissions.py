@@ -322,24 +322,24 @@ STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood",
 
 
 # What the status and the detail name, where the submission was not simply graded. A hostile cell
-# that raised is named in the detail of a graded submission ("errors outside the tests in cell 1 (...)").
+# that raised is named in the detail of a graded submission ("errors outside the tests in cell 2 (...)": the second).
 NAMED = {
-    "memory_bomb": ("hit_limit", "cell 1 ran out of memory (the limit is 2 GiB)"),
-    "fork_loop": ("hit_limit", "cell 1 could start no more processes or threads (the limit is 128"),
-    "output_flood": ("hit_limit", "cell 1 printed more than the limit of 1000 lines"),
-    "big_output": ("hit_limit", "cell 1 passed the notebook's output limit of 20 MiB (later output was dropped)"),
-    "disk_flood": ("hit_limit", "cell 1 wrote a file past the size limit (the limit is 256 MiB)"),
-    "network": ("graded", "errors outside the tests in cell 1 ("),
-    "read_solutions": ("graded", "errors outside the tests in cell 1 ("),
-    "read_gradebook": ("graded", "errors outside the tests in cell 1 ("),
-    "write_results": ("graded", "errors outside the tests in cell 1 ("),
-    "patched_test_helpers": ("graded", "errors outside the tests in cell 1 (ImportError)"),
+    "memory_bomb": ("hit_limit", "cell 2 ran out of memory (the limit is 2 GiB)"),
+    "fork_loop": ("hit_limit", "cell 2 could start no more processes or threads (the limit is 128"),
+    "output_flood": ("hit_limit", "cell 2 printed more than the limit of 1000 lines"),
+    "big_output": ("hit_limit", "cell 2 passed the notebook's output limit of 20 MiB (later output was dropped)"),
+    "disk_flood": ("hit_limit", "cell 2 wrote a file past the size limit (the limit is 256 MiB)"),
+    "network": ("graded", "errors outside the tests in cell 2 ("),
+    "read_solutions": ("graded", "errors outside the tests in cell 2 ("),
+    "read_gradebook": ("graded", "errors outside the tests in cell 2 ("),
+    "write_results": ("graded", "errors outside the tests in cell 2 ("),
+    "patched_test_helpers": ("graded", "errors outside the tests in cell 2 (ImportError)"),
     "edited_tests": ("tests_changed", "edited test cell(s) test_initialize_parameters, "),
     "raised_points": ("tests_changed", "edited test cell(s) test_initialize_parameters, "),
     "duplicated_tests": ("tests_changed", "duplicated test cell(s) test_initialize_parameters: the last copy counted"),
     "deleted_tests": ("tests_changed", "deleted test cell(s) test_initialize_parameters, "),
     "tests_moved_first": ("tests_changed", "moved test cell(s) test_initialize_parameters, "),
-    "forged_findings": ("graded", "errors outside the tests in cell 1 (KernelDied)"),
+    "forged_findings": ("graded", "errors outside the tests in cell 2 (KernelDied)"),
 }
 
 

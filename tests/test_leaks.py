@@ -54,11 +54,11 @@ def test_each_kind_of_leak_is_reported(tmp_path):
                        new_markdown_cell("Symmetry means every hidden unit computes the same function."),
                        new_code_cell("x = 1", outputs=[nbformat.v4.new_output("stream", text="0.5")]))
     found = {(leak.where, leak.what.split(" ")[0]) for leak in leaks}
-    assert ("cell 0", "secret") in found
-    assert ("cell 1", "nbgrader") in found
-    assert ("cell 2", "a") in found  # a reference to the instructor-only package
-    assert ("cell 3", "secret") in found
-    assert ("cell 4", "the") in found  # outputs
+    assert ("cell 1", "secret") in found  # counted from 1, as a reader counts
+    assert ("cell 2", "nbgrader") in found
+    assert ("cell 3", "a") in found  # a reference to the instructor-only package
+    assert ("cell 4", "secret") in found
+    assert ("cell 5", "the") in found  # outputs
 
 
 def test_other_files_in_the_release_are_checked_too(tmp_path):
