@@ -99,13 +99,14 @@ class SandboxedExecute(Execute):
         self.output_bytes, self.output_dropped = 0, False  # output so far, and whether some was dropped
         self.stopped_once = False  # a cell of this notebook was stopped at its time limit
         self.start_timed_out = False  # the kernel did not start within ``startup_timeout``
+        self.starting_km = None  # the kernel's manager while it starts (nbclient forgets it if the start fails)
         global last_failure
         last_failure = None
         forget(nb)
         try:
             return super().preprocess(nb, resources, km)
         except BaseException:
-            kind = getattr(self.km, "exit_kind", None)
+            kind = getattr(self.km or self.starting_km, "exit_kind", None)
             last_failure = Fact(kind) if kind else Fact.STARTUP_TIMEOUT if self.start_timed_out else None
             raise
         finally:
@@ -162,10 +163,11 @@ class SandboxedExecute(Execute):
         return cell, self.resources
 
     async def async_start_new_kernel_client(self):
+        self.starting_km, started = self.km, time.monotonic()
         try:
             kc = await super().async_start_new_kernel_client()
-        except RuntimeError:  # it did not become ready: still alive means it was too slow to start
-            self.start_timed_out = bool(await ensure_async(self.km.is_alive()))
+        except RuntimeError:  # it did not become ready, and nbclient shut it down: too slow to start, or it died
+            self.start_timed_out = time.monotonic() - started >= self.startup_timeout
             raise
         if self.judge:  # the judge's own client connects now, long before the first test: the kernel's first
             # question would be lost if its stdin channel were still connecting (ZMQ routes only to known peers)

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import Course
+from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
 from autograder.feedback import feedback, visible_text
 from autograder.grade import grade, load_record
@@ -66,6 +66,26 @@ def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothin
     assert full > 0 and all(again[s].score == full for s in students if s != "s5") and again["s5"].score == 0
     with Gradebook(course.db_url()) as gb:  # one submission per student, whatever ran twice
         assert sorted(s.student.id for s in gb.find_assignment(LAB).submissions) == students
+
+
+def test_a_kernel_that_does_not_start_in_time_gets_a_timeout_that_says_so(course, tmp_path):
+    """A loaded server, where a kernel answers after the start-up limit: here a kernel that sleeps 5 s before it
+    starts, against a limit of 1 s. Before, the grader's own look at the failed start raised AttributeError, reported
+    as nbgrader failing on the submission."""
+    spec = tmp_path / "jupyter" / "kernels" / "slow-python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": ["sh", "-c", f'sleep 5; exec {sys.executable} -m ipykernel_launcher -f "$0"', "{connection_file}"],
+        "display_name": "Python 3, slow to start", "language": "python"}))
+    config = course.root / CONFIG_FILE
+    config.write_text(config.read_text() + '\nc.SandboxedExecute.kernel_name = "slow-python3"\n'
+                      "c.SandboxedExecute.startup_timeout = 1\n")
+    submit(course, "slow_start", LAB, solved(course, LAB))
+    result = subprocess.run([*grade_command(course, "--skip-canary")], capture_output=True, text=True,
+                            env={**os.environ, "JUPYTER_PATH": str(tmp_path / "jupyter")}, timeout=300)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("slow_start"))
+    assert "timeout" in row and "the notebook's kernel did not start in time; nothing could be graded" in row, \
+        result.stdout + result.stderr
 
 
 def test_a_worker_that_dies_is_retried_once_then_recorded(course):
