@@ -479,7 +479,11 @@ def _children(pid: int) -> list[int]:
     """Host pids of the children of process ``pid`` (of any of its threads), oldest first per thread (empty once it
     has gone)."""
     children = []
-    for listing in sorted(Path(f"/proc/{pid}/task").glob("*/children")):
+    try:
+        listings = sorted(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:  # it exited while its threads were listed
+        return children
+    for listing in listings:
         with contextlib.suppress(OSError):
             children += [int(child) for child in listing.read_text().split()]
     return children
