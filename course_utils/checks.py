@@ -325,6 +325,26 @@ def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None
           hint if found else "no simple pattern (a constant factor, a sign, a transpose) fits, so " + hint)
 
 
+def check_label_loss(loss, log_probs, y, name):
+    """Check a cross-entropy ``loss`` (a number): the mean over the N samples of ``-log_probs[i, y[i]]``.
+
+    log_probs: float array (N, C), each sample's log-probabilities; y: int array (N,), the labels. Names the
+    classic ``log_probs[:, y]`` mistake, which takes every sample's log-probability of every label in y.
+    """
+    log_probs, y = np.asarray(log_probs, dtype=np.float64), np.asarray(y)
+    count = len(y)
+    expected = float(-log_probs[np.arange(count), y].mean())
+    every_pair = float(-log_probs[:, y].mean())  # (N, N): every sample with every label
+    found = _as_numeric_array(loss, name)
+    if found.size == 1 and not np.isclose(float(found.reshape(())), expected, rtol=1e-6) and any(
+            np.isclose(float(found.reshape(())), factor * every_pair, rtol=1e-6) for factor in (1, count)):
+        _fail(f"{name}: found {float(found.reshape(())):.8g}, expected {expected:.8g}: it takes the log-probability "
+              "of every sample for every label in y.",
+              "log_probs[:, y] has shape (N, N); take one entry per row, the one of the sample's own label, with "
+              "log_probs[np.arange(N), y].")
+    check_close(loss, expected, name, n=count)
+
+
 def check_type(value, expected_type, name):
     """Check ``isinstance(value, expected_type)`` (a type or a tuple of types)."""
     if isinstance(value, expected_type):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_shape,
+from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_label_loss, check_shape,
                                  check_type, diagnose)
 
 
@@ -265,3 +265,24 @@ def test_check_close_of_arrays_names_a_constant_factor(factor, n, phrase):
     expected = np.arange(1.0, 7.0).reshape(2, 3)
     message, _ = failure_of(check_close, factor * expected, expected, "dW", n=n)
     assert message.endswith(f"; rtol=1e-06, atol=1e-08): {phrase}")
+
+
+LOG_PROBS = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]]))
+LABELS = np.array([1, 2, 0])
+
+
+def test_a_label_loss_that_takes_every_label_of_every_sample_is_named_with_the_fix():
+    """log_probs[:, y] is (N, N): its mean (or its sum over N) is the classic mistake of Labs 3 and 5."""
+    right = -LOG_PROBS[np.arange(3), LABELS].mean()
+    check_label_loss(right, LOG_PROBS, LABELS, "the loss")
+    for wrong in (-LOG_PROBS[:, LABELS].mean(), -LOG_PROBS[:, LABELS].sum() / 3):
+        with pytest.raises(AssertionError) as error:
+            check_label_loss(wrong, LOG_PROBS, LABELS, "the loss")
+        assert "it takes the log-probability of every sample for every label in y" in str(error.value)
+        assert "log_probs[np.arange(N), y]" in str(error.value)
+
+
+def test_a_label_loss_summed_instead_of_averaged_is_named_as_a_factor_n():
+    summed = -LOG_PROBS[np.arange(3), LABELS].sum()
+    with pytest.raises(AssertionError, match="a factor N = 3: did you sum over the samples"):
+        check_label_loss(summed, LOG_PROBS, LABELS, "the loss")
