@@ -179,9 +179,11 @@ def test_a_test_cell_without_hidden_tests_cannot_be_released():
 # ============================================================================= a real kernel
 
 @pytest.fixture
-def kernel():
-    """A running IPython kernel and a client of it: ``run(code)`` executes the student's code."""
-    manager = KernelManager(kernel_name="python3")
+def kernel(tmp_path):
+    """A running IPython kernel and a client of it: ``run(code)`` executes the student's code. It talks over unix
+    sockets in ``tmp_path``: TCP ports, picked free and then bound by the kernel, can be taken in between by a kernel
+    of another test running beside it."""
+    manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
     manager.start_kernel()
     client = manager.blocking_client()
     client.start_channels()
