@@ -52,7 +52,9 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
         return _feedback(course, lab, allow_pending)
 
 
-def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
+def _pages(course: Course, lab: str) -> tuple[dict, set[str], list[str], set[str]]:
+    """(each student's record, those whose last grading never ended, those with a graded notebook to show, those
+    whose work could not be graded, who get a status page); the stopped ones get no page."""
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     stopped = {student for student, record in records.items() if unfinished(record)}
     graded = sorted(student for student in (p.parent.parent.name for p in
@@ -60,6 +62,11 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
                     if student not in stopped)
     ungradable = {student for student, record in records.items()
                   if record and record.status in UNGRADABLE and student not in stopped}
+    return records, stopped, graded, ungradable
+
+
+def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
+    records, stopped, graded, ungradable = _pages(course, lab)
     if not allow_pending:
         pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
         if pending:
@@ -97,9 +104,8 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
 def without_page(course: Course, lab: str) -> list[str]:
     """Students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
     graded notebook, or a half-graded one), and no status that says why their work could not be graded."""
-    records = {student: load_record(course, lab, student) for student in course.students(lab)}
-    return [student for student, record in records.items() if unfinished(record) or
-            not course.autograded_notebook(student, lab).is_file() and not (record and record.status in UNGRADABLE)]
+    records, _, graded, ungradable = _pages(course, lab)
+    return [student for student in records if student not in graded and student not in ungradable]
 
 
 def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:
