@@ -14,7 +14,7 @@ Every kernel runs inside ``bwrap`` with:
   of the notebook's folder (without its notebooks), on a size-limited tmpfs that vanishes with
   the sandbox; ``/tmp`` is another size-limited tmpfs;
 * a clean environment (no instructor secrets);
-* a copy of matplotlib's font list, built once per grading run in a sandbox like the kernels' own
+* a copy of matplotlib's font list, built in a sandbox like the kernels' own and kept in the user's cache
   (``font_list``), in the kernel's matplotlib cache: each kernel would otherwise spend about 0.4 s
   building it at its first ``import matplotlib``, as a fresh cache folder makes it do;
 * limits: address space (memory), CPU time, processes (threads count too), size of each file
@@ -46,7 +46,10 @@ import contextlib
 import ctypes
 import fcntl
 import functools
+import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -75,6 +78,7 @@ UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
 _RUNNING: set = set()              # this process's sandboxed kernel managers that have a private folder
 MPLCONFIGDIR = "/tmp/.matplotlib"  # the kernel's matplotlib settings and cache (its font list) inside the sandbox
 FONT_LIST_ENV = "AUTOGRADER_FONT_LIST"  # the grader's (never the kernel's): the file font_list() built
+FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts")  # the system's fonts kernels see
 PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA_DIR",
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BLOCKED_STUB = ('raise ImportError("{name} is not available to notebooks while they are graded '
@@ -418,15 +422,34 @@ def font_list() -> str | None:
     """A file holding matplotlib's font list as a sandboxed kernel builds it, for every kernel to copy into
     its cache; None when the kernels' Python has no matplotlib or no sandbox is possible.
 
-    Built once, in a sandbox, by the first process that asks; the grader passes it on to its workers in
-    ``FONT_LIST_ENV``. Deleted when the process that built it exits.
+    Built in a sandbox by the first grading that needs it, and kept in the user's cache (``font_cache``) until
+    the Python environment, matplotlib or the system's fonts change; where that cache cannot be written, built
+    once per process and deleted when it exits. The grader passes it on to its workers in ``FONT_LIST_ENV``.
     """
     with _font_list_lock:  # one build, even when asked from a thread while another builds it
         path = _font_list()
-        if path and not os.path.isfile(path):  # deleted under us (a cleaned /tmp): build it again
+        if path and not os.path.isfile(path):  # deleted under us (a cleaned cache or /tmp): build it again
             _font_list.cache_clear()
             path = _font_list()
         return path
+
+
+def font_cache() -> Path | None:
+    """The folder of the user's cache (``$XDG_CACHE_HOME``, by default ``~/.cache``) for the kernels' font list
+    of this Python environment, its matplotlib and the system's font folders as they are now; None without
+    matplotlib or when that folder cannot be written."""
+    try:
+        version = importlib.metadata.version("matplotlib")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    fonts = [(folder, os.stat(folder).st_mtime_ns) for top in FONT_FOLDERS for folder, _, _ in os.walk(top)]
+    key = hashlib.sha256(json.dumps([sys.prefix, version, fonts]).encode()).hexdigest()[:16]
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / f"fonts-{key}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 @functools.cache
@@ -436,6 +459,10 @@ def _font_list() -> str | None:
         return given
     if sandbox_problem():
         return None
+    folder = font_cache()
+    kept = sorted(folder.glob("fontlist-v*.json")) if folder else []
+    if kept:
+        return str(kept[-1])
     try:
         result = run_in_sandbox(SandboxPolicy(), [sys.executable, "-c", FONT_LIST_SCRIPT])
     except (OSError, subprocess.TimeoutExpired):
@@ -443,11 +470,13 @@ def _font_list() -> str | None:
     name, _, content = result.stdout.partition("\n")
     if result.returncode != 0 or not content or not re.fullmatch(r"fontlist-v[\w.]+\.json", name):
         return None
-    folder = tempfile.mkdtemp(prefix="autograder-fonts-", dir=PRIVATE_ROOT)
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = os.path.join(folder, name)
-    Path(path).write_text(content)
-    return path
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="autograder-fonts-", dir=PRIVATE_ROOT))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    written = folder / f".{name}.{os.getpid()}"  # whole or not at all, for a grader beside this one
+    written.write_text(content)
+    os.replace(written, folder / name)
+    return str(folder / name)
 
 
 def _unreadable_environment() -> str:
@@ -682,6 +711,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         return alive
 
     is_alive = _async_is_alive
+
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        """Wait for the kernel to end, looking every 10 ms (jupyter_client's 100 ms cost a grading 0.1 s: a
+        killed sandbox is rarely gone at the first look)."""
+        await super()._async_wait(pollinterval)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:

@@ -155,14 +155,44 @@ def test_a_kernel_gets_matplotlibs_font_list_and_does_not_build_its_own(course):
     assert not [out for cell in nb.cells for out in cell.outputs if out.get("name") == "stderr"]
 
 
+@pytest.fixture
+def own_cache(monkeypatch, tmp_path):
+    """A user's cache of this test's own, and font_list() not yet asked in this process."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(sandbox.FONT_LIST_ENV, raising=False)
+    sandbox._font_list.cache_clear()
+    yield tmp_path / "cache"
+    sandbox._font_list.cache_clear()
+
+
 @needs_sandbox
-def test_a_deleted_font_list_is_built_again(course):
+def test_the_font_list_is_kept_in_the_users_cache_for_the_next_grading(own_cache):
+    first = Path(sandbox.font_list())
+    assert first.parent.parent == own_cache / "autograder" and first.name.startswith("fontlist-v")
+    built = first.stat().st_mtime_ns
+    sandbox._font_list.cache_clear()  # as in the next grading's process
+    assert Path(sandbox.font_list()) == first and first.stat().st_mtime_ns == built  # read, not built again
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # nothing half-written left beside it
+
+
+@needs_sandbox
+def test_a_font_list_is_built_per_process_where_the_cache_cannot_be_written(own_cache):
+    own_cache.write_text("not a folder")  # $XDG_CACHE_HOME unusable (or a read-only home)
+    fonts = Path(sandbox.font_list())
+    assert fonts.is_file() and fonts.parent.name.startswith("autograder-fonts-")
+    assert fonts.parent.parent == Path(sandbox.PRIVATE_ROOT)  # and deleted when this process exits
+    shutil.rmtree(fonts.parent)
+
+
+@needs_sandbox
+def test_a_deleted_font_list_is_built_again(course, own_cache):
     first = sandbox.font_list()
-    shutil.rmtree(Path(first).parent)
+    shutil.rmtree(Path(first).parent)  # the user's cache cleaned while a grading runs
     again = sandbox.font_list()
-    assert again != first and Path(again).is_file()
+    assert Path(again).is_file()
     nb, km, error = run(course, ["import matplotlib.pyplot\nprint('drawn')"])
     assert error is None and text(nb.cells[0]).strip() == "drawn"
+
 
 WALK = r"""
 import json, os, sys
