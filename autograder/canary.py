@@ -101,29 +101,33 @@ def environment(course: Course, sandbox: bool) -> dict:
     return {**grader_environment(course, sandbox), **probe(course, sandbox)}
 
 
-def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course:
-    """A copy of the lab with the course's configuration, its own gradebook and the solved notebook.
-
-    The copy (in ``root``, by default ``.autograder/canary/<lab>/``) is kept for the next run while the
-    lab's source folder and the configuration stay the same.
-    """
-    from .release import differences, generate
-    from .submissions import solved, submit
+def canary_course(course: Course, lab: str, root: Path | None = None) -> Course:
+    """The lab's canary course: a copy of the lab with the course's configuration and its own gradebook, in
+    ``root`` (by default ``.autograder/canary/<lab>/``, kept while the lab's source folder and the configuration
+    stay the same; ``release`` makes it, so that the lab's first grading need not)."""
+    from .release import generate
     root = root or course.root / ".autograder" / "canary" / lab
     canary = Course(root, gradebook_url=f"sqlite:///{root / 'gradebook.db'}")
     made_from = root / "made-from.sha256"
     key = fingerprint(course.source_notebook(lab).parent, course.root / CONFIG_FILE)
-    if made_from.is_file() and made_from.read_text() == key:
-        for folder in ("submitted", "autograded"):
-            shutil.rmtree(root / folder, ignore_errors=True)
-    else:
+    if not (made_from.is_file() and made_from.read_text() == key):
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         shutil.copy(course.root / CONFIG_FILE, root / CONFIG_FILE)
         shutil.copytree(course.root / "source" / lab, root / "source" / lab)
         generate(canary, lab)
         made_from.write_text(key)
-    stale = differences(root / "release" / lab, course.root / "release" / lab)
+    return canary
+
+
+def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course:
+    """The canary course (``canary_course``) with the solved notebook submitted, and nothing graded yet."""
+    from .release import differences
+    from .submissions import solved, submit
+    canary = canary_course(course, lab, root)
+    for folder in ("submitted", "autograded"):
+        shutil.rmtree(canary.root / folder, ignore_errors=True)
+    stale = differences(canary.root / "release" / lab, course.root / "release" / lab)
     if stale:  # nbgrader would grade by the tests of that release, the canary by source/'s
         raise CourseError(
             f"release/{lab} is not what source/{lab} generates ({'; '.join(stale[:3])}): source/ changed since the "

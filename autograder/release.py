@@ -1,6 +1,7 @@
 """``python -m autograder release``: regenerate release/ from source/ with nbgrader, then prove it clean."""
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import hashlib
 import shutil
@@ -12,6 +13,7 @@ from nbgrader.converters import GenerateAssignment
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
+from .canary import canary_course
 from .course import CONFIG_FILE, Course, CourseError
 from .judge.cells import format_problems
 from .leaks import Leak, find_leaks
@@ -54,9 +56,11 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
             raise
         if leaks:
             _restore(backup, target)
-        else:
-            keep_earlier_release(course, lab, backup / f"{lab}.ipynb")
-        return leaks
+            return leaks
+        keep_earlier_release(course, lab, backup / f"{lab}.ipynb")
+    with contextlib.suppress(OSError):  # else the lab's first grading makes it, and says what stops it
+        canary_course(course, lab)
+    return leaks
 
 
 def keep_earlier_release(course: Course, lab: str, earlier: Path) -> None:

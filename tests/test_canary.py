@@ -101,6 +101,33 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
            f"({usable_cores()} usable core(s), " in report.stdout
 
 
+def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):
+    course = released(tmp_path, LAB1)
+    made = course.root / ".autograder" / "canary" / LAB1 / "made-from.sha256"
+    assert made.is_file()
+    key, when = made.read_text(), made.stat().st_mtime_ns
+    submit(course, "alice", LAB1, solved(course, LAB1))
+    said = []
+    [alice] = grade(course, LAB1, workers=1, progress=False, sandbox=SANDBOX, say=said.append)
+    assert "full marks (13 / 13)" in said[0] and alice.status == Status.GRADED and alice.score == 13
+    assert made.stat().st_mtime_ns == when  # graded in the course release made, not made again
+    source = nbformat.read(course.source_notebook(LAB1), as_version=4)
+    source.cells[0].source += "\n\nA sentence added after the first release."
+    nbformat.write(source, course.source_notebook(LAB1))
+    assert release_lab(course, LAB1) == []
+    assert made.read_text() != key  # made again from the new source
+
+
+def test_a_release_is_not_stopped_by_a_canary_folder_it_cannot_make(tmp_path):
+    course = scratch_course(KIT, tmp_path / "course", [LAB1])
+    (course.root / ".autograder" / "canary").mkdir(parents=True)
+    (course.root / ".autograder" / "canary" / LAB1).write_text("")  # in its way (as would be one left by root)
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "release", LAB1],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "released to release/" in result.stdout, result.stdout + result.stderr
+    assert course.release_notebook(LAB1).is_file()
+
+
 def limits_of_stopped_cells(outcome):
     """The time limits (s) of the cells the grader stopped, in notebook order, from an outcome's detail."""
     parts = [part for part in outcome.detail.split("; ") if "was stopped at its time limit" in part]
