@@ -78,8 +78,6 @@ def cmd_release(course: Course, args) -> int:
 
 
 def cmd_grade(course: Course, args) -> int:
-    from .workers import start_worker_server
-    start_worker_server()  # the workers' server imports the grader while this process does the same
     from .grade import CanaryFailed, grade
     cores = usable_cores()
     if args.workers and args.workers > cores:
@@ -275,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                 course.check_lab(lab)
         if args.command in RUN_NOTEBOOKS and sys.platform != "linux":
             raise CourseError(not_linux(args.command))
+        if args.command == "grade":  # its workers' server imports the grader while this process does the same
+            from .workers import start_worker_server
+            start_worker_server()
         if args.command in USE_GRADEBOOK and not getattr(args, "check", False):
             from .gradebook_access import gradebook_problem
             url, writes = course.db_url(), WRITE_GRADEBOOK.get(args.command)
