@@ -179,9 +179,13 @@ def run_plain(nb, folder: Path) -> None:
     """Run ``nb`` in a plain kernel in ``folder``, as nbgrader autograde runs it (NBGRADER_EXECUTION=autograde,
     so the labs take their short graded path, as they do on both sides of the comparison)."""
     from nbclient import NotebookClient
+    from traitlets.config import Config
     env = {**os.environ, "NBGRADER_EXECUTION": "autograde"}
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory() as sockets:  # unix sockets: a TCP port picked free can be taken by the other
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", config=config,
+                                resources={"metadata": {"path": str(folder)}})
+        client.execute(env=env)
 
 
 def main() -> None:
