@@ -127,6 +127,12 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
     course = scratch_course(KIT, tmp_path / "course", [LAB1])
     assert release_lab(course, LAB1) == []
     submit(course, "ana", LAB1, solved(course, LAB1))
+    canary = course.root / ".autograder" / "canary"  # release made the lab's canary course
+
+    def canary_files():
+        return {path: path.stat().st_mtime_ns for path in canary.rglob("*")}
+
+    before = canary_files()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(course.root), LAB1], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -138,7 +144,7 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
         assert release.returncode == 2, release.stderr
         assert "could change its tests while that command uses them" in release.stderr
         assert not record_path(course, LAB1, "ana").exists()
-        assert not (course.root / ".autograder" / "canary").exists(), "the running grade's canary course was touched"
+        assert before and canary_files() == before, "the running grade's canary course was touched"
         with Gradebook(course.db_url()) as gb:
             with pytest.raises(MissingEntry):
                 gb.find_submission(LAB1, "ana")
@@ -149,7 +155,7 @@ def test_a_second_grade_of_a_lab_is_refused_at_once_and_changes_nothing(tmp_path
                                               f"process {holder.pid} on") in shown.stderr, shown.stderr
         doctor = subprocess.run(command(course, "doctor", LAB1), capture_output=True, text=True, timeout=300)
         assert doctor.returncode == 0 and "[ok] score 13 / 13" in doctor.stdout, doctor.stdout + doctor.stderr
-        assert not (course.root / ".autograder" / "canary" / LAB1).exists(), "the doctor used grade's canary course"
+        assert canary_files() == before, "the doctor used grade's canary course"
     finally:
         holder.kill()  # as a run cut off by a lost connection or `kill -9`
         holder.wait()

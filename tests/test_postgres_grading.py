@@ -165,7 +165,9 @@ def test_shards_keep_their_canaries_and_logs_apart(sharded):
     course, *_ = sharded
     logs = [p.name for p in (course.root / ".autograder" / "logs").glob("worker-*.log")]
     assert logs and all(p.startswith(f"worker-{os.uname().nodename}-") for p in logs)
-    assert not (course.root / ".autograder" / "canary" / LAB).exists()  # shards never use the shared one
+    canaries = course.root / ".autograder" / "canary"
+    assert [p.name for p in canaries.iterdir()] == [LAB]  # each shard's own canary course is gone
+    assert not (canaries / LAB / "submitted").exists()  # and shards never graded in the shared one
 
 
 def test_a_shard_refuses_to_release_the_lab_itself(postgres, tmp_path):  # noqa: F811
