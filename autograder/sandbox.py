@@ -442,12 +442,12 @@ def font_cache() -> Path | None:
         version = importlib.metadata.version("matplotlib")
     except importlib.metadata.PackageNotFoundError:
         return None
-    fonts = [(folder, os.stat(folder).st_mtime_ns) for top in FONT_FOLDERS for folder, _, _ in os.walk(top)]
-    key = hashlib.sha256(json.dumps([sys.prefix, version, fonts]).encode()).hexdigest()[:16]
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / f"fonts-{key}"
-    try:
+    try:  # a font folder removed while it is read, or no home: the list is then built for this process only
+        fonts = [(folder, os.stat(folder).st_mtime_ns) for top in FONT_FOLDERS for folder, _, _ in os.walk(top)]
+        key = hashlib.sha256(json.dumps([sys.prefix, version, fonts]).encode()).hexdigest()[:16]
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder" / f"fonts-{key}"
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: Path.home() without HOME or a passwd entry
         return None
     return folder if os.access(folder, os.W_OK) else None
 
