@@ -23,6 +23,7 @@ from .export import grade_rows
 from .gradebook_access import require_released
 
 TOP_MESSAGES = 3
+BAR_INCHES = 0.25  # the height of each question's bar and label in the chart of means: 23 questions do not overlap
 
 
 @dataclass
@@ -106,12 +107,12 @@ def csv_table(questions: list[Question]) -> str:
     return buffer.getvalue()
 
 
-def _figure_png(draw) -> str:
-    """A matplotlib figure drawn by ``draw(ax)``, as an embeddable data URL."""
+def _figure_png(draw, height: float = 3) -> str:
+    """A matplotlib figure (7 in wide, ``height`` in high) drawn by ``draw(ax)``, as an embeddable data URL."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 3), dpi=100)
+    fig, ax = plt.subplots(figsize=(7, height), dpi=100)
     draw(ax)
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -124,6 +125,7 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     """The self-contained page: the totals' distribution, the per-question table, the statuses."""
     totals = [float(row["total"]) for row in rows if row["total"] != ""]
     statuses = Counter(str(row["status"]) for row in rows)
+    scored = [q for q in questions if q.scores]
 
     def histogram(ax):
         ax.hist(totals, bins=min(20, max(1, len(set(totals)))), color="#4c72b0")
@@ -131,7 +133,6 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
         ax.set_ylabel("submissions")
 
     def means(ax):
-        scored = [q for q in questions if q.scores]
         ax.barh([q.grade_id for q in scored][::-1], [q.mean / q.points if q.points else 0 for q in scored][::-1],
                 color="#55a868")
         ax.set_xlim(0, 1)
@@ -148,7 +149,7 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     summary = (f"{len(rows)} submissions; mean total {statistics.fmean(totals):.2f}, median "
                f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
     plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
-             f"<img alt='mean score per question' src='{_figure_png(means)}'>") if totals else ""
+             f"<img alt='mean score per question' src='{_figure_png(means, BAR_INCHES * len(scored) + 1)}'>") if totals else ""
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Item analysis: {html.escape(lab)}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:1em auto;line-height:1.4}}

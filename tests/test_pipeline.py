@@ -3,10 +3,12 @@
 One module-scoped course is released and graded once (in parallel); each test then checks what
 one kind of submission came to.
 """
+import base64
 import copy
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from html import escape as html_escape
@@ -309,6 +311,10 @@ def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(g
     assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2 + len(also), failures
     text = page.read_text()
     assert "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")  # viewable offline
+    means = re.search(r"alt='mean score per question' src='data:image/png;base64,([^']+)'", text)
+    height = int.from_bytes(base64.b64decode(means.group(1))[20:24], "big")  # the PNG header's height (pixels)
+    bars = [question for question, row in by_question.items() if row["mean"] != ""]
+    assert height >= 25 * len(bars)  # each question's label has a line of its own: none overlap
     assert all(html_escape(q) in text for q in question_ids(course, lab))
 
 
