@@ -148,8 +148,9 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     status_rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>" for s, n in statuses.most_common())
     summary = (f"{len(rows)} submissions; mean total {statistics.fmean(totals):.2f}, median "
                f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
+    height = BAR_INCHES * len(scored) + 1
     plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
-             f"<img alt='mean score per question' src='{_figure_png(means, BAR_INCHES * len(scored) + 1)}'>") if totals else ""
+             f"<img alt='mean score per question' src='{_figure_png(means, height)}'>") if totals else ""
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Item analysis: {html.escape(lab)}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:1em auto;line-height:1.4}}
