@@ -713,8 +713,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     is_alive = _async_is_alive
 
     async def _async_wait(self, pollinterval: float = 0.01) -> None:
-        """Wait for the kernel to end, looking every 10 ms: with jupyter_client's 100 ms, about half the gradings
-        waited 0.1 s for a killed sandbox that was not gone at the first look."""
+        """Wait for the kernel to end, looking every 10 ms: with jupyter_client's 100 ms, most gradings waited
+        0.1 s for a killed sandbox that was not gone at the first look."""
         await super()._async_wait(pollinterval)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
