@@ -336,9 +336,10 @@ def check_label_loss(loss, log_probs, y, name):
     expected = float(-log_probs[np.arange(count), y].mean())
     every_pair = float(-log_probs[:, y].mean())  # (N, N): every sample with every label
     found = _as_numeric_array(loss, name)
-    if found.size == 1 and not np.isclose(float(found.reshape(())), expected, rtol=1e-6) and any(
-            np.isclose(float(found.reshape(())), factor * every_pair, rtol=1e-6) for factor in (1, count)):
-        _fail(f"{name}: found {float(found.reshape(())):.8g}, expected {expected:.8g}: it takes the log-probability "
+    value = float(found.reshape(())) if found.size == 1 else None
+    if value is not None and not np.isclose(value, expected, rtol=1e-6) and any(
+            np.isclose(value, factor * every_pair, rtol=1e-6) for factor in (1, count)):
+        _fail(f"{name}: found {value:.8g}, expected {expected:.8g}: it takes the log-probability "
               "of every sample for every label in y.",
               "log_probs[:, y] has shape (N, N); take one entry per row, the one of the sample's own label, with "
               "log_probs[np.arange(N), y].")
