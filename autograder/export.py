@@ -14,6 +14,7 @@ from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
 
 FIXED_LEFT = ["student_id", "lab"]
 FIXED_RIGHT = ["total", "max_total", "status"]
+NAMED = 5  # submissions named per lab in the pending answers' warning; the rest are counted
 
 
 def question_ids(course: Course, lab: str) -> list[str]:
@@ -75,11 +76,51 @@ def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
 
 def export(course: Course, out: Path | None = None) -> str:
     """Write the grade table to ``out`` (default: grades.csv in the course root) and return its text."""
-    header, rows = grade_rows(course)
+    return write_table(*grade_rows(course), out or course.root / "grades.csv")
+
+
+def write_table(header: list[str], rows: list[dict], out: Path) -> str:
+    """Write ``rows`` as CSV to ``out``, whole or not at all, and return the text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     text = buffer.getvalue()
-    write_whole(out or course.root / "grades.csv", text)
+    write_whole(out, text)
     return text
+
+
+def pending_in_rows(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """lab -> row's student -> how many of the row's answers are still to grade by hand, whatever its status: the
+    question cells of a graded notebook left blank (a row without a graded notebook has no question cells)."""
+    pending = {}
+    for row in rows:
+        count = sum(value == "" for key, value in row.items() if key not in (*FIXED_LEFT, *FIXED_RIGHT))
+        if count:
+            pending.setdefault(row["lab"], {})[row["student_id"]] = count
+    return pending
+
+
+def pending_warning(rows: list[dict], file_name: str) -> str | None:
+    """What to tell an instructor about the written answers still to grade in ``rows``, or None if there are none.
+
+    Those rows' totals leave the answers out, and only the rows of notebooks whose automatic tests all ran say
+    ``needs_manual_grading``: the warning names the others first, with their own status (``timeout``, ``hit_limit``,
+    ...).
+    """
+    pending = pending_in_rows(rows)
+    if not pending:
+        return None
+    status = {(row["lab"], row["student_id"]): row["status"] for row in rows}
+    answers = sum(count for by_student in pending.values() for count in by_student.values())
+    submissions = sum(map(len, pending.values()))
+    labs = []
+    for lab, by_student in pending.items():
+        usual = {student for student in by_student if status[lab, student] == Status.NEEDS_MANUAL_GRADING}
+        named = [f"{student} ({status[lab, student]})" for student in sorted(set(by_student) - usual)] + sorted(usual)
+        more = len(named) - NAMED
+        labs.append(f"{lab}: " + ", ".join(named[:NAMED]) + (f" and {more} more" if more > 0 else ""))
+    return (f"warning: {answers} written answer{'s' if answers != 1 else ''} in {submissions} submission"
+            f"{'s' if submissions != 1 else ''} {'are' if answers != 1 else 'is'} not graded yet; their cells in "
+            f"{file_name} are blank and the totals leave them out ({'; '.join(labs)}). Grade them in nbgrader's "
+            "formgrader (run `jupyter lab`, then Nbgrader > Formgrader > Manage Submissions) and export again.")

@@ -14,8 +14,10 @@ import nbformat
 import pytest
 from nbgrader import utils
 
+from autograder.cli import main
 from autograder.course import CourseError
-from autograder.feedback import feedback
+from autograder.export import NAMED, pending_warning
+from autograder.feedback import feedback, pending_answers
 from autograder.records import UNGRADABLE
 from autograder.report import report
 from test_pipeline import graded_lab  # noqa: F401 -- the shared fixture
@@ -53,3 +55,34 @@ def test_written_answers_are_pending_in_every_graded_notebook_whatever_its_statu
     assert counted, str(refused.value)
     assert int(counted.group(1)) == sum(int(by_question[question]["pending"]) for question in written)
     assert int(counted.group(2)) == len(answered)
+
+
+def test_export_warns_of_the_answers_still_to_grade_naming_first_a_submission_whose_status_does_not_say_so(
+        graded_lab, tmp_path, capsys):
+    course, lab, outcomes, _ = graded_lab(LAB)
+    out = tmp_path / "grades.csv"
+    assert main(["--root", str(course.root), "export", "--out", str(out)]) == 0
+    warning = capsys.readouterr().err
+    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(out.read_text()))}
+    written = written_questions(course, lab)
+    assert rows["deleted_test"]["status"] == "tests_changed"  # the status alone does not say answers are pending
+    assert all(rows["deleted_test"][question] == "" for question in written)
+    pending = pending_answers(course, lab, sorted(rows))  # as feedback counts them
+    assert "deleted_test" in pending
+    answers, submissions = sum(pending.values()), len(pending)
+    assert warning.startswith(f"warning: {answers} written answers in {submissions} submissions are not graded yet; "
+                              f"their cells in grades.csv are blank and the totals leave them out ({lab}: "
+                              "deleted_test (tests_changed), "), warning
+    assert f"and {submissions - NAMED} more" in warning and "Formgrader" in warning
+
+
+def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_graded_notebook_counts_none():
+    graded = {"student_id": "ana", "lab": "lab1", "q1": "1", "q2": "0", "total": "1", "max_total": "2",
+              "status": "graded"}
+    missing = {"student_id": "bo", "lab": "lab1", "total": "0", "max_total": "", "status": "missing_notebook"}
+    assert pending_warning([graded, missing], "grades.csv") is None
+    timed_out = {**graded, "student_id": "cy", "q2": "", "status": "timeout"}
+    assert pending_warning([graded, missing, timed_out], "grades.csv") == (
+        "warning: 1 written answer in 1 submission is not graded yet; their cells in grades.csv are blank and the "
+        "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run `jupyter lab`, then "
+        "Nbgrader > Formgrader > Manage Submissions) and export again.")
