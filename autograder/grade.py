@@ -49,7 +49,7 @@ from .export import final_score
 from .findings import changed_tests_since, noted, noted_times
 from .gradebook_access import released
 from .lab_lock import lab_lock
-from .leaks import cell_label
+from .leaks import cell_label, source_marker
 from .release import earlier_releases
 from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
@@ -128,6 +128,12 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
         message = unreadable_json(notebook.read_bytes()) or \
             (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
+    marker = source_marker(nb)
+    if marker:
+        return None, Outcome(student, lab, Status.ERROR, (
+            f"{lab}.ipynb is a copy of the instructor's source notebook, not of the student version: {marker}, one of "
+            "nbgrader's solution, hidden-test or mark-scheme markers, which no released notebook has; nothing was "
+            "graded. The lab's solutions may have leaked to students"))
     return nb, None
 
 

@@ -80,6 +80,16 @@ def secret_lines(source_nb, kinds=tuple(REGIONS)) -> set[str]:
             if len(s) >= MIN_SECRET_LENGTH and s not in public and not s.startswith("#")}
 
 
+def source_marker(nb) -> str | None:
+    """Where a notebook holds one of nbgrader's region markers, which only source notebooks have (``release`` proves
+    that no student version does): ``cell 12 (init_params) holds 'BEGIN SOLUTION'``; None if it holds none."""
+    for index, cell in enumerate(nb.cells):
+        marker = next((marker for marker in MARKERS if marker in cell.source), None)
+        if marker:
+            return f"{cell_label(cell, index)} holds {marker!r}"
+    return None
+
+
 def find_leaks_in_text(text: str, secrets: set[str], path: Path, where: str) -> list[Leak]:
     leaks = [Leak(path, where, f"nbgrader marker {m!r}") for m in MARKERS if m in text]
     if INSTRUCTOR_IMPORT.search(text):

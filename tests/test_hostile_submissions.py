@@ -308,6 +308,7 @@ def graded(tmp_path_factory, second_copy):
         for student, (nb, _, _) in cases.items():
             submit(course, student, LAB, nb)
         link_submissions(course)
+        submit(course, "copied_source", LAB, nbformat.read(course.source_notebook(LAB), as_version=4))  # leaked
         outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -403,6 +404,20 @@ def test_the_export_gives_the_same_statuses(graded):
     named = {student: outcome.status for student, outcome in outcomes.items() if outcome.status != "graded"}
     assert set(named.values()) == {"hit_limit", "tests_changed", "grading_error"}
     assert {student: rows[student]["status"] for student in named} == named
+
+
+def test_a_copy_of_the_source_notebook_is_not_graded_and_the_detail_names_its_first_marker(graded):
+    course, _, outcomes = graded
+    outcome = outcomes["copied_source"]
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)
+    first = next(i for i, cell in enumerate(source.cells) if "BEGIN SOLUTION" in cell.source)
+    grade_id = source.cells[first].metadata.nbgrader.grade_id
+    assert (outcome.status, outcome.score) == ("grading_error", None)
+    assert outcome.detail == (
+        f"{LAB}.ipynb is a copy of the instructor's source notebook, not of the student version: cell {first + 1} "
+        f"({grade_id}) holds 'BEGIN SOLUTION', one of nbgrader's solution, hidden-test or mark-scheme markers, which "
+        "no released notebook has; nothing was graded. The lab's solutions may have leaked to students")
+    assert not (course.root / "autograded" / "copied_source").exists()
 
 
 @pytest.mark.parametrize("student", LINKS)
