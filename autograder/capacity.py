@@ -27,15 +27,21 @@ def usable_cores(cgroups: list[Path] | None = None) -> int:
 
 def available_memory(cgroups: list[Path] | None = None, meminfo: Path = Path("/proc/meminfo")) -> int:
     """Bytes new processes may still take: the system's available memory, or less under a memory limit of one
-    of this process's cgroups (a container, systemd's ``MemoryMax=``)."""
+    of this process's cgroups (a container, systemd's ``MemoryMax=``).
+
+    A cgroup's usage counts the files its processes read or wrote (the page cache): copying a data set fills it.
+    The kernel reclaims the inactive part of it first, so that part counts as available, as Kubernetes and
+    ``docker stats`` count a container's memory.
+    """
     available = next(int(line.split()[1]) * 1024 for line in meminfo.read_text().splitlines()
                      if line.startswith("MemAvailable:"))
     for folder in _folders(cgroups):
-        for limit, usage in (("memory.max", "memory.current"),  # cgroup v2
-                             ("memory.limit_in_bytes", "memory.usage_in_bytes")):  # v1
+        for limit, usage, cache in (("memory.max", "memory.current", "inactive_file"),  # cgroup v2
+                                    ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")):  # v1
             limited, used = _number(folder / limit), _number(folder / usage)
             if limited is not None and used is not None:
-                available = min(available, max(0, limited - used))
+                in_use = max(0, used - _stat(folder / "memory.stat", cache))
+                available = min(available, max(0, limited - in_use))
     return available
 
 
@@ -88,6 +94,16 @@ def _cpu_quota(folder: Path) -> float | None:
         return None if quota == "max" else int(quota) / int(period)
     quota, period = _number(folder / "cpu.cfs_quota_us"), _number(folder / "cpu.cfs_period_us")
     return quota / period if quota and quota > 0 and period else None
+
+
+def _stat(path: Path, name: str) -> int:
+    """The value of ``name`` in a cgroup's ``memory.stat`` (lines of ``name value``); 0 if it is not there."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(value) for key, _, value in (line.partition(" ") for line in lines)
+                 if key == name and value.strip().isdigit()), 0)
 
 
 def _number(path: Path) -> int | None:

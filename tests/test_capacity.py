@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,21 @@ def test_a_memory_limit_caps_the_workers_by_what_each_kernel_may_take(tmp_path):
                                   "memory.usage_in_bytes": "0"})
     assert default_workers(2 * GiB, v1) == min(CORES, 12 * GiB // (2 * GiB + WORKER_BYTES),
                                                available_memory() // (2 * GiB + WORKER_BYTES))
+
+
+def test_the_file_cache_the_kernel_reclaims_first_counts_as_available(tmp_path):
+    """A container that copied a 3 GiB data set: its usage counts those files, most of them inactive."""
+    stat = "anon {anon}\nfile {file}\nactive_file {active}\ninactive_file {inactive}\n"
+    v2 = cgroup(tmp_path / "v2", {"memory.max": str(8 * GiB), "memory.current": str(5 * GiB),
+                                  "memory.stat": stat.format(anon=2 * GiB, file=3 * GiB, active=GiB // 2,
+                                                             inactive=5 * GiB // 2)})
+    assert available_memory(v2) == min(available_memory(), 8 * GiB - 5 * GiB + 5 * GiB // 2)
+    v1 = cgroup(tmp_path / "v1", {"memory.limit_in_bytes": str(8 * GiB), "memory.usage_in_bytes": str(5 * GiB),
+                                  "memory.stat": "cache 3221225472\ninactive_file 0\ntotal_inactive_file "
+                                                 f"{5 * GiB // 2}\n"})  # v1's total_ counts the cgroups below
+    assert available_memory(v1) == available_memory(v2)
+    unreadable = cgroup(tmp_path / "no-stat", {"memory.max": str(8 * GiB), "memory.current": str(5 * GiB)})
+    assert available_memory(unreadable) == min(available_memory(), 3 * GiB)
 
 
 def test_without_limits_there_is_one_worker_per_core_as_memory_allows():
@@ -104,6 +120,37 @@ def test_a_grader_started_in_a_real_limited_cgroup_counts_its_limits(tmp_path):
             folder.rmdir()
     cores, memory, workers = map(int, moved.stdout.split())
     assert cores == 1 and memory <= GiB and workers == 1
+
+
+def test_files_written_in_a_real_limited_cgroup_leave_its_memory_available(tmp_path):
+    """A real cgroup (made as root) limited to 1 GiB, where a process writes 512 MiB to disk: the kernel charges the
+    file's pages to the cgroup, and the grader still counts them as available."""
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))  # on disk: a tmpfs's pages are memory, not a reclaimable cache
+    made = []
+    try:
+        if subprocess.run(["stat", "-f", "-c", "%T", folder], capture_output=True, text=True).stdout.strip() == "tmpfs":
+            pytest.skip("/var/tmp is a tmpfs here: its files are memory, not a cache the kernel may drop")
+        procs = [path for path in (_limited_cgroup(own, made) for own in _innermost(own_cgroups())) if path]
+        limited = [path.parent.parent for path in procs if "memory" in _limits_in(path.parent.parent)]
+        if not limited:
+            pytest.skip("no cgroup with a memory limit can be made here (needs root and cgroups)")
+        code = ("import os, sys; from autograder.capacity import available_memory; before = available_memory()\n"
+                "with open(sys.argv[1], 'wb') as f:\n"
+                "    for _ in range(512): f.write(bytes(1024 ** 2))\n"
+                "    os.fsync(f.fileno())\n"
+                "print(before, available_memory())")
+        moved = subprocess.run(["sh", "-c", 'code=$1; file=$2; shift 2; for f; do echo $$ > "$f"; done; '
+                                'exec "$0" -c "$code" "$file"', sys.executable, code, str(folder / "data.bin"),
+                                *map(str, procs)], capture_output=True, text=True, check=True, cwd=tmp_path)
+        charged = max(int((slice_ / name).read_text()) for slice_ in limited
+                      for name in ("memory.current", "memory.usage_in_bytes") if (slice_ / name).is_file())
+    finally:
+        shutil.rmtree(folder)
+        for made_folder in reversed(made):
+            made_folder.rmdir()
+    before, after = map(int, moved.stdout.split())
+    assert charged >= 512 * 1024 ** 2  # the written file's pages count in the cgroup's usage
+    assert before - after < 128 * 1024 ** 2 and after > 0.85 * GiB
 
 
 def _innermost(folders: list[Path]) -> list[Path]:
