@@ -19,6 +19,9 @@ fresh scratch copies of the course, alternating which side goes first:
   (nbclient only: no nbgrader, no gradebook, no sandbox, hidden tests in the kernel). Stock / floor is the
   highest ratio any grader with a canary could reach here.
 
+Besides each side's wall time, the CPU it kept busy (all cores together, from ``/proc/stat``, so run it on an
+otherwise idle machine): what the sandbox, the judge and the canary cost beyond the notebooks' own work.
+
 Then the kit's cost per notebook over the notebook's own execution: one solved submission graded by
 ``grade_submission`` in this process (as a worker does: sandbox, judge, nbgrader), alternating with the
 same notebook run by nbclient in a plain kernel with its hidden tests in the kernel (what stock nbgrader
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
@@ -75,6 +79,14 @@ def run(command, cwd) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+def busy_seconds() -> float:
+    """Seconds the machine's cores have been busy since it started, all cores together (``/proc/stat``): around a
+    side, the CPU it used, its kernels and workers included, when nothing else runs."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _, _, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def stock_notebook(lab_source: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The submission with its test cells as in the source (hidden tests included): what stock nbgrader runs."""
     tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in lab_source.cells
@@ -103,12 +115,15 @@ def prepare(folder: Path, lab: str, n: int, stock: bool) -> Course:
 
 def scores(course: Course, lab: str) -> list[float]:
     from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+    from sqlalchemy.exc import SAWarning
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own reads trip SQLAlchemy 2's warnings
         return sorted(float(s.score) for s in gb.assignment_submissions(lab))
 
 
 def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
-    times = {"stock": [], "kit": [], "canary": [], "floor": [], "floor first": []}
+    times = {"stock": [], "kit": [], "canary": [], "floor": [], "floor first": [], "stock cpu": [], "kit cpu": [],
+             "floor cpu": []}
     loads = []
     for repeat in range(repeats):
         stock = prepare(tmp / f"{lab}-stock{repeat}", lab, n, stock=True)
@@ -116,6 +131,7 @@ def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
         order = ("stock", "kit", "floor") if repeat % 2 == 0 else ("floor", "kit", "stock")
         for side in order:
             loads.append(os.getloadavg()[0])
+            busy = busy_seconds()
             if side == "stock":
                 seconds, _ = run(["nbgrader", "autograde", lab], stock.root)
             elif side == "kit":
@@ -127,13 +143,15 @@ def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
                 seconds, first = floor(kit, lab, n, workers)
                 times["floor first"].append(first)
             times[side].append(seconds)
+            times[f"{side} cpu"].append(busy_seconds() - busy)
             loads.append(os.getloadavg()[0])
         stock_scores, kit_scores = scores(stock, lab), scores(kit, lab)
         print(f"  {lab} repeat {repeat + 1} ({' then '.join(order)}): stock {times['stock'][-1]:.1f} s "
               f"(scores {min(stock_scores):g}-{max(stock_scores):g}), kit {times['kit'][-1]:.1f} s "
               f"(canary {times['canary'][-1]:.1f} s; scores {min(kit_scores):g}-{max(kit_scores):g}), "
               f"floor {times['floor'][-1]:.1f} s (first {times['floor first'][-1]:.1f} s), "
-              f"load {min(loads):.1f}-{max(loads):.1f}", flush=True)
+              f"load {min(loads):.1f}-{max(loads):.1f}; CPU busy: stock {times['stock cpu'][-1]:.1f} s, "
+              f"kit {times['kit cpu'][-1]:.1f} s, floor {times['floor cpu'][-1]:.1f} s", flush=True)
         assert len(stock_scores) == len(kit_scores) == n
     return {key: statistics.median(values) for key, values in times.items()} | {"load": (min(loads), max(loads))}
 
@@ -216,6 +234,9 @@ def main() -> None:
         print(f"| {lab} | {t['stock']:.1f} s | {t['kit']:.1f} s ({t['canary']:.1f} s) | {t['stock'] / t['kit']:.2f}x | "
               f"{t['stock'] / (t['kit'] - t['canary']):.2f}x | {t['floor']:.1f} s ({t['floor first']:.1f} s) | "
               f"{t['stock'] / t['floor']:.2f}x | {t['load'][0]:.1f}-{t['load'][1]:.1f} | {per_notebook_cells} |")
+    print("\n| lab | CPU busy, all cores: stock | kit | floor |\n|---|---|---|---|")
+    for lab, t, _ in rows:
+        print(f"| {lab} | {t['stock cpu']:.1f} s | {t['kit cpu']:.1f} s | {t['floor cpu']:.1f} s |")
     print(f"\n(medians; {n} submissions per lab" + (f"; 'one grading' and 'plain kernel': medians of {args.plain_runs} "
           "alternating pairs, one notebook at a time)" if args.plain_runs else "; --plain-runs 0: the cost per notebook "
           "was not measured)"))
