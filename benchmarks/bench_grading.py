@@ -14,10 +14,11 @@ fresh scratch copies of the course, alternating which side goes first:
 - **kit**: ``python -m autograder release`` and ``python -m autograder grade LAB --workers W``: sandbox
   and judge on, the canary first (counted in the kit's time; its own time is printed too).
 
-- **floor**: what no parallel grader can beat on this machine: the solved notebook run alone in a plain
-  kernel (as the canary is run before the others), then the N notebooks, W at a time, in plain kernels
-  (nbclient only: no nbgrader, no gradebook, no sandbox, hidden tests in the kernel). Stock / floor is the
-  highest ratio any grader with a canary could reach here.
+- **floor**: stock nbgrader's kernels' own work, run as a parallel grader with a canary would run it: the solved
+  notebook alone in a plain kernel (as the canary is run before the others), then the N notebooks, W at a time,
+  in plain kernels (nbclient only: no nbgrader, no gradebook, no sandbox, hidden tests in the kernel). No grader
+  that runs the hidden tests in the kernel beats it; the kit's judge runs its checks outside the kernel, with work
+  of its own, and can (Labs 2, 5 and 6 on 5 December).
 
 Besides each side's wall time, the CPU it kept busy (all cores together, from ``/proc/stat``, so run it on an
 otherwise idle machine): what the sandbox, the judge and the canary cost beyond the notebooks' own work.
@@ -157,10 +158,10 @@ def throughput(lab: str, n: int, workers: int, repeats: int, tmp: Path) -> dict:
 
 
 def floor(course: Course, lab: str, n: int, workers: int) -> tuple[float, float]:
-    """Seconds for what no parallel grader can beat here, and of its first notebook: the solved notebook run
-    alone in a plain kernel (as a canary is), then N times, ``workers`` at a time: nbclient only, no nbgrader,
-    no sandbox, no gradebook, hidden tests in the kernel. Side by side, the kernels share the cores as the
-    kit's do (``shared_cores``): each taking all of them for its matrix products slows both down."""
+    """Seconds for stock nbgrader's kernels' own work run in parallel after a canary, and of its first notebook: the
+    solved notebook run alone in a plain kernel (as a canary is), then N times, ``workers`` at a time: nbclient only,
+    no nbgrader, no sandbox, no gradebook, hidden tests in the kernel. Side by side, the kernels share the cores as
+    the kit's do (``shared_cores``): each taking all of them for its matrix products slows both down."""
     from concurrent.futures import ProcessPoolExecutor
     from autograder.grade import shared_cores
     nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
