@@ -20,7 +20,7 @@ from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import MAX_ANSWER, KernelSession, judge_client, stop_judge_client
 from .judge.student import both_ways
 from .records import Fact
-from .sandbox import MiB, SandboxedKernelManager, size_text
+from .sandbox import MiB, SandboxedKernelManager, UnsandboxedKernelManager, size_text
 
 
 KERNEL_DIED_ERROR = "KernelDied"  # ename of the error put in the cell where the kernel died, and after it
@@ -37,8 +37,8 @@ class SandboxedExecute(Execute):
     """nbgrader's Execute, with every kernel started in the course's sandbox (autograder.sandbox).
 
     nbgrader's Execute fixes its kernel manager class when it is created, so the sandbox cannot be
-    chosen by configuration alone; this subclass does it, unless ``sandbox`` is switched off
-    (``python -m autograder grade --unsafe-no-sandbox``).
+    chosen by configuration alone; this subclass does it. With ``sandbox`` switched off (``python -m autograder
+    grade --unsafe-no-sandbox``) each kernel still talks over unix sockets of its own (``UnsandboxedKernelManager``).
 
     When the kernel dies (a crash, ``os._exit``, a limit), nbgrader would discard the whole
     notebook; here the cell where it died and every later code cell get a ``KernelDied`` error
@@ -89,8 +89,7 @@ class SandboxedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.sandbox:
-            self.kernel_manager_class = SandboxedKernelManager
+        self.kernel_manager_class = SandboxedKernelManager if self.sandbox else UnsandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self.death = None  # why the kernel died, once it has

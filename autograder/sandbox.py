@@ -724,3 +724,26 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._discard()
 
     cleanup_resources = _async_cleanup_resources
+
+
+class UnsandboxedKernelManager(AsyncKernelManager):
+    """A kernel without the sandbox (``--unsafe-no-sandbox``), over unix sockets in a folder of its own.
+
+    Over TCP, two kernels started side by side can pick the same free port: one then dies ("Address already in
+    use"), or the grader's messages to one reach the other.
+    """
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._sockets = tempfile.mkdtemp(prefix="autograder-kernel-")
+        self.transport = "ipc"
+        self.ip = os.path.join(self._sockets, "kernel")
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            if not restart:
+                shutil.rmtree(self._sockets, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources

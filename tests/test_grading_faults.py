@@ -133,7 +133,10 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
 
 
 def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
-    submit(course, "s0", LAB, solved(course, LAB))
+    nb = solved(course, LAB)  # its last cell says how the kernel talks to the grader
+    nb.cells.append(nbformat.v4.new_code_cell("from ipykernel.kernelapp import IPKernelApp\n"
+                                              "print(IPKernelApp.instance().transport)"))
+    submit(course, "s0", LAB, nb)
     no_bwrap = {**os.environ, "PATH": os.path.dirname(sys.executable)}  # bubblewrap cannot be found
     safe = [c for c in grade_command(course) if c != "--unsafe-no-sandbox"]
     refused = subprocess.run(safe, capture_output=True, text=True, env=no_bwrap)
@@ -145,6 +148,9 @@ def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
     assert allowed.returncode == 0, allowed.stderr
     first = load_record(course, LAB, "s0")
     assert first.status == "graded" and first.score > 0
+    graded = nbformat.read(course.autograded_notebook("s0", LAB), as_version=4)
+    # unix sockets of its own: over TCP, two kernels started side by side could pick the same port
+    assert graded.cells[-1].outputs[0]["text"] == "ipc\n"
     unchanged = subprocess.run(unsafe, capture_output=True, text=True, env=no_bwrap)
     assert "unchanged since last run" in unchanged.stdout
     forced = subprocess.run(unsafe + ["--force"], capture_output=True, text=True, env=no_bwrap)

@@ -6,6 +6,7 @@ Every bomb is bounded: memory is refused by the address-space limit before it is
 loop stops at its first failure (and at 200 at most) and kills its children, and busy loops are
 stopped by limits of a few seconds.
 """
+import asyncio
 import ctypes
 import json
 import os
@@ -27,7 +28,8 @@ from traitlets.config import Config
 
 from autograder import sandbox
 from autograder.sandbox import (EXIT_CPU_TIME, EXIT_SIGNAL, EXIT_STATUS, EXIT_WALL_TIME,
-                                SandboxedKernelManager, SandboxPolicy, adopting_orphans, exit_cause, sandbox_problem)
+                                SandboxedKernelManager, SandboxPolicy, UnsandboxedKernelManager, adopting_orphans,
+                                exit_cause, sandbox_problem)
 
 PROBLEM = sandbox_problem()
 needs_sandbox = pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox possible here: {PROBLEM}")
@@ -549,3 +551,25 @@ def test_a_python_environment_closed_to_other_users_is_refused_with_the_fix(tmp_
     venv.chmod(0o755)
     assert subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env,
                           check=True).stdout.strip() == "None"
+
+
+def test_kernels_without_the_sandbox_start_side_by_side_each_on_unix_sockets_of_its_own():
+    """``--unsafe-no-sandbox``: over TCP, two kernels started at once could pick the same free port (one died with
+    "Address already in use", or one's messages reached the other, which refused their signature)."""
+    async def two_kernels():
+        managers = [UnsandboxedKernelManager(kernel_name="python3") for _ in range(2)]
+        await asyncio.gather(*(km.start_kernel() for km in managers))
+        try:
+            for km in managers:
+                client = km.client()
+                client.start_channels()
+                await client.wait_for_ready(timeout=60)  # it answers its own grader
+                client.stop_channels()
+            return [km.get_connection_info() for km in managers]
+        finally:
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km in managers))
+
+    infos = asyncio.run(two_kernels())
+    assert [info["transport"] for info in infos] == ["ipc", "ipc"]
+    folders = {Path(info["ip"]).parent for info in infos}
+    assert len(folders) == 2 and not any(folder.exists() for folder in folders)  # removed with the kernel
