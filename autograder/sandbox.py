@@ -732,6 +732,7 @@ class UnsandboxedKernelManager(AsyncKernelManager):
     Over TCP, two kernels started side by side can pick the same free port: one then dies ("Address already in
     use"), or the grader's messages to one reach the other.
     """
+    _sockets: str | None = None  # the folder of its sockets, once it starts
 
     async def _async_pre_start_kernel(self, **kw):
         self._sockets = tempfile.mkdtemp(prefix="autograder-kernel-")
@@ -743,7 +744,7 @@ class UnsandboxedKernelManager(AsyncKernelManager):
         try:
             await super()._async_cleanup_resources(restart=restart)
         finally:
-            if not restart:
+            if self._sockets and not restart:
                 shutil.rmtree(self._sockets, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
