@@ -5,6 +5,7 @@ argument, the folder in the environment variable ``COURSE_DATA_DIR``, the user's
 (``pooch.os_cache("course_utils")``, e.g. ``~/.cache/course_utils``), where downloads go.
 """
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -21,6 +22,22 @@ class Wanted(NamedTuple):
     lacks: Callable[[Path], str]  # what an existing folder lacks: "holds neither 'a' nor 'b'"
     download_call: str  # the call that downloads it, e.g. "load_cifar10(download=True)"
     url: str  # where that call downloads it from
+
+
+def short_traceback_if_missing(load):
+    """Decorate a loader so that its "data not found" errors (FileNotFoundError, ConnectionError) show one
+    frame of the loader's instead of all the ones it passed through: in a notebook, the student's cell, one
+    short frame and the message that says what to do. Other errors (a damaged file, say) keep their whole
+    traceback, which shows where the file was read."""
+
+    @functools.wraps(load)
+    def loader(*args, **kwargs):
+        try:
+            return load(*args, **kwargs)
+        except (FileNotFoundError, ConnectionError) as not_found:  # the data set is not where it was looked for
+            raise not_found.with_traceback(None)  # the message below says what to do
+
+    return loader
 
 
 def cache_dir():

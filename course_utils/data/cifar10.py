@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from ._sources import Wanted, fetch, not_found_message, search_dirs
+from ._sources import Wanted, fetch, not_found_message, search_dirs, short_traceback_if_missing
 from ._sources import md5 as _md5
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10DataError", "load_cifar10"]
@@ -64,6 +64,7 @@ class CIFAR10DataError(ValueError):
     """The CIFAR-10 files were found but are damaged or not in the official format."""
 
 
+@short_traceback_if_missing
 def load_cifar10(data_dir=None, download=True, *, n_train=None, n_test=None, progress=True):
     """Load CIFAR-10 as flat rows of pixel values in [0, 1].
 

@@ -25,7 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._sources import Wanted, cache_dir, fetch, md5, not_found_message, search_dirs
+from ._sources import (Wanted, cache_dir, fetch, md5, not_found_message, search_dirs,
+                       short_traceback_if_missing)
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MNISTDataError", "MNISTFile", "load_mnist"]
 
@@ -61,6 +62,7 @@ class MNISTDataError(ValueError):
     """The MNIST files were found but are incomplete, damaged or not the official files."""
 
 
+@short_traceback_if_missing
 def load_mnist(data_dir=None, download=True, *, progress=True):
     """Load MNIST as flat rows of pixel values in [0, 1].
 
