@@ -26,8 +26,11 @@ def question_ids(course: Course, lab: str) -> list[str]:
 
 def final_score(submission) -> float:
     """A graded submission's score after the late penalty nbgrader gave it (``LateSubmissionPlugin``), as
-    nbgrader's own export and the student's feedback page count it."""
-    return max(0.0, float(submission.score) - float(submission.late_submission_penalty))
+    nbgrader's own export and the student's feedback page count it, leaving out the grades still to review by
+    hand: nbgrader counts the old hand score of an answer changed since it was graded, the table shows it blank."""
+    pending = sum(float(grade.score) for notebook in submission.notebooks for grade in notebook.grades
+                  if grade.needs_manual_grade)
+    return max(0.0, float(submission.score) - pending - float(submission.late_submission_penalty))
 
 
 def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:

@@ -287,6 +287,9 @@ class FeedbackSummary(NbGraderPreprocessor):
                                           written and unanswered))
         resources["summary"] = questions
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
+        # nbgrader's total counts the old hand score of an answer changed since it was graded; the page shows it
+        # as not graded yet, and so leaves it out of the total, as export does
+        resources["nbgrader"]["score"] -= sum(q.score for q in questions if q.pending)
         course = Course(Path(CourseDirectory(config=self.config).root))
         resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])
         return nb, resources

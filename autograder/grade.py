@@ -42,7 +42,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from . import canary, capacity, preprocessors
+from . import canary, capacity, hand_grades, preprocessors
 from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file,
                      unusable_student_id)
 from .export import final_score
@@ -197,6 +197,7 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
     config = _config(course, sandbox)
     config.SandboxedExecute.reference_seconds = reference_seconds
     config.SandboxedExecute.both_ways = both_ways
+    hand_graded = _hand_graded(course, lab, student)  # read before nbgrader replaces the graded notebook
     for attempt in range(DB_RETRIES):
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student
@@ -209,9 +210,23 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
         time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook, or it hiccuped: wait, retry
     if not result["success"]:
         return _failure(student, lab, error, preprocessors.last_failure)
+    if hand_graded:
+        graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
+        _with_gradebook(course, lambda gb: hand_grades.keep_reviewed(gb, lab, student, graded, hand_graded))
     score, max_score, late = _scores(course, lab, student)
     status, detail = what_happened(course, lab, student, submitted)
     return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
+
+
+def _hand_graded(course: Course, lab: str, student: str) -> dict[str, str]:
+    """The written answers of the submission's last graded notebook whose hand grades stand (``hand_grades.reviewed``);
+    none at its first grading."""
+    path = course.autograded_notebook(student, lab)
+    try:
+        graded = nbformat.read(path, as_version=4) if path.is_file() else None
+    except (OSError, ValueError):  # half-written by a grading that was killed: nothing to keep from it
+        return {}
+    return _with_gradebook(course, lambda gb: hand_grades.reviewed(gb, lab, student, graded)) if graded else {}
 
 
 def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode) -> tuple[str, str]:

@@ -8,6 +8,8 @@ messages, loads nothing from the network and shows formulas as MathML; submissio
 graded get a page that says why in plain words. ``grade`` before ``release`` says to release first. Each
 question's title on the page is its own, in every released lab (read from the notebooks, no grading).
 """
+import csv
+import io
 import re
 import subprocess
 import sys
@@ -184,6 +186,49 @@ def test_once_every_answer_is_graded_by_hand_feedback_writes_final_pages(graded,
     text = visible_text(page_of(course, "carol").read_text())
     assert "not graded yet" not in text
     assert "1.5 / 2" in text and "Say which gradients vanish." in text
+
+
+def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_changed_one_out_of_the_totals(
+        graded, tmp_path):
+    course, _ = graded
+    hand = {question: 1.5 if question == "reflect_scale" else 2 for question in WRITTEN}
+    with Gradebook(course.db_url()) as gb:
+        for student in ("alice", "carol"):
+            for question, score in hand.items():
+                grade_ = gb.find_grade(question, LAB, LAB, student)
+                grade_.manual_score, grade_.needs_manual_grade = score, False  # as the formgrader saves a score
+        gb.db.commit()
+    # carol resubmits with another answer to one question; alice's submission is regraded as it is (--force)
+    submitted = course.submission_dir("carol", LAB) / f"{LAB}.ipynb"
+    nb = nbformat.read(submitted, as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "reflect_scale")
+    answer.source += "\n\nOn second thought: the gradients of the early layers vanish."
+    nbformat.write(nb, submitted)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX, force=True,
+                                            students=["alice", "carol"])}
+    assert {o.status for o in outcomes.values()} == {"graded"}
+    with Gradebook(course.db_url()) as gb:
+        review = {(s, q): gb.find_grade(q, LAB, LAB, s).needs_manual_grade for s in ("alice", "carol") for q in WRITTEN}
+        kept = {(s, q): gb.find_grade(q, LAB, LAB, s).manual_score for s in ("alice", "carol") for q in WRITTEN}
+    assert [key for key, waiting in review.items() if waiting] == [("carol", "reflect_scale")]  # on old code: all 8
+    assert kept == {(s, q): score for s in ("alice", "carol") for q, score in hand.items()}  # nothing was lost
+
+    out = tmp_path / "grades.csv"
+    assert cli(course, "export", "--out", str(out)).returncode == 0
+    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(out.read_text()))}
+    assert [rows["alice"][q] for q in WRITTEN] == ["2", "2", "1.5", "2"]
+    assert [rows["carol"][q] for q in WRITTEN] == ["2", "2", "", "2"]  # the changed answer waits for review
+    questions = [key for key in rows["alice"] if key not in ("student_id", "lab", "total", "max_total", "status")]
+    for student in ("alice", "carol"):  # the total is what its cells add up to: not the old 1.5 of a blank cell
+        assert float(rows[student]["total"]) == sum(float(rows[student][q] or 0) for q in questions), rows[student]
+    assert outcomes["carol"].score == float(rows["carol"]["total"])
+    assert (rows["alice"]["status"], rows["carol"]["status"]) == ("graded", "needs_manual_grading")
+
+    pages = cli(course, "feedback", LAB, "--allow-pending")
+    assert pages.returncode == 0, pages.stdout + pages.stderr
+    text = visible_text(page_of(course, "carol").read_text())
+    assert f"Score: {float(rows['carol']['total']):g} / 21" in text
+    assert "written answers worth 2 points are not graded yet" in text
 
 
 def test_grading_before_release_says_to_release_first(tmp_path):
