@@ -80,6 +80,39 @@ def grader_environment(course: Course, sandbox: bool) -> dict:
             "grader_course_utils": folder, "course_utils_sha256": digest.hexdigest()[:16], "sandbox": sandbox}
 
 
+def _sources(folder: Path) -> dict[str, bytes]:
+    """relative path -> content of each Python file of a package's folder."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*.py")
+            if "__pycache__" not in path.parts}
+
+
+def differing_files(one: Path, other: Path) -> list[str]:
+    """The Python files (relative paths) that two copies of a package do not have alike, in name order."""
+    if one.resolve() == other.resolve():
+        return []
+    a, b = _sources(one), _sources(other)
+    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+
+
+def foreign_code(course: Course, env: dict) -> str | None:
+    """Why grading would not run this course's own code, or None: the grader's ``autograder`` (hidden checks,
+    references) or ``course_utils``, or the graded kernels' ``course_utils``, is another copy whose files differ
+    from the course root's (a kit installed without ``-e``, or from another clone). A course root without the
+    kit's code (a scratch course) has nothing to compare."""
+    from . import __file__ as running
+    grader_utils, kernel_utils = env.get("grader_course_utils"), env.get("course_utils")
+    copies = [("this command runs the kit", Path(running).parent, course.root / "autograder"),
+              ("the grader imports course_utils", grader_utils and Path(grader_utils), course.root / "course_utils"),
+              ("graded kernels import course_utils", kernel_utils and Path(kernel_utils), course.root / "course_utils")]
+    for what, used, own in copies:
+        if used and used.is_dir() and own.is_dir() and (differ := differing_files(used, own)):
+            named = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+            return (f"{what} from {used}, not this course's own {own.name}/ ({own}), and their files differ "
+                    f"({named}): the course's own version would not be what grades. Install the kit from this "
+                    f"course root (cd {course.root} && python -m pip install -e .), then run the command again.")
+    return None
+
+
 def probe(course: Course, sandbox: bool) -> dict:
     """What a graded kernel sees: its Python and NumPy, course_utils (or why it cannot import it), the data."""
     from .sandbox import SandboxedKernelManager, kernel_environment, run_in_sandbox

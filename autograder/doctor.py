@@ -43,6 +43,9 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
     check("course_utils" in env, f"graded kernels import course_utils from {env['course_utils']}" if "course_utils" in env
           else f"graded kernels cannot import course_utils: {env.get('course_utils_error')}; install the kit in "
                f"this Python environment from the course root: cd {course.root} && python -m pip install -e .")
+    foreign = canary.foreign_code(course, env)
+    if foreign:
+        check(False, foreign[0].upper() + foreign[1:])
     folder = env.get("COURSE_DATA_DIR")
     lines.append("  [info] data: COURSE_DATA_DIR is not set (labs that need CIFAR-10 or MNIST will fail)" if not folder
                  else f"  [info] data: COURSE_DATA_DIR={folder}; graded kernels see: "

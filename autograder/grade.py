@@ -505,6 +505,9 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
             ensure_in_gradebook(course, lab, shard)
             environment = canary.environment(course, sandbox) | ({"canary": "skipped"} if skip_canary else {})
+            foreign = canary.foreign_code(course, environment)
+            if foreign:
+                raise CourseError(f"Nothing was graded: {foreign}")
             environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
             deadlines = _deadlines(course, lab)
             for student in sorted(set(students)) if students else submitted:

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder import canary
 from autograder.capacity import default_workers, usable_cores
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
@@ -88,6 +89,48 @@ def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix
     assert f"cd {copy_root} && python -m pip install -e ." in result.stderr
     assert load_record(course, LAB1, "alice") is None
     assert submissions_in_gradebook(course, LAB1) == []
+
+
+def test_a_kit_whose_code_differs_from_the_courses_own_grades_nothing_and_names_the_files(tmp_path):
+    """An instructor edits a hidden check in the course, then grades with `--root` from another folder: the
+    command runs the installed kit (this checkout), whose checks are not the course's."""
+    copy_root = tmp_path / "course"
+    shutil.copytree(KIT.root, copy_root, ignore=shutil.ignore_patterns(
+        ".git", "submitted", "autograded", "feedback", ".autograder", "gradebook.db", "__pycache__", "*.egg-info"))
+    with open(copy_root / "autograder" / "hidden" / "lab1.py", "a") as checks:
+        checks.write("\n# the instructor's stricter check of predict would go here\n")
+    course = Course(copy_root)
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    released = subprocess.run(command(course, "release", LAB1), capture_output=True, text=True, cwd=elsewhere)
+    assert released.returncode == 0, released.stdout + released.stderr
+    submit(course, "alice", LAB1, solved(course, LAB1))
+    result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, cwd=elsewhere)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"Nothing was graded: this command runs the kit from {KIT.root / 'autograder'}, not this course's own "
+            f"autograder/ ({copy_root / 'autograder'}), and their files differ (hidden/lab1.py)") in result.stderr
+    assert f"cd {copy_root} && python -m pip install -e ." in result.stderr and "Traceback" not in result.stderr
+    assert load_record(course, LAB1, "alice") is None
+    assert submissions_in_gradebook(course, LAB1) == []
+    report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, cwd=elsewhere)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert "[PROBLEM] This command runs the kit from" in report.stdout and "(hidden/lab1.py)" in report.stdout
+
+
+def test_graded_kernels_importing_another_course_utils_than_the_course_s_own_is_named(tmp_path):
+    """As the environment probe reports a kit installed without -e from another clone: graded kernels import
+    that copy's course_utils, the grader the course's own."""
+    other = tmp_path / "site-packages" / "course_utils"
+    shutil.copytree(KIT.root / "course_utils", other, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"grader_course_utils": str(KIT.root / "course_utils"), "course_utils": str(other)}
+    assert canary.foreign_code(KIT, env) is None  # the same files: a copy installed from this very version
+    (other / "gradcheck.py").write_text((other / "gradcheck.py").read_text() + "\nGRADIENT_TOLERANCE = 1e-4\n")
+    (other / "extra.py").write_text("")
+    problem = canary.foreign_code(KIT, env)
+    assert problem == (f"graded kernels import course_utils from {other}, not this course's own course_utils/ "
+                       f"({KIT.root / 'course_utils'}), and their files differ (extra.py, gradcheck.py): the course's "
+                       f"own version would not be what grades. Install the kit from this course root (cd {KIT.root} "
+                       "&& python -m pip install -e .), then run the command again.")
 
 
 def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
