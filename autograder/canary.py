@@ -28,7 +28,8 @@ STUDENT = "canary"
 DATASETS = {"load_cifar10": ("CIFAR-10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
             "load_mnist": ("MNIST", "the four MNIST files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                                     "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")}
-DATA_ERRORS = ("FileNotFoundError", "ConnectionError", "CIFAR10DataError", "MNISTDataError")
+MISSING_DATA = ("FileNotFoundError", "ConnectionError")  # what the loaders raise when the data set is not there
+DAMAGED_DATA = ("CIFAR10DataError", "MNISTDataError")  # ... and when its files are damaged
 PROBE = """\
 import json, os, sys
 seen = {"python": sys.version.split()[0]}
@@ -218,10 +219,14 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
         return (f"{scored} Graded kernels cannot run Python with NumPy: "
                 f"{env.get('numpy_error') or env.get('probe_error')}. Run `python -m autograder doctor` for details.")
     source = course.source_notebook(lab).read_text()
-    errors = {o.get("ename") for cell in graded.cells for o in cell.get("outputs", [])
-              if o.get("output_type") == "error"} if graded is not None else set()
+    errors = {o.get("ename"): o.get("evalue", "") for cell in graded.cells for o in cell.get("outputs", [])
+              if o.get("output_type") == "error"} if graded is not None else {}
+    damaged = [errors[name] for name in DAMAGED_DATA if name in errors]
+    if damaged:
+        return (f"{scored} The lab's data set is there, but damaged: {damaged[0]} (Graded kernels read it from "
+                f"COURSE_DATA_DIR, {env.get('COURSE_DATA_DIR')}.) Put an intact copy there, then grade again.")
     for loader, (name, files) in DATASETS.items():
-        if loader in source and errors & set(DATA_ERRORS):
+        if loader in source and errors.keys() & set(MISSING_DATA):
             folder = env.get("COURSE_DATA_DIR")
             seen = ("COURSE_DATA_DIR is not set" if not folder else
                     f"COURSE_DATA_DIR is {folder}, where graded kernels see "

@@ -70,6 +70,24 @@ def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path)
     assert report.returncode == 1 and "needs CIFAR-10" in report.stdout and "[PROBLEM] score" in report.stdout
 
 
+def test_lab5_with_a_damaged_archive_grades_nothing_and_says_what_is_wrong_with_it(tmp_path):
+    course = released(tmp_path, LAB5)
+    submit(course, "alice", LAB5, solved(course, LAB5))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cifar-10-python.tar.gz").write_bytes(os.urandom(100_000))  # an upload that went wrong
+    data.chmod(0o755)
+    env = {**os.environ, "COURSE_DATA_DIR": str(data)}
+    result = subprocess.run(command(course, "grade", LAB5), capture_output=True, text=True, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "nothing was graded" in result.stderr
+    assert f"The lab's data set is there, but damaged: {data / 'cifar-10-python.tar.gz'} is truncated or damaged " \
+           f"(ReadError: " in result.stderr
+    assert f"(Graded kernels read it from COURSE_DATA_DIR, {data}.) Put an intact copy there" in result.stderr
+    assert "graded kernels have no internet" not in result.stderr  # on old code: put the archive... where it is
+    assert load_record(course, LAB5, "alice") is None
+
+
 @pytest.mark.skipif(not SANDBOX, reason="needs bubblewrap: without a sandbox, kernels see every folder on disk")
 def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix(tmp_path):
     """An instructor runs `python -m autograder` inside a second copy of the kit, never installed there: the
