@@ -26,7 +26,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .course import Course
 from .findings import noted
-from .records import Fact
+from .leaks import cell_label
+from .records import DEATHS, Fact
 
 try:
     from jinja2 import pass_context
@@ -151,6 +152,20 @@ def stopped_message(what: str) -> str:
     return (f"Your code ran out of time: this cell {what}, several times what the model solution needs. Look for a "
             "loop that never ends (a condition that never turns false) or code far slower than it needs to be (a "
             "Python loop over every entry of an array, say).")
+
+
+def finding_message(cell, index: int, finding: dict) -> str:
+    """What a student reads about something the grader saw in a cell of theirs that is not a test (a test cell's
+    own messages say it there): a loop stopped at its time limit, output cut, a limit hit, the kernel dying."""
+    label = cell_label(cell, index).capitalize()
+    if finding["fact"] == Fact.CELL_TIMEOUT:
+        return f"{label}: {stopped_message(finding['what'])}"
+    if finding["fact"] in DEATHS:
+        return (f"{label}: your notebook's kernel died here ({finding['what']}). The cells after it were not run, so "
+                "their tests scored nothing.")
+    if finding["fact"] in (Fact.OUTPUT_LINES, Fact.OUTPUT_BUDGET):
+        return f"{label} {finding['what']}. That costs no points: your code ran on, only its printed output was cut."
+    return f"{label} {finding['what']}."
 
 
 def heading_above(cells, index: int) -> tuple[int, str]:
@@ -286,6 +301,8 @@ class FeedbackSummary(NbGraderPreprocessor):
                                           pending, messages, (meta.get("comment") or "").strip(),
                                           written and unanswered))
         resources["summary"] = questions
+        resources["cell_notes"] = [finding_message(nb.cells[f["cell"]], f["cell"], f) for f in noted(nb)
+                                   if not (f["fact"] == Fact.CELL_TIMEOUT and utils.is_grade(nb.cells[f["cell"]]))]
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
         # nbgrader's total counts the old hand score of an answer changed since it was graded; the page shows it
         # as not graded yet, and so leaves it out of the total, as export does

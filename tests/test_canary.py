@@ -19,7 +19,7 @@ from autograder import canary
 from autograder.capacity import default_workers, usable_cores
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
-from autograder.feedback import feedback
+from autograder.feedback import feedback, visible_text
 from autograder.findings import noted_times
 from autograder.grade import grade
 from autograder.records import Status, load_record
@@ -227,6 +227,11 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     assert "Your code ran out of time: this cell was stopped at its time limit (" in page
     assert "The test stopped with an error: KeyboardInterrupt" not in page
     assert "The test stopped with an error: CellTimeoutError" not in page
+    # the loop in a cell of the student's own is named above the summary, where every test passed
+    page = visible_text((course.feedback_dir("stuck_once", LAB1) / f"{LAB1}.html").read_text())
+    notes = page[page.index("What the grader saw while it ran your notebook:"):page.index("Summary")]  # old code: none
+    assert "Cell 2: Your code ran out of time: this cell was stopped at its time limit (" in notes
+    assert "several times what the model solution needs" in notes and "Cell 3" not in notes
 
 
 def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
