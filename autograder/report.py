@@ -21,8 +21,10 @@ import nbformat
 from .course import Course, write_whole
 from .export import grade_rows
 from .gradebook_access import require_released
+from .records import Status
 
 TOP_MESSAGES = 3
+WITHOUT_GRADE = (Status.NOT_GRADED, Status.ERROR)  # their rows' 0 is no grade (missing or malformed files are)
 BAR_INCHES = 0.25  # the height of each question's bar and label in the chart of means: 23 questions do not overlap
 
 
@@ -123,7 +125,8 @@ def _figure_png(draw, height: float = 3) -> str:
 
 def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     """The self-contained page: the totals' distribution, the per-question table, the statuses."""
-    totals = [float(row["total"]) for row in rows if row["total"] != ""]
+    totals = [float(row["total"]) for row in rows if row["status"] not in WITHOUT_GRADE and row["total"] != ""]
+    left_out = len(rows) - len(totals)
     statuses = Counter(str(row["status"]) for row in rows)
     scored = [q for q in questions if q.scores]
 
@@ -148,6 +151,8 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     status_rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>" for s, n in statuses.most_common())
     summary = (f"{len(rows)} submissions; mean total {statistics.fmean(totals):.2f}, median "
                f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
+    if left_out:  # a 0 that is no grade would drag the mean down
+        summary += f"; {left_out} without a grade ({' or '.join(WITHOUT_GRADE)}) are left out of the totals' figures"
     height = BAR_INCHES * len(scored) + 1
     plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
              f"<img alt='mean score per question' src='{_figure_png(means, height)}'>") if totals else ""

@@ -19,7 +19,7 @@ from autograder.course import CourseError
 from autograder.export import NAMED, pending_warning
 from autograder.feedback import feedback, pending_answers
 from autograder.records import UNGRADABLE
-from autograder.report import report
+from autograder.report import Question, html_page, report
 from test_pipeline import graded_lab  # noqa: F401 -- the shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -86,3 +86,15 @@ def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_gr
         "warning: 1 written answer in 1 submission is not graded yet; their cells in grades.csv are blank and the "
         "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run `jupyter lab`, then "
         "Nbgrader > Formgrader > Manage Submissions) and export again.")
+
+
+def test_the_reports_totals_leave_out_submissions_without_a_grade_and_count_those_that_have_one():
+    rows = [{"student_id": student, "lab": "lab1", "q": total, "total": total, "max_total": "21", "status": status}
+            for student, total, status in [("ana", "10", "graded"), ("ben", "20", "needs_manual_grading"),
+                                           ("cho", "0", "missing_notebook"), ("dan", "0", "not_graded"),
+                                           ("eve", "0", "grading_error")]]
+    page = html_page("lab1", [Question("q", 21, scores=[10, 20])], rows)
+    assert ("5 submissions; mean total 10.00, median 10; 2 without a grade (not_graded or grading_error) are left "
+            "out of the totals' figures.") in page  # on old code: mean total 6.00, median 0
+    assert "3 submissions; 3 without a grade" in html_page("lab1", [Question("q", 21)], [
+        {**row, "status": "not_graded"} for row in rows[:3]])
