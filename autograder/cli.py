@@ -44,7 +44,8 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(display_width(str(x)) for x in column) for column in zip(header, *rows)]
     lines = ["  ".join(str(x) + " " * (w - display_width(str(x))) for x, w in zip(line, widths)).rstrip()
              for line in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    rule = widths[:-1] + [display_width(header[-1])]  # under the last column (a long detail, say), as wide as its name
+    lines.insert(1, "  ".join("-" * w for w in rule))
     return "\n".join(lines)
 
 
@@ -52,7 +53,7 @@ def outcome_table(outcomes) -> str:
     def points(o):
         return "" if o.score is None else f"{o.score:g} / {o.max_score:g}" if o.max_score else f"{o.score:g}"
     return format_table(["student", "score", "status", "detail"],
-                        [[o.student, points(o), o.status, "unchanged since last run" if o.skipped else o.detail]
+                        [[o.student, points(o), o.status, "; ".join(filter(None, ["unchanged since last run" * o.skipped, o.detail]))]
                          for o in outcomes])
 
 

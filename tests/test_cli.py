@@ -60,6 +60,19 @@ def test_the_grade_table_keeps_its_columns_with_names_in_any_script():
     assert display_width("李雷") == 4 and display_width("josé") == display_width("jose\u0301") == 4
 
 
+def test_the_grade_table_rules_its_last_column_as_wide_as_its_name_and_keeps_a_skipped_rows_detail():
+    from autograder.cli import outcome_table
+    from autograder.records import Outcome
+    long = "cell 12 (forward_propagation) was stopped at its time limit (5 s); " * 6
+    kept = Outcome("dan", "lab1", "timeout", long.rstrip("; "), 13.0, 21.0)
+    kept.skipped = True
+    table = outcome_table([kept, Outcome("eve", "lab1", "graded", "", 21.0, 21.0)])
+    header, rule, dan, eve = table.splitlines()
+    assert rule.endswith("  ------") and len(rule) < 60, table  # the separator does not wrap on an 80-column terminal
+    assert dan.endswith("timeout  unchanged since last run; " + long.rstrip("; ")), table  # still says why
+    assert eve.endswith("graded"), table
+
+
 def run_on_read_only_mount(root: Path, command: list[str]) -> subprocess.CompletedProcess:
     """``python -m autograder ... command`` with the course folder ``root`` mounted read-only (as root only)."""
     script = (f"mount --bind -o ro {shlex.quote(str(root))} {shlex.quote(str(root))} && exec "
