@@ -122,13 +122,12 @@ def cmd_feedback(course: Course, args) -> int:
 
 
 def cmd_export(course: Course, args) -> int:
-    from .export import grade_rows, pending_warning, write_table
+    from .export import grade_rows, pending_warning, ungraded_warning, write_table
     out = Path(args.out).resolve() if args.out else course.root / "grades.csv"
     header, rows = grade_rows(course)
     write_table(header, rows, out)
     print(f"Wrote {out}")
-    warning = pending_warning(rows, out.name)
-    if warning:
+    for warning in filter(None, [ungraded_warning(rows, out.name), pending_warning(rows, out.name)]):
         print(warning, file=sys.stderr)
     warn_if_being_graded(course, course.labs())
     return 0

@@ -127,3 +127,20 @@ def pending_warning(rows: list[dict], file_name: str) -> str | None:
             f"{'s' if submissions != 1 else ''} {'are' if answers != 1 else 'is'} not graded yet; their cells in "
             f"{file_name} are blank and the totals leave them out ({'; '.join(labs)}). Grade them in nbgrader's "
             "formgrader (run `jupyter lab`, then Nbgrader > Formgrader > Manage Submissions) and export again.")
+
+
+def ungraded_warning(rows: list[dict], file_name: str) -> str | None:
+    """What to tell an instructor about the submissions not graded yet in ``rows`` (their total of 0 is no grade),
+    or None if every submission was graded."""
+    by_lab = {}
+    for row in rows:
+        if row["status"] == Status.NOT_GRADED:
+            by_lab[row["lab"]] = by_lab.get(row["lab"], 0) + 1
+    if not by_lab:
+        return None
+    count = sum(by_lab.values())
+    return (f"warning: {count} submission{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} not graded yet "
+            f"({', '.join(f'{lab}: {n}' for lab, n in by_lab.items())}); {'their rows' if count != 1 else 'its row'} "
+            f"in {file_name} say{'' if count != 1 else 's'} {Status.NOT_GRADED}, with a total of 0. Grade "
+            f"{'them' if count != 1 else 'it'} (python -m autograder grade "
+            f"{next(iter(by_lab)) if len(by_lab) == 1 else 'LAB'}) and export again.")

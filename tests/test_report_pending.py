@@ -16,7 +16,7 @@ from nbgrader import utils
 
 from autograder.cli import main
 from autograder.course import CourseError
-from autograder.export import NAMED, pending_warning
+from autograder.export import NAMED, pending_warning, ungraded_warning
 from autograder.feedback import feedback, pending_answers
 from autograder.records import UNGRADABLE
 from autograder.report import Question, html_page, report
@@ -98,3 +98,16 @@ def test_the_reports_totals_leave_out_submissions_without_a_grade_and_count_thos
             "out of the totals' figures.") in page  # on old code: mean total 6.00, median 0
     assert "3 submissions; 3 without a grade" in html_page("lab1", [Question("q", 21)], [
         {**row, "status": "not_graded"} for row in rows[:3]])
+
+
+def test_export_warns_of_submissions_not_graded_yet_by_lab():
+    rows = [{"student_id": student, "lab": lab, "total": "0", "max_total": "", "status": status}
+            for student, lab, status in [("ana", "lab1", "graded"), ("ben", "lab3", "not_graded"),
+                                         ("cho", "lab3", "not_graded"), ("dan", "lab5", "not_graded")]]
+    assert ungraded_warning(rows, "g.csv") == (
+        "warning: 3 submissions are not graded yet (lab3: 2, lab5: 1); their rows in g.csv say not_graded, with a "
+        "total of 0. Grade them (python -m autograder grade LAB) and export again.")
+    assert ungraded_warning(rows[:2], "g.csv") == (
+        "warning: 1 submission is not graded yet (lab3: 1); its row in g.csv says not_graded, with a total of 0. "
+        "Grade it (python -m autograder grade lab3) and export again.")
+    assert ungraded_warning(rows[:1], "g.csv") is None
