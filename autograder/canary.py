@@ -208,7 +208,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
               f"grading sandbox (status {result.status})" if not full else
               f"The lab's own solution scored full marks in the grading sandbox, but some of its cells failed: "
               f"{', '.join(outside[:5])}{' and more' if len(outside) > 5 else ''}")
-    scored += ", so nothing was graded and the gradebook is unchanged."
+    scored += "."
     if "course_utils_error" in env:
         return (f"{scored} course_utils cannot be imported by graded kernels ({env['course_utils_error']}). "
                 f"The grader imports it from {env.get('grader_course_utils')}; graded kernels get only the packages "

@@ -88,7 +88,7 @@ class CanaryFailed(CourseError):
     """The lab's own solution did not score full marks in the grading environment: nothing was graded."""
 
     def __init__(self, result: canary.CanaryResult):
-        super().__init__(result.problem)
+        super().__init__(f"Nothing was graded and the gradebook is unchanged. {result.problem}")
         self.result = result
 
 

@@ -58,7 +58,7 @@ def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "COURSE_DATA_DIR"}  # the grading server forgot it
     result = subprocess.run(command(course, "grade", LAB5), capture_output=True, text=True, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "canary failed" in result.stderr and "nothing was graded" in result.stderr
+    assert "the canary failed. Nothing was graded and the gradebook is unchanged. The lab's own solution" in result.stderr
     # the solution's graded functions need no data, so it is the cells that load and use it that fail
     assert "some of its cells failed: cell" in result.stderr and "ConnectionError" in result.stderr
     assert "needs CIFAR-10" in result.stderr and "COURSE_DATA_DIR is not set" in result.stderr
@@ -68,6 +68,7 @@ def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path)
     # doctor says the same, alone
     report = subprocess.run(command(course, "doctor", LAB5), capture_output=True, text=True, env=env)
     assert report.returncode == 1 and "needs CIFAR-10" in report.stdout and "[PROBLEM] score" in report.stdout
+    assert "nothing was graded" not in report.stdout.lower()  # the doctor grades nothing: it says only what it found
 
 
 def test_lab5_with_a_damaged_archive_grades_nothing_and_says_what_is_wrong_with_it(tmp_path):
@@ -80,7 +81,7 @@ def test_lab5_with_a_damaged_archive_grades_nothing_and_says_what_is_wrong_with_
     env = {**os.environ, "COURSE_DATA_DIR": str(data)}
     result = subprocess.run(command(course, "grade", LAB5), capture_output=True, text=True, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "nothing was graded" in result.stderr
+    assert "Nothing was graded" in result.stderr
     assert f"The lab's data set is there, but damaged: {data / 'cifar-10-python.tar.gz'} is truncated or damaged " \
            f"(ReadError: " in result.stderr
     assert f"(Graded kernels read it from COURSE_DATA_DIR, {data}.) Put an intact copy there" in result.stderr
