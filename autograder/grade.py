@@ -218,7 +218,7 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
     return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
 
 
-def _hand_graded(course: Course, lab: str, student: str) -> dict[str, str]:
+def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple[float, str]]:
     """The written answers of the submission's last graded notebook whose hand grades stand (``hand_grades.reviewed``);
     none at its first grading."""
     path = course.autograded_notebook(student, lab)

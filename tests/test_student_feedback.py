@@ -8,6 +8,7 @@ messages, loads nothing from the network and shows formulas as MathML; submissio
 graded get a page that says why in plain words. ``grade`` before ``release`` says to release first. Each
 question's title on the page is its own, in every released lab (read from the notebooks, no grading).
 """
+import copy
 import csv
 import io
 import re
@@ -20,6 +21,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder import hand_grades
 from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.feedback import visible_text
@@ -229,6 +231,20 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     text = visible_text(page_of(course, "carol").read_text())
     assert f"Score: {float(rows['carol']['total']):g} / 21" in text
     assert "written answers worth 2 points are not graded yet" in text
+
+    # a question released again for other points waits for review too, though its answer reads the same
+    graded_nb = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
+    with Gradebook(course.db_url()) as gb:
+        before = hand_grades.reviewed(gb, LAB, "alice", graded_nb)
+        assert sorted(before) == sorted(WRITTEN)
+        for question in WRITTEN:  # as nbgrader's autograde leaves them
+            gb.find_grade(question, LAB, LAB, "alice").needs_manual_grade = True
+        rescored = copy.deepcopy(graded_nb)
+        cell = next(c for c in rescored.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "reflect_random")
+        cell.metadata.nbgrader["points"] = 3
+        kept = hand_grades.keep_reviewed(gb, LAB, "alice", rescored, before)
+        assert sorted(kept) == sorted(set(WRITTEN) - {"reflect_random"})
+        assert gb.find_grade("reflect_random", LAB, LAB, "alice").needs_manual_grade
 
 
 def test_grading_before_release_says_to_release_first(tmp_path):
