@@ -100,9 +100,8 @@ def foreign_code(course: Course, env: dict) -> str | None:
     references) or ``course_utils``, or the graded kernels' ``course_utils``, is another copy whose files differ
     from the course root's (a kit installed without ``-e``, or from another clone). A course root without the
     kit's code (a scratch course) has nothing to compare."""
-    from . import __file__ as running
     grader_utils, kernel_utils = env.get("grader_course_utils"), env.get("course_utils")
-    copies = [("this command runs the kit", Path(running).parent, course.root / "autograder"),
+    copies = [("this command runs the kit", Path(__file__).parent, course.root / "autograder"),
               ("the grader imports course_utils", grader_utils and Path(grader_utils), course.root / "course_utils"),
               ("graded kernels import course_utils", kernel_utils and Path(kernel_utils), course.root / "course_utils")]
     for what, used, own in copies:

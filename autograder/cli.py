@@ -52,9 +52,10 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 def outcome_table(outcomes) -> str:
     def points(o):
         return "" if o.score is None else f"{o.score:g} / {o.max_score:g}" if o.max_score else f"{o.score:g}"
+    def detail(o):  # a row unchanged since the last run still says why it timed out, say
+        return "; ".join(part for part in ("unchanged since last run" if o.skipped else "", o.detail) if part)
     return format_table(["student", "score", "status", "detail"],
-                        [[o.student, points(o), o.status, "; ".join(filter(None, ["unchanged since last run" * o.skipped, o.detail]))]
-                         for o in outcomes])
+                        [[o.student, points(o), o.status, detail(o)] for o in outcomes])
 
 
 def cmd_release(course: Course, args) -> int:

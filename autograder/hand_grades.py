@@ -30,7 +30,7 @@ def reviewed(gb: Gradebook, lab: str, student: str, graded) -> dict[str, tuple[f
     """grade_id -> (points, text) of each written answer of ``graded`` (the submission's graded notebook, before a
     regrade) whose hand grade stands: scored by hand and not waiting for review."""
     grades = _grades(gb, lab, student)
-    return {grade_id: text for grade_id, text in written_answers(graded).items()
+    return {grade_id: answer for grade_id, answer in written_answers(graded).items()
             if grade_id in grades and grades[grade_id].manual_score is not None
             and not grades[grade_id].needs_manual_grade}
 

@@ -58,7 +58,8 @@ def test_lab5_without_its_data_grades_nothing_and_says_how_to_stage_it(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "COURSE_DATA_DIR"}  # the grading server forgot it
     result = subprocess.run(command(course, "grade", LAB5), capture_output=True, text=True, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "the canary failed. Nothing was graded and the gradebook is unchanged. The lab's own solution" in result.stderr
+    assert ("the canary failed. Nothing was graded and the gradebook is unchanged. The lab's own solution"
+            in result.stderr)
     # the solution's graded functions need no data, so it is the cells that load and use it that fail
     assert "some of its cells failed: cell" in result.stderr and "ConnectionError" in result.stderr
     assert "needs CIFAR-10" in result.stderr and "COURSE_DATA_DIR is not set" in result.stderr
