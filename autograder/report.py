@@ -21,7 +21,8 @@ import nbformat
 from .course import Course, write_whole
 from .export import grade_rows
 from .gradebook_access import require_released
-from .records import Status
+from .findings import noted
+from .records import Fact, Status
 
 TOP_MESSAGES = 3
 WITHOUT_GRADE = (Status.NOT_GRADED, Status.ERROR)  # their rows' 0 is no grade (missing or malformed files are)
@@ -52,15 +53,20 @@ def _points(course: Course, lab: str) -> dict[str, float]:
 
 
 def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
-    """grade_id -> the first line of the first error of each graded cell that failed, in the autograded notebook."""
+    """grade_id -> the first line of the first error of each graded cell that failed, in the autograded notebook
+    (of a cell stopped at its time limit: that, not the KeyboardInterrupt that stopped it)."""
     path = course.autograded_notebook(student, lab)
     if not path.is_file():
         return {}
+    nb = nbformat.read(path, as_version=4)
+    stopped = {finding["cell"] for finding in noted(nb) if finding["fact"] == Fact.CELL_TIMEOUT}
     found = {}
-    for cell in nbformat.read(path, as_version=4).cells:
+    for index, cell in enumerate(nb.cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if grade_id and errors:
+        if grade_id and index in stopped:
+            found[grade_id] = "stopped at its time limit"
+        elif grade_id and errors:
             evalue = (errors[0].get("evalue") or "").strip().splitlines()
             found[grade_id] = f"{errors[0].get('ename', 'Error')}: {evalue[0] if evalue else ''}"[:300]
     return found

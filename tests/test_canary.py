@@ -4,6 +4,8 @@ Real nbgrader, real sandboxed kernels, real command lines, in scratch copies of 
 instructor's would be: data not staged, the kit not installed where the kernels can see it.
 """
 import copy
+import csv
+import io
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ from autograder.findings import noted_times
 from autograder.grade import grade
 from autograder.records import Status, load_record
 from autograder.release import release_lab
+from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import every_function_loops, solved, submit, untouched
 
@@ -231,6 +234,10 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     assert "The test stopped with an error: CellTimeoutError" not in page
     # the loop in a cell of the student's own is named above the summary, where every test passed
     page = visible_text((course.feedback_dir("stuck_once", LAB1) / f"{LAB1}.html").read_text())
+    # the item report counts the stops as such, not as the KeyboardInterrupt that stopped them
+    _, table = report(course, LAB1, tmp_path / "report")
+    failures = " | ".join(row["top_failures"] for row in csv.DictReader(io.StringIO(table.read_text())))
+    assert "1x stopped at its time limit" in failures and "KeyboardInterrupt" not in failures, failures
     notes = page[page.index("What the grader saw while it ran your notebook:"):page.index("Summary")]  # old code: none
     assert "Cell 2: Your code ran out of time: this cell was stopped at its time limit (" in notes
     assert "several times what the model solution needs" in notes and "Cell 3" not in notes
