@@ -33,7 +33,7 @@ def final_score(submission) -> float:
     return max(0.0, float(submission.score) - pending - float(submission.late_submission_penalty))
 
 
-def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
+def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str) -> dict:
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
     if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
@@ -46,7 +46,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str) -> dict:
             pass
     if submission is None:  # nothing graded (or only an older submission): zero, with the reason
         row["total"] = "0"
-        row["max_total"] = "" if record is None or record.max_score is None else f"{record.max_score:g}"
+        row["max_total"] = lab_max if record is None or record.max_score is None else f"{record.max_score:g}"
         row["status"] = record.status if record else Status.NOT_GRADED
         return row
     for notebook in submission.notebooks:
@@ -73,7 +73,11 @@ def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
             if not students:
                 continue
             questions += [q for q in question_ids(course, lab) if q not in questions]
-            rows += [_row(gb, course, lab, student) for student in students]
+            try:  # the lab's points, for the rows without a graded notebook too
+                lab_max = f"{gb.find_assignment(lab).max_score:g}"
+            except MissingEntry:  # not released into this gradebook
+                lab_max = ""
+            rows += [_row(gb, course, lab, student, lab_max) for student in students]
     return FIXED_LEFT + questions + FIXED_RIGHT, rows
 
 
