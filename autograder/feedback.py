@@ -45,7 +45,8 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
     ``allow_pending``: their pages then say "not graded yet". Every page is then searched for hidden
     test code, and the outputs of every graded notebook for secret text of any lab in source/
     (solutions, hidden tests, model answers): a page that holds any is deleted and the command fails,
-    naming the student and the cell. It refuses while another command works on the lab (``lab_lock``).
+    naming the student and the cell. The page of a student folder that is gone (renamed) and has no graded notebook
+    is removed. It refuses while another command works on the lab (``lab_lock``).
     """
     course.check_lab(lab)
     with lab_lock(course, lab, "feedback"):
@@ -87,6 +88,9 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
                               f"{result.get('log', '')}{result.get('error', '')}")
     for student in stopped:  # nbgrader wrote pages of what a stopped grading left: none, until it is graded
         shutil.rmtree(course.feedback_dir(student, lab), ignore_errors=True)
+    for folder in (course.root / "feedback").glob(f"*/{lab}"):  # a page of a folder since renamed (as told), say
+        if folder.parent.name not in records and folder.parent.name not in graded:
+            shutil.rmtree(folder, ignore_errors=True)
     for student in sorted(ungradable):
         _write_status_page(course, lab, student, records[student])
     every_page = sorted((course.root / "feedback").glob(f"*/{lab}/*.html"))  # a status page's copies too

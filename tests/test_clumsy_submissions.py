@@ -209,3 +209,16 @@ def test_each_student_gets_a_feedback_page(graded):
     assert (f"Only {LAB}.ipynb was graded. Your submission also holds this notebook, which was not graded: "
             f"{LAB}-Copy1.ipynb. If your work is in it, tell your instructor.") in shown["worked_in_a_copy"]
     assert not any("was not graded:" in text for student, text in shown.items() if student != "worked_in_a_copy")
+
+
+def test_a_folder_renamed_as_told_is_graded_and_its_old_page_goes(graded):
+    course, _ = graded
+    assert course.feedback_dir(MAC_ID, LAB).is_dir()  # the page that says the folder cannot be graded
+    course.submission_dir(MAC_ID, LAB).parent.rename(course.root / "submitted" / "María López")
+    (renamed,) = grade(course, LAB, workers=1, progress=False, skip_canary=True, students=["María López"])
+    assert (renamed.student, renamed.status) == ("María López", "graded")
+    pages = feedback(course, LAB, allow_pending=True)
+    students = {page.parent.parent.name for page in pages}
+    assert "María López" in students and MAC_ID not in students  # on old code: both, one a stale page
+    assert not course.feedback_dir(MAC_ID, LAB).exists()
+    assert course.feedback_dir("worked_in_a_copy", LAB).is_dir()  # the others' pages stay
