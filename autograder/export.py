@@ -24,16 +24,42 @@ def question_ids(course: Course, lab: str) -> list[str]:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
 
 
-def final_score(submission) -> float:
-    """A graded submission's score after the late penalty nbgrader gave it (``LateSubmissionPlugin``), as
-    nbgrader's own export and the student's feedback page count it, leaving out the grades still to review by
-    hand: nbgrader counts the old hand score of an answer changed since it was graded, the table shows it blank."""
+def late_plugin(config):
+    """nbgrader's late penalty plugin as the course's configuration sets it (``AssignLatePenalties.plugin_class``:
+    by default ``LateSubmissionPlugin``, whose ``penalty_method`` is "none" or "zero")."""
+    from nbgrader.preprocessors import AssignLatePenalties
+    assign = AssignLatePenalties(config=config)
+    assign.init_plugin()
+    return assign.plugin_inst
+
+
+def counted_score(submission) -> float:
+    """A graded submission's score before any late penalty, leaving out the grades still to review by hand:
+    nbgrader counts the old hand score of an answer changed since it was graded, the table shows it blank."""
     pending = sum(float(grade.score) for notebook in submission.notebooks for grade in notebook.grades
                   if grade.needs_manual_grade)
-    return max(0.0, float(submission.score) - pending - float(submission.late_submission_penalty))
+    return float(submission.score) - pending
 
 
-def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str) -> dict:
+def late_penalty(submission, score: float, plugin) -> float:
+    """The late penalty of a submission whose counted score is ``score``, as nbgrader's ``AssignLatePenalties``
+    computes it, but for the score as it is now: nbgrader's stays as it was at grading, before the hand grades
+    (with "zero", a late submission got its hand-graded points back)."""
+    if not submission.total_seconds_late:
+        return 0.0
+    penalty = plugin.late_submission_penalty(submission.student_id, score, submission.total_seconds_late)
+    return 0.0 if penalty is None else min(max(float(penalty), 0.0), max(score, 0.0))
+
+
+def final_score(submission, plugin) -> tuple[float, float]:
+    """(total, late penalty) of a graded submission: its counted score (``counted_score``) less its late penalty
+    (``late_penalty``), as the grade table and the student's page count it."""
+    score = counted_score(submission)
+    penalty = late_penalty(submission, score, plugin)
+    return max(0.0, score - penalty), penalty
+
+
+def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, plugin) -> dict:
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
     if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
@@ -52,7 +78,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str) ->
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             row[grade.name] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
-    row["total"], row["max_total"] = f"{final_score(submission):g}", f"{submission.max_score:g}"
+    row["total"], row["max_total"] = f"{final_score(submission, plugin)[0]:g}", f"{submission.max_score:g}"
     row["status"] = record.status if record else Status.GRADED
     if row["status"] == Status.GRADED and submission.needs_manual_grade:
         row["status"] = Status.NEEDS_MANUAL_GRADING
@@ -66,7 +92,7 @@ def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
         raise CourseError(f"This course has no gradebook yet ({gradebook}): nothing was "
                           "released or graded here. Release a lab (`python -m autograder release LAB`), grade it "
                           "(`python -m autograder grade LAB`), then run this again.")
-    questions, rows = [], []
+    questions, rows, plugin = [], [], late_plugin(course.config())
     with Gradebook(url) as gb:
         for lab in course.labs():
             students = course.students(lab)
@@ -77,7 +103,7 @@ def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
                 lab_max = f"{gb.find_assignment(lab).max_score:g}"
             except MissingEntry:  # not released into this gradebook
                 lab_max = ""
-            rows += [_row(gb, course, lab, student, lab_max) for student in students]
+            rows += [_row(gb, course, lab, student, lab_max, plugin) for student in students]
     return FIXED_LEFT + questions + FIXED_RIGHT, rows
 
 

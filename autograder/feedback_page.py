@@ -25,6 +25,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .course import Course
+from .export import final_score, late_plugin
 from .findings import noted
 from .leaks import cell_label
 from .records import DEATHS, Fact
@@ -300,13 +301,15 @@ class FeedbackSummary(NbGraderPreprocessor):
                 questions.append(Question(meta["grade_id"], inline_html(titles[index]), written, score, points,
                                           pending, messages, (meta.get("comment") or "").strip(),
                                           written and unanswered))
+            # the total and the late penalty as export counts them: without the grades still to review, the
+            # penalty for the score as it is now (nbgrader's page keeps the one from before the hand grades)
+            total, penalty = final_score(gb.find_submission(info["assignment"], info["student"]),
+                                         late_plugin(self.config))
+        resources["nbgrader"]["score"], resources["nbgrader"]["late_penalty"] = total, penalty
         resources["summary"] = questions
         resources["cell_notes"] = [finding_message(nb.cells[f["cell"]], f["cell"], f) for f in noted(nb)
                                    if not (f["fact"] == Fact.CELL_TIMEOUT and utils.is_grade(nb.cells[f["cell"]]))]
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
-        # nbgrader's total counts the old hand score of an answer changed since it was graded; the page shows it
-        # as not graded yet, and so leaves it out of the total, as export does
-        resources["nbgrader"]["score"] -= sum(q.score for q in questions if q.pending)
         course = Course(Path(CourseDirectory(config=self.config).root))
         resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])
         return nb, resources

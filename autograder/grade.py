@@ -45,7 +45,7 @@ from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version r
 from . import canary, capacity, hand_grades, preprocessors
 from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file,
                      unusable_student_id)
-from .export import final_score
+from .export import final_score, late_plugin
 from .findings import changed_tests_since, noted, noted_times
 from .gradebook_access import released
 from .lab_lock import lab_lock
@@ -299,14 +299,17 @@ def _with_gradebook(course: Course, action):
 
 def _scores(course: Course, lab: str, student: str) -> tuple[float, float, str]:
     """The submission's score (after any late penalty), its maximum, and what nbgrader recorded of its lateness."""
+    plugin = late_plugin(_config(course))
+
     def read(gb):
         submission = gb.find_submission(lab, student)
-        return final_score(submission), float(submission.max_score), _lateness(submission)
+        total, penalty = final_score(submission, plugin)
+        return total, float(submission.max_score), _lateness(submission, penalty)
     return _with_gradebook(course, read)
 
 
-def _lateness(submission) -> str:
-    """'' for a submission on time (or a lab without a due date), else how late it was and its penalty."""
+def _lateness(submission, penalty: float) -> str:
+    """'' for a submission on time (or a lab without a due date), else how late it was and its ``penalty``."""
     if not submission.total_seconds_late:
         return ""
     minutes = max(1, round(submission.total_seconds_late / 60))
@@ -314,7 +317,6 @@ def _lateness(submission) -> str:
     days, hours = divmod(hours, 24)
     late = " ".join([f"{days} day{'s' * (days != 1)}"] * bool(days) + [f"{hours} h"] * bool(hours) +
                     [f"{minutes} min"] * bool(minutes))
-    penalty = float(submission.late_submission_penalty)
     return f"submitted {late} after the due date ({submission.duedate:%Y-%m-%d %H:%M} UTC); late penalty: " + (
         f"{penalty:g} point(s), taken from the total" if penalty else "none")
 

@@ -21,7 +21,7 @@ from nbgrader.utils import parse_utc
 
 from autograder.capacity import usable_cores
 from autograder.course import CONFIG_FILE, Course
-from autograder.demo import scratch_course
+from autograder.demo import scratch_course, written_points
 from autograder.export import export, question_ids
 from autograder.feedback import feedback, visible_text
 from autograder.grade import _pool, grade
@@ -204,11 +204,23 @@ def test_a_late_submission_loses_the_penalty_in_the_table_and_the_export_as_on_i
     assert f"Score: 0 / {late.max_score:g}" in page and f"Late submission penalty: -{full:g} points" in page
     assert outcomes["correct"].detail == ""  # no timestamp: not late
 
+    written = written_points(course, lab)
+    with Gradebook(course.db_url()) as gb:  # the written answers graded by hand, at full marks, after the grading
+        for grade_ in gb.find_submission_notebook(lab, lab, "late").grades:
+            if grade_.auto_score is None:
+                grade_.manual_score, grade_.needs_manual_grade = grade_.max_score, False
+        gb.db.commit()
+    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(export(course)))}
+    assert rows["late"]["total"] == "0"  # "zero" takes the hand-graded points too (on old code: the written points)
+    feedback(course, lab, allow_pending=True)
+    page = " ".join(visible_text(course.feedback_dir("late", lab).joinpath(f"{lab}.html").read_text()).split())
+    assert f"Score: 0 / {late.max_score:g}" in page and f"Late submission penalty: -{full + written:g} points" in page
+
     with Gradebook(course.db_url()) as gb:  # the late student is given two more days, after the grading
         gb.grant_extension(lab, "late", hours=48)
     again = {o.student: o for o in grade(course, lab, workers=1, progress=False, sandbox=SANDBOX)}
     assert [student for student, o in again.items() if not o.skipped] == ["late"]  # no --force needed
-    assert (again["late"].score, again["late"].detail) == (full, "")
+    assert (again["late"].score, again["late"].detail) == (full + written, "")  # the hand grades are kept
 
 
 def test_deleted_test_cell_is_restored_and_graded(tampered):
