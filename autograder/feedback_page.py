@@ -26,7 +26,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .course import Course
 from .export import final_score, late_plugin
-from .findings import noted
+from .findings import noted, stopped
 from .leaks import cell_label
 from .records import DEATHS, Fact
 
@@ -276,7 +276,7 @@ class FeedbackSummary(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         titles = question_titles(nb.cells)
-        stopped = {finding["cell"]: finding["what"] for finding in noted(nb) if finding["fact"] == Fact.CELL_TIMEOUT}
+        cut_short = stopped(nb)
         questions = []
         with Gradebook(info["db_url"]) as gb:
             for index, cell in enumerate(nb.cells):
@@ -293,10 +293,10 @@ class FeedbackSummary(NbGraderPreprocessor):
                 written = bool(utils.is_solution(cell))
                 score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
                 errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-                if index in stopped:
+                if index in cut_short:
                     errors = [o for o in errors if o.get("ename") not in STOP_ERRORS]
                 messages = [] if written or score >= points else (
-                    ([stopped_message(stopped[index])] if index in stopped else []) +
+                    ([stopped_message(cut_short[index])] if index in cut_short else []) +
                     [check_message(o) for o in errors] or ["This test did not pass."])
                 questions.append(Question(meta["grade_id"], inline_html(titles[index]), written, score, points,
                                           pending, messages, (meta.get("comment") or "").strip(),
@@ -308,7 +308,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         resources["nbgrader"]["score"], resources["nbgrader"]["late_penalty"] = total, penalty
         resources["summary"] = questions
         resources["cell_notes"] = [finding_message(nb.cells[f["cell"]], f["cell"], f) for f in noted(nb)
-                                   if not (f["fact"] == Fact.CELL_TIMEOUT and utils.is_grade(nb.cells[f["cell"]]))]
+                                   if not (f["cell"] in cut_short and utils.is_grade(nb.cells[f["cell"]]))]
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
         course = Course(Path(CourseDirectory(config=self.config).root))
         resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])

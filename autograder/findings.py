@@ -34,6 +34,11 @@ def noted(nb) -> list[dict]:
     return list(nb.metadata.get(KEY, {}).get("findings", []))
 
 
+def stopped(nb) -> dict[int, str]:
+    """cell index -> what was said of it, for each cell of an autograded notebook stopped at its time limit."""
+    return {finding["cell"]: finding["what"] for finding in noted(nb) if finding["fact"] == Fact.CELL_TIMEOUT}
+
+
 def note_time(nb, key: str, seconds: float) -> None:
     """Record that the cell ``key`` (``preprocessors.cell_key``) took ``seconds`` (the longest, if it ran twice)."""
     times = nb.metadata.setdefault(KEY, {}).setdefault("seconds", {})

@@ -210,11 +210,11 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
         time.sleep(0.5 * (attempt + 1))  # another worker holds the gradebook, or it hiccuped: wait, retry
     if not result["success"]:
         return _failure(student, lab, error, preprocessors.last_failure)
+    graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
     if hand_graded:
-        graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
         _with_gradebook(course, lambda gb: hand_grades.keep_reviewed(gb, lab, student, graded, hand_graded))
     score, max_score, late = _scores(course, lab, student)
-    status, detail = what_happened(course, lab, student, submitted)
+    status, detail = what_happened(course, lab, student, submitted, graded)
     return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
 
 
@@ -229,9 +229,10 @@ def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple[floa
     return _with_gradebook(course, lambda gb: hand_grades.reviewed(gb, lab, student, graded)) if graded else {}
 
 
-def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode) -> tuple[str, str]:
-    """The status and detail of a graded submission, from the grader's findings and its test cells."""
-    graded = nbformat.read(course.autograded_notebook(student, lab), as_version=4)
+def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode,
+                  graded: nbformat.NotebookNode) -> tuple[str, str]:
+    """The status and detail of a graded submission (``graded``: its autograded notebook), from the grader's
+    findings and its test cells."""
     found = noted(graded)
     try:
         releases = [nbformat.read(course.release_notebook(lab), as_version=4), *earlier_releases(course, lab)]

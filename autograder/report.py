@@ -21,8 +21,8 @@ import nbformat
 from .course import Course, write_whole
 from .export import grade_rows
 from .gradebook_access import require_released
-from .findings import noted
-from .records import Fact, Status
+from .findings import stopped
+from .records import Status
 
 TOP_MESSAGES = 3
 WITHOUT_GRADE = (Status.NOT_GRADED, Status.ERROR)  # their rows' 0 is no grade (missing or malformed files are)
@@ -59,12 +59,11 @@ def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     nb = nbformat.read(path, as_version=4)
-    stopped = {finding["cell"] for finding in noted(nb) if finding["fact"] == Fact.CELL_TIMEOUT}
-    found = {}
+    cut_short, found = stopped(nb), {}
     for index, cell in enumerate(nb.cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if grade_id and index in stopped:
+        if grade_id and index in cut_short:
             found[grade_id] = "stopped at its time limit"
         elif grade_id and errors:
             evalue = (errors[0].get("evalue") or "").strip().splitlines()
