@@ -22,9 +22,11 @@ c.ExchangeFactory.collect = "autograder.exchange.CollectWithoutFollowingLinks"
 # From an LMS download (README, "Collect"): `nbgrader zip_collect LAB` unpacks downloaded/LAB/archive/, unless it
 # would unpack to over 10 GiB or to archives nested more than 3 deep (a zip bomb, say; autograder/archives.py),
 c.ZipCollectApp.extractor_plugin = "autograder.archives.BoundedExtractor"
-# then takes each notebook's student id from its path. Uncomment your LMS's line.
-# Canvas names a file <name>_[late_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id:
-# c.FileNameCollectorPlugin.named_regexp = r".*/[^/_]+_(?i:late_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+# then takes each notebook's student id from the name the LMS gave its upload (a notebook, or a student's archive
+# that holds it: autograder/uploads.py). Uncomment your LMS's line.
+# Canvas names a file <name>_[late_]<user id>_<file id>_<file name>[-<n>].ipynb; the student id is the user id
+# (autograder/canvas.py):
+# c.ZipCollectApp.collector_plugin = "autograder.canvas.CanvasCollector"
 # Moodle names it <full name>_<number>_assignsubmission_file_[/]<file name>; the number changes from one
 # assignment to the next, so the student id is the full name (participants who share one are collected as
 # <full name>_<number>, with a warning to rename them; autograder/moodle.py):

@@ -5,13 +5,15 @@ is left, and writes a link in a tar as a copy of its target: a student's upload 
 grading machine's disk, and a zip that contains itself, or a tar whose links go round in a loop, would never end.
 Before anything is unpacked, the archives' contents are read (the sizes their headers declare, which also bound what
 unpacking writes), nested ones too: past ``max_bytes`` in all, archives nested deeper than ``max_depth`` or links in
-a loop, nothing is unpacked and the error names the upload to take out.
+a loop, nothing is unpacked and the error names the upload to take out. Once unpacked, what is not a student's work
+is taken out of the extracted folder (``tidy``), so that zip_collect's skipped files are students' own.
 """
 from __future__ import annotations
 
 import os
 import posixpath
 import shlex
+import shutil
 import sys
 import tarfile
 import zipfile
@@ -21,6 +23,8 @@ from typing import IO
 
 from nbgrader.plugins import ExtractorPlugin
 from traitlets import Integer
+
+from .uploads import LEFTOVERS
 
 MAX_LINKS = 40  # links followed one after the other before a loop is assumed, as Linux does
 
@@ -51,6 +55,7 @@ class BoundedExtractor(ExtractorPlugin):
                         self.log.error("Nothing was unpacked: %s", problem)
                         sys.exit(1)
         super().extract(archive_path, extracted_path)
+        tidy(Path(extracted_path), self.zip_ext)
 
     def _check(self, archive, where: list[str], budget: int) -> int:
         """The bytes left of ``budget`` once ``archive`` (an open file; ``where``: the archives it is in, outermost
@@ -69,6 +74,22 @@ class BoundedExtractor(ExtractorPlugin):
                 with open_member() as member:
                     budget = self._check(member, inside, budget)
         return budget
+
+
+def tidy(extracted: Path, zip_ext: list[str]) -> None:
+    """Take out of ``extracted`` each archive that nbgrader unpacked (into a folder of its name, beside it) and Jupyter's
+    and macOS's leftovers (``uploads.LEFTOVERS``): the download in the archive folder keeps them."""
+    for path in sorted(extracted.rglob("*"), reverse=True):  # a folder's files before the folder
+        if path.name in LEFTOVERS and path.is_dir():
+            shutil.rmtree(path)
+        elif path.suffix in zip_ext and path.is_file() and unpacked_folder(path).is_dir():
+            path.unlink()
+
+
+def unpacked_folder(archive: Path) -> Path:
+    """The folder nbgrader unpacks ``archive`` into: its name without the extension (and ``.tar``)."""
+    stem = Path(archive.stem)
+    return archive.with_name(stem.stem if stem.suffix == ".tar" else stem.name)
 
 
 def members(archive, where: list[str]) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:

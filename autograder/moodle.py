@@ -12,52 +12,41 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from nbgrader.plugins import FileNameCollectorPlugin
-from traitlets import Unicode
+from .uploads import UploadCollector
 
-PARTICIPANT = re.compile(r"(?P<name>[^/_]+)_(?P<number>\d+)_assignsubmission_file_")
+PARTICIPANT = re.compile(r"(?P<name>[^/_]+)_(?P<number>\d+)_assignsubmission_file_(?P<uploaded>.*)")
 
 
-class MoodleCollector(FileNameCollectorPlugin):
+class MoodleCollector(UploadCollector):
     """Student id: the participant's full name, or ``<full name>_<number>`` for a name two participants share."""
 
-    named_regexp = Unicode(
-        r".*/(?P<student_id>[^/_]+)_(?P<number>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+)\.ipynb$",
-        help="Moodle's file names; the groups student_id (the full name), number and file_id are required.",
-    ).tag(config=True)
+    upload_name = PARTICIPANT
+    upload_form = "<full name>_<number>_assignsubmission_file_[/]<file name>"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._warned = set()
 
-    def collect(self, submitted_file: str) -> dict | None:
-        info = super().collect(submitted_file)
-        if not info:
-            return info
-        name, number = info["student_id"], info.pop("number")
-        numbers = participants(download_folder(Path(submitted_file)))[name]
-        if len(numbers) > 1:
-            info["student_id"] = f"{name}_{number}"
-            if name not in self._warned:
-                self._warned.add(name)
-                self.log.warning(
-                    "%d participants are named %s (Moodle's numbers %s): collected as %s, not as %s. Moodle's numbers "
-                    "change from one assignment to the next, so rename each of these folders of submitted/ to an id "
-                    "you keep for that student in every lab (add a student number, say), then grade.",
-                    len(numbers), name, ", ".join(sorted(numbers, key=int)),
-                    " and ".join(f"{name}_{n}" for n in sorted(numbers, key=int)), name)
-        return info
-
-
-def download_folder(submitted_file: Path) -> Path:
-    """The folder of the download that holds every participant's entry, ``submitted_file``'s among them: its own
-    folder when Moodle put each participant's files in a folder of their own, else the file's folder."""
-    return submitted_file.parent.parent if PARTICIPANT.fullmatch(submitted_file.parent.name) else submitted_file.parent
+    def student_id(self, match: re.Match, upload: Path) -> str:
+        name, number = match["name"], match["number"]
+        numbers = participants(upload.parent)[name]
+        if len(numbers) == 1:
+            return name
+        if name not in self._warned:
+            self._warned.add(name)
+            self.log.warning(
+                "%d participants are named %s (Moodle's numbers %s): collected as %s, not as %s. Moodle's numbers "
+                "change from one assignment to the next, so rename each of these folders of submitted/ to an id "
+                "you keep for that student in every lab (add a student number, say), then grade.",
+                len(numbers), name, ", ".join(sorted(numbers, key=int)),
+                " and ".join(f"{name}_{n}" for n in sorted(numbers, key=int)), name)
+        return f"{name}_{number}"
 
 
 @functools.cache
 def participants(folder: Path) -> dict[str, set[str]]:
-    """Each full name in the download ``folder``, with the participant numbers that carry it."""
+    """Each full name in the download ``folder`` (which holds every participant's upload), with the participant
+    numbers that carry it."""
     numbers = defaultdict(set)
     for entry in folder.iterdir():
         match = PARTICIPANT.match(entry.name)

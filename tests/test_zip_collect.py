@@ -28,47 +28,71 @@ DOWNLOADS = {  # LMS -> (the names in its zip, the student id each must be colle
         f"perezana_12345_6789012_{LAB}.ipynb": "12345",
         f"garciajose_LATE_23456_6789013_{LAB}-1.ipynb": "23456",  # late, and renamed when uploaded again
         f"lopezmaria_late_34567_6789014_{LAB}.ipynb": "34567",  # "late" as other Canvas versions write it
+        "ruizluis_45678_6789015_lab1.zip": "45678",  # a zip the student made, the notebook in it
     },
     "Moodle": {
         f"Ana Pérez_101_assignsubmission_file_/{LAB}.ipynb": "Ana Pérez",  # "download submissions in folders"
         f"José García_102_assignsubmission_file_/{LAB}.ipynb": "José García_102",  # two participants share a name
         f"José García_117_assignsubmission_file_/{LAB}.ipynb": "José García_117",
+        "Luis Ruiz_103_assignsubmission_file_/lab1.zip": "Luis Ruiz",
     },
     "Moodle, flat": {  # the files of all participants in one folder
         f"Ana Pérez_101_assignsubmission_file_{LAB}.ipynb": "Ana Pérez",
         f"José García_102_assignsubmission_file_{LAB}.ipynb": "José García_102",
         f"José García_117_assignsubmission_file_{LAB}.ipynb": "José García_117",
+        "Luis Ruiz_103_assignsubmission_file_lab1.zip": "Luis Ruiz",
     },
 }
 
 
-def offered_expression(lms: str) -> str:
-    """The commented ``named_regexp`` line nbgrader_config.py offers for ``lms``, uncommented."""
+def offered_collector(lms: str) -> str:
+    """The commented collector line nbgrader_config.py offers for ``lms``, uncommented."""
     lines = (KIT.root / CONFIG_FILE).read_text(encoding="utf-8").splitlines()
-    offered = [line[2:] for line in lines if line.startswith(("# c.FileNameCollectorPlugin.", "# c.ZipCollectApp."))]
-    moodle = [line for line in offered if "moodle" in line]
-    assert len(offered) == 2 and len(moodle) == 1, offered
-    return moodle[0] if lms.startswith("Moodle") else next(line for line in offered if line not in moodle)
+    offered = [line[2:] for line in lines if line.startswith("# c.ZipCollectApp.collector_plugin")]
+    assert len(offered) == 2, offered
+    return next(line for line in offered if lms.split(",")[0].lower() in line)
+
+
+def upload(name: str, notebook: str) -> bytes:
+    """What a student uploaded as ``name``: the notebook, or a zip made on a Mac from the lab's folder, which holds
+    it with Jupyter's checkpoint of an older version and macOS's leftovers."""
+    if not name.endswith(".zip"):
+        return notebook.encode()
+    return zipped({f"{LAB}/{LAB}.ipynb": notebook, f"{LAB}/.ipynb_checkpoints/{LAB}-checkpoint.ipynb": "{}",
+                   f"__MACOSX/{LAB}/._{LAB}.ipynb": b"\x00\x05\x16\x07"})
+
+
+def collect(course: Course, members: dict[str, bytes]) -> subprocess.CompletedProcess:
+    """``nbgrader zip_collect LAB`` of an LMS download holding ``members`` (name -> content)."""
+    archive = course.root / "downloaded" / LAB / "archive"
+    archive.mkdir(parents=True)
+    (archive / "submissions.zip").write_bytes(zipped(members))
+    return subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
+                          capture_output=True, text=True, timeout=120)
+
+
+def lms_course(folder: Path, lms: str) -> Course:
+    """A course of Lab 1, released, with ``lms``'s collector line of nbgrader_config.py uncommented."""
+    course = scratch_course(KIT, folder, [LAB])
+    shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
+    with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
+        config.write(offered_collector(lms) + "\n")
+    return course
 
 
 @pytest.mark.parametrize("lms", DOWNLOADS)
-def test_the_offered_expression_puts_each_notebook_where_grade_looks(tmp_path, lms):
-    course = scratch_course(KIT, tmp_path / "course", [LAB])
-    shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
-    with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
-        config.write(offered_expression(lms) + "\n")
-    archive = course.root / "downloaded" / LAB / "archive"
-    archive.mkdir(parents=True)
+def test_the_offered_collector_puts_each_notebook_where_grade_looks(tmp_path, lms):
+    """Each student is collected, one who uploaded a zip of the notebook too (it was skipped, and the student
+    missing from the grades); the zip and the leftovers in it are not reported as skipped files."""
+    course = lms_course(tmp_path / "course", lms)
     released = nbformat.read(course.release_notebook(LAB), as_version=4)
-    sent = {}
-    with zipfile.ZipFile(archive / "submissions.zip", "w") as download:
-        for name, student in DOWNLOADS[lms].items():
-            released.metadata["sent_by"] = student  # tells the students' notebooks apart
-            sent[student] = nbformat.writes(released)
-            download.writestr(name, sent[student])
+    sent, members = {}, {}
+    for name, student in DOWNLOADS[lms].items():
+        released.metadata["sent_by"] = student  # tells the students' notebooks apart
+        sent[student] = nbformat.writes(released)
+        members[name] = upload(name, sent[student])
 
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
-                            capture_output=True, text=True, timeout=120)
+    result = collect(course, members)
 
     assert result.returncode == 0, result.stderr
     assert re.search(rf"\b{len(sent)} files collected\b", result.stderr) and "skipped" not in result.stderr, \
@@ -78,7 +102,54 @@ def test_the_offered_expression_puts_each_notebook_where_grade_looks(tmp_path, l
         assert "2 participants are named José García (Moodle's numbers 102, 117): collected as José García_102 and " \
             "José García_117, not as José García." in result.stderr, result.stderr
     for student, text in sent.items():
+        assert sorted(path.name for path in course.submission_dir(student, LAB).iterdir()) == [f"{LAB}.ipynb"]
         assert course.submission_dir(student, LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == text
+
+
+def test_the_same_notebook_uploaded_and_zipped_is_collected_once(tmp_path):
+    course = lms_course(tmp_path / "course", "Canvas")
+    notebook = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4))
+
+    result = collect(course, {f"ruizluis_45678_6789015_{LAB}.ipynb": upload(f"{LAB}.ipynb", notebook),
+                              "ruizluis_45678_6789016_lab1.zip": upload("lab1.zip", notebook)})
+
+    assert result.returncode == 0, result.stderr
+    assert "is the same notebook as" in result.stderr and "1 files collected" in result.stderr, result.stderr
+    assert course.submission_dir("45678", LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == notebook
+
+
+@pytest.mark.parametrize("second", [f"ruizluis_45678_6789015_{LAB}-1.ipynb", "ruizluis_45678_6789016_lab1.zip"],
+                         ids=["uploaded again", "zipped"])
+def test_two_different_notebooks_of_one_student_stop_the_collection_and_are_named(tmp_path, second):
+    """nbgrader stopped with "Duplicate submission file. No timestamps for comparison", naming no one."""
+    course = lms_course(tmp_path / "course", "Canvas")
+    released = nbformat.read(course.release_notebook(LAB), as_version=4)
+    first = nbformat.writes(released)
+    released.metadata["version"] = 2
+    first_name = f"ruizluis_45678_6789015_{LAB}.ipynb"
+
+    result = collect(course, {f"perezana_12345_6789012_{LAB}.ipynb": first.encode(),
+                              first_name: first.encode(), second: upload(second, nbformat.writes(released))})
+
+    assert result.returncode == 1
+    message = next(line for line in result.stderr.splitlines() if "Nothing was collected" in line)
+    assert f"45678 has two different notebooks named {LAB}.ipynb" in message, message
+    assert first_name in message and Path(second).stem in message, message
+    assert not (course.root / "submitted").exists()
+
+
+def test_a_notebook_whose_upload_is_not_named_by_the_lms_is_skipped_with_a_warning(tmp_path):
+    course = lms_course(tmp_path / "course", "Canvas")
+    notebook = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4))
+
+    result = collect(course, {f"perezana_12345_6789012_{LAB}.ipynb": notebook.encode(),
+                              f"renamed by hand/{LAB}.ipynb": notebook.encode()})
+
+    assert result.returncode == 0, result.stderr
+    assert f"renamed by hand/{LAB}.ipynb is not named as the LMS names an upload (<name>_[late_]<user id>_<file id>_" \
+           "<file name>), nor is any folder it is in" in result.stderr, result.stderr
+    assert "1 files collected, 1 files skipped" in result.stderr
+    assert course.students(LAB) == ["12345"]
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
@@ -127,7 +198,7 @@ def test_a_zip_bomb_in_a_download_unpacks_nothing_and_names_the_upload(tmp_path,
     course = scratch_course(KIT, tmp_path / "course", [LAB])
     shutil.copytree(KIT.root / "release" / LAB, course.root / "release" / LAB)
     with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
-        config.write(offered_expression("Moodle") + "\nc.BoundedExtractor.max_bytes = 20_000_000\n")
+        config.write(offered_collector("Moodle") + "\nc.BoundedExtractor.max_bytes = 20_000_000\n")
     archive = course.root / "downloaded" / LAB / "archive"
     archive.mkdir(parents=True)
     honest = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4)).encode()
