@@ -218,9 +218,9 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
     return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
 
 
-def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple[float, str]]:
-    """The written answers of the submission's last graded notebook whose hand grades stand (``hand_grades.reviewed``);
-    none at its first grading."""
+def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
+    """The cells of the submission's last graded notebook whose hand grades stand (``hand_grades.reviewed``); none at
+    its first grading."""
     path = course.autograded_notebook(student, lab)
     try:
         graded = nbformat.read(path, as_version=4) if path.is_file() else None

@@ -1,10 +1,11 @@
 """Hand grades across a regrade.
 
-nbgrader's autograde marks every grade that has a hand score as needing review again, even when the answer is
-the very text that was graded (a regrade after a test was fixed, ``grade --force``): the instructor would grade
-every written answer of the class a second time. A written answer graded by hand keeps its grade when its text
-and its points are unchanged; a changed answer (or question) waits for review, as nbgrader has it (its old hand
-score is then left out of the totals: ``export.final_score``).
+nbgrader's autograde marks every grade that has a hand score as needing review again, even when what was graded is
+unchanged (a regrade after a test was fixed, ``grade --force``): the instructor would grade every written answer of
+the class a second time, and review again every automatic score they had overridden. A hand grade stands when what
+it was given for is unchanged: a written answer's text and points; for a test whose automatic score was overridden,
+the test, its points, the student's answers and the automatic score. Else it waits for review, as nbgrader has it
+(its old hand score is then left out of the totals: ``export.final_score``).
 """
 from __future__ import annotations
 
@@ -12,10 +13,21 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 
-def written_answers(nb) -> dict[str, tuple[float, str]]:
-    """grade_id -> (points, text) of each written answer (a Markdown cell graded by hand) of a graded notebook."""
-    return {cell.metadata.nbgrader["grade_id"]: (float(cell.metadata.nbgrader.get("points", 0)), cell.source)
-            for cell in nb.cells if cell.cell_type == "markdown" and utils.is_grade(cell) and utils.is_solution(cell)}
+def graded_for(nb) -> dict[str, tuple]:
+    """grade_id -> what a hand grade of the cell is given for, of each cell of a graded notebook: a written answer (a
+    Markdown cell graded by hand), its points and text; a test cell, its points, its source and every answer of the
+    student's (each solution cell's source)."""
+    answers = tuple(cell.source for cell in nb.cells if utils.is_solution(cell))
+    found = {}
+    for cell in nb.cells:
+        if not utils.is_grade(cell):
+            continue
+        points = float(cell.metadata.nbgrader.get("points", 0))
+        if cell.cell_type == "markdown" and utils.is_solution(cell):
+            found[cell.metadata.nbgrader["grade_id"]] = (points, cell.source)
+        elif cell.cell_type == "code" and not utils.is_solution(cell):
+            found[cell.metadata.nbgrader["grade_id"]] = (points, cell.source, answers)
+    return found
 
 
 def _grades(gb: Gradebook, lab: str, student: str) -> dict:
@@ -26,21 +38,21 @@ def _grades(gb: Gradebook, lab: str, student: str) -> dict:
         return {}
 
 
-def reviewed(gb: Gradebook, lab: str, student: str, graded) -> dict[str, tuple[float, str]]:
-    """grade_id -> (points, text) of each written answer of ``graded`` (the submission's graded notebook, before a
-    regrade) whose hand grade stands: scored by hand and not waiting for review."""
+def reviewed(gb: Gradebook, lab: str, student: str, graded) -> dict[str, tuple]:
+    """grade_id -> (what it was graded for, its automatic score) of each cell of ``graded`` (the submission's graded
+    notebook, before a regrade) whose hand grade stands: scored by hand and not waiting for review."""
     grades = _grades(gb, lab, student)
-    return {grade_id: answer for grade_id, answer in written_answers(graded).items()
+    return {grade_id: (what, grades[grade_id].auto_score) for grade_id, what in graded_for(graded).items()
             if grade_id in grades and grades[grade_id].manual_score is not None
             and not grades[grade_id].needs_manual_grade}
 
 
-def keep_reviewed(gb: Gradebook, lab: str, student: str, graded,
-                  before: dict[str, tuple[float, str]]) -> list[str]:
-    """After a regrade, the hand grades of ``before`` (``reviewed``) whose answer in ``graded`` (the new graded
-    notebook) reads the same, for as many points, stand again, not waiting for review; returns their grade ids."""
-    now, grades = written_answers(graded), _grades(gb, lab, student)
-    kept = [grade_id for grade_id, answer in before.items() if now.get(grade_id) == answer and grade_id in grades]
+def keep_reviewed(gb: Gradebook, lab: str, student: str, graded, before: dict[str, tuple]) -> list[str]:
+    """After a regrade, the hand grades of ``before`` (``reviewed``) given for what ``graded`` (the new graded
+    notebook) still has, with the same automatic score, stand again, not waiting for review; returns their grade ids."""
+    now, grades = graded_for(graded), _grades(gb, lab, student)
+    kept = [grade_id for grade_id, (what, auto_score) in before.items()
+            if grade_id in grades and now.get(grade_id) == what and grades[grade_id].auto_score == auto_score]
     for grade_id in kept:
         grades[grade_id].needs_manual_grade = False
     gb.db.commit()

@@ -124,7 +124,7 @@ def test_allow_pending_writes_pages_where_pending_answers_read_not_graded_yet(gr
     summary = text[text.index("Summary"):text.index("Your notebook")]
     # the total first, then a line per question: its heading, its points, what the checks found
     assert f"Score: {outcomes['carol'].score:g} / {outcomes['carol'].max_score:g}" in text
-    assert "written answers worth 8 points are not graded yet" in text
+    assert "(so far: answers worth 8 points are not graded yet)" in text
     mistake = PLANTED_MISTAKES[LAB]
     graded_nb = nbformat.read(course.autograded_notebook("carol", LAB), as_version=4)
     cell = next(c for c in graded_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mistake.question_id)
@@ -195,11 +195,16 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     course, _ = graded
     hand = {question: 1.5 if question == "reflect_scale" else 2 for question in WRITTEN}
     with Gradebook(course.db_url()) as gb:
+        carols = gb.find_submission_notebook(LAB, LAB, "carol").grades
+        failed, failed_points = next((g.name, g.max_score) for g in carols
+                                     if g.auto_score is not None and g.auto_score < g.max_score)  # her mistake's test
         for student in ("alice", "carol"):
-            for question, score in hand.items():
+            overrides = {failed: 1.0}  # partial credit for a failed test; for alice, a point off a passed one
+            for question, score in (hand | overrides).items():
                 grade_ = gb.find_grade(question, LAB, LAB, student)
                 grade_.manual_score, grade_.needs_manual_grade = score, False  # as the formgrader saves a score
         gb.db.commit()
+    hand_graded = [*WRITTEN, failed]
     # carol resubmits with another answer to one question; alice's submission is regraded as it is (--force)
     submitted = course.submission_dir("carol", LAB) / f"{LAB}.ipynb"
     nb = nbformat.read(submitted, as_version=4)
@@ -210,16 +215,18 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
                                             students=["alice", "carol"])}
     assert {o.status for o in outcomes.values()} == {"graded"}
     with Gradebook(course.db_url()) as gb:
-        review = {(s, q): gb.find_grade(q, LAB, LAB, s).needs_manual_grade for s in ("alice", "carol") for q in WRITTEN}
-        kept = {(s, q): gb.find_grade(q, LAB, LAB, s).manual_score for s in ("alice", "carol") for q in WRITTEN}
-    assert [key for key, waiting in review.items() if waiting] == [("carol", "reflect_scale")]  # on old code: all 8
-    assert kept == {(s, q): score for s in ("alice", "carol") for q, score in hand.items()}  # nothing was lost
+        review = {(s, q): gb.find_grade(q, LAB, LAB, s).needs_manual_grade for s in ("alice", "carol")
+                  for q in hand_graded}
+        kept = {(s, q): gb.find_grade(q, LAB, LAB, s).manual_score for s in ("alice", "carol") for q in hand_graded}
+    # carol's override waits too: her answers changed, so the failed test may not fail as it did (on old code: all 10)
+    assert [key for key, waiting in review.items() if waiting] == [("carol", "reflect_scale"), ("carol", failed)]
+    assert kept == {(s, q): score for s in ("alice", "carol") for q, score in (hand | {failed: 1.0}).items()}
 
     out = tmp_path / "grades.csv"
     assert cli(course, "export", "--out", str(out)).returncode == 0
     rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(out.read_text()))}
-    assert [rows["alice"][q] for q in WRITTEN] == ["2", "2", "1.5", "2"]
-    assert [rows["carol"][q] for q in WRITTEN] == ["2", "2", "", "2"]  # the changed answer waits for review
+    assert [rows["alice"][q] for q in hand_graded] == ["2", "2", "1.5", "2", "1"]
+    assert [rows["carol"][q] for q in hand_graded] == ["2", "2", "", "2", ""]  # the changed answer waits for review
     questions = [key for key in rows["alice"] if key not in ("student_id", "lab", "total", "max_total", "status")]
     for student in ("alice", "carol"):  # the total is what its cells add up to: not the old 1.5 of a blank cell
         assert float(rows[student]["total"]) == sum(float(rows[student][q] or 0) for q in questions), rows[student]
@@ -230,21 +237,28 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     assert pages.returncode == 0, pages.stdout + pages.stderr
     text = visible_text(page_of(course, "carol").read_text())
     assert f"Score: {float(rows['carol']['total']):g} / 21" in text
-    assert "written answers worth 2 points are not graded yet" in text
+    assert f"(so far: answers worth {2 + failed_points:g} points are not graded yet)" in text  # reflect_scale, test
 
     # a question released again for other points waits for review too, though its answer reads the same
     graded_nb = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
     with Gradebook(course.db_url()) as gb:
         before = hand_grades.reviewed(gb, LAB, "alice", graded_nb)
-        assert sorted(before) == sorted(WRITTEN)
-        for question in WRITTEN:  # as nbgrader's autograde leaves them
+        assert sorted(before) == sorted(hand_graded)
+        for question in hand_graded:  # as nbgrader's autograde leaves them
             gb.find_grade(question, LAB, LAB, "alice").needs_manual_grade = True
         rescored = copy.deepcopy(graded_nb)
         cell = next(c for c in rescored.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "reflect_random")
         cell.metadata.nbgrader["points"] = 3
         kept = hand_grades.keep_reviewed(gb, LAB, "alice", rescored, before)
-        assert sorted(kept) == sorted(set(WRITTEN) - {"reflect_random"})
+        assert sorted(kept) == sorted(set(hand_graded) - {"reflect_random"})
         assert gb.find_grade("reflect_random", LAB, LAB, "alice").needs_manual_grade
+        # an overridden test whose automatic score changed, or that was fixed since, waits for review too
+        gb.find_grade(failed, LAB, LAB, "alice").auto_score = 0.0
+        assert failed not in hand_grades.keep_reviewed(gb, LAB, "alice", graded_nb, before)
+        gb.find_grade(failed, LAB, LAB, "alice").auto_score = before[failed][1]
+        test = next(c for c in rescored.cells if c.metadata.get("nbgrader", {}).get("grade_id") == failed)
+        test.source += "\nassert True"
+        assert failed not in hand_grades.keep_reviewed(gb, LAB, "alice", rescored, before)
 
 
 def test_grading_before_release_says_to_release_first(tmp_path):
