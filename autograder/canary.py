@@ -68,6 +68,11 @@ class CanaryResult:
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def full_marks(self) -> bool:
+        """It was graded and scored every automatic point (its cells outside the tests may still have failed)."""
+        return self.status == "graded" and self.score >= self.max_score
+
 
 def grader_environment(course: Course, sandbox: bool) -> dict:
     """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it."""
@@ -199,7 +204,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
     """Why the canary lost points or failed outside its tests, and what to do; None if it scored full marks and
     every cell ran (a cell that fails for the solution, e.g. on missing data, fails for every student too)."""
     outside = failures_outside_tests(graded) if graded is not None else []
-    full = result.status == "graded" and result.score >= result.max_score
+    full = result.full_marks
     if full and not outside:
         return None
     env = result.environment

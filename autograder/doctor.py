@@ -69,8 +69,8 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
         raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
     result = run_canary(course, lab, sandbox, environment=env, own_folder=True)  # beside a running grade, too
     lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
-    lines.append(f"  [{'ok' if result.ok else 'PROBLEM'}] score {result.score:g} / {result.max_score:g} automatic "
-                 f"points, status {result.status}")
+    mark = "ok" if result.full_marks else "PROBLEM"
+    lines.append(f"  [{mark}] score {result.score:g} / {result.max_score:g} automatic points, status {result.status}")
     cells = nbformat.read(course.source_notebook(lab), as_version=4).cells
     labels = {cell_key(cell): cell_label(cell, index) for index, cell in enumerate(cells)}
     slowest = sorted(result.cell_seconds.items(), key=lambda item: -item[1])[:3]
@@ -78,8 +78,8 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
                  + ", ".join(f"{labels.get(key, key)} {seconds:.2f} s" for key, seconds in slowest))
     lines.append(f"  [info] memory: the kernel's peak was {result.peak_memory_bytes / MiB:.0f} MiB "
                  f"(the limit is {size_text(kernel_bytes)})")
-    if result.problem:
-        lines.append(f"  {result.problem}")
+    if result.problem:  # labelled here when the score's line was not
+        lines.append(f"  {'[PROBLEM] ' if result.full_marks else ''}{result.problem}")
     return result.ok
 
 
