@@ -219,9 +219,12 @@ def _ratio_text(factor):
     if abs(size - 1) < 1e-3:
         if factor < 0:
             return f"it is about the negative of the expected value (found / expected = {factor:.7g}): check the sign"
+        causes = ("look for float32 rounding or a slightly different constant (such as an epsilon)"
+                  if abs(size - 1) < 1e-5 else  # float32 rounding stays well below this
+                  "too much for rounding: look for a slightly different constant (such as an epsilon), or a value "
+                  "from another step (an updated value where the old one is needed, say)")
         return (f"it is slightly {'larger' if size > 1 else 'smaller'} than the expected value (by a relative "
-                f"{abs(size - 1):.2g}): look for float32 rounding or a slightly different constant "
-                "(such as an epsilon)")
+                f"{abs(size - 1):.2g}): {causes}")
     if size > 1 and _equal(size, round(size)):
         text = f"{round(size)} times"
     elif 1e-6 < size < 1 and _equal(1 / size, round(1 / size)):

@@ -260,6 +260,9 @@ def test_single_numbers_name_only_the_usual_factors_in_diagnose():
     (-0.37, None, "it is -0.37 times the expected value: the sign is flipped too."),
     (1.000002, None, "it is slightly larger than the expected value (by a relative 2e-06): look for float32 "
                      "rounding or a slightly different constant (such as an epsilon)."),
+    (0.99975, None, "it is slightly smaller than the expected value (by a relative 0.00025): too much for rounding: "
+                    "look for a slightly different constant (such as an epsilon), or a value from another step (an "
+                    "updated value where the old one is needed, say)."),
 ])
 def test_check_close_of_arrays_names_a_constant_factor(factor, n, phrase):
     expected = np.arange(1.0, 7.0).reshape(2, 3)
