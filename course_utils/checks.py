@@ -7,7 +7,8 @@ what was checked, what was expected, what was found, and gives a hint.
 ``diagnose`` names the usual mistakes when a value differs from the expected one (a factor N, 2 or 1/2,
 a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or inf); ``check_close``
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
-``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
+``check_unchanged`` catches a function that changes its input in place. ``stand_ins`` lets a test run one
+function with known-good stand-ins for the others it calls.
 """
 
 import contextlib
@@ -162,6 +163,17 @@ def check_finite(value, name):
     _fail(f"{name} should contain only finite numbers, but {n_nan} NaN and {n_inf} inf value(s) were found{where}.",
           "look for log(0), division by zero, or exp of a large number; subtract the maximum before "
           "exp in softmax, and clip probabilities before log.")
+
+
+def check_unchanged(value, before, name):
+    """Check that an input a function was given still equals ``before``, its copy from before the call.
+
+    name: what the student reads, e.g. "Z after softmax(Z)".
+    """
+    if not np.array_equal(np.asarray(value), np.asarray(before), equal_nan=True):
+        _fail(f"{name}: it was changed in place, but the function must leave its inputs unchanged.",
+              "compute into a new array (Z = Z - m, or a new name) instead of changing the input "
+              "(Z -= m, Z[mask] = 0).")
 
 
 def _same(a, b):

@@ -4,7 +4,8 @@ Each ``Mistake`` edits the solution cell ``solution_id`` of ``source/<lab>/<lab>
 ``old`` (which occurs exactly once) with ``new``. A submission with that one mistake must lose the
 points of ``question_id`` (visible or hidden part) and of no other question.
 Kinds: factor (a factor N, 1/N, 2 or 1/2 off), sign, axis (a sum or max over the wrong axis), transpose,
-derivative (a missing derivative factor), logic (a wrong control flow or argument).
+derivative (a missing derivative factor), logic (a wrong control flow or argument), inplace (an input changed in
+place, which each of these exercises says not to do).
 """
 from dataclasses import dataclass
 
@@ -91,6 +92,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax", "axis", "exponentials.sum(axis=1, keepdims=True)", "exponentials.sum(axis=0, keepdims=True)"),
     ("softmax", "axis", "exponentials.sum(axis=1, keepdims=True)", "exponentials.sum()"),
     ("softmax", "logic", "shifted = Z - Z.max(axis=1, keepdims=True)", "shifted = Z"),
+    ("softmax", "inplace", "shifted = Z - Z.max(axis=1, keepdims=True)", "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
     ("softmax", "transpose", "probs = exponentials / exponentials.sum(axis=1, keepdims=True)",
      "probs = (exponentials / exponentials.sum(axis=1, keepdims=True)).T"),
     ("softmax_cross_entropy", "factor", "cost = float(-np.sum(log_probs[rows, y]) / N)", "cost = float(-np.sum(log_probs[rows, y]))"),
@@ -122,6 +124,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("Sigmoid", "sign", "dX = dout * out * (1 - out)", "dX = -dout * out * (1 - out)"),
     ("ReLU", "derivative", "dX = dout * (X > 0)", "dX = dout"),
     ("ReLU", "logic", "dX = dout * (X > 0)", "dX = dout * X"),
+    ("ReLU", "inplace", "out = np.maximum(0, X)", "X[X < 0] = 0\n        out = X"),
+    ("ReLU", "inplace", "dX = dout * (X > 0)", "dout[X <= 0] = 0\n        dX = dout"),
     ("Tanh", "derivative", "dX = dout * (1 - out ** 2)", "dX = dout"),
     ("Tanh", "factor", "dX = dout * (1 - out ** 2)", "dX = 2 * dout * (1 - out ** 2)"),
     ("Softmax", "axis", "out = exps / exps.sum(axis=1, keepdims=True)", "out = exps / exps.sum()"),
@@ -147,6 +151,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_ce_loss", "factor", "loss = -log_probs[rows, y].mean()", "loss = -log_probs[rows, y].sum()"),
     ("softmax_ce_loss", "sign", "dscores[rows, y] -= 1", "dscores[rows, y] += 1"),
     ("softmax_ce_loss", "axis", "scores.max(axis=1, keepdims=True)", "scores.max(axis=0, keepdims=True)"),
+    ("softmax_ce_loss", "inplace", "shifted = scores - scores.max(axis=1, keepdims=True)",
+     "scores -= scores.max(axis=1, keepdims=True)\n    shifted = scores"),
     ("mse_loss", "factor", "loss = np.sum(difference ** 2) / (2 * N)", "loss = np.sum(difference ** 2) / N"),
     ("mse_loss", "factor", "dscores = difference / N", "dscores = difference"),
     ("mse_loss", "sign", "dscores = difference / N", "dscores = -difference / N"),

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_label_loss, check_shape,
-                                 check_type, diagnose)
+                                 check_type, check_unchanged, diagnose)
 
 
 @settings(max_examples=30, deadline=None)
@@ -289,3 +289,13 @@ def test_a_label_loss_summed_instead_of_averaged_is_named_as_a_factor_n():
     summed = -LOG_PROBS[np.arange(3), LABELS].sum()
     with pytest.raises(AssertionError, match="a factor N = 3: did you sum over the samples"):
         check_label_loss(summed, LOG_PROBS, LABELS, "the loss")
+
+
+def test_an_input_changed_in_place_is_named_and_an_unchanged_one_passes():
+    Z = np.array([[1.0, np.nan, 3.0]])
+    before = Z.copy()
+    check_unchanged(Z, before, "Z after softmax(Z)")  # NaN where it was: unchanged
+    Z -= 3.0  # what a softmax that shifts its input in place does
+    message, hint = failure_of(check_unchanged, Z, before, "Z after softmax(Z)")
+    assert message == "Z after softmax(Z): it was changed in place, but the function must leave its inputs unchanged."
+    assert "Z -= m" in hint

@@ -9,6 +9,7 @@ import ast
 
 import pytest
 
+from autograder.judge.cells import split_hidden
 from mistakes import MISTAKES
 from notebook_namespace import failed_tests, source_cells
 
@@ -21,6 +22,17 @@ def test_a_mistake_costs_its_own_question_only(mistake):
     solution = next(source for grade_id, _, source in cells if grade_id == mistake.solution_id)
     failures = failed_tests(mistake.lab, {mistake.solution_id: mistake.apply(solution)}, cells)
     assert set(failures) == {mistake.question}, failures
+
+
+@pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.kind == "inplace"], ids=lambda m: m.name)
+def test_an_input_changed_in_place_is_named_by_the_visible_test(mistake):
+    """The exercise says to leave the inputs unchanged: the student learns it before submitting, not from the grade."""
+    cells = [(grade_id, is_test, split_hidden(source)[0] if is_test else source)
+             for grade_id, is_test, source in source_cells(mistake.lab)]
+    solution = next(source for grade_id, _, source in cells if grade_id == mistake.solution_id)
+    failures = failed_tests(mistake.lab, {mistake.solution_id: mistake.apply(solution)}, cells)
+    assert list(failures) == [mistake.question], failures
+    assert "it was changed in place, but the function must leave its inputs unchanged" in failures[mistake.question]
 
 
 def test_the_catalogue_covers_every_graded_function_with_several_kinds_of_mistake():
