@@ -24,15 +24,23 @@ def test_a_mistake_costs_its_own_question_only(mistake):
     assert set(failures) == {mistake.question}, failures
 
 
-@pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.kind == "inplace"], ids=lambda m: m.name)
-def test_an_input_changed_in_place_is_named_by_the_visible_test(mistake):
-    """The exercise says to leave the inputs unchanged: the student learns it before submitting, not from the grade."""
+NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with what its visible test says of them
+    *((m, "it was changed in place, but the function must leave its inputs unchanged") for m in MISTAKES
+      if m.kind == "inplace"),
+    (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.old == "            break\n"),
+     "train should stop at the first cost that detect_divergence flags"),
+]
+
+
+@pytest.mark.parametrize("mistake, message", NAMED_BY_VISIBLE_TESTS, ids=[m.name for m, _ in NAMED_BY_VISIBLE_TESTS])
+def test_a_mistake_the_exercise_warns_about_is_named_by_its_visible_test(mistake, message):
+    """The student learns it before submitting, not from the grade ("Visible tests passed", then hidden points lost)."""
     cells = [(grade_id, is_test, split_hidden(source)[0] if is_test else source)
              for grade_id, is_test, source in source_cells(mistake.lab)]
     solution = next(source for grade_id, _, source in cells if grade_id == mistake.solution_id)
     failures = failed_tests(mistake.lab, {mistake.solution_id: mistake.apply(solution)}, cells)
     assert list(failures) == [mistake.question], failures
-    assert "it was changed in place, but the function must leave its inputs unchanged" in failures[mistake.question]
+    assert message in failures[mistake.question]
 
 
 def test_the_catalogue_covers_every_graded_function_with_several_kinds_of_mistake():
