@@ -85,7 +85,11 @@ def answers_shown(course: Course, labs: list[str]) -> list[str]:
 
 
 def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Path:
-    """Write the student kit of ``labs`` (default ``student-kit.zip`` in the course root) and return its path."""
+    """Write the student kit of ``labs`` (default ``student-kit.zip`` in the course root) and return its path.
+
+    Everything in it is in one folder named as the zip (``student-kit/``), so that unzipping it where other files
+    are (a student's home folder) adds one folder.
+    """
     if not labs:
         raise CourseError("Name the labs the kit hands out, e.g. `python -m autograder student-kit "
                           f"{(course.labs() or ['lab1_initialization'])[0]}`. Later labs give earlier labs' code as "
@@ -113,9 +117,9 @@ def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Pat
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("README.txt", README)
+            archive.writestr(f"{target.stem}/README.txt", README)
             for name, path in items.items():
-                archive.write(path, name)
+                archive.write(path, f"{target.stem}/{name}")
     except BaseException:
         tmp.unlink(missing_ok=True)  # no half-written archive left behind
         raise

@@ -23,7 +23,8 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
     result = student_kit(*KIT.labs(), "--out", str(out))
     assert result.returncode == 0, result.stderr
     archive = zipfile.ZipFile(out)
-    names = set(archive.namelist())
+    assert {name.split("/")[0] for name in archive.namelist()} == {"kit"}  # unzipped, one folder named as the zip
+    names = {name.removeprefix("kit/") for name in archive.namelist()}
     assert {f"release/{lab}/{lab}.ipynb" for lab in KIT.labs()} <= names
     assert {"student/pyproject.toml", "student/requirements.txt", "student/course_utils/__init__.py"} <= names
     assert not [n for n in names if n.split("/")[0] in ("source", "autograder", "tests") or "autograder/" in n]
@@ -32,7 +33,7 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
     assert never_public, "the labs have hidden tests and mark schemes to keep out"
     for name in names:
         try:
-            text = archive.read(name).decode()
+            text = archive.read(f"kit/{name}").decode()
         except UnicodeDecodeError:
             continue
         assert not [m for m in MARKERS if m in text], name
@@ -40,7 +41,7 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
         assert not [line for line in never_public if line in text], name
     for lab in KIT.labs():  # each lab's own solutions and model answers stay out of its student version
         own = secret_lines(nbformat.read(KIT.source_notebook(lab), as_version=4))
-        nb = nbformat.reads(archive.read(f"release/{lab}/{lab}.ipynb").decode(), as_version=4)
+        nb = nbformat.reads(archive.read(f"kit/release/{lab}/{lab}.ipynb").decode(), as_version=4)
         text = "\n".join(cell.source for cell in nb.cells)  # as students read it (the file's JSON escapes quotes)
         assert own and not [line for line in own if line in text], lab
 
@@ -69,7 +70,7 @@ def test_a_kit_holds_only_the_labs_named_and_says_which_show_answers_of_another(
     out = tmp_path / "lab2.zip"
     result = student_kit("lab2_learning_rates", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    labs = {name.split("/")[1] for name in zipfile.ZipFile(out).namelist() if name.startswith("release/")}
+    labs = {name.split("/")[2] for name in zipfile.ZipFile(out).namelist() if name.startswith("lab2/release/")}
     assert labs == {"lab2_learning_rates"}
     assert "shows" not in result.stdout
 
