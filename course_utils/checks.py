@@ -253,7 +253,8 @@ def diagnose(found, expected, n=None, given=None, dout=None):
     found, expected: numbers or arrays (the student's value, the right one); n: the number of samples N,
     if the value depends on it (a factor N, 1/N or -N is then named as such, also for N = 2); given: the
     function's input, and dout: the upstream gradient of a backward pass, to recognise a value returned
-    unchanged. For single numbers only usual factors are named: any two numbers have a ratio, and saying
+    unchanged (and, for given, a step taken the wrong way: the input changed by the opposite of the expected
+    change). For single numbers only usual factors are named: any two numbers have a ratio, and saying
     it would give the expected value away (``check_close`` states it, next to both values).
     """
     found, expected = np.asarray(found), np.asarray(expected)
@@ -283,6 +284,10 @@ def _diagnose(found, expected, n, given, dout):
             return text
     if found.shape != expected.shape:
         return None
+    if given is not None and np.shape(given) == expected.shape:
+        start = np.asarray(given, dtype=np.float64)
+        if not _same(expected, start) and _same(found - start, start - expected):
+            return "it changed the input by the opposite of the expected change: check the sign of the step"
     factor = ratio(found, expected)
     if factor is None:
         return None

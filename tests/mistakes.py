@@ -56,6 +56,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("backward_propagation", "axis", "grad_b1 = delta1.sum(axis=0)", "grad_b1 = delta1.sum(axis=1)"),
     ("backward_propagation", "derivative", " * (1 - A1 ** 2)", ""),
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
+    ("update_parameters", "inplace", "new_params[key] = value - learning_rate * grads[key]",
+     "value -= learning_rate * grads[key]\n        new_params[key] = value"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - grads[key]"),
     ("nn_model", "logic", "update_parameters(params, grads, learning_rate)", "update_parameters(params, grads, 1.2)"),
     ("nn_model", "logic", "method, seed=seed, scale=scale)", "method, seed=0, scale=scale)"),

@@ -299,3 +299,12 @@ def test_an_input_changed_in_place_is_named_and_an_unchanged_one_passes():
     message, hint = failure_of(check_unchanged, Z, before, "Z after softmax(Z)")
     assert message == "Z after softmax(Z): it was changed in place, but the function must leave its inputs unchanged."
     assert "Z -= m" in hint
+
+
+def test_a_step_taken_the_wrong_way_is_named_when_the_input_is_given():
+    """Gradient descent that adds the gradient: 1 + 0.1 * 0.5 instead of 1 - 0.1 * 0.5 (it read "1.105 times")."""
+    start = np.ones((2, 2))
+    message, _ = failure_of(check_close, np.full((2, 2), 1.05), np.full((2, 2), 0.95), "W1 after one step",
+                            given=start)
+    assert message.endswith("it changed the input by the opposite of the expected change: check the sign of the step.")
+    assert diagnose(np.full((2, 2), 1.05), np.full((2, 2), 0.95)) == "it is 1.105 times the expected value"

@@ -29,6 +29,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
       if m.kind == "inplace"),
     (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.old == "            break\n"),
      "train should stop at the first cost that detect_divergence flags"),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == "value + learning_rate * grads[key]"),
+     "it changed the input by the opposite of the expected change: check the sign of the step"),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.old == "        lr *= lr_decay\n"),
      "b after 2 epochs of 2 minibatches with a gradient of 1, lr=1.0 and lr_decay=0.5"),
 ]
