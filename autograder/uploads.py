@@ -60,12 +60,21 @@ class UploadCollector(FileNameCollectorPlugin):
         return info
 
     def _upload(self, path: Path) -> tuple[Path | None, re.Match | None]:
-        """The upload ``path`` is (or is in: the nearest folder the LMS named), and its name's match."""
+        """The upload ``path`` is (or is in: the nearest folder the LMS named, below the extracted folder: the
+        course's own path may hold a name such as ``cs_4100_2026_fall``), and its name's match."""
+        extracted = self._extracted_folder()
         for part in (path, *path.parents):
+            if extracted is not None and (part == extracted or not part.is_relative_to(extracted)):
+                break
             match = self.upload_name.fullmatch(part.name)
             if match:
                 return part, match
         return None, None
+
+    def _extracted_folder(self) -> Path | None:
+        """The folder zip_collect unpacked the download into, as its app (this plugin's parent) names it."""
+        folder = getattr(self.parent, "_format_collect_path", None)
+        return Path(folder(self.parent.extracted_directory)) if folder else None
 
     def uploaded(self, name: str) -> str:
         """The name the student gave an uploaded file, from ``name``, what follows the LMS's part of its name."""

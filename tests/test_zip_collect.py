@@ -139,7 +139,8 @@ def test_two_different_notebooks_of_one_student_stop_the_collection_and_are_name
 
 
 def test_a_notebook_whose_upload_is_not_named_by_the_lms_is_skipped_with_a_warning(tmp_path):
-    course = lms_course(tmp_path / "course", "Canvas")
+    """Only the download's own names count: the course's folder is named as Canvas names an upload."""
+    course = lms_course(tmp_path / "cs_4100_2026_fall", "Canvas")
     notebook = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4))
 
     result = collect(course, {f"perezana_12345_6789012_{LAB}.ipynb": notebook.encode(),
