@@ -135,7 +135,8 @@ def pending_in_rows(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 
 def pending_warning(rows: list[dict], file_name: str) -> str | None:
-    """What to tell an instructor about the written answers still to grade in ``rows``, or None if there are none.
+    """What to tell an instructor about the answers still to grade by hand in ``rows`` (written answers, and test
+    scores set by hand that wait for review), or None if there are none.
 
     Those rows' totals leave the answers out, and only the rows of notebooks whose automatic tests all ran say
     ``needs_manual_grading``: the warning names the others first, with their own status (``timeout``, ``hit_limit``,
@@ -153,8 +154,8 @@ def pending_warning(rows: list[dict], file_name: str) -> str | None:
         named = [f"{student} ({status[lab, student]})" for student in sorted(set(by_student) - usual)] + sorted(usual)
         more = len(named) - NAMED
         labs.append(f"{lab}: " + ", ".join(named[:NAMED]) + (f" and {more} more" if more > 0 else ""))
-    return (f"warning: {answers} written answer{'s' if answers != 1 else ''} in {submissions} submission"
-            f"{'s' if submissions != 1 else ''} {'are' if answers != 1 else 'is'} not graded yet; their cells in "
+    return (f"warning: {answers} answer{'s' if answers != 1 else ''} in {submissions} submission"
+            f"{'s' if submissions != 1 else ''} wait{'' if answers != 1 else 's'} to be graded by hand; their cells in "
             f"{file_name} are blank and the totals leave them out ({'; '.join(labs)}). Grade them in nbgrader's "
             "formgrader (run `jupyter lab`, then Nbgrader > Formgrader > Manage Submissions) and export again.")
 

@@ -133,9 +133,10 @@ def pending_message(lab: str, pending: dict[str, int]) -> str:
     students = sorted(pending)
     named = ", ".join(students[:NAMED]) + (f" and {len(students) - NAMED} more" if len(students) > NAMED else "")
     answers, submissions = sum(pending.values()), len(pending)
-    return (f"{answers} written answer{'s' if answers != 1 else ''} in {submissions} submission"
-            f"{'s' if submissions != 1 else ''} of {lab} {'are' if answers != 1 else 'is'} not graded yet "
-            f"({named}), so no feedback was written. Grade them in nbgrader's formgrader (run `jupyter lab`, "
+    return (f"{answers} answer{'s' if answers != 1 else ''} in {submissions} submission"
+            f"{'s' if submissions != 1 else ''} of {lab} wait{'' if answers != 1 else 's'} to be graded by hand "
+            f"({named}: written answers, or test scores you set by hand that wait for review again), so no feedback "
+            "was written. Grade them in nbgrader's formgrader (run `jupyter lab`, "
             f"then Nbgrader > Formgrader > Manage Submissions) and run `python -m autograder feedback {lab}` "
             f"again; or run `python -m autograder feedback {lab} --allow-pending` to write the pages now, "
             "where those answers read \"not graded yet\".")

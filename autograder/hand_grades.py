@@ -4,7 +4,7 @@ nbgrader's autograde marks every grade that has a hand score as needing review a
 unchanged (a regrade after a test was fixed, ``grade --force``): the instructor would grade every written answer of
 the class a second time, and review again every automatic score they had overridden. A hand grade stands when what
 it was given for is unchanged: a written answer's text and points; for a test whose automatic score was overridden,
-the test, its points, the student's answers and the automatic score. Else it waits for review, as nbgrader has it
+the test, its points, the student's code and the automatic score. Else it waits for review, as nbgrader has it
 (its old hand score is then left out of the totals: ``export.final_score``).
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from nbgrader.api import Gradebook, MissingEntry
 
 def graded_for(nb) -> dict[str, tuple]:
     """grade_id -> what a hand grade of the cell is given for, of each cell of a graded notebook: a written answer (a
-    Markdown cell graded by hand), its points and text; a test cell, its points, its source and every answer of the
-    student's (each solution cell's source)."""
-    answers = tuple(cell.source for cell in nb.cells if utils.is_solution(cell))
+    Markdown cell graded by hand), its points and text; a test cell, its points, its source and the student's code
+    (each code solution cell's source: a changed written answer changes no test's result)."""
+    code = tuple(cell.source for cell in nb.cells if utils.is_solution(cell) and cell.cell_type == "code")
     found = {}
     for cell in nb.cells:
         if not utils.is_grade(cell):
@@ -26,7 +26,7 @@ def graded_for(nb) -> dict[str, tuple]:
         if cell.cell_type == "markdown" and utils.is_solution(cell):
             found[cell.metadata.nbgrader["grade_id"]] = (points, cell.source)
         elif cell.cell_type == "code" and not utils.is_solution(cell):
-            found[cell.metadata.nbgrader["grade_id"]] = (points, cell.source, answers)
+            found[cell.metadata.nbgrader["grade_id"]] = (points, cell.source, code)
     return found
 
 

@@ -23,7 +23,7 @@ README = """Neural networks from scratch: the student kit
 1. Install, in a fresh virtual environment:  python -m pip install jupyterlab ./student
 2. Open the labs: run  jupyter lab  in this folder, then open release/<lab>/<lab>.ipynb
    (notebooks/ holds the lecture notebooks). Work from top to bottom; the test cell under each exercise
-checks your code. Submit the .ipynb file as your course says.
+   checks your code. Submit the .ipynb file as your course says.
 """
 
 

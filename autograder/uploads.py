@@ -28,7 +28,8 @@ class UploadCollector(FileNameCollectorPlugin):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._collected: dict[tuple[str, str], Path] = {}  # (student id, notebook name) -> the file collected
+        self._collected: dict[tuple[str, str], tuple[Path, Path]] = {}  # (student id, notebook name) -> (the
+        # file collected, its upload)
 
     def student_id(self, match: re.Match, upload: Path) -> str:
         """The student id of the upload ``upload`` (a file or folder), whose name is ``match``."""
@@ -48,15 +49,18 @@ class UploadCollector(FileNameCollectorPlugin):
         info = {"student_id": self.student_id(match, upload), "file_id": Path(name).stem}
         key = (info["student_id"], name)
         if key in self._collected:
-            first = self._collected[key]
+            first, first_upload = self._collected[key]
             if first.read_bytes() == path.read_bytes():
-                self.log.info("%s is the same notebook as %s: collected once.", path, first)
+                self.log.warning("%s is the same notebook as %s: collected once (zip_collect counts the copy as "
+                                 "skipped below; it need not be copied by hand).", path, first)
                 return None
-            self.log.error("Nothing was collected: %s has two different notebooks named %s, %s and %s. Take the one "
-                           "not to grade out of the download in downloaded/<lab>/archive/ (`zip -d`), and run "
-                           "zip_collect again with --force.", info["student_id"], name, first, path)
+            lab = self.parent.coursedir.assignment_id
+            self.log.error("Nothing was collected: %s has two different notebooks named %s, %s and %s. Take the "
+                           "upload not to grade out of the download in downloaded/%s/archive/ (`zip -d`), and run "
+                           "zip_collect again with --force.", info["student_id"], name, uploaded_as(first, first_upload),
+                           uploaded_as(path, upload), lab)
             sys.exit(1)
-        self._collected[key] = path
+        self._collected[key] = (path, upload)
         return info
 
     def _upload(self, path: Path) -> tuple[Path | None, re.Match | None]:
@@ -79,3 +83,11 @@ class UploadCollector(FileNameCollectorPlugin):
     def uploaded(self, name: str) -> str:
         """The name the student gave an uploaded file, from ``name``, what follows the LMS's part of its name."""
         return name
+
+
+def uploaded_as(path: Path, upload: Path) -> str:
+    """How the download holds ``path``: as the upload itself, or in the archive the student uploaded (which nbgrader
+    unpacked into the folder ``upload``)."""
+    if path == upload:
+        return f"the upload {upload.name}"
+    return f"{path.relative_to(upload)} in the archive uploaded as {upload.name} (.zip, .tar.gz...)"

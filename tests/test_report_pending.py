@@ -51,7 +51,7 @@ def test_written_answers_are_pending_in_every_graded_notebook_whatever_its_statu
         assert int(by_question[question]["scored"]) + int(by_question[question]["pending"]) == len(graded_notebooks)
     with pytest.raises(CourseError) as refused:
         feedback(course, lab)  # refuses while answers are not graded by hand, saying how many
-    counted = re.search(r"(\d+) written answers? in (\d+) submissions? of", str(refused.value))
+    counted = re.search(r"(\d+) answers? in (\d+) submissions? of", str(refused.value))
     assert counted, str(refused.value)
     assert int(counted.group(1)) == sum(int(by_question[question]["pending"]) for question in written)
     assert int(counted.group(2)) == len(answered)
@@ -70,7 +70,7 @@ def test_export_warns_of_the_answers_still_to_grade_naming_first_a_submission_wh
     pending = pending_answers(course, lab, sorted(rows))  # as feedback counts them
     assert "deleted_test" in pending
     answers, submissions = sum(pending.values()), len(pending)
-    assert warning.startswith(f"warning: {answers} written answers in {submissions} submissions are not graded yet; "
+    assert warning.startswith(f"warning: {answers} answers in {submissions} submissions wait to be graded by hand; "
                               f"their cells in grades.csv are blank and the totals leave them out ({lab}: "
                               "deleted_test (tests_changed), "), warning
     assert f"and {submissions - NAMED} more" in warning and "Formgrader" in warning
@@ -83,7 +83,7 @@ def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_gr
     assert pending_warning([graded, missing], "grades.csv") is None
     timed_out = {**graded, "student_id": "cy", "q2": "", "status": "timeout"}
     assert pending_warning([graded, missing, timed_out], "grades.csv") == (
-        "warning: 1 written answer in 1 submission is not graded yet; their cells in grades.csv are blank and the "
+        "warning: 1 answer in 1 submission waits to be graded by hand; their cells in grades.csv are blank and the "
         "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run `jupyter lab`, then "
         "Nbgrader > Formgrader > Manage Submissions) and export again.")
 

@@ -110,7 +110,7 @@ def test_feedback_refuses_while_written_answers_are_pending_and_says_how_many_an
     assert result.returncode != 0, result.stdout + result.stderr
     message = result.stderr
     # alice and carol wrote 4 answers each; dave and erin could not be graded, so they have none pending
-    assert f"8 written answers in 2 submissions of {LAB} are not graded yet (alice, carol)" in message
+    assert f"8 answers in 2 submissions of {LAB} wait to be graded by hand (alice, carol: written answers" in message
     assert "formgrader" in message and f"python -m autograder feedback {LAB} --allow-pending" in message
     assert "Traceback" not in message
     assert not (course.root / "feedback").exists()  # nothing was written
@@ -196,8 +196,7 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     hand = {question: 1.5 if question == "reflect_scale" else 2 for question in WRITTEN}
     with Gradebook(course.db_url()) as gb:
         carols = gb.find_submission_notebook(LAB, LAB, "carol").grades
-        failed, failed_points = next((g.name, g.max_score) for g in carols
-                                     if g.auto_score is not None and g.auto_score < g.max_score)  # her mistake's test
+        failed = next(g.name for g in carols if g.auto_score is not None and g.auto_score < g.max_score)  # her mistake's
         for student in ("alice", "carol"):
             overrides = {failed: 1.0}  # partial credit for a failed test; for alice, a point off a passed one
             for question, score in (hand | overrides).items():
@@ -218,15 +217,15 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
         review = {(s, q): gb.find_grade(q, LAB, LAB, s).needs_manual_grade for s in ("alice", "carol")
                   for q in hand_graded}
         kept = {(s, q): gb.find_grade(q, LAB, LAB, s).manual_score for s in ("alice", "carol") for q in hand_graded}
-    # carol's override waits too: her answers changed, so the failed test may not fail as it did (on old code: all 10)
-    assert [key for key, waiting in review.items() if waiting] == [("carol", "reflect_scale"), ("carol", failed)]
+    # carol's override stands: she changed a written answer, not her code (on old code all 10 waited for review)
+    assert [key for key, waiting in review.items() if waiting] == [("carol", "reflect_scale")]
     assert kept == {(s, q): score for s in ("alice", "carol") for q, score in (hand | {failed: 1.0}).items()}
 
     out = tmp_path / "grades.csv"
     assert cli(course, "export", "--out", str(out)).returncode == 0
     rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(out.read_text()))}
     assert [rows["alice"][q] for q in hand_graded] == ["2", "2", "1.5", "2", "1"]
-    assert [rows["carol"][q] for q in hand_graded] == ["2", "2", "", "2", ""]  # the changed answer waits for review
+    assert [rows["carol"][q] for q in hand_graded] == ["2", "2", "", "2", "1"]  # the changed answer waits for review
     questions = [key for key in rows["alice"] if key not in ("student_id", "lab", "total", "max_total", "status")]
     for student in ("alice", "carol"):  # the total is what its cells add up to: not the old 1.5 of a blank cell
         assert float(rows[student]["total"]) == sum(float(rows[student][q] or 0) for q in questions), rows[student]
@@ -237,7 +236,7 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     assert pages.returncode == 0, pages.stdout + pages.stderr
     text = visible_text(page_of(course, "carol").read_text())
     assert f"Score: {float(rows['carol']['total']):g} / 21" in text
-    assert f"(so far: answers worth {2 + failed_points:g} points are not graded yet)" in text  # reflect_scale, test
+    assert "(so far: answers worth 2 points are not graded yet)" in text  # reflect_scale's
 
     # a question released again for other points waits for review too, though its answer reads the same
     graded_nb = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
@@ -252,13 +251,24 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
         kept = hand_grades.keep_reviewed(gb, LAB, "alice", rescored, before)
         assert sorted(kept) == sorted(set(hand_graded) - {"reflect_random"})
         assert gb.find_grade("reflect_random", LAB, LAB, "alice").needs_manual_grade
-        # an overridden test whose automatic score changed, or that was fixed since, waits for review too
+        # an overridden test whose automatic score changed, whose student's code changed, or that was fixed since,
+        # waits for review too
         gb.find_grade(failed, LAB, LAB, "alice").auto_score = 0.0
         assert failed not in hand_grades.keep_reviewed(gb, LAB, "alice", graded_nb, before)
         gb.find_grade(failed, LAB, LAB, "alice").auto_score = before[failed][1]
+        recoded = copy.deepcopy(graded_nb)
+        code = next(c for c in recoded.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"))
+        code.source += "\n# changed"
+        assert failed not in hand_grades.keep_reviewed(gb, LAB, "alice", recoded, before)
         test = next(c for c in rescored.cells if c.metadata.get("nbgrader", {}).get("grade_id") == failed)
         test.source += "\nassert True"
         assert failed not in hand_grades.keep_reviewed(gb, LAB, "alice", rescored, before)
+        gb.find_grade(failed, LAB, LAB, "alice").needs_manual_grade = True  # as such a regrade leaves it
+        gb.db.commit()
+    # alice's page says what waits: her overridden test's score, to review (not a written answer)
+    assert cli(course, "feedback", LAB, "--allow-pending").returncode == 0
+    page = visible_text(page_of(course, "alice").read_text())
+    assert page.count("Its score will be reviewed by hand.") == 1 and "will be graded by hand" not in page
 
 
 def test_grading_before_release_says_to_release_first(tmp_path):

@@ -114,7 +114,8 @@ def test_the_same_notebook_uploaded_and_zipped_is_collected_once(tmp_path):
                               "ruizluis_45678_6789016_lab1.zip": upload("lab1.zip", notebook)})
 
     assert result.returncode == 0, result.stderr
-    assert "is the same notebook as" in result.stderr and "1 files collected" in result.stderr, result.stderr
+    assert "is the same notebook as" in result.stderr and "it need not be copied by hand" in result.stderr
+    assert "1 files collected" in result.stderr, result.stderr
     assert course.submission_dir("45678", LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == notebook
 
 
@@ -134,7 +135,9 @@ def test_two_different_notebooks_of_one_student_stop_the_collection_and_are_name
     assert result.returncode == 1
     message = next(line for line in result.stderr.splitlines() if "Nothing was collected" in line)
     assert f"45678 has two different notebooks named {LAB}.ipynb" in message, message
-    assert first_name in message and Path(second).stem in message, message
+    assert f"the upload {first_name}" in message and f"downloaded/{LAB}/archive/" in message, message
+    assert (f"the upload {second}" if second.endswith(".ipynb") else
+            f"{LAB}/{LAB}.ipynb in the archive uploaded as {Path(second).stem} (.zip") in message, message
     assert not (course.root / "submitted").exists()
 
 
