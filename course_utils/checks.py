@@ -306,12 +306,13 @@ def _values_differ(n_off, size):
     return f"{n_off} of {size} values {'differs' if n_off == 1 else 'differ'}"
 
 
-def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None, dout=None):
+def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None, dout=None, known=None):
     """Check that ``actual`` matches ``expected`` within ``|actual - expected| <= atol + rtol * |expected|``.
 
     The message reports the largest deviation (where it is, and both values there), not the whole array,
-    and the likely mistake (``diagnose``, with its n, given and dout) when a usual pattern fits; for single
-    numbers it also states their ratio (found / expected).
+    and the likely mistake when a usual pattern fits: one of ``known`` ({what to say: the value that mistake
+    gives}, e.g. {"did you forget the bias b?": X @ W}), else ``diagnose``'s (with its n, given and dout); for
+    single numbers it also states their ratio (found / expected).
     """
     actual = _as_numeric_array(actual, name)
     expected = np.asarray(expected)
@@ -328,7 +329,9 @@ def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None
     if close.all():
         return
     tolerance = f"rtol={rtol:g}, atol={atol:g}"
-    found = diagnose(a, e, n, given, dout)
+    found = next((text for text, wrong in (known or {}).items()
+                  if np.shape(wrong) == a.shape and _same(a, np.asarray(wrong, dtype=np.float64))), None) \
+        or diagnose(a, e, n, given, dout)
     hint = "find the step of your computation that does this." if found else \
         "compare your formula with the definition step by step."
     if a.size == 1:

@@ -308,3 +308,14 @@ def test_a_step_taken_the_wrong_way_is_named_when_the_input_is_given():
                             given=start)
     assert message.endswith("it changed the input by the opposite of the expected change: check the sign of the step.")
     assert diagnose(np.full((2, 2), 1.05), np.full((2, 2), 0.95)) == "it is 1.105 times the expected value"
+
+
+def test_a_known_mistake_is_named_in_the_words_the_test_gives():
+    X, W, b = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]), np.array([0.5, -0.5])
+    known = {"it is X @ W without + b: did you forget the bias b?": X @ W}
+    message, hint = failure_of(check_close, X @ W, X @ W + b, "out", known=known)
+    assert message.endswith("(found 4, expected 4.5; rtol=1e-06, atol=1e-08): it is X @ W without + b: did you "
+                            "forget the bias b?"), message
+    assert hint == "find the step of your computation that does this."
+    message, _ = failure_of(check_close, 2 * (X @ W + b), X @ W + b, "out", known=known)  # another mistake
+    assert message.endswith("it is twice the expected value: a factor 2 too many (or a missing 1/2)."), message
