@@ -98,6 +98,9 @@ def cmd_grade(course: Course, args) -> int:
         return 1
     if outcomes:
         print(outcome_table(outcomes))
+        note = hand_grading_note(course, args.lab, [outcome.student for outcome in outcomes])
+        if note:
+            print(note)
     for problem in course.misplaced(args.lab):
         print(f"Not graded: {problem}")
     if not outcomes:
@@ -107,6 +110,21 @@ def cmd_grade(course: Course, args) -> int:
               file=sys.stderr if not args.shard else sys.stdout)
         return 0 if args.shard else 1  # an empty share is fine; a lab with nothing to grade is a mistake
     return 0
+
+
+def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | None:
+    """What is left to grade by hand in ``students``' submissions of ``lab`` (the table's scores leave it out), or
+    None if nothing is."""
+    from .feedback import pending_answers
+    pending = pending_answers(course, lab, students)
+    if not pending:
+        return None
+    answers = sum(pending.values())
+    return (f"Scores above are the automatic ones and the hand grades given: {answers} answer"
+            f"{'s' if answers != 1 else ''} in {len(pending)} submission{'s' if len(pending) != 1 else ''} "
+            f"{'wait' if answers != 1 else 'waits'} to be graded by hand (written answers, or test scores you set "
+            "by hand that wait for review again): grade them in nbgrader's formgrader (`jupyter lab`, then "
+            f"Nbgrader > Formgrader); `python -m autograder feedback {lab}` waits for them.")
 
 
 def cmd_feedback(course: Course, args) -> int:

@@ -151,6 +151,9 @@ def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
     graded = nbformat.read(course.autograded_notebook("s0", LAB), as_version=4)
     # unix sockets of its own: over TCP, two kernels started side by side could pick the same port
     assert graded.cells[-1].outputs[0]["text"] == "ipc\n"
+    # the table's scores leave out the written answers: the line below it says so, and where to grade them
+    assert ("Scores above are the automatic ones and the hand grades given: 4 answers in 1 submission wait to be "
+            "graded by hand") in allowed.stdout, allowed.stdout
     unchanged = subprocess.run(unsafe, capture_output=True, text=True, env=no_bwrap)
     assert "unchanged since last run" in unchanged.stdout
     forced = subprocess.run(unsafe + ["--force"], capture_output=True, text=True, env=no_bwrap)
