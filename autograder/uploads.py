@@ -28,8 +28,7 @@ class UploadCollector(FileNameCollectorPlugin):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._collected: dict[tuple[str, str], tuple[Path, Path]] = {}  # (student id, notebook name) -> (the
-        # file collected, its upload)
+        self._collected: dict[tuple[str, str], tuple[Path, Path]] = {}  # (student id, name) -> (file, its upload)
 
     def student_id(self, match: re.Match, upload: Path) -> str:
         """The student id of the upload ``upload`` (a file or folder), whose name is ``match``."""
@@ -66,19 +65,15 @@ class UploadCollector(FileNameCollectorPlugin):
     def _upload(self, path: Path) -> tuple[Path | None, re.Match | None]:
         """The upload ``path`` is (or is in: the nearest folder the LMS named, below the extracted folder: the
         course's own path may hold a name such as ``cs_4100_2026_fall``), and its name's match."""
-        extracted = self._extracted_folder()
+        app = self.parent  # nbgrader's ZipCollectApp
+        extracted = Path(app._format_collect_path(app.extracted_directory))
         for part in (path, *path.parents):
-            if extracted is not None and (part == extracted or not part.is_relative_to(extracted)):
+            if part == extracted or not part.is_relative_to(extracted):
                 break
             match = self.upload_name.fullmatch(part.name)
             if match:
                 return part, match
         return None, None
-
-    def _extracted_folder(self) -> Path | None:
-        """The folder zip_collect unpacked the download into, as its app (this plugin's parent) names it."""
-        folder = getattr(self.parent, "_format_collect_path", None)
-        return Path(folder(self.parent.extracted_directory)) if folder else None
 
     def uploaded(self, name: str) -> str:
         """The name the student gave an uploaded file, from ``name``, what follows the LMS's part of its name."""
