@@ -116,15 +116,13 @@ def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | No
     """What is left to grade by hand in ``students``' submissions of ``lab`` (the table's scores leave it out), or
     None if nothing is."""
     from .feedback import pending_answers
+    from .hand_grades import WAITING_KINDS, waiting
     pending = pending_answers(course, lab, students)
     if not pending:
         return None
-    answers = sum(pending.values())
-    return (f"Scores above are the automatic ones and the hand grades given: {answers} answer"
-            f"{'s' if answers != 1 else ''} in {len(pending)} submission{'s' if len(pending) != 1 else ''} "
-            f"{'wait' if answers != 1 else 'waits'} to be graded by hand (written answers, or test scores you set "
-            "by hand that wait for review again): grade them in nbgrader's formgrader (`jupyter lab`, then "
-            f"Nbgrader > Formgrader); `python -m autograder feedback {lab}` waits for them.")
+    return (f"Scores above are the automatic ones and the hand grades given: "
+            f"{waiting(sum(pending.values()), len(pending))} ({WAITING_KINDS}): grade them in nbgrader's formgrader "
+            f"(`jupyter lab`, then Nbgrader > Formgrader); `python -m autograder feedback {lab}` waits for them.")
 
 
 def cmd_feedback(course: Course, args) -> int:

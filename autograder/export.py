@@ -10,6 +10,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError, sqlite_file, write_whole
+from .hand_grades import waiting
 from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
 
 FIXED_LEFT = ["student_id", "lab"]
@@ -154,10 +155,9 @@ def pending_warning(rows: list[dict], file_name: str) -> str | None:
         named = [f"{student} ({status[lab, student]})" for student in sorted(set(by_student) - usual)] + sorted(usual)
         more = len(named) - NAMED
         labs.append(f"{lab}: " + ", ".join(named[:NAMED]) + (f" and {more} more" if more > 0 else ""))
-    return (f"warning: {answers} answer{'s' if answers != 1 else ''} in {submissions} submission"
-            f"{'s' if submissions != 1 else ''} wait{'' if answers != 1 else 's'} to be graded by hand; their cells in "
-            f"{file_name} are blank and the totals leave them out ({'; '.join(labs)}). Grade them in nbgrader's "
-            "formgrader (run `jupyter lab`, then Nbgrader > Formgrader > Manage Submissions) and export again.")
+    return (f"warning: {waiting(answers, submissions)}; their cells in {file_name} are blank and the totals leave "
+            f"them out ({'; '.join(labs)}). Grade them in nbgrader's formgrader (run `jupyter lab`, then Nbgrader > "
+            "Formgrader > Manage Submissions) and export again.")
 
 
 def ungraded_warning(rows: list[dict], file_name: str) -> str | None:

@@ -15,6 +15,7 @@ from nbgrader.utils import capture_log
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError
 from .gradebook_access import require_released
+from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
 from .leaks import cell_label, secret_lines, split_regions
 from .records import UNGRADABLE, load_record, unfinished
@@ -133,10 +134,8 @@ def pending_message(lab: str, pending: dict[str, int]) -> str:
     students = sorted(pending)
     named = ", ".join(students[:NAMED]) + (f" and {len(students) - NAMED} more" if len(students) > NAMED else "")
     answers, submissions = sum(pending.values()), len(pending)
-    return (f"{answers} answer{'s' if answers != 1 else ''} in {submissions} submission"
-            f"{'s' if submissions != 1 else ''} of {lab} wait{'' if answers != 1 else 's'} to be graded by hand "
-            f"({named}: written answers, or test scores you set by hand that wait for review again), so no feedback "
-            "was written. Grade them in nbgrader's formgrader (run `jupyter lab`, "
+    return (f"{lab}: {waiting(answers, submissions)} ({named}; {WAITING_KINDS}), so no feedback was written. "
+            "Grade them in nbgrader's formgrader (run `jupyter lab`, "
             f"then Nbgrader > Formgrader > Manage Submissions) and run `python -m autograder feedback {lab}` "
             f"again; or run `python -m autograder feedback {lab} --allow-pending` to write the pages now, "
             "where those answers read \"not graded yet\".")

@@ -12,6 +12,15 @@ from __future__ import annotations
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
+WAITING_KINDS = "written answers, or test scores you set by hand that wait for review again"  # what ``waiting`` counts
+
+
+def waiting(answers: int, submissions: int) -> str:
+    """What waits to be graded by hand, as grade, feedback and export count it: "N answers in M submissions wait to be
+    graded by hand"."""
+    return (f"{answers} answer{'s' if answers != 1 else ''} in {submissions} "
+            f"submission{'s' if submissions != 1 else ''} wait{'' if answers != 1 else 's'} to be graded by hand")
+
 
 def graded_for(nb) -> dict[str, tuple]:
     """grade_id -> what a hand grade of the cell is given for, of each cell of a graded notebook: a written answer (a

@@ -51,7 +51,7 @@ def test_written_answers_are_pending_in_every_graded_notebook_whatever_its_statu
         assert int(by_question[question]["scored"]) + int(by_question[question]["pending"]) == len(graded_notebooks)
     with pytest.raises(CourseError) as refused:
         feedback(course, lab)  # refuses while answers are not graded by hand, saying how many
-    counted = re.search(r"(\d+) answers? in (\d+) submissions? of", str(refused.value))
+    counted = re.search(r"(\d+) answers? in (\d+) submissions? waits? to be graded by hand", str(refused.value))
     assert counted, str(refused.value)
     assert int(counted.group(1)) == sum(int(by_question[question]["pending"]) for question in written)
     assert int(counted.group(2)) == len(answered)

@@ -110,7 +110,7 @@ def test_feedback_refuses_while_written_answers_are_pending_and_says_how_many_an
     assert result.returncode != 0, result.stdout + result.stderr
     message = result.stderr
     # alice and carol wrote 4 answers each; dave and erin could not be graded, so they have none pending
-    assert f"8 answers in 2 submissions of {LAB} wait to be graded by hand (alice, carol: written answers" in message
+    assert f"{LAB}: 8 answers in 2 submissions wait to be graded by hand (alice, carol; written answers" in message
     assert "formgrader" in message and f"python -m autograder feedback {LAB} --allow-pending" in message
     assert "Traceback" not in message
     assert not (course.root / "feedback").exists()  # nothing was written
