@@ -144,13 +144,23 @@ def test_files_written_in_a_real_limited_cgroup_leave_its_memory_available(tmp_p
                                 *map(str, procs)], capture_output=True, text=True, check=True, cwd=tmp_path)
         charged = max(int((slice_ / name).read_text()) for slice_ in limited
                       for name in ("memory.current", "memory.usage_in_bytes") if (slice_ / name).is_file())
+        inactive = max(_inactive_file(slice_) for slice_ in limited)
     finally:
         shutil.rmtree(folder)
         for made_folder in reversed(made):
             made_folder.rmdir()
     before, after = map(int, moved.stdout.split())
     assert charged >= 512 * 1024 ** 2  # the written file's pages count in the cgroup's usage
+    if inactive < 384 * 1024 ** 2:  # a kernel that sorts its lists itself (DAMON's LRU sorting) may keep them active
+        pytest.skip(f"the kernel listed only {inactive >> 20} MiB of the 512 MiB written as inactive: the case this "
+                    "test is about (an inactive file cache, which the grader counts as available) did not occur")
     assert before - after < 128 * 1024 ** 2 and after > 0.85 * GiB
+
+
+def _inactive_file(cgroup: Path) -> int:
+    """The bytes of file cache the kernel lists as inactive in ``cgroup`` and below it (v1's total, or v2's)."""
+    stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+    return int(stat.get("total_inactive_file", stat.get("inactive_file", 0)))
 
 
 def _innermost(folders: list[Path]) -> list[Path]:
