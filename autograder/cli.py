@@ -169,7 +169,7 @@ def warn_if_being_graded(course: Course, labs: list[str]) -> None:
 
 
 def cmd_student_kit(course: Course, args) -> int:
-    from .student_kit import answers_shown, student_kit
+    from .student_kit import answers_shown, contents, lecture_answers, student_kit
     labs = list(dict.fromkeys(args.labs))
     target = student_kit(course, labs, Path(args.out).resolve() if args.out else None)
     print(f"Wrote {target}: {', '.join(labs)} and the student package only (checked: no solution of these labs, "
@@ -178,6 +178,11 @@ def cmd_student_kit(course: Course, args) -> int:
     if notes:
         print("Ready-made code in later labs shows answers of earlier labs in the kit; hand it out once those are "
               "due:\n  " + "\n  ".join(notes))
+    notes = lecture_answers(course, contents(course, labs))
+    if notes:
+        print("The lecture notebooks, which go out with every kit, show lines of lab solutions: check that they give "
+              "no answer away (edit them, or leave them out of notebooks/), then make the kit again:\n  " +
+              "\n  ".join(notes))
     return 0
 
 

@@ -59,12 +59,23 @@ def secrets_in(course: Course, labs: list[str], items: dict[str, Path]) -> list[
                                               kinds=("BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"))
                                  for lab in course.labs()))
     for name, path in items.items():
-        try:
-            text = path.read_text()
-        except (UnicodeDecodeError, OSError):
-            continue  # images and other binary data
-        problems += [f"{name}: {leak.what}" for leak in find_leaks_in_text(text, never_public, path, name)]
+        problems += [f"{name}: {leak.what}" for leak in find_leaks_in_text(_text(path), never_public, path, name)]
     return problems
+
+
+def _text(path: Path) -> str:
+    """What a reader of ``path`` sees: a notebook's cells (its file's JSON escapes quotes), a text file's text, or
+    nothing for images and other binary data."""
+    try:
+        if path.suffix == ".ipynb":
+            return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+        return path.read_text()
+    except (UnicodeDecodeError, OSError, nbformat.reader.NotJSONError):
+        return ""
+
+
+def _solutions(course: Course, lab: str) -> set[str]:
+    return secret_lines(nbformat.read(course.source_notebook(lab), as_version=4), kinds=("BEGIN SOLUTION",))
 
 
 def answers_shown(course: Course, labs: list[str]) -> list[str]:
@@ -73,14 +84,28 @@ def answers_shown(course: Course, labs: list[str]) -> list[str]:
     order = course.labs()
     notes = []
     for earlier in labs:
-        solutions = secret_lines(nbformat.read(course.source_notebook(earlier), as_version=4), kinds=("BEGIN SOLUTION",))
+        solutions = _solutions(course, earlier)
         for lab in (lab for lab in labs if order.index(lab) > order.index(earlier)):
-            nb = nbformat.read(course.root / "release" / lab / f"{lab}.ipynb", as_version=4)
-            text = "\n".join(cell.source for cell in nb.cells)
+            text = _text(course.root / "release" / lab / f"{lab}.ipynb")
             shown = sorted(line for line in solutions if line in text)
             if shown:
                 notes.append(f"release/{lab} shows {len(shown)} line(s) of the solutions of {earlier}, "
                              f"e.g. {shown[0]!r}")
+    return notes
+
+
+def lecture_answers(course: Course, items: dict[str, Path]) -> list[str]:
+    """For each lecture file of the kit (``notebooks/``: it goes out with every kit) that shows solution lines of a
+    lab of the course, a sentence naming them. Short and common lines (``for epoch in range(epochs):``) may be
+    named too, so this is a note for the instructor to read, not a refusal."""
+    lectures = {name: _text(path) for name, path in items.items() if name.startswith("notebooks/")}
+    notes = []
+    for lab in course.labs():
+        solutions = _solutions(course, lab)
+        for name, text in lectures.items():
+            shown = sorted(line for line in solutions if line in text)
+            if shown:
+                notes.append(f"{name} shows {len(shown)} line(s) of the solutions of {lab}, e.g. {shown[0]!r}")
     return notes
 
 

@@ -22,6 +22,7 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
     out = tmp_path / "kit.zip"
     result = student_kit(*KIT.labs(), "--out", str(out))
     assert result.returncode == 0, result.stderr
+    assert "lecture notebooks" not in result.stdout, result.stdout  # they go out with every lab: no lab's answers
     archive = zipfile.ZipFile(out)
     assert {name.split("/")[0] for name in archive.namelist()} == {"kit"}  # unzipped, one folder named as the zip
     names = {name.removeprefix("kit/") for name in archive.namelist()}
@@ -77,3 +78,22 @@ def test_a_kit_holds_only_the_labs_named_and_says_which_show_answers_of_another(
     result = student_kit("lab1_initialization", "lab2_learning_rates", "--out", str(tmp_path / "both.zip"))
     assert result.returncode == 0, result.stderr
     assert "release/lab2_learning_rates shows" in result.stdout and "the solutions of lab1_initialization" in result.stdout
+
+
+def test_a_lecture_notebook_that_shows_a_labs_solution_is_named(tmp_path):
+    """Lecture notebooks go out with every kit, before any lab is due: an instructor's own one that shows a line of
+    a lab's solution is named, with the line (notebooks are read as a student reads them: their JSON escapes
+    quotes)."""
+    root = tmp_path / "course"
+    for folder in ("source", "release/lab1_initialization", "student", "notebooks"):
+        shutil.copytree(KIT.root / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(KIT.root / "nbgrader_config.py", root)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'def layer(X, params):\n    Z1 = X @ params["W1"] + params["b1"]\n    return Z1')]), root / "notebooks" / "warmup.ipynb")
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "student-kit",
+                             "lab1_initialization"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    named = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("notebooks/")]
+    shown = repr('Z1 = X @ params["W1"] + params["b1"]')
+    assert named == [f"notebooks/warmup.ipynb shows 1 line(s) of the solutions of {lab}, e.g. {shown}"
+                     for lab in ("lab1_initialization", "lab5_cifar10_mlp")], result.stdout  # Lab 5 has it too

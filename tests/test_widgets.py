@@ -196,10 +196,12 @@ def test_the_lecture_explorer_learns_xor_and_stays_symmetric_from_zeros(explorer
 def test_the_lecture_explorer_without_activation_is_linear_and_its_mse_has_the_labs_convention(explorer_model):
     settings = {"learning rate": 1.0, "hidden units": 12, "activation": "none", "loss": "bce",
                 "initialization": "xavier", "scale": 1.0, "iterations": 150}
-    params = explorer_model.init_params(12, "xavier", seed=0)
+    theta = explorer_model.init_theta(12, "xavier", seed=0)
+    params = explorer_model.unpack(theta)
+    assert params["W1"].std() == pytest.approx(np.sqrt(2 / 14), rel=0.3) and not params["b1"].any()
     points = np.random.default_rng(0).normal(size=(5, 2))
     # no activation: the score is one linear map of the input, W1 W2 and b1 W2 + b2
-    np.testing.assert_allclose(explorer_model.output_score(params, points, "none"),
+    np.testing.assert_allclose(explorer_model.output_score(theta, points, "none"),
                                (points @ (params["W1"] @ params["W2"]) + params["b1"] @ params["W2"]
                                 + params["b2"]).ravel())
     costs, predict = explorer_model.train(settings, X, y)
