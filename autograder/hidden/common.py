@@ -43,6 +43,14 @@ def times(factor, hint):
 SIGN_FLIPPED = times(-1, "it is the negative of the right value: check the sign")
 
 
+def went_uphill(uphill):
+    """Diagnosis: the student's value is ``uphill``, the parameter plus the step (a gradient added, not
+    subtracted)."""
+    uphill = np.asarray(uphill, dtype=np.float64)
+    return lambda actual, expected: "you added the gradient: gradient descent subtracts it" \
+        if _close(actual, uphill) else None
+
+
 @contextlib.contextmanager
 def tested_with(description):
     """Append ``(Tested with <description>.)`` to the message of any failed check inside the block."""

@@ -21,15 +21,16 @@ from .common import (
     call,
     expect_array,
     expect_close,
-    expect_number,
     expect_costs,
     expect_dict,
+    expect_number,
     expect_numerical_gradients,
     expect_tuple,
     must_raise,
     secret_rng,
     tested_with,
     times,
+    went_uphill,
 )
 
 RANDOM_METHODS = ("random", "xavier", "he")
@@ -211,11 +212,9 @@ def check_update_parameters(update_parameters):
             new = _expect_params(new, n_x, n_h, 1, "update_parameters: the returned params")
             expected = shallow.update_parameters(params, grads, learning_rate)
             for key in KEYS:
-                uphill = params[key] + learning_rate * grads[key]
                 expect_close(new[key], expected[key], f"update_parameters: params[{key!r}]",
                              "the new value is params - learning_rate * grads, key by key",
-                             diagnoses=[lambda a, e: "you added the gradient: gradient descent subtracts it"
-                                        if np.allclose(a, uphill) else None])
+                             diagnoses=[went_uphill(params[key] + learning_rate * grads[key])])
 
 
 # ----------------------------------------------------------------------------- nn_model

@@ -23,12 +23,13 @@ from .common import (
     call,
     expect_array,
     expect_close,
-    expect_number,
     expect_dict,
+    expect_number,
     must_raise,
     random_sizes,
     secret_rng,
     tested_with,
+    went_uphill,
 )
 
 KEYS = shallow.PARAMETER_KEYS
@@ -58,11 +59,9 @@ def check_update_parameters(update_parameters):
             for key in KEYS:
                 value = expect_array(new[key], f"update_parameters: params[{key!r}]", params[key].shape,
                                      "the shape of the old parameter")
-                uphill = params[key] + learning_rate * grads[key]
                 expect_close(value, expected[key], f"update_parameters: params[{key!r}]",
                              "the new value is params - learning_rate * grads, key by key",
-                             diagnoses=[lambda a, e: "you added the gradient: gradient descent subtracts it"
-                                        if np.allclose(a, uphill) else None])
+                             diagnoses=[went_uphill(params[key] + learning_rate * grads[key])])
     params = {key: np.ones((2, 2)) for key in KEYS}
     for bad in (0.0, -0.5, float("nan"), float("inf")):
         must_raise(update_parameters, params, params, bad, case=f"learning_rate={bad}",

@@ -30,8 +30,8 @@ from .common import (
     call_each,
     expect_array,
     expect_close,
-    expect_number,
     expect_dict,
+    expect_number,
     expect_numerical_gradients,
     expect_tuple,
     must_raise,
@@ -41,6 +41,7 @@ from .common import (
     secret_rng,
     tested_with,
     times,
+    went_uphill,
 )
 
 
@@ -149,11 +150,9 @@ def check_classic_step(classic_step):
                                         times(2, "the 1/2 in E_total cancels the 2 of the square"), SIGN_FLIPPED])
             for name in WEIGHT_NAMES:
                 key = f"new_{name}"
-                uphill = weights[name] + learning_rate * expected[f"dE_d{name}"]
                 expect_close(values[key], expected[key], f"classic_step: result[{key!r}]",
                              f"the new weight is {name} - learning_rate * dE/d{name}",
-                             diagnoses=[lambda a, e, u=uphill: "you added the gradient: gradient descent "
-                                        "subtracts it" if np.isclose(a, u) else None])
+                             diagnoses=[went_uphill(weights[name] + learning_rate * expected[f"dE_d{name}"])])
 
 
 # ============================================================================= part C: layer classes
