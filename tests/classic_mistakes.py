@@ -47,11 +47,18 @@ CHANGES = {
                                       "np.all(caches[layer][0] == 0, axis=0)", "np.any(caches[layer][0] == 0, axis=0)"),
     },
 }
+# lab -> {student: a correct answer written another way}: every point
+EQUIVALENT = {
+    "lab6_optimizers": {
+        "rng_wrapped": Change("iterate_minibatches", "test_iterate_minibatches", "order = rng.permutation(X.shape[0])",
+                              "rng = np.random.default_rng(rng)\n    order = rng.permutation(X.shape[0])"),
+    },
+}
 ALTERED = {"lab6_optimizers": altered_lab6, "lab7_architectures": altered_lab7}
 
 
-def classic_mistakes(lab: str) -> dict[str, PlantedMistake]:
-    """student -> their mistake in ``lab`` (none for a lab not in ``CHANGES``)."""
+def classic_mistakes(lab: str, changes: dict = CHANGES) -> dict[str, PlantedMistake]:
+    """student -> their mistake in ``lab`` (none for a lab not in ``changes``; ``EQUIVALENT``: their other way)."""
     return {student: PlantedMistake(change.solution_id, change.question_id,
                                     ALTERED[lab](change.solution_id, change.old, change.new))
-            for student, change in CHANGES.get(lab, {}).items()}
+            for student, change in changes.get(lab, {}).items()}

@@ -187,6 +187,11 @@ MISTAKES = _lab("lab1_initialization", [
     ("adam_update", "logic", "t = state[\"t\"]", "t = 1"),
     ("adam_update", "factor", "v += (1 - beta2) * g * g", "v += (1 - beta2) * g"),
     ("adam_update", "sign", "params[key] -= lr * m_hat", "params[key] += lr * m_hat"),
+    ("iterate_minibatches", "logic", "range(0, len(order), batch_size)",
+     "range(0, (len(order) // batch_size + 1) * batch_size, batch_size)"),
+    ("iterate_minibatches", "logic", "(X[indices], y[indices])", "(X[indices], y[indices].astype(np.float32))"),
+    ("adam_update", "logic", "m_hat / (np.sqrt(v_hat) + eps)", "(m_hat / np.sqrt(v_hat) + eps)"),
+    ("adam_update", "inplace", "v += (1 - beta2) * g * g", "g *= g\n        v += (1 - beta2) * g"),
 ]) + _lab("lab7_architectures", [
     ("identity", "logic", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.ones(Z.shape)"),
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.zeros_like(Z)"),

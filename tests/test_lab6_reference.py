@@ -127,7 +127,7 @@ MISTAKES = [
     ("iterate_minibatches", "batches.append((X[indices], y[indices]))",
      "batches.append((X[start:start + batch_size], y[indices]))", "do not belong with the labels"),
     ("iterate_minibatches", "order = rng.permutation(X.shape[0])",
-     "rng.shuffle(X)\n    order = np.arange(X.shape[0])", "raised TypeError: draw the order"),
+     "rng.shuffle(X)\n    order = np.arange(X.shape[0])", "changed X or y in place"),
     ("sgd_update", "params[key] -= lr * grads[key]", "params[key] += lr * grads[key]", "you added the gradient"),
     ("sgd_update", "lr=0.01", "lr=0.1", "wrong values"),
     ("sgd_update", "params[key] -= lr * grads[key]", "params[key] = params[key] - lr * grads[key].astype(np.float64)",
@@ -203,12 +203,27 @@ def test_messages_show_the_inputs_but_never_the_expected_values():
     assert "calls in a row" in inputs and not re.search(r"\d\.\d", verdict)
 
 
-def test_the_recording_generator_draws_what_a_generator_with_that_seed_draws():
-    recorder = lab6.RecordingGenerator(42)
-    np.testing.assert_array_equal(recorder.permutation(7), np.random.default_rng(42).permutation(7))
-    assert len(recorder.drawn) == 1
-    with pytest.raises(TypeError, match="rng.permutation"):
-        recorder.shuffle(np.arange(3))
+EQUIVALENT_DRAWS = [  # other correct ways of drawing the one order: the generator given is a real one
+    "rng = np.random.default_rng(rng)\n    order = rng.permutation(X.shape[0])",
+    "order = np.arange(len(X))\n    rng.shuffle(order)",
+    "order = rng.permutation(np.arange(X.shape[0]))",
+]
+
+
+@pytest.mark.parametrize("code", EQUIVALENT_DRAWS)
+def test_other_correct_ways_of_drawing_the_order_pass(code):
+    solution = solution_sources()["iterate_minibatches"]
+    namespace = notebook(iterate_minibatches=solution.replace("order = rng.permutation(X.shape[0])", code))
+    for seed in SEEDS:
+        with common.secret_seed(seed):
+            lab6.check_iterate_minibatches(namespace["iterate_minibatches"])
+
+
+def test_drawing_more_than_one_order_is_named():
+    solution = solution_sources()["iterate_minibatches"]
+    fails_with("iterate_minibatches", solution.replace(
+        "order = rng.permutation(X.shape[0])", "order = rng.permutation(rng.permutation(X.shape[0]))"),
+        "drew other random numbers than one order of the N samples")
 
 
 def test_every_check_is_quick():

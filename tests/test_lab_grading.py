@@ -8,7 +8,7 @@ for both modules; each test checks one kind of submission.
 import pytest
 
 from autograder.submissions import PLANTED_MISTAKES
-from classic_mistakes import CHANGES
+from classic_mistakes import CHANGES, EQUIVALENT
 from test_pipeline import auto_points, graded_lab  # noqa: F401 -- graded_lab is the shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -25,6 +25,15 @@ def test_the_solution_with_or_without_warnings_or_a_deleted_test_cell_gets_every
         assert outcomes[student].score == full, (student, outcomes[student].detail)
     assert outcomes["correct"].status == outcomes["warnings"].status == "graded"
     assert outcomes["deleted_test"].status == "tests_changed"
+
+
+@pytest.mark.parametrize(("lab", "student"), [(lab, student) for lab in EQUIVALENT for student in EQUIVALENT[lab]])
+def test_a_correct_answer_written_another_way_gets_every_point(graded_lab, lab, student):
+    """Lab 6: ``np.random.default_rng(rng)`` inside iterate_minibatches returns the generator given, as the judge's
+    own (a real numpy Generator, made in the kernel)."""
+    course, lab, outcomes, rows = graded_lab(lab)
+    assert outcomes[student].status == "graded"
+    assert outcomes[student].score == sum(auto_points(course, lab).values()), outcomes[student].detail
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -37,6 +37,12 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "it changed the input by the opposite of the expected change: check the sign of the step"),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.old == "        lr *= lr_decay\n"),
      "b after 2 epochs of 2 minibatches with a gradient of 1, lr=1.0 and lr_decay=0.5"),
+    (next(m for m in MISTAKES if m.lab == "lab6_optimizers" and "// batch_size + 1" in m.new),
+     "8 samples in batches of 4 give two batches of 4 and no empty batch after them"),
+    (next(m for m in MISTAKES if m.lab == "lab6_optimizers" and "astype(np.float32)" in m.new),
+     "y_batch (labels taken from y keep its integer dtype)"),
+    (next(m for m in MISTAKES if m.lab == "lab6_optimizers" and m.new == "(m_hat / np.sqrt(v_hat) + eps)"),
+     "params['w'] for g = 1e-4 and eps = 1e-2 (divide m_hat by sqrt(v_hat) + eps)"),
 ]
 
 

@@ -31,7 +31,7 @@ from autograder.release import out_of_sync, release_lab
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
-from classic_mistakes import CHANGES, classic_mistakes
+from classic_mistakes import CHANGES, EQUIVALENT, classic_mistakes
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -99,6 +99,8 @@ def round_trip(course, lab):
         submissions |= {"warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
                         "malformed": course.release_notebook(lab).read_text()[:400]}
         submissions |= {student: with_mistake(course, lab, mistake) for student, mistake in classic.items()}
+        submissions |= {student: with_mistake(course, lab, answer)
+                        for student, answer in classic_mistakes(lab, EQUIVALENT).items()}
     return submissions
 
 

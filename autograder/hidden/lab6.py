@@ -11,15 +11,14 @@ second.
 
 Two helpers here are Lab 6's own (nothing in ``common`` does this): ``_in_place`` runs a student's
 function on the very objects given (``common.call`` works on copies), because these functions must
-change ``params`` and ``state`` in place; ``RecordingGenerator`` stands in for the numpy Generator
-given to ``iterate_minibatches`` and remembers every order drawn (it crosses to the kernel as a
-grader object, so the kernel's calls come back here).
+change ``params`` and ``state`` in place; ``Draws`` gives ``iterate_minibatches`` a real numpy Generator,
+made beside it (in the kernel when the judge grades), and tells from its state what each call drew.
 """
 import numpy as np
 
 from autograder.reference import optim
 
-from ..judge.student import type_name
+from ..judge.student import beside, type_name
 from .common import call, expect_array, expect_close, secret_rng, sentence, tested_with
 
 DEFAULTS = {
@@ -40,25 +39,27 @@ def _in_place(func, *args, context="", **kwargs):
     return call(run, context=context)
 
 
-class RecordingGenerator:
-    """A stand-in for ``numpy.random.Generator`` that draws orders from a seeded one and remembers them.
+class Draws:
+    """A seeded numpy Generator for a student's function, made with the notebook's own numpy (so in the kernel
+    when the judge grades: any correct use of it works, ``np.random.default_rng(rng)`` included), and its twin
+    here: after each call, the generator's state tells whether the call drew one order of N samples, as
+    ``permutation(N)`` does, and the twin which order that was."""
 
-    Only ``permutation`` is offered (the lab's convention); the other ways of shuffling say so.
-    """
+    NOTHING, OTHER = "nothing", "other"
 
-    def __init__(self, seed):
-        self._rng = np.random.default_rng(seed)
-        self.drawn = []
+    def __init__(self, func, seed):
+        numpy = beside(func, "np")
+        if numpy is None:
+            raise AssertionError("the notebook has no np: keep its first cell, import numpy as np.")
+        self.generator = numpy.random.default_rng(seed)
+        self._twin = np.random.default_rng(seed)
 
-    def permutation(self, x):
-        order = self._rng.permutation(x)
-        self.drawn.append(np.asarray(order))
-        return order
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("draw the order of the samples with order = rng.permutation(N), as the exercise says")
-
-    shuffle = choice = integers = permuted = random = _refuse
+    def drawn(self, N):
+        """After a call: the order it drew (``permutation(N)``'s), ``NOTHING``, or ``OTHER`` (other numbers)."""
+        before = self._twin.bit_generator.state
+        order = self._twin.permutation(N)
+        now = self.generator.bit_generator.state
+        return self.NOTHING if now == before else order if now == self._twin.bit_generator.state else self.OTHER
 
 
 # ----------------------------------------------------------------------------- iterate_minibatches
@@ -82,17 +83,18 @@ def _epoch(result, N, D, what):
     return X_batches, y_batches
 
 
-def _compare_epoch(result, X, y, batch_size, generator, epoch, previous_order, what):
-    """One epoch of the student's against the reference's; returns the order the student's batches follow."""
+def _compare_epoch(result, X, y, batch_size, drawn, previous_order, what):
+    """One epoch of the student's against the reference's (``drawn``: what the call drew, see ``Draws.drawn``);
+    returns the order the student's batches follow."""
     N, D = X.shape
     X_batches, y_batches = _epoch(result, N, D, what)
-    if len(generator.drawn) < epoch:
+    if drawn is Draws.NOTHING:
         raise AssertionError(f"{what} never drew a random order from rng: draw it at every call with "
                              "order = rng.permutation(N), using the generator it is given (not np.random, not a "
                              "new generator).")
-    if len(generator.drawn) > epoch:
-        raise AssertionError(f"{what} drew several random orders in one call: draw exactly one, "
-                             "order = rng.permutation(N), and cut it into batches.")
+    if drawn is Draws.OTHER:
+        raise AssertionError(f"{what} drew other random numbers than one order of the N samples (several orders, "
+                             "say): draw exactly one, order = rng.permutation(N), and cut it into batches.")
     ids = np.concatenate(y_batches) if y_batches else np.zeros(0, np.int64)
     if ids.size < N:
         if len(y_batches) == N // batch_size and N % batch_size:
@@ -112,7 +114,6 @@ def _compare_epoch(result, X, y, batch_size, generator, epoch, previous_order, w
     if sizes != expected_sizes:
         raise AssertionError(f"{what}: the batch sizes are wrong: every batch holds batch_size samples, except "
                              "the last one, which holds what is left.")
-    drawn = generator.drawn[epoch - 1]
     if not np.array_equal(ids, drawn):
         if np.array_equal(ids, np.arange(N)):
             hint = "the samples are in their original order: they must be shuffled"
@@ -136,16 +137,16 @@ def check_iterate_minibatches(iterate_minibatches):
         X = rng.normal(size=(N, D))
         y = np.arange(N, dtype=np.int64)  # each label names its row, so every batch can be traced
         X_given, y_given = X.copy(), y.copy()
-        generator = RecordingGenerator(int(rng.integers(2**32)))
+        draws = Draws(iterate_minibatches, int(rng.integers(2**32)))
         order = None
         with tested_with(f"X of shape {(N, D)}, y of shape {(N,)} and batch_size={batch_size}"):
             for epoch in (1, 2):
                 what = "iterate_minibatches" if epoch == 1 else "iterate_minibatches, called a second time"
-                result = _in_place(iterate_minibatches, X_given, y_given, batch_size, generator)
-                order = _compare_epoch(result, X, y, batch_size, generator, epoch, order, what)
-            if not (np.array_equal(X_given, X) and np.array_equal(y_given, y)):
-                raise AssertionError("iterate_minibatches changed X or y in place: leave them unchanged and build "
-                                     "the batches with indexing (X[indices] makes a copy).")
+                result = _in_place(iterate_minibatches, X_given, y_given, batch_size, draws.generator)
+                if not (np.array_equal(X_given, X) and np.array_equal(y_given, y)):
+                    raise AssertionError(f"{what} changed X or y in place: leave them unchanged and build the "
+                                         "batches with indexing (X[indices] makes a copy).")
+                order = _compare_epoch(result, X, y, batch_size, draws.drawn(N), order, what)
 
 
 # ----------------------------------------------------------------------------- the update rules
