@@ -41,6 +41,8 @@ CHANGES = {
                                      'grads[f"b{layer}"] = dZ.sum(axis=0)', 'grads[f"b{layer}"] = dZ.mean(axis=0)'),
         "one_seed_for_all": Change("success_rate", "test_success_rate",
                                    "scale=1.0, seed=seed)", "scale=1.0, seed=0)"),
+        "he_for_random": Change("success_rate", "test_success_rate",  # only the hidden tests see it
+                                '"random", scale=1.0', '"he"'),
         "norms_reversed": Change("layer_gradient_norms", "test_layer_gradient_norms",
                                  "for layer in range(1, L + 1)", "for layer in range(L, 0, -1)"),
         "dead_for_one_sample": Change("dead_fraction", "test_dead_fraction",

@@ -169,7 +169,9 @@ MISTAKES = [
     ("dead_fraction", DEAD, "np.mean(caches[layer][0] == 0)", "share of zero outputs"),
     ("dead_fraction", DEAD, "1 - np.mean(np.all(caches[layer][0] == 0, axis=0))", "alive"),
     ("dead_fraction", "for layer in range(1, L)", "for layer in range(L)", "one fraction per hidden layer"),
-    ("success_rate", "scale=1.0, seed=seed)", "scale=1.0, seed=0)", "wrong value"),
+    ("success_rate", "scale=1.0, seed=seed)", "scale=1.0, seed=0)", "one fresh network per seed.*seed=0"),
+    ("success_rate", '"random", scale=1.0', '"he"', "one fresh network per seed.*'he'"),
+    ("success_rate", 'train(params, X, y, "tanh"', 'train(params, X, y, "relu"', "train each seed's network once.*'relu'"),
     ("success_rate", ">= threshold", "> threshold", "equals the threshold is a success"),
     ("success_rate", "rate = successes / len(seeds)", "rate = successes", "not their count"),
 ]
@@ -234,6 +236,17 @@ def test_the_dead_relu_experiment_shows_what_the_lab_says_whatever_the_rounding(
             assert np.mean(arch.predict(params, X, "relu") == y) == 1.0, (lr, nudge)
             dead[lr] = arch.dead_fraction(params, X)[1:]  # the deeper hidden layers
         assert dead[small].mean() < 0.2 and 0.25 <= dead[large].mean() <= 0.5, (nudge, dead)
+
+
+@pytest.mark.parametrize("old, new", [('"random", scale=1.0', '"he"'), ('train(params, X, y, "tanh"',
+                                                                       'train(params, X, y, "relu"')])
+def test_check_success_rate_catches_a_run_unlike_the_exercises_at_every_secret_seed(old, new):
+    """He's weights equal the random ones of scale 1 when D = n_h = 2, and a relu run can reach the accuracy a tanh
+    run does: judged by the rate alone, these passed at some secret seeds and failed at others."""
+    student = notebook(success_rate=altered("success_rate", old, new))
+    for seed in range(10):
+        with common.secret_seed(seed), pytest.raises(AssertionError, match="success_rate should"):
+            lab7.check_success_rate(student["success_rate"])
 
 
 def test_check_success_rate_catches_one_seed_for_every_run_even_when_the_first_draw_has_runs_that_all_agree():

@@ -7,9 +7,11 @@ AssertionError with a student-facing message on the first problem found. ``layer
 ``bce_loss``, ``backward``, ``init_network``, ``train`` and ``predict``, so that a wrong ``backward`` loses
 its own question only. Each check runs in well under a second.
 """
+import inspect
+
 import numpy as np
 
-from autograder.judge.student import own_helpers_first, secret_rng
+from autograder.judge.student import own_helpers_first, secret_rng, with_helpers
 from autograder.reference import architectures as arch
 
 from .common import (bias_hint, call, expect_array, expect_close, expect_dict, expect_number,
@@ -232,6 +234,46 @@ def check_dead_fraction(dead_fraction):
 REFERENCE_TRAINING = {"init_network": arch.init_network, "train": arch.train, "predict": arch.predict}
 
 
+class Recorded:
+    """A reference function that writes down each call's arguments, by name, defaults filled in (a grader object,
+    which the kernel calls back when the judge grades)."""
+
+    def __init__(self, func):
+        self.func, self.calls = func, []
+
+    def __call__(self, *args, **kwargs):
+        try:
+            bound = inspect.signature(self.func).bind(*args, **kwargs)
+        except TypeError:
+            return self.func(*args, **kwargs)  # it raises, as the student's code would see it
+        bound.apply_defaults()
+        self.calls.append(bound.arguments)
+        return self.func(*args, **kwargs)
+
+
+def _check_runs(success_rate, n_h, seeds, X, y, lr, iterations):
+    """The runs of ``success_rate``, told by the reference helpers it calls: one fresh network per seed, as the
+    exercise says, trained once with tanh, lr and iterations (whatever the accuracies they reach). A function
+    that calls neither helper by its name (through one of its own) is left to the check of its rate."""
+    init, train = Recorded(arch.init_network), Recorded(arch.train)
+    call(with_helpers(success_rate, {**REFERENCE_TRAINING, "init_network": init, "train": train}),
+         n_h, seeds, X, y, lr=lr, iterations=iterations)
+    if not init.calls and not train.calls:
+        return
+    made = [([int(n) for n in c["layer_sizes"]], c["method"], float(c["scale"]), c["seed"]) for c in init.calls]
+    if made != [([X.shape[1], n_h, 1], "random", 1.0, seed) for seed in seeds]:
+        raise AssertionError(f"success_rate should make one fresh network per seed, in the order of seeds, with "
+                             f"init_network([D, n_h, 1], 'random', scale=1.0, seed=seed); for seeds {seeds} it made "
+                             + (", ".join(f"init_network({sizes}, {method!r}, scale={scale:g}, seed={seed!r})"
+                                          for sizes, method, scale, seed in made) or "none"))
+    runs = [(c["activation"], c["lr"], c["iterations"]) for c in train.calls]
+    if runs != [("tanh", lr, iterations)] * len(seeds):
+        raise AssertionError(f"success_rate should train each seed's network once, with train(params, X, y, 'tanh', "
+                             f"lr, iterations); for {len(seeds)} seeds, lr={lr:g} and iterations={iterations} it ran "
+                             + (", ".join(f"train(..., {activation!r}, {lr_run!r}, {its!r})"
+                                          for activation, lr_run, its in runs) or "none"))
+
+
 @own_helpers_first(REFERENCE_TRAINING)
 def check_success_rate(success_rate):
     """Secret seeds, width, learning rate and a threshold that some seeds reach and others miss (one of them exactly);
@@ -255,6 +297,7 @@ def check_success_rate(success_rate):
     description = (f"n_h={n_h}, seeds {seeds}, N={N} samples of noisy XOR, lr={lr:g}, iterations={iterations} and "
                    f"threshold={threshold:.4g}")
     with tested_with(description):
+        _check_runs(success_rate, n_h, seeds[:2], X, y, lr, iterations)
         rate = expect_number(call(success_rate, n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold),
                              "success_rate")
         if rate > 1:
