@@ -237,14 +237,17 @@ def _ratio_text(factor):
                   "from another step (an updated value where the old one is needed, say)")
         return (f"it is slightly {'larger' if size > 1 else 'smaller'} than the expected value (by a relative "
                 f"{abs(size - 1):.2g}): {causes}")
+    return f"it is {_times(size)} the expected value" if factor > 0 else \
+        f"it is -{_times(size, sign=True)} the expected value: the sign is flipped too"
+
+
+def _times(size, sign=False):
+    """A positive factor in words: "4 times", "1/3 of" ("1/3 times" after a minus sign), "1.105 times"."""
     if size > 1 and _equal(size, round(size)):
-        text = f"{round(size)} times"
-    elif 1e-6 < size < 1 and _equal(1 / size, round(1 / size)):
-        text = f"1/{round(1 / size)} {'of' if factor > 0 else 'times'}"
-    else:
-        text = f"{size:.4g} times"
-    return f"it is {text} the expected value" if factor > 0 else \
-        f"it is -{text} the expected value: the sign is flipped too"
+        return f"{round(size)} times"
+    if 1e-6 < size < 1 and _equal(1 / size, round(1 / size)):
+        return f"1/{round(1 / size)} {'times' if sign else 'of'}"
+    return f"{size:.4g} times"
 
 
 def diagnose(found, expected, n=None, given=None, dout=None):
@@ -286,8 +289,16 @@ def _diagnose(found, expected, n, given, dout):
         return None
     if given is not None and np.shape(given) == expected.shape:
         start = np.asarray(given, dtype=np.float64)
-        if not _same(expected, start) and _same(found - start, start - expected):
-            return "it changed the input by the opposite of the expected change: check the sign of the step"
+        if not _same(expected, start):
+            if _same(found - start, start - expected):
+                return "it changed the input by the opposite of the expected change: check the sign of the step"
+            step = ratio(found - start, expected - start)
+            if step is not None and step > 0 and abs(step - 1) > 1e-3:
+                return f"the change it made to the input is {_times(step)} the expected change: check the size of " \
+                       "the step (the learning rate, or a factor in it)"
+            if step is not None and step < 0:
+                return f"it changed the input the opposite way, by {_times(-step)} the expected change: check the " \
+                       "sign and the size of the step"
     factor = ratio(found, expected)
     if factor is None:
         return None

@@ -310,6 +310,19 @@ def test_a_step_taken_the_wrong_way_is_named_when_the_input_is_given():
     assert diagnose(np.full((2, 2), 1.05), np.full((2, 2), 0.95)) == "it is 1.105 times the expected value"
 
 
+@pytest.mark.parametrize("found, words", [
+    (0.975, "the change it made to the input is 1/2 of the expected change: check the size of the step"),
+    (0.9, "the change it made to the input is 2 times the expected change"),
+    (1.15, "it changed the input the opposite way, by 3 times the expected change: check the sign and the size"),
+])
+def test_a_step_of_the_wrong_size_is_named_as_a_factor_of_the_step_when_the_input_is_given(found, words):
+    """A gradient step of half the size, 1 - 0.1 * 0.5 / 2, read "it is 1.026 times the expected value": the values'
+    ratio, which says nothing of the step."""
+    message, _ = failure_of(check_close, np.full((2, 2), found), np.full((2, 2), 0.95), "W1 after one step",
+                            given=np.ones((2, 2)))
+    assert words in message
+
+
 def test_a_known_mistake_is_named_in_the_words_the_test_gives():
     X, W, b = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]), np.array([0.5, -0.5])
     known = {"it is X @ W without + b: did you forget the bias b?": X @ W}

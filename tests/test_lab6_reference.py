@@ -153,6 +153,14 @@ MISTAKES = [
     ("adam_update", 'if "t" not in state:', "if True:", "must carry over"),
     ("adam_update", "beta2=0.999", "beta2=0.99", "wrong values"),
     ("adam_update", "eps=1e-8", "eps=1e-6", "wrong values"),
+    # steps compared as changes of the parameters, and the order of the steps in a call
+    ("sgd_update", "params[key] -= lr * grads[key]", "params[key] -= lr * grads[key] / 2",
+     "the change it made to the input is 1/2 of the expected change"),
+    ("momentum_update", "v *= beta\n        v += grads[key]\n        params[key] -= lr * v",
+     "params[key] -= lr * v\n        v *= beta\n        v += grads[key]",
+     "did not change params.* at the first call.*Update the velocity first"),
+    ("adam_update", 'state["t"] += 1\n    t = state["t"]\n    for key in params:',
+     'for key in params:\n        state["t"] += 1\n        t = state["t"]', "grows by one per call, not per parameter"),
 ]
 
 

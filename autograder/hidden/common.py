@@ -256,20 +256,20 @@ def expect_number(value, what, shape_hint=""):
     return number
 
 
-def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9, n=None):
+def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1e-6, atol=1e-9, n=None, given=None):
     """Check values against the reference, naming the likely mistake when they differ.
 
     actual, expected: arrays of the same shape (shapes checked before); what: the value's name;
     hint: what to check when no diagnosis recognises the mistake; diagnoses: see the module docstring,
     tried before ``course_utils.checks.diagnose`` (the students' own checks' words; n: the number of
-    samples, when the value depends on it).
+    samples, when the value depends on it; given: the value before a step, whose change is then compared).
     """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if _close(actual, expected, rtol, atol):
         return
     found = next((text for diagnosis in diagnoses if (text := diagnosis(actual, expected))), None)
-    general = None if found else diagnose(actual, expected, n)
+    general = None if found else diagnose(actual, expected, n, given)
     problem = "has the wrong value" if expected.ndim == 0 else "has the right shape but wrong values"
     raise AssertionError(sentence(f"{what} {problem}: {found or (general + '; ' + hint if general else hint)}"))
 

@@ -224,6 +224,8 @@ VARIANTS = {
                               "(1 - beta2 ** t) before the step",
         "eps_inside": "epsilon goes outside the square root: divide by (np.sqrt(v_hat) + eps)",
         "t_fixed": "the step count t must grow by one at every call (state['t'], 1 at the first step)",
+        "t_per_key": "the step count t grows by one per call, not per parameter: add 1 to state['t'] once, before "
+                     "the loop over the keys",
         "reset": "m and v must carry over from one call to the next: keep them in state['m'][key] and state['v'][key]",
     },
 }
@@ -234,9 +236,10 @@ def _variant_params(name, variant, params, rounds, steps, hyper):
     current = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
     slots = {key: {} for key in params}
     for t in range(1, steps + 1):
-        for key in current:
+        for index, key in enumerate(current):
+            count = (t - 1) * len(current) + index + 1 if variant == "t_per_key" else t
             current[key] = _variant_step(name, variant, current[key], np.asarray(rounds[t - 1][key], np.float64),
-                                         slots[key], t, hyper)
+                                         slots[key], count, hyper)
     return current
 
 
@@ -258,7 +261,9 @@ def _run(update, name, params, rounds, hyper, dtype, tolerance):
     """``_steps``, and when it fails although every parameter alone passes, a message about shared state."""
     try:
         _steps(update, name, params, rounds, hyper, dtype, tolerance)
-    except AssertionError:
+    except AssertionError as error:
+        if any(hint in str(error) for hint in VARIANTS[name].values()):
+            raise  # a typical mistake recognised in the run of all parameters (t counted per parameter, say)
         if len(params) > 1 and all(_alone_is_right(update, name, params, rounds, hyper, dtype, tolerance, key)
                                    for key in params):
             raise AssertionError(f"{name} is wrong when several parameters are updated together, but right when "
@@ -288,8 +293,10 @@ def _steps(update, name, params, rounds, hyper, dtype, tolerance):
             if unchanged and not np.array_equal(ours[key], before[key]):
                 returned = " It returned new values instead: change the arrays of params themselves." \
                     if result is not None else ""
-                raise AssertionError(f"{name} did not change params[{key!r}]: update every parameter in place, "
-                                     f"params[key] -= step.{returned}")
+                first = " Update the velocity first (v = beta * v + grads[key]), then step with it." \
+                    if name == "momentum_update" and not returned else ""
+                raise AssertionError(f"{name} did not change params[{key!r}] at {what_call}: update every parameter "
+                                     f"in place, params[key] -= step, with the step of this call.{first}{returned}")
             value = expect_array(value, what, before[key].shape, "the shape of the parameter")
             if value.dtype != dtype:
                 raise AssertionError(f"{what} has dtype {value.dtype}, but the parameters were {np.dtype(dtype)}: "
@@ -299,7 +306,8 @@ def _steps(update, name, params, rounds, hyper, dtype, tolerance):
             # the diagnoses replay the typical mistakes, so only for a wrong value
             expect_close(value, ours[key], what, f"follow the update rule of the exercise, with {name}'s "
                          "hyper-parameters and their defaults",
-                         diagnoses=_diagnoses(name, params, rounds, step, full, key, tolerance), **tolerance)
+                         diagnoses=_diagnoses(name, params, rounds, step, full, key, tolerance), given=before[key],
+                         **tolerance)
         if any(not np.array_equal(grads[key], given[key]) for key in grads):
             raise AssertionError(f"{name} changed grads in place: leave the gradients unchanged.")
 
