@@ -192,6 +192,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("iterate_minibatches", "logic", "(X[indices], y[indices])", "(X[indices], y[indices].astype(np.float32))"),
     ("adam_update", "logic", "m_hat / (np.sqrt(v_hat) + eps)", "(m_hat / np.sqrt(v_hat) + eps)"),
     ("adam_update", "inplace", "v += (1 - beta2) * g * g", "g *= g\n        v += (1 - beta2) * g"),
+    ("rmsprop_update", "axis", "lr * g / (np.sqrt(s) + eps)", "lr * g / (np.sqrt(s.mean()) + eps)"),
 ]) + _lab("lab7_architectures", [
     ("identity", "logic", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.ones(Z.shape)"),
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.zeros_like(Z)"),
@@ -203,6 +204,9 @@ MISTAKES = _lab("lab1_initialization", [
      'dZ = dZ @ params[f"W{layer}"].T'),
     ("backward", "logic", "* caches[layer - 2][1]", "* caches[layer - 1][1]"),
     ("backward", "factor", 'grads[f"b{layer}"] = dZ.sum(axis=0)', 'grads[f"b{layer}"] = dZ.mean(axis=0)'),
+    ("layer_gradient_norms", "logic", "grads = backward(params, caches, dscores)",
+     "grads = backward(params, caches, scores)"),
+    ("layer_gradient_norms", "logic", "forward(params, X, activation)", 'forward(params, X, "tanh")'),
     ("backward", "axis", 'grads[f"b{layer}"] = dZ.sum(axis=0)', 'grads[f"b{layer}"] = dZ.sum(axis=1)'),
     ("backward", "transpose", 'grads[f"W{layer}"] = A_prev.T @ dZ', 'grads[f"W{layer}"] = (dZ.T @ A_prev).T.T'),
     ("success_rate", "logic", "scale=1.0, seed=seed)", "scale=1.0, seed=0)"),

@@ -43,6 +43,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "y_batch (labels taken from y keep its integer dtype)"),
     (next(m for m in MISTAKES if m.lab == "lab6_optimizers" and m.new == "(m_hat / np.sqrt(v_hat) + eps)"),
      "params['w'] for g = 1e-4 and eps = 1e-2 (divide m_hat by sqrt(v_hat) + eps)"),
+    (next(m for m in MISTAKES if m.lab == "lab6_optimizers" and "s.mean()" in m.new),
+     "params['w'] for g = [3, 0.3] (each entry divided by the root of its own running average)"),
+    *((m, "the dscores given to backward") for m in MISTAKES if m.solution_id == "layer_gradient_norms"
+      and m.kind == "logic" and ("scores)" in m.new or '"tanh"' in m.new)),
 ]
 
 
