@@ -1,5 +1,6 @@
 """A new gradebook gets the schema version nbgrader's own way would give it, read in-process
 (autograder.gradebook_schema), also where the environment's commands are not on PATH."""
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -26,7 +27,7 @@ def test_the_in_process_schema_version_is_the_one_alembic_heads_prints(monkeypat
 def test_a_gradebook_made_by_release_is_stamped_with_it(tmp_path):
     course = scratch_course(KIT, tmp_path / "course", ["lab1_initialization"])
     release.generate(course, "lab1_initialization")
-    with sqlite3.connect(tmp_path / "course" / "gradebook.db") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "course" / "gradebook.db")) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(gradebook_schema.alembic_head(),)]
 
 
@@ -44,5 +45,5 @@ def test_commands_that_make_a_new_gradebook_need_no_activated_environment(tmp_pa
         assert result.returncode != 0 and "has not been released" in result.stderr
     else:
         assert result.returncode == 0 and course.release_notebook("lab1_initialization").is_file(), result.stdout
-    with sqlite3.connect(course.root / "gradebook.db") as db:
+    with contextlib.closing(sqlite3.connect(course.root / "gradebook.db")) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(gradebook_schema.alembic_head(),)]
