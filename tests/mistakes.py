@@ -218,4 +218,6 @@ MISTAKES = _lab("lab1_initialization", [
     ("dead_fraction", "axis", "np.all(caches[layer][0] == 0, axis=0)", "np.any(caches[layer][0] == 0, axis=0)"),
     ("dead_fraction", "axis", "np.mean(np.all(caches[layer][0] == 0, axis=0))", "np.mean(caches[layer][0] == 0)"),
     ("dead_fraction", "logic", "for layer in range(1, L)", "for layer in range(L)"),
+    ("dead_fraction", "factor", "np.mean(np.all(caches[layer][0] == 0, axis=0))",
+     "np.sum(np.all(caches[layer][0] == 0, axis=0))"),
 ])

@@ -47,6 +47,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "params['w'] for g = [3, 0.3] (each entry divided by the root of its own running average)"),
     *((m, "the dscores given to backward") for m in MISTAKES if m.solution_id == "layer_gradient_norms"
       and m.kind == "logic" and ("scores)" in m.new or '"tanh"' in m.new)),
+    (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and "np.sum(" in m.new),
+     "these are the numbers of dead units: divide by the layer's width"),
 ]
 
 
