@@ -64,14 +64,18 @@ def secrets_in(course: Course, labs: list[str], items: dict[str, Path]) -> list[
 
 
 def _text(path: Path) -> str:
-    """What a reader of ``path`` sees: a notebook's cells (its file's JSON escapes quotes), a text file's text, or
-    nothing for images and other binary data."""
+    """What a reader of ``path`` may see: a text file's text, a notebook's also with its cells' code as a student
+    reads it (the file's JSON escapes quotes); nothing for images and other binary data."""
     try:
-        if path.suffix == ".ipynb":
-            return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
-        return path.read_text()
-    except (UnicodeDecodeError, OSError, nbformat.reader.NotJSONError):
+        text = path.read_text()
+    except (UnicodeDecodeError, OSError):
         return ""
+    if path.suffix == ".ipynb":
+        try:
+            return "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells) + "\n" + text
+        except Exception:  # not a notebook nbformat can read (its errors vary with the damage): its text only
+            pass
+    return text
 
 
 def _solutions(course: Course, lab: str) -> set[str]:

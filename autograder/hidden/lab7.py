@@ -260,11 +260,11 @@ def _check_runs(success_rate, n_h, seeds, X, y, lr, iterations):
          n_h, seeds, X, y, lr=lr, iterations=iterations)
     if not init.calls and not train.calls:
         return
-    made = [([int(n) for n in c["layer_sizes"]], c["method"], float(c["scale"]), c["seed"]) for c in init.calls]
+    made = [([int(n) for n in c["layer_sizes"]], c["method"], c["scale"], c["seed"]) for c in init.calls]
     if made != [([X.shape[1], n_h, 1], "random", 1.0, seed) for seed in seeds]:
         raise AssertionError(f"success_rate should make one fresh network per seed, in the order of seeds, with "
                              f"init_network([D, n_h, 1], 'random', scale=1.0, seed=seed); for seeds {seeds} it made "
-                             + (", ".join(f"init_network({sizes}, {method!r}, scale={scale:g}, seed={seed!r})"
+                             + (", ".join(f"init_network({sizes}, {method!r}, scale={scale}, seed={seed})"
                                           for sizes, method, scale, seed in made) or "none"))
     runs = [(c["activation"], c["lr"], c["iterations"]) for c in train.calls]
     if runs != [("tanh", lr, iterations)] * len(seeds):
