@@ -289,16 +289,15 @@ def _diagnose(found, expected, n, given, dout):
         return None
     if given is not None and np.shape(given) == expected.shape:
         start = np.asarray(given, dtype=np.float64)
-        if not _same(expected, start):
-            if _same(found - start, start - expected):
-                return "it changed the input by the opposite of the expected change: check the sign of the step"
-            step = ratio(found - start, expected - start)
-            if step is not None and step > 0 and abs(step - 1) > 1e-3:
-                return f"the change it made to the input is {_times(step)} the expected change: check the size of " \
-                       "the step (the learning rate, or a factor in it)"
-            if step is not None and step < 0:
-                return f"it changed the input the opposite way, by {_times(-step)} the expected change: check the " \
-                       "sign and the size of the step"
+        step = None if _same(expected, start) else ratio(found - start, expected - start)  # found/expected change
+        if step is not None and _equal(step, -1.0):
+            return "it changed the input by the opposite of the expected change: check the sign of the step"
+        if step is not None and step < 0:
+            return f"it changed the input the opposite way, by {_times(-step)} the expected change: check the " \
+                   "sign and the size of the step"
+        if step is not None and abs(step - 1) > 1e-3:
+            return f"the change it made to the input is {_times(step)} the expected change: check the size of " \
+                   "the step (the learning rate, or a factor in it)"
     factor = ratio(found, expected)
     if factor is None:
         return None
