@@ -56,6 +56,7 @@ import shlex
 import shutil
 import signal
 import site
+import stat
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,7 @@ PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folde
 KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when the grader is root
 KERNEL_UID_COUNT = 10_000
 UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
+UNLINKED_SECONDS = 3600            # a private folder without its socket link this old belongs to no live sandbox
 _RUNNING: set = set()              # this process's sandboxed kernel managers that have a private folder
 MPLCONFIGDIR = "/tmp/.matplotlib"  # the kernel's matplotlib settings and cache (its font list) inside the sandbox
 FONT_LIST_ENV = "AUTOGRADER_FONT_LIST"  # the grader's (never the kernel's): the file font_list() built
@@ -537,11 +539,13 @@ PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37  # prctl(2)
 @contextlib.contextmanager
 def adopting_orphans():
     """Within it, this process adopts the processes orphaned below it (a child subreaper) instead of the system's
-    init; leaving it kills every sandbox among them (``kill_orphaned_sandboxes``).
+    init; leaving it kills every sandbox among them (``kill_orphaned_sandboxes``). Entering it deletes what earlier
+    gradings killed outright left in ``PRIVATE_ROOT`` (``remove_abandoned_private_folders``).
 
     A grading worker killed outright (SIGKILL, the out-of-memory killer) as it starts a sandbox can orphan that
     sandbox before bwrap's --die-with-parent holds: its init and an idle kernel would live on for good.
     """
+    remove_abandoned_private_folders()
     libc = ctypes.CDLL(None, use_errno=True)
     before = ctypes.c_int(0)
     libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0)
@@ -551,6 +555,39 @@ def adopting_orphans():
     finally:
         kill_orphaned_sandboxes()
         libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)
+
+
+def remove_abandoned_private_folders() -> None:
+    """Delete this user's sandbox private folders whose sandbox is gone: a grading killed outright together with its
+    workers (a service manager's SIGKILL to the whole group, the out-of-memory killer) had no time to.
+
+    Other users' folders, and anything that is not a folder, are never touched.
+    """
+    for folder in Path(PRIVATE_ROOT).glob("autograder-sandbox-*"):
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if folder != UID_LOCKS and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() \
+                and _sandbox_gone(folder, info.st_mtime):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _sandbox_gone(private: Path, made: float) -> bool:
+    """True if no sandbox uses the private folder ``private`` (made at ``made``, a time.time() value) any more.
+
+    Its ``ipc`` link names the sandbox's process (``/proc/<pid>/root/...``): gone once no process has that pid (one
+    that took the pid over keeps the folder a while longer, never the other way round). Without the link (a sandbox
+    killed as it started, a sandboxed probe), gone after ``UNLINKED_SECONDS``, far longer than either takes.
+    """
+    try:
+        target = os.readlink(private / "ipc")
+    except FileNotFoundError:
+        return time.time() - made > UNLINKED_SECONDS
+    except OSError:
+        return False
+    pid = re.match(r"/proc/(\d+)/", target)
+    return pid is not None and not Path("/proc", pid.group(1)).exists()
 
 
 def kill_orphaned_sandboxes() -> None:

@@ -7,6 +7,7 @@ loop stops at its first failure (and at 200 at most) and kills its children, and
 stopped by limits of a few seconds.
 """
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -492,6 +493,84 @@ def test_a_sandbox_orphaned_as_it_starts_is_killed_when_the_grading_ends():
     flag = ctypes.c_int(1)
     libc.prctl(sandbox.PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)
     assert flag.value == 0, "the process stayed a child subreaper after the grading"
+
+
+KERNEL_HOLDER = """
+import asyncio, sys
+from autograder.sandbox import SandboxedKernelManager
+
+async def hold():
+    manager = SandboxedKernelManager(course_root=sys.argv[1])
+    await manager.start_kernel()
+    print(manager._private, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(hold())
+"""
+
+
+@pytest.fixture
+def hold_kernel(course):
+    """``hold_kernel()`` starts a process, in a session of its own, holding a sandboxed kernel, and returns it and the
+    kernel's private folder; both go at the test's end."""
+    holders, folders = [], []
+
+    def hold() -> tuple[subprocess.Popen, Path]:
+        holder = subprocess.Popen([sys.executable, "-c", KERNEL_HOLDER, str(course)], stdout=subprocess.PIPE,
+                                  text=True, start_new_session=True, cwd=course / "autograded" / "alice" / "lab")
+        holders.append(holder)
+        folders.append(Path(holder.stdout.readline().strip()))
+        assert folders[-1].name.startswith("autograder-sandbox-") and (folders[-1] / "ipc").is_symlink()
+        return holder, folders[-1]
+    yield hold
+    for holder in holders:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+        holder.stdout.close()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def private_folder():
+    """``private_folder()`` makes a folder named as a sandbox's private folder, without its socket link; they go at
+    the test's end."""
+    made = []
+    yield lambda: made.append(Path(tempfile.mkdtemp(prefix="autograder-sandbox-", dir=sandbox.PRIVATE_ROOT))) or made[-1]
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_sandbox
+def test_private_folders_of_sandboxes_killed_outright_go_at_the_next_grading_and_live_ones_stay(
+        course, hold_kernel, private_folder, request):
+    """A grading killed outright with its workers (a service manager's SIGKILL to the whole group, the out-of-memory
+    killer) leaves its kernels' private folders (connection file with its key, socket link) in /tmp; the next grading
+    deletes them, and only them: not a live kernel's, not one just made, not another user's nor a link."""
+    killed, killed_private = hold_kernel()
+    live, live_private = hold_kernel()
+    starting, old, others = private_folder(), private_folder(), private_folder()  # no link: starting, or killed so
+    for folder in (old, others):
+        os.utime(folder, (time.time() - sandbox.UNLINKED_SECONDS - 60,) * 2)
+    if os.geteuid() == 0:  # (as another user, the test can make no folder of someone else's)
+        os.chown(others, 65534, 65534)
+    link = Path(sandbox.PRIVATE_ROOT, f"{starting.name}-link")
+    link.symlink_to(course)
+    request.addfinalizer(link.unlink)
+    sandbox_pid = os.readlink(killed_private / "ipc").split("/")[2]
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    deadline = time.monotonic() + 10
+    while Path("/proc", sandbox_pid).exists() and time.monotonic() < deadline:  # until the system reaps it
+        time.sleep(0.05)
+    assert killed_private.is_dir(), "nothing left behind to delete: the situation was not reproduced"
+    with adopting_orphans():
+        assert not killed_private.exists() and not old.exists()
+        assert live_private.is_dir() and starting.is_dir()
+        assert others.is_dir() == (os.geteuid() == 0)
+        assert link.is_symlink() and (course / "gradebook.db").read_text() == "GRADES"
+    assert live.poll() is None, "the live kernel's holder was disturbed"
 
 
 @pytest.mark.parametrize("code, kind", [(0, None), (1, EXIT_STATUS), (200, EXIT_STATUS),
