@@ -217,6 +217,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("layer_gradient_norms", "logic", 'np.linalg.norm(grads[f"W{layer}"])', 'np.linalg.norm(grads[f"b{layer}"])'),
     ("dead_fraction", "axis", "np.all(caches[layer][0] == 0, axis=0)", "np.any(caches[layer][0] == 0, axis=0)"),
     ("dead_fraction", "axis", "np.mean(np.all(caches[layer][0] == 0, axis=0))", "np.mean(caches[layer][0] == 0)"),
+    ("dead_fraction", "axis", "np.all(caches[layer][0] == 0, axis=0)", "np.all(caches[layer][0] == 0, axis=1)"),
     ("dead_fraction", "logic", "for layer in range(1, L)", "for layer in range(L)"),
     ("dead_fraction", "factor", "np.mean(np.all(caches[layer][0] == 0, axis=0))",
      "np.sum(np.all(caches[layer][0] == 0, axis=0))"),

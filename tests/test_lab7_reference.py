@@ -167,6 +167,7 @@ MISTAKES = [
      "wrong values"),
     ("dead_fraction", DEAD, "np.mean(np.any(caches[layer][0] == 0, axis=0))", "not for at least one"),
     ("dead_fraction", DEAD, "np.mean(caches[layer][0] == 0)", "share of zero outputs"),
+    ("dead_fraction", DEAD, "np.mean(np.all(caches[layer][0] == 0, axis=1))", "fraction of samples"),
     ("dead_fraction", DEAD, "1 - np.mean(np.all(caches[layer][0] == 0, axis=0))", "alive"),
     ("dead_fraction", "for layer in range(1, L)", "for layer in range(L)", "one fraction per hidden layer"),
     ("success_rate", "scale=1.0, seed=seed)", "scale=1.0, seed=0)", "one fresh network per seed.*seed=0"),

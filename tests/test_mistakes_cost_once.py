@@ -49,6 +49,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
       and m.kind == "logic" and ("scores)" in m.new or '"tanh"' in m.new)),
     (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and "np.sum(" in m.new),
      "these are the numbers of dead units: divide by the layer's width"),
+    (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and "axis=1" in m.new),
+     "no unit counts as dead: a unit is a column of the layer's output"),
 ]
 
 
