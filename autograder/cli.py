@@ -141,12 +141,12 @@ def cmd_feedback(course: Course, args) -> int:
 def cmd_export(course: Course, args) -> int:
     from .export import grade_rows, pending_warning, ungraded_warning, write_table
     out = Path(args.out).resolve() if args.out else course.root / "grades.csv"
-    header, rows = grade_rows(course)
+    header, rows = grade_rows(course, args.labs or None)
     write_table(header, rows, out)
     print(f"Wrote {out}")
     for warning in filter(None, [ungraded_warning(rows, out.name), pending_warning(rows, out.name)]):
         print(warning, file=sys.stderr)
-    warn_if_being_graded(course, course.labs())
+    warn_if_being_graded(course, args.labs or course.labs())
     return 0
 
 
@@ -244,6 +244,7 @@ def parser() -> argparse.ArgumentParser:
                    help="write the pages even though written answers are still to grade by hand (they read "
                    "\"not graded yet\"); without it, feedback refuses and says how many")
     e = sub.add_parser("export", help="write the grade table as CSV")
+    e.add_argument("labs", nargs="*", metavar="LAB", help="only these labs (default: every lab)")
     e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
     rp = sub.add_parser("report", help="write per-question analytics of a lab (HTML and CSV)")
     rp.add_argument("lab", metavar="LAB")

@@ -60,7 +60,17 @@ def final_score(submission, plugin) -> tuple[float, float]:
     return max(0.0, score - penalty), penalty
 
 
-def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, plugin) -> dict:
+def question_columns(course: Course, labs: list[str]) -> dict[str, dict[str, str]]:
+    """lab -> {grade id: its column}, in notebook order: a question's column is its grade id, or ``LAB/grade id`` where
+    more than one of ``labs`` has a question of that id (two labs' "test_softmax_cross_entropy" are two questions)."""
+    ids = {lab: question_ids(course, lab) for lab in labs}
+    shared = {grade_id for grade_id in set().union(*ids.values())
+              if sum(grade_id in lab_ids for lab_ids in ids.values()) > 1}
+    return {lab: {grade_id: f"{lab}/{grade_id}" if grade_id in shared else grade_id for grade_id in lab_ids}
+            for lab, lab_ids in ids.items()}
+
+
+def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, plugin, columns: dict[str, str]) -> dict:
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
     if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
@@ -78,7 +88,7 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, pl
         return row
     for notebook in submission.notebooks:
         for grade in notebook.grades:
-            row[grade.name] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
+            row[columns.get(grade.name, grade.name)] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: to grade
     row["total"], row["max_total"] = f"{final_score(submission, plugin)[0]:g}", f"{submission.max_score:g}"
     row["status"] = record.status if record else Status.GRADED
     if row["status"] == Status.GRADED and submission.needs_manual_grade:
@@ -86,31 +96,31 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, pl
     return row
 
 
-def grade_rows(course: Course) -> tuple[list[str], list[dict]]:
-    """The CSV header and rows for every lab and every student who submitted it."""
+def grade_rows(course: Course, labs: list[str] | None = None) -> tuple[list[str], list[dict]]:
+    """The CSV header and rows for every lab (or ``labs``) and every student who submitted it."""
     url = course.db_url()
     if (gradebook := sqlite_file(url)) and not gradebook.is_file():
         raise CourseError(f"This course has no gradebook yet ({gradebook}): nothing was "
                           "released or graded here. Release a lab (`python -m autograder release LAB`), grade it "
                           "(`python -m autograder grade LAB`), then run this again.")
+    submitted = {lab: students for lab in labs or course.labs() if (students := course.students(lab))}
+    columns = question_columns(course, list(submitted))
     questions, rows, plugin = [], [], late_plugin(course.config())
     with Gradebook(url) as gb:
-        for lab in course.labs():
-            students = course.students(lab)
-            if not students:
-                continue
-            questions += [q for q in question_ids(course, lab) if q not in questions]
+        for lab, students in submitted.items():
+            questions += [column for column in columns[lab].values() if column not in questions]
             try:  # the lab's points, for the rows without a graded notebook too
                 lab_max = f"{gb.find_assignment(lab).max_score:g}"
             except MissingEntry:  # not released into this gradebook
                 lab_max = ""
-            rows += [_row(gb, course, lab, student, lab_max, plugin) for student in students]
+            rows += [_row(gb, course, lab, student, lab_max, plugin, columns[lab]) for student in students]
     return FIXED_LEFT + questions + FIXED_RIGHT, rows
 
 
-def export(course: Course, out: Path | None = None) -> str:
-    """Write the grade table to ``out`` (default: grades.csv in the course root) and return its text."""
-    return write_table(*grade_rows(course), out or course.root / "grades.csv")
+def export(course: Course, out: Path | None = None, labs: list[str] | None = None) -> str:
+    """Write the grade table (of every lab, or ``labs``) to ``out`` (default: grades.csv in the course root) and return
+    its text."""
+    return write_table(*grade_rows(course, labs), out or course.root / "grades.csv")
 
 
 def write_table(header: list[str], rows: list[dict], out: Path) -> str:

@@ -74,7 +74,7 @@ def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
 def analyse(course: Course, lab: str) -> tuple[list[Question], list[dict]]:
     """The lab's questions with their numbers, and the export rows they come from."""
     course.check_lab(lab)
-    _, rows = grade_rows(course)
+    _, rows = grade_rows(course, [lab])  # one lab: its questions' columns are their grade ids
     require_released(course.db_url(), lab, f"python -m autograder report {lab}")
     rows = [row for row in rows if row["lab"] == lab]
     questions = [Question(grade_id, points) for grade_id, points in _points(course, lab).items()]
