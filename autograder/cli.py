@@ -172,8 +172,8 @@ def cmd_student_kit(course: Course, args) -> int:
     from .student_kit import answers_shown, contents, lecture_answers, student_kit
     labs = list(dict.fromkeys(args.labs))
     target = student_kit(course, labs, Path(args.out).resolve() if args.out else None)
-    print(f"Wrote {target}: {', '.join(labs)} and the student package only (checked: no solution of these labs, "
-          "no hidden test, mark scheme or autograder code)")
+    print(f"Wrote {target}: {', '.join(labs)}, the student package and the lecture notebooks (notebooks/), nothing "
+          "else (checked: no solution of these labs, no hidden test, mark scheme or autograder code)")
     notes = answers_shown(course, labs)
     if notes:
         print("Ready-made code in later labs shows answers of earlier labs in the kit; hand it out once those are "

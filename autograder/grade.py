@@ -449,6 +449,18 @@ def _pool(course: Course, workers: int, size: int, sandboxed: bool):
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _remove_empty_logs(course)
+
+
+def _remove_empty_logs(course: Course) -> None:
+    """Delete the empty logs of this machine's grading workers that have ended (most are: kernels seldom say
+    anything), so that ``.autograder/logs/`` keeps only logs worth reading."""
+    host = socket.gethostname()
+    for log in (course.root / ".autograder" / "logs").glob(f"worker-{host}-*.log"):
+        pid = log.stem.rpartition("-")[2]
+        with contextlib.suppress(OSError):
+            if pid.isdigit() and not Path("/proc", pid).exists() and log.stat().st_size == 0:
+                log.unlink()
 
 
 def _stop_workers() -> None:

@@ -293,6 +293,8 @@ def test_regrading_grades_only_what_changed(tampered):
                   skip_canary=True)  # it passed a moment ago
     assert [(o.student, o.skipped, o.score) for o in alone] == [("correct", False, outcomes["correct"].score)]
     assert load_record(course, lab, "warnings") == again["warnings"]  # the others are left as they were
+    empty = [log.name for log in (course.root / ".autograder" / "logs").glob("worker-*.log") if not log.stat().st_size]
+    assert not empty, "each run's workers left an empty log behind"
 
 
 def test_grading_a_student_without_a_submission_names_the_folder_and_the_ids_it_looks_like(tampered):
