@@ -229,4 +229,6 @@ MISTAKES = _lab("lab1_initialization", [
     ("dead_fraction", "logic", "for layer in range(1, L)", "for layer in range(L)"),
     ("dead_fraction", "factor", "np.mean(np.all(caches[layer][0] == 0, axis=0))",
      "np.sum(np.all(caches[layer][0] == 0, axis=0))"),
+    ("success_rate", "logic", '"random", scale=1.0, seed=seed)', '"xavier", seed=seed)'),
+    ("success_rate", "logic", '"random", scale=1.0, seed=seed)', '"he", seed=seed)'),
 ])

@@ -65,6 +65,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "these are the numbers of dead units: divide by the layer's width"),
     (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and "axis=1" in m.new),
      "no unit counts as dead: a unit is a column of the layer's output"),
+    *((next(m for m in MISTAKES if m.solution_id == "success_rate" and new in m.new),
+       "success_rate should create each seed's network with init_network([D, n_h, 1], 'random', scale=1.0, seed=seed), "
+       f"standard normal weights as in Lab 1; for seed {seed} it called init_network([2, 2, 1], {method!r}, scale=1.0, "
+       "seed=0)") for new, method, seed in (('"xavier"', "xavier", 0), ('"he"', "he", 0), ("seed=0)", "random", 1))),
 ]
 
 
