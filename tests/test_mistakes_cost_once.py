@@ -69,6 +69,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
        "success_rate should create each seed's network with init_network([D, n_h, 1], 'random', scale=1.0, seed=seed), "
        f"standard normal weights as in Lab 1; for seed {seed} it called init_network([2, 2, 1], {method!r}, scale=1.0, "
        "seed=0)") for new, method, seed in (('"xavier"', "xavier", 0), ('"he"', "he", 0), ("seed=0)", "random", 1))),
+    (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and m.new == "np.mean(caches[layer][0] == 0)"),
+     "this is the share of zero outputs over all samples and units; a unit is dead when its output is 0 for every "
+     "sample"),
 ]
 
 
