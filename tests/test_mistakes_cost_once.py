@@ -75,6 +75,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
     (next(m for m in MISTAKES if m.solution_id == "backward" and "mean(axis=0)" in m.new),
      "grads['b1'] for the one-layer example (sum over the samples): found 0.125, expected 0.25 (rtol=1e-06, "
      "atol=1e-08): it is half the expected value, a factor 1/2 = 1/N: did you divide by N twice"),
+    (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "range(L, 0, -1)" in m.new),
+     "the norms are in reverse order: layer 1 first, layer L last"),
 ]
 
 
