@@ -231,4 +231,5 @@ MISTAKES = _lab("lab1_initialization", [
      "np.sum(np.all(caches[layer][0] == 0, axis=0))"),
     ("success_rate", "logic", '"random", scale=1.0, seed=seed)', '"xavier", seed=seed)'),
     ("success_rate", "logic", '"random", scale=1.0, seed=seed)', '"he", seed=seed)'),
+    ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = Z"),
 ])
