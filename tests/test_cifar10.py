@@ -180,6 +180,22 @@ def test_damaged_archive_gives_a_clear_error(fake, tmp_path, damage):
     assert "download=True" in str(error.value)
 
 
+def test_a_damaged_copy_in_course_data_dir_says_it_is_the_staffs_and_one_given_directly_does_not(
+        fake, tmp_path, monkeypatch):
+    """A student whose COURSE_DATA_DIR holds a damaged copy cannot replace it (the folder is the staff's)."""
+    archive, _ = fake
+    (tmp_path / ARCHIVE_NAME).write_bytes(archive.read_bytes()[:100])
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(CIFAR10DataError, match="truncated or damaged") as error:
+        load_cifar10(download=False)
+    assert (f"(This copy is in COURSE_DATA_DIR, {tmp_path}, which your course staff set up: if you cannot change "
+            "it, send them this message.)") in str(error.value)
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    with pytest.raises(CIFAR10DataError) as error:
+        load_cifar10(tmp_path, download=False)
+    assert "course staff" not in str(error.value)
+
+
 BAD_BATCHES = {
     "no data key": (lambda batch: batch.pop(b"data"), "b'data'"),
     "no labels key": (lambda batch: batch.pop(b"labels"), "b'labels'"),

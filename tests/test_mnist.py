@@ -139,6 +139,22 @@ def test_missing_file_is_named_with_the_official_file_to_copy(fake, tmp_path, fo
     assert f"{spec.gz_size:,} bytes" in text and f"{8 + N_TRAIN:,} bytes" in text
 
 
+def test_an_incomplete_copy_in_course_data_dir_says_it_is_the_staffs(fake, tmp_path, monkeypatch):
+    """Only the test files staged (a folder of the staff's, which students may only read): the message that says which
+    official files to copy there also says to send it to the staff."""
+    gz, _, _ = fake
+    folder = staged(gz, tmp_path)
+    for path in folder.glob("train-*"):
+        path.unlink()
+    monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
+    with pytest.raises(MNISTDataError) as error:
+        load_mnist(download=False)
+    text = message(error)
+    assert f"copy into {folder} the official" in text
+    assert text.endswith(f"(This copy is in COURSE_DATA_DIR, {folder}, which your course staff set up: if you cannot "
+                         "change it, send them this message.)")
+
+
 @pytest.mark.parametrize("form", ["gz", "raw"])
 def test_truncated_file_gives_its_name_size_and_the_official_size(fake, tmp_path, form):
     gz, raw, _ = fake

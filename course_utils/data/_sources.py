@@ -5,6 +5,7 @@ argument, the folder in the environment variable ``COURSE_DATA_DIR``, the user's
 (``pooch.os_cache("course_utils")``, e.g. ``~/.cache/course_utils``), where downloads go.
 """
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -38,6 +39,20 @@ def short_traceback_if_missing(load):
             raise not_found.with_traceback(None)  # the message below says what to do
 
     return loader
+
+
+@contextlib.contextmanager
+def staff_copy(path, data_error):
+    """Within it, a ``data_error`` (a damaged or incomplete data set) about the files at ``path`` also says, when they
+    lie in COURSE_DATA_DIR, that this is the course staff's copy: a student there can only send them the message."""
+    try:
+        yield
+    except data_error as error:
+        staged = os.environ.get(ENV_VAR)
+        if staged and Path(path).resolve().is_relative_to(Path(staged).expanduser().resolve()):
+            error.args = (f"{error} (This copy is in {ENV_VAR}, {staged}, which your course staff set up: if you "
+                          "cannot change it, send them this message.)", *error.args[1:])
+        raise
 
 
 def cache_dir():

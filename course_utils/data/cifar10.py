@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from ._sources import Wanted, fetch, not_found_message, search_dirs, short_traceback_if_missing
+from ._sources import Wanted, fetch, not_found_message, search_dirs, short_traceback_if_missing, staff_copy
 from ._sources import md5 as _md5
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10DataError", "load_cifar10"]
@@ -93,7 +93,9 @@ def load_cifar10(data_dir=None, download=True, *, n_train=None, n_test=None, pro
     _check_count("n_train", n_train)
     _check_count("n_test", n_test)
     source = _find_source(data_dir, download, progress)
-    raw = _read_batches(source)
+    with staff_copy(source, CIFAR10DataError):
+        _check_archive(source)
+        raw = _read_batches(source)
     X_train, y_train = _stack(raw, TRAIN_BATCHES, n_train, "n_train")
     X_test, y_test = _stack(raw, (TEST_BATCH,), n_test, "n_test")
     return X_train, y_train, X_test, y_test
@@ -106,7 +108,7 @@ def _check_count(name, value):
 
 
 def _find_source(data_dir, download, progress):
-    """Path of a ``cifar-10-batches-py`` folder or of an archive (verified if official size)."""
+    """Path of a ``cifar-10-batches-py`` folder or of an archive."""
     searched = search_dirs(data_dir)
     for _, folder in searched:
         source = _source_in(folder)
@@ -116,11 +118,15 @@ def _find_source(data_dir, download, progress):
         if not download:
             raise FileNotFoundError(not_found_message(_wanted(), searched))
         source = _download(searched, progress)
+    return source
+
+
+def _check_archive(source):
+    """Refuse an archive of the official size whose MD5 checksum is not the official one (a damaged copy)."""
     if source.is_file() and source.stat().st_size == ARCHIVE_SIZE and _md5(source) != ARCHIVE_MD5:
         raise CIFAR10DataError(
             f"{source} has the size of the official CIFAR-10 archive but not its MD5 checksum "
             f"({ARCHIVE_MD5}): the copy is damaged. {_HOW_TO_REPLACE}")
-    return source
 
 
 def _source_in(folder):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._sources import (Wanted, cache_dir, fetch, md5, not_found_message, search_dirs,
-                       short_traceback_if_missing)
+                       short_traceback_if_missing, staff_copy)
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MNISTDataError", "MNISTFile", "load_mnist"]
 
@@ -87,11 +87,12 @@ def load_mnist(data_dir=None, download=True, *, progress=True):
         MNISTDataError (a ValueError): a file is missing, truncated, damaged or not official.
     """
     folder = _find_folder(data_dir, download, progress)
-    paths = _locate_files(folder)
-    X_train = _to_float(_read_file(paths["train-images-idx3-ubyte"], folder))
-    y_train = _read_file(paths["train-labels-idx1-ubyte"], folder).astype(np.int64)
-    X_test = _to_float(_read_file(paths["t10k-images-idx3-ubyte"], folder))
-    y_test = _read_file(paths["t10k-labels-idx1-ubyte"], folder).astype(np.int64)
+    with staff_copy(folder, MNISTDataError):
+        paths = _locate_files(folder)
+        X_train = _to_float(_read_file(paths["train-images-idx3-ubyte"], folder))
+        y_train = _read_file(paths["train-labels-idx1-ubyte"], folder).astype(np.int64)
+        X_test = _to_float(_read_file(paths["t10k-images-idx3-ubyte"], folder))
+        y_test = _read_file(paths["t10k-labels-idx1-ubyte"], folder).astype(np.int64)
     return X_train, y_train, X_test, y_test
 
 
