@@ -12,6 +12,7 @@ function with known-good stand-ins for the others it calls.
 """
 
 import contextlib
+import inspect
 
 import numpy as np
 
@@ -385,6 +386,10 @@ def check_type(value, expected_type, name):
         return
     types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
     wanted = " or ".join(t.__name__ for t in types)
+    if inspect.isgenerator(value) and list in types:
+        _fail(f"{name} should be of type {wanted}, not {_describe(value)}.",
+              "a function with yield returns a generator, which makes its values one at a time and only once: "
+              "collect them in a list and return the list.")
     _fail(f"{name} should be of type {wanted}, not {_describe(value)}.",
           "check which value your function returns for this input" + (
               ": a function returns None when no return statement with a value is reached, so check the "

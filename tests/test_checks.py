@@ -99,6 +99,10 @@ def test_check_type():
         check_type(None, dict, "params")
     with pytest.raises(AssertionError, match=r"lr should be of type int or float, not a str \('0.1'\)"):
         check_type("0.1", (int, float), "lr")
+    batches = (batch for batch in [(1, 2)])  # a function that yields its batches
+    with pytest.raises(AssertionError, match="(?s)batches should be of type list, not a generator.*collect them in a "
+                                             "list and return the list"):
+        check_type(batches, list, "batches")
 
 
 def test_check_keys():
