@@ -88,7 +88,8 @@ def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, pl
         return row
     for notebook in submission.notebooks:
         for grade in notebook.grades:
-            row[columns.get(grade.name, grade.name)] = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: to grade
+            score = "" if grade.needs_manual_grade else f"{grade.score:g}"  # blank: still to grade
+            row[columns.get(grade.name, grade.name)] = score
     row["total"], row["max_total"] = f"{final_score(submission, plugin)[0]:g}", f"{submission.max_score:g}"
     row["status"] = record.status if record else Status.GRADED
     if row["status"] == Status.GRADED and submission.needs_manual_grade:

@@ -569,12 +569,13 @@ def remove_abandoned_private_folders() -> None:
         except OSError:
             continue
         if folder != UID_LOCKS and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() \
-                and _sandbox_gone(folder, info.st_mtime):
+                and _sandbox_gone(folder, changed=info.st_mtime):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _sandbox_gone(private: Path, made: float) -> bool:
-    """True if no sandbox uses the private folder ``private`` (made at ``made``, a time.time() value) any more.
+def _sandbox_gone(private: Path, changed: float) -> bool:
+    """True if no sandbox uses the private folder ``private`` (last changed at ``changed``, a time.time() value) any
+    more.
 
     Its ``ipc`` link names the sandbox's process (``/proc/<pid>/root/...``): gone once no process has that pid (one
     that took the pid over keeps the folder a while longer, never the other way round). Without the link (a sandbox
@@ -583,7 +584,7 @@ def _sandbox_gone(private: Path, made: float) -> bool:
     try:
         target = os.readlink(private / "ipc")
     except FileNotFoundError:
-        return time.time() - made > UNLINKED_SECONDS
+        return time.time() - changed > UNLINKED_SECONDS
     except OSError:
         return False
     pid = re.match(r"/proc/(\d+)/", target)

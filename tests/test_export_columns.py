@@ -55,8 +55,8 @@ def table(text: str) -> tuple[list[str], dict[str, dict]]:
 def test_each_labs_question_has_its_own_column_when_labs_share_a_grade_id(tmp_path):
     course = graded_course(tmp_path)
     with Gradebook(course.db_url()) as gb:
-        points = {lab: {grade.name: float(grade.max_score) for grade in gb.find_submission(lab, "ana").notebooks[0].grades}
-                  for lab in LABS}
+        points = {lab: {grade.name: float(grade.max_score)
+                        for grade in gb.find_submission(lab, "ana").notebooks[0].grades} for lab in LABS}
     assert points[LABS[0]][SHARED] != points[LABS[1]][SHARED], "the two labs' questions should differ in points"
 
     header, rows = table(export(course))

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -39,8 +40,11 @@ STUDENTS = [f"s{i}" for i in range(6)]  # shard 0 of 2: s2, s3, s5; shard 1 of 2
 
 
 def submit_all(course):
-    """Three notebooks to run (s0 correct, s1 one mistake, s5 untouched) and three that cannot be graded."""
-    for student, nb in {"s0": solved(course, LAB), "s1": with_mistake(course, LAB), "s5": untouched(course, LAB),
+    """Three notebooks to run (s0 correct, with a last cell that writes to its kernel's stderr, which goes to its grading
+    worker's log; s1 one mistake, s5 untouched) and three that cannot be graded."""
+    correct = solved(course, LAB)
+    correct.cells.append(nbformat.v4.new_code_cell('import os\nos.write(2, b"s0 writes to its kernel\'s stderr\\n")'))
+    for student, nb in {"s0": correct, "s1": with_mistake(course, LAB), "s5": untouched(course, LAB),
                         "s2": course.release_notebook(LAB).read_text()[:400]}.items():  # s2: cut-off JSON
         submit(course, student, LAB, nb)
     misnamed = course.submission_dir("s3", LAB)
@@ -163,8 +167,10 @@ def test_feedback_after_a_sharded_run_is_as_after_a_single_run(sharded):
 
 def test_shards_keep_their_canaries_and_logs_apart(sharded):
     course, *_ = sharded
-    logs = [p.name for p in (course.root / ".autograder" / "logs").glob("worker-*.log")]
-    assert logs and all(p.startswith(f"worker-{os.uname().nodename}-") for p in logs)
+    logs = {p.name: p.read_text() for p in (course.root / ".autograder" / "logs").glob("worker-*.log")}
+    assert all(name.startswith(f"worker-{os.uname().nodename}-") for name in logs)  # shards of other hosts: theirs
+    assert all(logs.values()), "the empty logs of the workers stay behind"
+    assert "s0 writes to its kernel's stderr" in "".join(logs.values())
     canaries = course.root / ".autograder" / "canary"
     assert [p.name for p in canaries.iterdir()] == [LAB]  # each shard's own canary course is gone
     assert not (canaries / LAB / "submitted").exists()  # and shards never graded in the shared one

@@ -537,7 +537,11 @@ def private_folder():
     """``private_folder()`` makes a folder named as a sandbox's private folder, without its socket link; they go at
     the test's end."""
     made = []
-    yield lambda: made.append(Path(tempfile.mkdtemp(prefix="autograder-sandbox-", dir=sandbox.PRIVATE_ROOT))) or made[-1]
+
+    def make() -> Path:
+        made.append(Path(tempfile.mkdtemp(prefix="autograder-sandbox-", dir=sandbox.PRIVATE_ROOT)))
+        return made[-1]
+    yield make
     for folder in made:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -22,7 +22,7 @@ def test_the_student_kit_holds_every_released_lab_and_course_utils_and_no_instru
     out = tmp_path / "kit.zip"
     result = student_kit(*KIT.labs(), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "lecture notebooks, which go out with every kit, show" not in result.stdout, result.stdout  # no lab's answers
+    assert "lecture notebooks, which go out with every kit, show" not in result.stdout, result.stdout  # no answers
     archive = zipfile.ZipFile(out)
     assert {name.split("/")[0] for name in archive.namelist()} == {"kit"}  # unzipped, one folder named as the zip
     names = {name.removeprefix("kit/") for name in archive.namelist()}
