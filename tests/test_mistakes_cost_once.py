@@ -77,6 +77,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "atol=1e-08): it is half the expected value, a factor 1/2 = 1/N: did you divide by N twice"),
     (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "range(L, 0, -1)" in m.new),
      "the norms are in reverse order: layer 1 first, layer L last"),
+    (next(m for m in MISTAKES if m.solution_id == "success_rate" and '"relu"' in m.new),
+     "success_rate should call train once per seed (6 times here), on the 2-2-1 network it made, with 'tanh', lr=0.7 and "
+     "iterations=25 as given; it called it 6 time(s), once with 'relu', lr=0.7 and iterations=25"),
     (next(m for m in MISTAKES if m.solution_id == "identity" and m.new == "dA_dZ = Z"),
      "dA_dZ equals Z: the derivative of the identity is 1 everywhere, not Z itself"),
 ]
