@@ -170,6 +170,15 @@ MISTAKES = _lab("lab1_initialization", [
     ("train", "logic", "velocity[key] *= momentum", "velocity[key] *= 0.0"),
     ("train", "logic", "        lr *= lr_decay\n", ""),
     ("train", "logic", "rows = order[start:start + batch_size]", "rows = np.arange(len(X))[start:start + batch_size]"),
+    ("train", "logic", "order = rng.permutation(len(X))", "order = np.random.default_rng(seed).permutation(len(X))"),
+    ("train", "logic", "range(0, len(X), batch_size)", "range(0, len(X) - batch_size + 1, batch_size)"),
+    ("train", "logic", "float(np.mean(batch_losses))", "float(batch_losses[-1])"),
+    ("train", "logic", "loss_fn(params, X_test, y_test)[0]", "loss_fn(params, X, y)[0]"),
+    ("train", "logic", "np.mean(predict_fn(params, X_test) == y_test)", "np.mean(predict_fn(params, X) == y)"),
+    ("train", "logic", "        lr *= lr_decay\n", "        lr *= lr_decay ** epoch\n"),
+    ("train", "logic", "            for key, value in params.items():\n",
+     "            velocity = {key: np.zeros_like(value) for key, value in params.items()}\n"
+     "            for key, value in params.items():\n"),
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),

@@ -82,6 +82,17 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "iterations=25 as given; it called it 6 time(s), once with 'relu', lr=0.7 and iterations=25"),
     (next(m for m in MISTAKES if m.solution_id == "identity" and m.new == "dA_dZ = Z"),
      "dA_dZ equals Z: the derivative of the identity is 1 everywhere, not Z itself"),
+    *((next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "train" and new in m.new), message)
+      for new, message in (
+          ("np.arange(len(X))[start", "the batches keep the samples in their original order: shuffle them first"),
+          ("default_rng(seed).permutation", "both epochs used the samples in the same order: draw a new order"),
+          ("len(X) - batch_size + 1", "minibatches of sizes [4, 4, 4, 4], not [4, 4, 2, 4, 4, 2]"),
+          ("batch_losses[-1]", "it is the loss of the last minibatch of each epoch"),
+          ("loss_fn(params, X, y)[0]", "train called loss_fn on all 10 training samples at once"),
+          ("predict_fn(params, X) == y)", "it is the accuracy on the training set: use X_test and y_test"),
+          ("lr_decay ** epoch", "lr was multiplied by lr_decay ** epoch after epoch `epoch`"),
+          ("velocity[key] *= 0.0", "it is what plain SGD gives, as if momentum were 0"),
+          ("            velocity = {", "it is what plain SGD gives, as if momentum were 0"))),
 ]
 
 
