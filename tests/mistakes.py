@@ -179,6 +179,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("train", "logic", "            for key, value in params.items():\n",
      "            velocity = {key: np.zeros_like(value) for key, value in params.items()}\n"
      "            for key, value in params.items():\n"),
+    ("predict", "logic", 'A1 = np.maximum(Z1, 0) if activation == "relu" else sigmoid(Z1)', "A1 = np.maximum(Z1, 0)"),
+    ("predict", "logic", 'Z1 = X @ params["W1"] + params["b1"]', 'Z1 = X @ params["W1"]'),
+    ("predict", "logic", ' + params["b2"]', ""),
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),

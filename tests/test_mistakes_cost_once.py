@@ -93,6 +93,14 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ("lr_decay ** epoch", "lr was multiplied by lr_decay ** epoch after epoch `epoch`"),
           ("velocity[key] *= 0.0", "it is what plain SGD gives, as if momentum were 0"),
           ("            velocity = {", "it is what plain SGD gives, as if momentum were 0"))),
+    *((next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "predict" and m.new == new), message)
+      for new, message in (
+          ("A1 = np.maximum(Z1, 0)", "activation='sigmoid') for W1 = I, b1 = [0, 1], W2 = [[1, -1], [-1, 1]] and b2 = "
+           "[1, 0] gave the labels [0, 1, 1, 0], not [0, 0, 0, 1]"),
+          ('if activation == "relu" else Z1', "gave the labels [0, 1, 1, 1], not [0, 0, 0, 1]"),
+          ('Z1 = X @ params["W1"]', "with the activation passed to predict and both biases"),
+          ("", "activation='relu') for W1 = I, b1 = [0, 1], W2 = [[1, -1], [-1, 1]] and b2 = [1, 0] gave the labels "
+           "[0, 1, 1, 1], not [0, 1, 1, 0]"))),
 ]
 
 
