@@ -182,6 +182,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("predict", "logic", 'A1 = np.maximum(Z1, 0) if activation == "relu" else sigmoid(Z1)', "A1 = np.maximum(Z1, 0)"),
     ("predict", "logic", 'Z1 = X @ params["W1"] + params["b1"]', 'Z1 = X @ params["W1"]'),
     ("predict", "logic", ' + params["b2"]', ""),
+    ("loss_and_grads", "logic", "data.one_hot(y, scores.shape[1], dtype=scores.dtype)", "y"),
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),

@@ -101,6 +101,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ('Z1 = X @ params["W1"]', "with the activation passed to predict and both biases"),
           ("", "activation='relu') for W1 = I, b1 = [0, 1], W2 = [[1, -1], [-1, 1]] and b2 = [1, 0] gave the labels "
            "[0, 1, 1, 1], not [0, 1, 1, 0]"))),
+    (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
+     "the targets that loss_and_grads passes to mse_loss (the labels y as one-hot rows of length C, data.one_hot(y, "
+     "C)): shape (6,), but (6, 3) was expected"),
 ]
 
 
