@@ -145,6 +145,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, seed, dtype)"),
     ("loss_and_grads", "logic", "net.backward(dscores)", "net.backward(np.ones_like(dscores))"),
     ("loss_and_grads", "logic", "grads = net.grads()", "grads = net.params()"),
+    ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, rng)"),
+    ("build_mlp", "logic", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(0)"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

@@ -101,6 +101,13 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ('Z1 = X @ params["W1"]', "with the activation passed to predict and both biases"),
           ("", "activation='relu') for W1 = I, b1 = [0, 1], W2 = [[1, -1], [-1, 1]] and b2 = [1, 0] gave the labels "
            "[0, 1, 1, 1], not [0, 1, 1, 0]"))),
+    *((next(m for m in MISTAKES if m.lab == "lab4_backprop" and m.solution_id == "build_mlp" and m.new == new), message)
+      for new, message in (
+          ("Dense(D_in, D_out, seed, dtype)", "build_mlp([4, 4, 4, 4]) gave W1 and W2 the same weights: create one "
+           "generator rng = np.random.default_rng(seed) and pass it to every Dense layer"),
+          ("Dense(D_in, D_out, rng)", "W1 of build_mlp(..., dtype=np.float64) (pass dtype on to every Dense layer): "
+           "dtype float32, but float64 was expected"),
+          ("rng = np.random.default_rng(0)", "build_mlp gave the same W2 for seed=0 and seed=1"))),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
      "the targets that loss_and_grads passes to mse_loss (the labels y as one-hot rows of length C, data.one_hot(y, "
      "C)): shape (6,), but (6, 3) was expected"),
