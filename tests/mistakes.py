@@ -147,6 +147,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("loss_and_grads", "logic", "grads = net.grads()", "grads = net.params()"),
     ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, rng)"),
     ("build_mlp", "logic", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(0)"),
+    ("softmax_cross_entropy", "axis", "dlogits[np.arange(N), y] -= 1", "dlogits[:, y] -= 1"),
+    ("softmax_cross_entropy", "axis", "log_probs[np.arange(N), y]", "log_probs[:, y]"),
+    ("softmax_cross_entropy", "factor", "dlogits /= N", "dlogits /= N * N"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

@@ -108,6 +108,14 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ("Dense(D_in, D_out, rng)", "W1 of build_mlp(..., dtype=np.float64) (pass dtype on to every Dense layer): "
            "dtype float32, but float64 was expected"),
           ("rng = np.random.default_rng(0)", "build_mlp gave the same W2 for seed=0 and seed=1"))),
+    *((next(m for m in MISTAKES if m.lab == "lab4_backprop" and m.solution_id == "softmax_cross_entropy"
+            and m.new == new), message)
+      for new, message in (
+          ("dlogits[:, y] -= 1", "because dlogits[:, y] -= 1 changes whole columns"),
+          ("log_probs[:, y]", "it takes the log-probability of every sample for every label in y"),
+          ("dlogits /= N * N", "a factor 1/2 = 1/N: did you divide by N twice"),
+          ("pass", "a factor 2 = N: did you sum over the samples instead of averaging, or forget to divide by N"),
+          ("dlogits[np.arange(N), y] += 1", "1 was added at each sample's label instead of subtracted"))),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
      "the targets that loss_and_grads passes to mse_loss (the labels y as one-hot rows of length C, data.one_hot(y, "
      "C)): shape (6,), but (6, 3) was expected"),
