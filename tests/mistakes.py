@@ -150,6 +150,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "axis", "dlogits[np.arange(N), y] -= 1", "dlogits[:, y] -= 1"),
     ("softmax_cross_entropy", "axis", "log_probs[np.arange(N), y]", "log_probs[:, y]"),
     ("softmax_cross_entropy", "factor", "dlogits /= N", "dlogits /= N * N"),
+    ("mse_loss", "factor", "N = pred.shape[0]", "N = pred.size"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),
@@ -188,6 +189,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("predict", "logic", 'Z1 = X @ params["W1"] + params["b1"]', 'Z1 = X @ params["W1"]'),
     ("predict", "logic", ' + params["b2"]', ""),
     ("loss_and_grads", "logic", "data.one_hot(y, scores.shape[1], dtype=scores.dtype)", "y"),
+    ("mse_loss", "factor", "N = scores.shape[0]", "N = scores.size"),
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),

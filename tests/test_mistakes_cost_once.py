@@ -116,6 +116,11 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ("dlogits /= N * N", "a factor 1/2 = 1/N: did you divide by N twice"),
           ("pass", "a factor 2 = N: did you sum over the samples instead of averaging, or forget to divide by N"),
           ("dlogits[np.arange(N), y] += 1", "1 was added at each sample's label instead of subtracted"))),
+    *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
+        ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
+         "(rows), here 2, so divide by 2N = 4"),
+        ("N = scores.size", "it is the sum divided by 2 * 12, twice the number of entries: N is the number of samples "
+         "(rows), so divide by 2N = 8"))),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
      "the targets that loss_and_grads passes to mse_loss (the labels y as one-hot rows of length C, data.one_hot(y, "
      "C)): shape (6,), but (6, 3) was expected"),
