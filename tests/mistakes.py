@@ -151,6 +151,10 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "axis", "log_probs[np.arange(N), y]", "log_probs[:, y]"),
     ("softmax_cross_entropy", "factor", "dlogits /= N", "dlogits /= N * N"),
     ("mse_loss", "factor", "N = pred.shape[0]", "N = pred.size"),
+    ("layer_grads", "derivative", "dy = dz * z * (1 - z)", "dy = dz * y * (1 - y)"),
+    ("layer_grads", "logic", "dz = 2 * z", "dz = 2 * y"),
+    ("Sigmoid", "derivative", "dX = dout * out * (1 - out)", "dX = dout * sigmoid(out) * (1 - sigmoid(out))"),
+    ("Tanh", "derivative", "dX = dout * (1 - out ** 2)", "dX = dout * (1 - np.tanh(out) ** 2)"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

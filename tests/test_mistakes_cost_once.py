@@ -116,6 +116,11 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
           ("dlogits /= N * N", "a factor 1/2 = 1/N: did you divide by N twice"),
           ("pass", "a factor 2 = N: did you sum over the samples instead of averaging, or forget to divide by N"),
           ("dlogits[np.arange(N), y] += 1", "1 was added at each sample's label instead of subtracted"))),
+    *((next(m for m in MISTAKES if m.lab == "lab4_backprop" and m.new == new), message) for new, message in (
+        ("dy = dz * y * (1 - y)", "did you use y where z is needed, in dL/dz or in the sigmoid's derivative?"),
+        ("dz = 2 * y", "for W = 0 the pre-activation y is 0 while z is sigmoid(0) = 0.5"),
+        ("dX = dout * sigmoid(out) * (1 - sigmoid(out))", "it applies the sigmoid a second time, to the cached output"),
+        ("dX = dout * (1 - np.tanh(out) ** 2)", "it applies tanh a second time, to the cached output"))),
     *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
         ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
          "(rows), here 2, so divide by 2N = 4"),
