@@ -155,6 +155,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("layer_grads", "logic", "dz = 2 * z", "dz = 2 * y"),
     ("Sigmoid", "derivative", "dX = dout * out * (1 - out)", "dX = dout * sigmoid(out) * (1 - sigmoid(out))"),
     ("Tanh", "derivative", "dX = dout * (1 - out ** 2)", "dX = dout * (1 - np.tanh(out) ** 2)"),
+    ("classic_step", "logic", 'w[f"w{k}"] - learning_rate * r[f"dE_dw{k}"]', 'w[f"w{k}"] - 0.5 * r[f"dE_dw{k}"]'),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

@@ -120,7 +120,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
         ("dy = dz * y * (1 - y)", "did you use y where z is needed, in dL/dz or in the sigmoid's derivative?"),
         ("dz = 2 * y", "for W = 0 the pre-activation y is 0 while z is sigmoid(0) = 0.5"),
         ("dX = dout * sigmoid(out) * (1 - sigmoid(out))", "it applies the sigmoid a second time, to the cached output"),
-        ("dX = dout * (1 - np.tanh(out) ** 2)", "it applies tanh a second time, to the cached output"))),
+        ("dX = dout * (1 - np.tanh(out) ** 2)", "it applies tanh a second time, to the cached output"),
+        ('w[f"w{k}"] - 0.5 * r[f"dE_dw{k}"]', "new_w5 with learning_rate=0.25: found 0.35891648, expected 0.37945824 "
+         "(rtol=1e-07, atol=1e-08): the change it made to the input is 2 times the expected change"))),
     *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
         ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
          "(rows), here 2, so divide by 2N = 4"),
