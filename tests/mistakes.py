@@ -156,6 +156,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("Sigmoid", "derivative", "dX = dout * out * (1 - out)", "dX = dout * sigmoid(out) * (1 - sigmoid(out))"),
     ("Tanh", "derivative", "dX = dout * (1 - out ** 2)", "dX = dout * (1 - np.tanh(out) ** 2)"),
     ("classic_step", "logic", 'w[f"w{k}"] - learning_rate * r[f"dE_dw{k}"]', 'w[f"w{k}"] - 0.5 * r[f"dE_dw{k}"]'),
+    ("Sequential", "logic", "        for layer in reversed(self.layers):\n",
+     "        self.layers.reverse()\n        for layer in self.layers:\n"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

@@ -122,7 +122,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
         ("dX = dout * sigmoid(out) * (1 - sigmoid(out))", "it applies the sigmoid a second time, to the cached output"),
         ("dX = dout * (1 - np.tanh(out) ** 2)", "it applies tanh a second time, to the cached output"),
         ('w[f"w{k}"] - 0.5 * r[f"dE_dw{k}"]', "new_w5 with learning_rate=0.25: found 0.35891648, expected 0.37945824 "
-         "(rtol=1e-07, atol=1e-08): the change it made to the input is 2 times the expected change"))),
+         "(rtol=1e-07, atol=1e-08): the change it made to the input is 2 times the expected change"),
+        ("        self.layers.reverse()\n        for layer in self.layers:\n",
+         "in a second forward and backward pass the layers were called in the order ['second.forward', "
+         "'first.forward', 'first.backward', 'second.backward']"))),
     *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
         ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
          "(rows), here 2, so divide by 2N = 4"),
