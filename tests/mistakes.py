@@ -158,6 +158,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("classic_step", "logic", 'w[f"w{k}"] - learning_rate * r[f"dE_dw{k}"]', 'w[f"w{k}"] - 0.5 * r[f"dE_dw{k}"]'),
     ("Sequential", "logic", "        for layer in reversed(self.layers):\n",
      "        self.layers.reverse()\n        for layer in self.layers:\n"),
+    ("mse_loss", "inplace", "    diff = pred - target\n", "    pred -= target\n    diff = pred\n"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),
@@ -197,6 +198,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("predict", "logic", ' + params["b2"]', ""),
     ("loss_and_grads", "logic", "data.one_hot(y, scores.shape[1], dtype=scores.dtype)", "y"),
     ("mse_loss", "factor", "N = scores.shape[0]", "N = scores.size"),
+    ("mse_loss", "inplace", "    difference = scores - Y\n", "    scores -= Y\n    difference = scores\n"),
+    ("svm_loss", "inplace", "    terms = scores - scores[rows, y][:, None] + 1\n",
+     "    scores -= scores[rows, y][:, None] - 1\n    terms = scores\n"),
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),
