@@ -159,6 +159,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("Sequential", "logic", "        for layer in reversed(self.layers):\n",
      "        self.layers.reverse()\n        for layer in self.layers:\n"),
     ("mse_loss", "inplace", "    diff = pred - target\n", "    pred -= target\n    diff = pred\n"),
+    ("Sigmoid", "logic", "        self.cache = out\n", "        self.cache = X\n"),
+    ("Tanh", "logic", "        self.cache = out\n", "        self.cache = X\n"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

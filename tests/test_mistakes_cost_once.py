@@ -125,7 +125,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
          "(rtol=1e-07, atol=1e-08): the change it made to the input is 2 times the expected change"),
         ("        self.layers.reverse()\n        for layer in self.layers:\n",
          "in a second forward and backward pass the layers were called in the order ['second.forward', "
-         "'first.forward', 'first.backward', 'second.backward']"))),
+         "'first.forward', 'first.backward', 'second.backward']"),
+        ("da, db = dout * a, dout * b", "each input got dout times itself: da and db are swapped"))),
+    *((m, "it computes the derivative from X instead of from the layer's output") for m in MISTAKES
+      if m.lab == "lab4_backprop" and m.new == "        self.cache = X\n"),
     *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
         ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
          "(rows), here 2, so divide by 2N = 4"),
