@@ -129,6 +129,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
         ("da, db = dout * a, dout * b", "each input got dout times itself: da and db are swapped"))),
     *((m, "it computes the derivative from X instead of from the layer's output") for m in MISTAKES
       if m.lab == "lab4_backprop" and m.new == "        self.cache = X\n"),
+    *((next(m for m in MISTAKES if m.solution_id == "svm_loss" and m.new == new), message) for new, message in (
+        ("dscores[rows, y] = -1", "each sample's label got the same -1/N"),
+        ("positive = terms >= 0", "the label's own column was counted as a class with a positive margin"),
+        ("dscores[rows, y] = 0", "the entry of the sample's label is 0, but the score of the correct class appears"))),
     *((next(m for m in MISTAKES if m.solution_id == "mse_loss" and m.new == new), message) for new, message in (
         ("N = pred.size", "it is the sum divided by 2 * 4, twice the number of entries: N is the number of samples "
          "(rows), here 2, so divide by 2N = 4"),
