@@ -78,6 +78,12 @@ MISTAKES = _lab("lab1_initialization", [
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations)"),
     ("sweep_learning_rates", "logic", "histories[learning_rate] = history", "histories[str(learning_rate)] = history"),
+    ("train", "logic", "rate = learning_rate if decay is None else step_decay(learning_rate, i, *decay)",
+     "rate = learning_rate"),
+    ("train", "logic", 'detect_divergence(cost, history["costs"][0], max_ratio)',
+     'detect_divergence(cost, history["costs"][0])'),
+    ("train", "logic", 'history["costs"][0], max_ratio)', 'history["costs"][-1], max_ratio)'),
+    ("train", "logic", "seed=seed, scale=scale)", "scale=scale)"),
 ]) + _lab("lab3_loss_functions", [
     ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.sum(error ** 2) / N)"),
     ("mse_cost", "factor", "N = A2.shape[0]", "N = A2.size"),
