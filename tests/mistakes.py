@@ -107,6 +107,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "sign", "dZ = (softmax(Z) - onehot) / N", "dZ = (onehot - softmax(Z)) / N"),
     ("softmax_cross_entropy", "axis", "log_probs[rows, y]", "log_probs[:, y]"),
     ("softmax_cross_entropy", "factor", "dZ = (softmax(Z) - onehot) / N", "dZ = softmax(Z) - onehot"),
+    ("nn_model", "logic", "update_parameters(params, grads, learning_rate)", "update_parameters(params, grads, 1.2)"),
+    ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", scale=scale)'),
+    ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", seed=seed)'),
 ]) + _lab("lab4_backprop", [
     ("gate_backward", "derivative", "da, db = dout, dout", "da, db = 1.0, 1.0"),
     ("gate_backward", "logic", "da, db = dout * b, dout * a", "da, db = dout * a, dout * b"),
