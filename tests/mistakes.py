@@ -64,6 +64,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("nn_model", "logic", "        costs.append(cost)\n", ""),
     ("predict", "logic", "predictions = (A2 > 0.5)", "predictions = (A2 < 0.5)"),
     ("predict", "logic", "A2, _ = forward_propagation(X, params)", "_, A2 = forward_propagation(X, params); A2 = A2['Z2']"),
+    ("initialize_parameters", "logic", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": np.sqrt(2.0 / fan_in)'),
+    ("initialize_parameters", "factor", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": 2.0 / (fan_in + fan_out)'),
+    ("initialize_parameters", "logic", '"he": np.sqrt(2.0 / fan_in)', '"he": np.sqrt(2.0 / n_x)'),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
