@@ -113,6 +113,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("nn_model", "logic", "update_parameters(params, grads, learning_rate)", "update_parameters(params, grads, 1.2)"),
     ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", scale=scale)'),
     ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", seed=seed)'),
+    ("softmax_cross_entropy", "inplace", "shifted = Z - Z.max(axis=1, keepdims=True)",
+     "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
+    ("mse_cost", "inplace", "error = A2 - Y", "error = A2\n    error -= Y"),
 ]) + _lab("lab4_backprop", [
     ("gate_backward", "derivative", "da, db = dout, dout", "da, db = 1.0, 1.0"),
     ("gate_backward", "logic", "da, db = dout * b, dout * a", "da, db = dout * a, dout * b"),
