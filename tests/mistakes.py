@@ -87,6 +87,8 @@ MISTAKES = _lab("lab1_initialization", [
      'detect_divergence(cost, history["costs"][0])'),
     ("train", "logic", 'history["costs"][0], max_ratio)', 'history["costs"][-1], max_ratio)'),
     ("train", "logic", "seed=seed, scale=scale)", "scale=scale)"),
+    ("detect_divergence", "logic", "if cost > max_ratio * first_cost:", "if cost >= max_ratio * first_cost:"),
+    ("detect_divergence", "logic", "if np.isnan(cost):", "if cost is np.nan:"),
 ]) + _lab("lab3_loss_functions", [
     ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.sum(error ** 2) / N)"),
     ("mse_cost", "factor", "N = A2.shape[0]", "N = A2.size"),
