@@ -67,6 +67,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("initialize_parameters", "logic", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": np.sqrt(2.0 / fan_in)'),
     ("initialize_parameters", "factor", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": 2.0 / (fan_in + fan_out)'),
     ("initialize_parameters", "logic", '"he": np.sqrt(2.0 / fan_in)', '"he": np.sqrt(2.0 / n_x)'),
+    ("update_parameters", "logic", "new_params[key] = value - learning_rate * grads[key]",
+     "new_params[key] = value - learning_rate * grads[key] if key != 'b2' else value"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
@@ -89,6 +91,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("train", "logic", "seed=seed, scale=scale)", "scale=scale)"),
     ("detect_divergence", "logic", "if cost > max_ratio * first_cost:", "if cost >= max_ratio * first_cost:"),
     ("detect_divergence", "logic", "if np.isnan(cost):", "if cost is np.nan:"),
+    ("update_parameters", "logic", "value - learning_rate * grads[key] for",
+     "value - learning_rate * grads[key] if key != 'b2' else value for"),
 ]) + _lab("lab3_loss_functions", [
     ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.sum(error ** 2) / N)"),
     ("mse_cost", "factor", "N = A2.shape[0]", "N = A2.size"),
