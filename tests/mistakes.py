@@ -93,6 +93,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("detect_divergence", "logic", "if np.isnan(cost):", "if cost is np.nan:"),
     ("update_parameters", "logic", "value - learning_rate * grads[key] for",
      "value - learning_rate * grads[key] if key != 'b2' else value for"),
+    ("sweep_learning_rates", "logic", "for learning_rate in learning_rates:", "for learning_rate in sorted(learning_rates):"),
+    ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
+     "train(X, Y, learning_rate, num_iterations, options)"),
 ]) + _lab("lab3_loss_functions", [
     ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.sum(error ** 2) / N)"),
     ("mse_cost", "factor", "N = A2.shape[0]", "N = A2.size"),

@@ -63,6 +63,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "test it with np.isnan(cost), as == and `is` do not recognise a NaN"),
     *((m, "b2 after one step (0 - 0.1 * 1): found 0, expected -0.1 (rtol=1e-06, atol=1e-08): it equals the input")
       for m in MISTAKES if m.solution_id == "update_parameters" and "if key != 'b2' else value" in m.new),
+    (next(m for m in MISTAKES if m.new == "for learning_rate in sorted(learning_rates):"),
+     "the keys should be the learning rates [1.0, 0.1, 50.0] in the order given (not sorted)"),
+    (next(m for m in MISTAKES if m.new == "train(X, Y, learning_rate, num_iterations, options)"),
+     "pass the options as keywords, with train(X, Y, learning_rate, num_iterations, **options)"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == 'Z1 = X @ params["W1"]'),
      "it is tanh(X @ W1) without + b1: did you forget the bias b1?"),
     (next(m for m in MISTAKES if m.lab == "lab4_backprop" and m.new == "out = X @ self.W"),
