@@ -69,6 +69,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("initialize_parameters", "logic", '"he": np.sqrt(2.0 / fan_in)', '"he": np.sqrt(2.0 / n_x)'),
     ("update_parameters", "logic", "new_params[key] = value - learning_rate * grads[key]",
      "new_params[key] = value - learning_rate * grads[key] if key != 'b2' else value"),
+    ("forward_propagation", "logic", '"Z1": Z1, "A1": A1, "Z2": Z2,', '"Z1": A1, "A1": A1, "Z2": A2,'),
+    ("forward_propagation", "logic", "A1 = np.tanh(Z1)", "A1 = Z1"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
