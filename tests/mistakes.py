@@ -127,6 +127,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "inplace", "shifted = Z - Z.max(axis=1, keepdims=True)",
      "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
     ("mse_cost", "inplace", "error = A2 - Y", "error = A2\n    error -= Y"),
+    ("softmax", "axis", "shifted = Z - Z.max(axis=1, keepdims=True)", "shifted = Z - Z.max(axis=0, keepdims=True)"),
 ]) + _lab("lab4_backprop", [
     ("gate_backward", "derivative", "da, db = dout, dout", "da, db = 1.0, 1.0"),
     ("gate_backward", "logic", "da, db = dout * b, dout * a", "da, db = dout * a, dout * b"),
