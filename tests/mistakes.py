@@ -96,6 +96,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("update_parameters", "logic", "value - learning_rate * grads[key] for",
      "value - learning_rate * grads[key] if key != 'b2' else value for"),
     ("sweep_learning_rates", "logic", "for learning_rate in learning_rates:", "for learning_rate in sorted(learning_rates):"),
+    ("step_decay", "logic", "drop ** (iteration // every)", "drop ** np.ceil(iteration / every)"),
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations, options)"),
 ]) + _lab("lab3_loss_functions", [
