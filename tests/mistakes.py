@@ -71,6 +71,7 @@ MISTAKES = _lab("lab1_initialization", [
      "new_params[key] = value - learning_rate * grads[key] if key != 'b2' else value"),
     ("forward_propagation", "logic", '"Z1": Z1, "A1": A1, "Z2": Z2,', '"Z1": A1, "A1": A1, "Z2": A2,'),
     ("forward_propagation", "logic", "A1 = np.tanh(Z1)", "A1 = Z1"),
+    ("backward_propagation", "derivative", " * (1 - A1 ** 2)", " * A1 * (1 - A1)"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
