@@ -98,6 +98,7 @@ MISTAKES = _lab("lab1_initialization", [
      "value - learning_rate * grads[key] if key != 'b2' else value for"),
     ("sweep_learning_rates", "logic", "for learning_rate in learning_rates:", "for learning_rate in sorted(learning_rates):"),
     ("step_decay", "logic", "drop ** (iteration // every)", "drop ** np.ceil(iteration / every)"),
+    ("detect_divergence", "logic", 'return "the cost is nan"', "return True"),
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations, options)"),
 ]) + _lab("lab3_loss_functions", [

@@ -93,6 +93,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "it is 1 - A2, the sigmoid of -Z2: check the sign inside the sigmoid"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == "predictions = (A2 < 0.5)"),
      "every class is flipped"),
+    (next(m for m in MISTAKES if m.solution_id == "detect_divergence" and m.new == "return True"),
+     "returned True: when the run diverged, return a sentence (a non-empty str) that says why"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == 'Z1 = X @ params["W1"]'),
      "it is tanh(X @ W1) without + b1: did you forget the bias b1?"),
     (next(m for m in MISTAKES if m.lab == "lab4_backprop" and m.new == "out = X @ self.W"),
