@@ -67,6 +67,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("initialize_parameters", "logic", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": np.sqrt(2.0 / fan_in)'),
     ("initialize_parameters", "factor", '"xavier": np.sqrt(2.0 / (fan_in + fan_out))', '"xavier": 2.0 / (fan_in + fan_out)'),
     ("initialize_parameters", "logic", '"he": np.sqrt(2.0 / fan_in)', '"he": np.sqrt(2.0 / n_x)'),
+    ("initialize_parameters", "logic", "return generator.standard_normal((fan_in, fan_out)) * std",
+     "return np.random.default_rng(seed).standard_normal((fan_in, fan_out)) * std"),
     ("update_parameters", "logic", "new_params[key] = value - learning_rate * grads[key]",
      "new_params[key] = value - learning_rate * grads[key] if key != 'b2' else value"),
     ("forward_propagation", "logic", '"Z1": Z1, "A1": A1, "Z2": Z2,', '"Z1": A1, "A1": A1, "Z2": A2,'),

@@ -242,6 +242,15 @@ def initialize_uniform(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
             "W2": rng.uniform(-half_width, half_width, (n_h, n_y)), "b2": np.zeros(n_y)}
 
 
+def initialize_generator_per_matrix(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
+    if method in ("zeros", "constant"):
+        return shallow.initialize_parameters(n_x, n_h, n_y, method, seed, scale, value)
+    std = {"random": lambda fan_in, fan_out: scale, "xavier": lambda fan_in, fan_out: np.sqrt(2 / (fan_in + fan_out)),
+           "he": lambda fan_in, fan_out: np.sqrt(2 / fan_in)}[method]
+    return {"W1": np.random.default_rng(seed).standard_normal((n_x, n_h)) * std(n_x, n_h), "b1": np.zeros(n_h),
+            "W2": np.random.default_rng(seed).standard_normal((n_h, n_y)) * std(n_h, n_y), "b2": np.zeros(n_y)}
+
+
 def initialize_unseeded(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
     return shallow.initialize_parameters(n_x, n_h, n_y, method, None, scale, value)
 
@@ -266,6 +275,7 @@ def initialize_accepting_anything(n_x, n_h, n_y, method, seed=0, scale=0.01, val
     (initialize_he_fan_out, "method='he': W1 has the wrong spread"),
     (initialize_uniform, "does not look normally distributed"),
     (initialize_unseeded, "different weights for the same seed"),
+    (initialize_generator_per_matrix, "W2 repeats the first numbers drawn for W1"),
     (initialize_column_biases, ", 1) but it should have shape (n_h,), one entry per hidden unit: biases are 1-D "
                                "arrays"),
     (initialize_without_he, "raised ValueError: unknown method for method='he'."),

@@ -71,6 +71,13 @@ def _check_weight_statistics(W, method, fan_in, fan_out, scale, what):
                              "(a Gaussian), not a uniform or other distribution.")
 
 
+def _repeats_draws(W1, W2) -> bool:
+    """Whether W2 holds W1's first draws again (a generator made anew from the seed for each matrix), in either order of
+    the axes: independent draws of this size correlate by about 0.01."""
+    return any(abs(np.corrcoef(later.ravel(), first.ravel()[:later.size])[0, 1]) > 0.5
+               for first, later in ((W1, W2), (W1.T, W2.T)))
+
+
 def check_initialize_parameters(initialize_parameters):
     """Deterministic methods match the reference exactly; random methods have the right statistics and seeding."""
     rng = secret_rng(101)
@@ -104,6 +111,9 @@ def check_initialize_parameters(initialize_parameters):
                                          "(only the weights are random).")
             _check_weight_statistics(params["W1"], method, n_x, n_h, scale, f"initialize_parameters {context}: W1")
             _check_weight_statistics(params["W2"], method, n_h, n_y, scale, f"initialize_parameters {context}: W2")
+            if _repeats_draws(params["W1"], params["W2"]):
+                raise AssertionError(f"initialize_parameters {context}: W2 repeats the first numbers drawn for W1: "
+                                     "draw W1, then W2, from one generator made once from the seed.")
             if not np.array_equal(draw(7)["W1"], params["W1"]):
                 raise AssertionError(f"initialize_parameters {context} gave different weights for the same seed: "
                                      "create the generator from the seed with np.random.default_rng(seed).")
