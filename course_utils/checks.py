@@ -7,8 +7,8 @@ what was checked, what was expected, what was found, and gives a hint.
 ``diagnose`` names the usual mistakes when a value differs from the expected one (a factor N, 2 or 1/2,
 a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or inf); ``check_close``
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
-``check_unchanged`` catches a function that changes its input in place. ``stand_ins`` lets a test run one
-function with known-good stand-ins for the others it calls.
+``check_unchanged`` catches a function that changes its input in place, ``check_raises`` one that accepts an
+invalid argument. ``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
 """
 
 import contextlib
@@ -164,6 +164,23 @@ def check_finite(value, name):
     _fail(f"{name} should contain only finite numbers, but {n_nan} NaN and {n_inf} inf value(s) were found{where}.",
           "look for log(0), division by zero, or exp of a large number; subtract the maximum before "
           "exp in softmax, and clip probabilities before log.")
+
+
+def check_raises(error, call, name):
+    """Check that ``call()`` raises ``error`` (an exception class), as a function must for an invalid argument.
+
+    name: the call as the student reads it, e.g. "initialize_parameters(2, 2, 1, 'uniform')".
+    """
+    try:
+        call()
+    except error:
+        return
+    except Exception as other:  # noqa: BLE001 -- any other exception is the finding
+        _fail(f"{name} should raise {_a(error.__name__)}, but it raised {type(other).__name__}: {other}",
+              f"raise {error.__name__}(...) for this argument, not {type(other).__name__}.")
+    _fail(f"{name} should raise {_a(error.__name__)}, but it returned normally.",
+          f"check the argument at the start of the function, and raise {error.__name__}(...) with a message "
+          "that says what is wrong.")
 
 
 def check_unchanged(value, before, name):

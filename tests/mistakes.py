@@ -103,6 +103,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("detect_divergence", "logic", 'return "the cost is nan"', "return True"),
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations, options)"),
+    ("update_parameters", "logic", "        raise ValueError", "        raise TypeError"),
 ]) + _lab("lab3_loss_functions", [
     ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.sum(error ** 2) / N)"),
     ("mse_cost", "factor", "N = A2.shape[0]", "N = A2.size"),

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_label_loss, check_shape,
-                                 check_type, check_unchanged, diagnose)
+from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_label_loss, check_raises,
+                                 check_shape, check_type, check_unchanged, diagnose)
 
 
 @settings(max_examples=30, deadline=None)
@@ -103,6 +103,23 @@ def test_check_type():
     with pytest.raises(AssertionError, match="(?s)batches should be of type list, not a generator.*collect them in a "
                                              "list and return the list"):
         check_type(batches, list, "batches")
+
+
+def test_check_raises_names_an_error_of_another_kind_and_a_call_that_returned():
+    def update(learning_rate):
+        if learning_rate <= 0:
+            raise ValueError("the learning rate must be > 0")
+
+    def update_with_type_error(learning_rate):
+        raise TypeError("no")
+
+    check_raises(ValueError, lambda: update(0.0), "update(0.0)")
+    with pytest.raises(AssertionError, match=r"(?s)^update\(1.0\) should raise a ValueError, but it returned normally\."
+                                             r".*raise ValueError\(\.\.\.\)"):
+        check_raises(ValueError, lambda: update(1.0), "update(1.0)")
+    with pytest.raises(AssertionError, match=r"(?s)^f\(\) should raise a ValueError, but it raised TypeError: no\n"
+                                             r".*not TypeError"):
+        check_raises(ValueError, lambda: update_with_type_error(0.0), "f()")
 
 
 def test_check_keys():

@@ -25,6 +25,10 @@ def test_a_mistake_costs_its_own_question_only(mistake):
 
 
 NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with what its visible test says of them
+    (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.new == "        raise TypeError"),
+     "update_parameters(..., learning_rate=0.0) should raise a ValueError, but it raised TypeError: The learning rate"),
+    (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.new == "        print"),
+     "update_parameters(..., learning_rate=0.0) should raise a ValueError, but it returned normally."),
     *((m, "it was changed in place, but the function must leave its inputs unchanged") for m in MISTAKES
       if m.kind == "inplace"),
     (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.old == "            break\n"),
