@@ -514,7 +514,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course, lab)
-    outcomes, todo = {}, {}
+    outcomes, todo, marked = {}, {}, False
     with lab_lock(course, lab, "grade", shard), adopting_orphans():
         try:
             start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
@@ -541,6 +541,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             reference_seconds = _canary_times(course, lab, sandbox, workers, environment, shard, say) \
                 if todo and not skip_canary else {}
             mark_to_grade(course, lab, todo)
+            marked = True
             with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
                       dynamic_ncols=True) as bar:
                 def record(outcome: Outcome) -> None:
@@ -557,9 +558,16 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                         record(Outcome(student, lab, Status.ERROR,
                                        "the grading worker process died twice on this submission"))
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP turned into it by the command line
-            graded = len(outcomes.keys() & todo.keys())  # those to grade that were graded and recorded
+            graded = _recorded(course, lab, todo) if marked else 0
             raise GradingStopped(getattr(stop, "signum", signal.SIGINT), graded, len(todo), force) from None
         return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:
+    """How many of the submissions a run marked to grade (``todo``: student -> fingerprint) have their outcome recorded,
+    read from their records: a stop can come between recording an outcome and counting it."""
+    return sum(1 for student, prints in todo.items()
+               if (saved := load_record(course, lab, student)) and saved.fingerprint == prints)
 
 
 def _canary_times(course: Course, lab: str, sandbox: bool, workers: int, environment: dict,
