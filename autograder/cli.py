@@ -60,13 +60,18 @@ def outcome_table(outcomes) -> str:
 
 def cmd_release(course: Course, args) -> int:
     from .lab_lock import lab_lock
+    import nbformat
+    from .gradebook_access import tests_changed_since_release
     from .release import out_of_sync, release_lab
     labs = args.labs or course.labs()
     failed = False
     for lab in labs:
         if args.check:
-            problems = out_of_sync(course, lab)
-            print(f"{lab}: " + ("in sync with source/" if not problems else "OUT OF SYNC"))
+            problems = out_of_sync(course, lab) + [
+                f"the gradebook's tests: {change}" for change in tests_changed_since_release(
+                    course.db_url(), lab, nbformat.read(course.source_notebook(lab), as_version=4))]
+            print(f"{lab}: " + ("in sync with source/" if not problems else
+                                f"OUT OF SYNC: release it again (python -m autograder release {lab})"))
         else:
             with lab_lock(course, lab, "release"):
                 problems = release_lab(course, lab)

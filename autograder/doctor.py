@@ -6,7 +6,7 @@ import nbformat
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
 from .course import Course, CourseError, sqlite_file
-from .gradebook_access import gradebook_problem, shown_url
+from .gradebook_access import gradebook_problem, shown_url, tests_changed_since_release
 from .leaks import cell_label
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
@@ -67,6 +67,10 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
         raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
+    changes = tests_changed_since_release(course.db_url(), lab, nbformat.read(course.source_notebook(lab), as_version=4))
+    if changes:
+        lines.append(f"  [PROBLEM] source/{lab} changed since it was released ({'; '.join(changes[:3])}): grade refuses "
+                     f"until it is released again (python -m autograder release {lab})")
     result = run_canary(course, lab, sandbox, environment=env, own_folder=True)  # beside a running grade, too
     lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
     mark = "ok" if result.full_marks else "PROBLEM"
@@ -80,7 +84,7 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
                  f"(the limit is {size_text(kernel_bytes)})")
     if result.problem:  # labelled here when the score's line was not
         lines.append(f"  {'[PROBLEM] ' if result.full_marks else ''}{result.problem}")
-    return result.ok
+    return result.ok and not changes
 
 
 def full_run(course: Course, lab: str) -> tuple[str, bool]:

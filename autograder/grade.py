@@ -47,7 +47,7 @@ from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sq
                      unusable_student_id)
 from .export import final_score, late_plugin
 from .findings import changed_tests_since, noted, noted_times
-from .gradebook_access import released
+from .gradebook_access import changed_since_release, released
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
 from .release import earlier_releases
@@ -372,7 +372,8 @@ def _check_writable(course: Course, lab: str) -> None:
 
 
 def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None = None) -> None:
-    """Refuse to grade a lab that was never released into this gradebook (a fresh clone has no gradebook.db).
+    """Refuse to grade a lab that was never released into this gradebook (a fresh clone has no gradebook.db), or
+    whose source changed since it was (``changed_since_release``: nbgrader would grade by the old tests).
 
     Grading never releases by itself: releasing rewrites release/, which students may already have, and N
     shards would all do it at once. The instructor releases once, on purpose.
@@ -385,6 +386,15 @@ def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None 
         raise CourseError(f"{lab} has not been released into the gradebook ({_safe_url(course)}) yet, so its tests "
                           f"are unknown and nothing was graded. Release it first: `python -m autograder release "
                           f"{lab}` (it writes release/{lab}/ and records the tests), then run grade again.")
+    changes = _with_gradebook(course, lambda gb: changed_since_release(
+        gb, lab, nbformat.read(course.source_notebook(lab), as_version=4)))
+    if changes:
+        raise CourseError(
+            f"source/{lab} changed since the lab was released ({'; '.join(changes[:3])}"
+            f"{f'; and {len(changes) - 3} more' if len(changes) > 3 else ''}), and nbgrader grades by the tests "
+            f"recorded at release: students would be graded by the old ones. Nothing was graded. Release it again "
+            f"(python -m autograder release {lab}), then grade: everyone is then graded by the tests of source/ (the "
+            "versions students worked on are kept).")
 
 
 def _safe_url(course: Course) -> str:

@@ -120,6 +120,36 @@ def released(gb, lab: str) -> bool:
         return False
 
 
+def changed_since_release(gb, lab: str, nb) -> list[str]:
+    """What the source notebook ``nb`` of ``lab`` no longer has as the open gradebook ``gb`` recorded it at release:
+    the text of a locked cell (a test with its hidden region, say), a test's points, a cell added or taken out.
+    nbgrader grades by the gradebook's copy, so any of these means that students would be graded by the old one."""
+    stored = gb.find_notebook(lab, lab)
+    cells = {meta["grade_id"]: (cell, meta) for cell in nb.cells
+             if (meta := cell.get("metadata", {}).get("nbgrader", {})).get("grade_id")}
+    kept = {cell.name: cell for cell in stored.source_cells}
+    points = {cell.name: cell.max_score for cell in stored.grade_cells}
+    changes = [f"cell {name} is new" for name in cells if name not in kept]
+    changes += [f"cell {name} was taken out" for name in kept if name not in cells]
+    for name, (cell, meta) in cells.items():
+        if name in kept and meta.get("locked") and not meta.get("solution") and cell.source != kept[name].source:
+            changes.append(f"{name} was edited" + (" (its hidden tests, say)" if meta.get("grade") else ""))
+        if name in points and meta.get("grade") and float(meta.get("points", 0)) != points[name]:
+            changes.append(f"{name} is worth {float(meta.get('points', 0)):g} points, released with {points[name]:g}")
+    return changes
+
+
+def tests_changed_since_release(url: str, lab: str, nb) -> list[str]:
+    """``changed_since_release`` in the gradebook at ``url``, if ``lab`` was released into it (else nothing to say;
+    a SQLite file that does not exist is not created)."""
+    from nbgrader.api import Gradebook
+    file = sqlite_file(url)
+    if file and not file.is_file():
+        return []
+    with Gradebook(url) as gb:
+        return changed_since_release(gb, lab, nb) if released(gb, lab) else []
+
+
 def require_released(url: str, lab: str, then: str) -> None:
     """Raise CourseError unless ``lab`` was released into the gradebook at ``url`` (a SQLite file that does not exist
     is not created); ``then`` is the command to run again once the lab is graded."""

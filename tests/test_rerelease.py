@@ -6,11 +6,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.cli import main
 from autograder.course import Course, CourseError
 from autograder.demo import scratch_course
+from autograder.doctor import doctor
 from autograder.grade import grade
 from autograder.records import load_record
-from autograder.release import release_lab
+from autograder.release import out_of_sync, release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit
 
@@ -37,10 +39,10 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     source = nbformat.read(course.source_notebook(LAB), as_version=4)  # the instructor fixes a test
     next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
     nbformat.write(source, course.source_notebook(LAB))
-    with pytest.raises(CourseError, match=rf"^release/{LAB} is not what source/{LAB} generates \({LAB}.ipynb: "
-                       rf"differs from what source/ generates\): source/ changed since the lab was last released, or "
-                       rf"release/ did. Students would be graded by the tests of that earlier release. Release it "
-                       rf"again \(python -m autograder release {LAB}\), then grade"):
+    with pytest.raises(CourseError, match=rf"^source/{LAB} changed since the lab was released \(test_predict was "
+                       rf"edited \(its hidden tests, say\)\), and nbgrader grades by the tests recorded at release: "
+                       rf"students would be graded by the old ones. Nothing was graded. Release it again \(python -m "
+                       rf"autograder release {LAB}\), then grade"):
         grade(course, LAB, workers=2, progress=False)  # before: the canary failed, and its advice was the doctor's
     assert load_record(course, LAB, "worked_on_the_first") is None
     assert release_lab(course, LAB) == []
@@ -56,3 +58,31 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     assert "predict: fixed" in "".join(output.get("text", "") for output in test.outputs)  # graded by the fix
     assert edited.status == "tests_changed" and edited.detail.startswith("edited test cell(s) test_compute_cost:")
     assert edited.score == honest.score
+
+
+@pytest.mark.parametrize("skip_canary", [False, True])
+def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_release(tmp_path, skip_canary, capsys):
+    """release/ does not hold hidden tests, so a change of them alone leaves it as it was; nbgrader grades by the
+    gradebook's copy of each test, so students would be graded by the old one (as they were, even with no canary)."""
+    course = scratch_course(KIT, tmp_path, [LAB])
+    assert release_lab(course, LAB) == []
+    submit(course, "ana", LAB, solved(course, LAB))
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)
+    test = next(cell for cell in source.cells if grade_id(cell) == "test_predict")
+    test.source = test.source.replace("### END HIDDEN TESTS", "hidden_lab1.check_predict(predict)\n### END HIDDEN TESTS")
+    nbformat.write(source, course.source_notebook(LAB))
+    assert out_of_sync(course, LAB) == []  # release/ is what source/ generates: nothing there to see
+    assert main(["--root", str(course.root), "release", "--check", LAB]) == 1  # but the gradebook's tests are old
+    assert capsys.readouterr().out.splitlines() == [
+        f"{LAB}: OUT OF SYNC: release it again (python -m autograder release {LAB})",
+        "  the gradebook's tests: test_predict was edited (its hidden tests, say)"]
+    if not skip_canary:
+        report, healthy = doctor(course, LAB, sandbox=False)
+        assert not healthy and f"[PROBLEM] source/{LAB} changed since it was released (test_predict was edited (its " \
+            "hidden tests, say)): grade refuses" in report
+    next(cell for cell in source.cells if grade_id(cell) == "test_compute_cost").metadata.nbgrader.points = 4
+    nbformat.write(source, course.source_notebook(LAB))
+    with pytest.raises(CourseError, match=r"changed since the lab was released \(test_compute_cost is worth 4 points, "
+                       r"released with 1; test_predict was edited \(its hidden tests, say\)\).*Nothing was graded"):
+        grade(course, LAB, workers=1, progress=False, sandbox=False, skip_canary=skip_canary)
+    assert load_record(course, LAB, "ana") is None
