@@ -25,6 +25,7 @@ from .course import CONFIG_FILE, Course, CourseError, fingerprint
 from .leaks import cell_label
 
 STUDENT = "canary"
+CHECKING_CODE = ("hidden", "reference", "judge")  # autograder/ folders whose code decides scores
 DATASETS = {"load_cifar10": ("CIFAR-10", "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/)"),
             "load_mnist": ("MNIST", "the four MNIST files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                                     "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")}
@@ -75,15 +76,21 @@ class CanaryResult:
 
 
 def grader_environment(course: Course, sandbox: bool) -> dict:
-    """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it."""
+    """What the grader itself runs with: Python, NumPy, where course_utils comes from and a hash of it, and a hash of
+    the code that decides scores (the hidden checks, the references and the judge): a fixed check regrades."""
     import numpy
     from .sandbox import package_folder
     folder = package_folder("course_utils")
     digest = hashlib.sha256()
     for path in sorted(Path(folder).rglob("*.py")) if folder else []:
         digest.update(path.read_bytes())
+    checks = hashlib.sha256()
+    for part in CHECKING_CODE:
+        for name, content in sorted(_sources(Path(__file__).parent / part).items()):
+            checks.update(f"{part}/{name}".encode() + hashlib.sha256(content).digest())
     return {"grader_python": sys.version.split()[0], "grader_numpy": numpy.__version__,
-            "grader_course_utils": folder, "course_utils_sha256": digest.hexdigest()[:16], "sandbox": sandbox}
+            "grader_course_utils": folder, "course_utils_sha256": digest.hexdigest()[:16],
+            "checks_sha256": checks.hexdigest()[:16], "sandbox": sandbox}
 
 
 def _sources(folder: Path) -> dict[str, bytes]:

@@ -249,6 +249,30 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     assert "several times what the model solution needs" in notes and "Cell 3" not in notes
 
 
+def test_a_fixed_check_changes_the_grading_environment_and_a_reworded_command_does_not(tmp_path):
+    """The hidden checks run in the grader, not in the kernels: a check fixed after a grading must regrade (before,
+    every submission stayed "unchanged since last run" with the old check's verdict until --force)."""
+    shutil.copytree(KIT.root / "autograder", tmp_path / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    probe = ("import json; from pathlib import Path; from autograder.canary import grader_environment; "
+             "from autograder.course import Course; print(json.dumps(grader_environment(Course(Path('.')), True)))")
+
+    def environment():
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+        return json.loads(result.stdout)
+
+    before = environment()
+    with open(tmp_path / "autograder" / "cli.py", "a") as cli:
+        cli.write("# a message reworded\n")
+    assert environment() == before
+    for part in ("hidden/lab1.py", "reference/shallow.py", "judge/cells.py"):
+        with open(tmp_path / "autograder" / part, "a") as code:
+            code.write("# a check fixed\n")
+        after = environment()
+        assert after["checks_sha256"] != before["checks_sha256"], part
+        before = after
+
+
 def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
     course = released(tmp_path, LAB1)
     submit(course, "alice", LAB1, untouched(course, LAB1))
