@@ -48,6 +48,7 @@ from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sq
 from .export import final_score, late_plugin
 from .findings import changed_tests_since, noted, noted_times
 from .gradebook_access import changed_since_release, released
+from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
 from .release import earlier_releases
@@ -282,8 +283,11 @@ def _failure(student: str, lab: str, error: str, fact: Fact | None) -> Outcome:
         return Outcome(student, lab, status, f"{what}; nothing could be graded", 0.0)
     causes = [line.strip() for line in error.splitlines()
               if EXCEPTION_LINE.match(line.strip()) and "NbGraderException" not in line]
-    return Outcome(student, lab, Status.ERROR, "nbgrader could not grade it: " +
-                   (causes[-1] if causes else "unknown error"))
+    cause = causes[-1] if causes else "unknown error"
+    name, _, message = cause.partition(": ")
+    if name.rpartition(".")[2] == BrokenCheckError.__name__:  # the grader's own check failed, not nbgrader
+        return Outcome(student, lab, Status.ERROR, f"a hidden check failed: {message}")
+    return Outcome(student, lab, Status.ERROR, f"nbgrader could not grade it: {cause}")
 
 
 def _with_gradebook(course: Course, action):

@@ -10,7 +10,9 @@ import io
 import json
 import os
 import re
+import sys
 import time
+import traceback
 from contextlib import nullcontext, redirect_stdout
 from pathlib import Path
 
@@ -26,7 +28,9 @@ from traitlets.config import Config
 
 from autograder.hidden import common
 from autograder.judge.agent import Codec
-from autograder.judge.cells import HiddenTestFormatError, format_problems, parse_hidden, split_hidden
+import autograder
+from autograder.judge.cells import (BrokenCheckError, CheckCall, HiddenTestFormatError, format_problems, parse_hidden,
+                                    run_checks, split_hidden)
 from autograder.judge import student
 from autograder.judge.student import secret_rng, secret_seed
 from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, stop_judge_client, type_name
@@ -629,3 +633,57 @@ def test_a_layer_checked_in_the_kernel_is_checked_against_its_numerical_gradient
             lab4.check_Dense(judge.lookup("Dense"))
         assert str(there.value) == str(here.value)
         assert turns.count("batch") == 1 and len(turns) < 20  # one call_each, not 2 * N * D_in calls
+
+
+BROKEN_CHECKS = """
+def check_typo(func):
+    if func(2) != 4:
+        raise AssertionError(f"twice 2 is 4, found {func(2)}: {threshold_typo}")
+
+def check_value(func):
+    return func(2) + 1
+"""
+
+
+def test_an_error_of_the_check_itself_is_the_instructors_not_the_students(kernel, monkeypatch):
+    """A check that misspells a name fails only on a wrong answer (the canary never sees it): it must stop the grading
+    of the notebook with the check's file and line, not tell the student their code led to a NameError. An error of
+    the student's code that the check meets keeps its message for the student, a NameError in the kernel included."""
+    run, session = kernel
+    run("def wrong(x):\n    return 3 * x\ndef right(x):\n    return 2 * x\n"
+        "def undefined(x):\n    return y\ndef text(x):\n    return 'four'")
+    module = type(autograder)("autograder.hidden.lab_broken")  # a check module as if in autograder/hidden/
+    exec(compile(BROKEN_CHECKS, str(Path(autograder.__file__).parent / "hidden" / "lab_broken.py"), "exec"),
+         vars(module))
+    monkeypatch.setitem(sys.modules, "autograder.hidden.lab_broken", module)
+
+    def verdict(check, name):
+        with session() as judge:
+            return run_checks([CheckCall("lab_broken", check, (("name", name),))], judge, 7, 30.0)
+
+    assert verdict("check_typo", "right") is None  # the right answer passes: the canary would not see the typo
+    with pytest.raises(BrokenCheckError, match=r"^autograder.hidden.lab_broken.check_typo failed on its own \("
+                       r"autograder/hidden/lab_broken.py, line 4\): NameError: name 'threshold_typo' is not defined. "
+                       r"That is an error of the check, not of the student's code"):
+        verdict("check_typo", "wrong")
+    with pytest.raises(BrokenCheckError, match=r"^a hidden test calls autograder.hidden.lab_broken.check_tpyo, which "
+                       r"cannot be loaded: .*Fix autograder/hidden/lab_broken.py"):
+        verdict("check_tpyo", "right")
+    assert verdict("check_typo", "undefined") == ("AssertionError", (
+        "the tests could not check your code: it led to NameError: name 'y' is not defined. Make sure your functions "
+        "return what the exercise asks."))
+    assert verdict("check_value", "text")[1].startswith("the tests could not check your code: it led to TypeError")
+
+
+def test_a_notebook_stopped_by_a_broken_check_is_a_grading_error_naming_the_check_not_nbgrader():
+    from autograder.grade import _failure
+    try:
+        raise BrokenCheckError("autograder.hidden.lab1.check_predict failed on its own (autograder/hidden/lab1.py, "
+                               "line 9): NameError: name 'x' is not defined. That is an error of the check")
+    except BrokenCheckError as error:  # nbgrader logs the traceback of the error that stopped the notebook
+        log = "[AutogradeApp | ERROR] There was an error processing assignment\n" + \
+            "".join(traceback.format_exception(error))
+    outcome = _failure("ana", "lab1_initialization", log, None)
+    assert (outcome.status, outcome.detail) == ("grading_error", (
+        "a hidden check failed: autograder.hidden.lab1.check_predict failed on its own (autograder/hidden/lab1.py, "
+        "line 9): NameError: name 'x' is not defined. That is an error of the check"))

@@ -21,6 +21,7 @@ import signal
 import threading
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..leaks import REGIONS, split_regions
 from .remote import KernelUnavailable
@@ -33,6 +34,14 @@ GRACE_SECONDS = 10  # after the deadline, the judge's own work is stopped too
 
 class HiddenTestFormatError(ValueError):
     """A hidden region that is not in the judge's format (an instructor's error, found at release)."""
+
+
+class BrokenCheckError(Exception):
+    """A check failed on its own, whatever the student's answer (a name it misspells, a check missing from its module):
+    the instructor's error, which must not be put down to the student. It stops the grading of the notebook."""
+
+
+OWN_BUGS = (NameError, UnboundLocalError, ImportError, ModuleNotFoundError)
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,13 @@ def run_checks(calls, session, seed, seconds):
         warnings.simplefilter("ignore")
         try:
             for call in calls:
-                check = load_check(call)
+                try:
+                    check = load_check(call)
+                except (HiddenTestFormatError, ImportError) as error:
+                    raise BrokenCheckError(
+                        f"a hidden test calls {PACKAGE}.{call.module}.{call.function}, which cannot be loaded: {error}. "
+                        f"Fix autograder/hidden/{call.module}.py (or the test cell, then release again), then grade "
+                        "again.") from error
                 args = []
                 for kind, value in call.args:
                     try:
@@ -140,10 +155,30 @@ def run_checks(calls, session, seed, seconds):
         except KernelUnavailable as failure:
             text = str(failure)[0].upper() + str(failure)[1:]
             return "KernelUnavailable", text if text.endswith((".", "?", "!")) else text + "."
-        except Exception as error:  # a value so odd that the check itself failed on it
+        except BrokenCheckError:
+            raise
+        except Exception as error:  # a value so odd that the check itself failed on it, or a bug of the check's
+            where = _own_bug(error)
+            if where:
+                raise BrokenCheckError(
+                    f"{PACKAGE}.{call.module}.{call.function} failed on its own ({where}): {type(error).__name__}: "
+                    f"{str(error)[:300]}. That is an error of the check, not of the student's code: fix it, then grade "
+                    "again (a fixed check regrades).") from error
             return "AssertionError", (f"the tests could not check your code: it led to {type(error).__name__}: "
                                       f"{str(error)[:300]}. Make sure your functions return what the exercise asks.")
     return None
+
+
+def _own_bug(error):
+    """Where in the grader's code a check made an error that no answer of a student's can cause (``OWN_BUGS``; those
+    raised in the kernel come back as stand-ins of other classes), as "autograder/...py, line N"; else None."""
+    if type(error) not in OWN_BUGS:
+        return None
+    traceback = error.__traceback__
+    while traceback.tb_next:
+        traceback = traceback.tb_next
+    path, package = Path(traceback.tb_frame.f_code.co_filename), Path(__file__).parents[1]
+    return f"{path.relative_to(package.parent)}, line {traceback.tb_lineno}" if path.is_relative_to(package) else None
 
 
 def format_problems(nb):
