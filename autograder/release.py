@@ -42,7 +42,7 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
     course.check_lab(lab)
     problems = format_problems(nbformat.read(course.source_notebook(lab), as_version=4))
     if problems:
-        raise CourseError(f"{lab} cannot be graded safely; fix its source notebook first:\n" + "\n".join(problems))
+        raise CourseError(f"{lab} cannot be graded safely until these are fixed:\n" + "\n".join(problems))
     target = course.root / "release" / lab
     with tempfile.TemporaryDirectory() as tmp:
         backup = Path(tmp) / lab

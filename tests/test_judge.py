@@ -26,6 +26,8 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
+from autograder.course import Course, CourseError
+from autograder.demo import scratch_course
 from autograder.hidden import common
 from autograder.judge.agent import Codec
 import autograder
@@ -36,6 +38,7 @@ from autograder.judge.student import secret_rng, secret_seed
 from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, stop_judge_client, type_name
 from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
+from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +181,28 @@ def test_a_test_cell_without_hidden_tests_cannot_be_released():
                                                         "grade_id": "test_add"}})])
     (problem,) = format_problems(nb)
     assert problem.startswith("test cell test_add: it has no hidden region")
+
+
+def test_a_hidden_region_naming_a_missing_check_is_refused_with_where_to_fix_it(tmp_path):
+    lab = "lab3_loss_functions"
+    course = scratch_course(Course(ROOT), tmp_path, [lab])
+    source = nbformat.read(course.source_notebook(lab), as_version=4)
+    misspelled = next(cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax")
+    misspelled.source = misspelled.source.replace("check_softmax(", "check_sofmax(")
+    source.cells.append(new_code_cell(  # an instructor's own exercise, whose check is not written yet
+        "### BEGIN HIDDEN TESTS\nfrom autograder.hidden import lab3 as hidden_lab3\n"
+        "hidden_lab3.check_exactitud(exactitud)\n### END HIDDEN TESTS",
+        metadata={"nbgrader": {"grade": True, "solution": False, "points": 1, "grade_id": "test_exactitud"}}))
+    nbformat.write(source, course.source_notebook(lab))
+    with pytest.raises(CourseError) as refused:
+        release_lab(course, lab)
+    assert str(refused.value).splitlines() == [
+        f"{lab} cannot be graded safely until these are fixed:",
+        "test cell test_softmax: autograder.hidden.lab3 has no check_sofmax: add it to autograder/hidden/lab3.py, "
+        "or correct the name in the test cell (did you mean check_softmax?)",
+        "test cell test_exactitud: autograder.hidden.lab3 has no check_exactitud: add it to autograder/hidden/lab3.py, "
+        "or correct the name in the test cell"]
+    assert not (course.root / "release" / lab).exists()
 
 
 # ============================================================================= a real kernel

@@ -15,6 +15,7 @@ ordinary code when an instructor runs it in Jupyter.
 """
 import ast
 import contextlib
+import difflib
 import importlib
 import io
 import signal
@@ -98,7 +99,11 @@ def load_check(call):
     module = importlib.import_module(f"{PACKAGE}.{call.module}")
     check = getattr(module, call.function, None)
     if not callable(check):
-        raise HiddenTestFormatError(f"{PACKAGE}.{call.module} has no {call.function}")
+        checks = [name[6:] for name in dir(module) if name.startswith("check_") and callable(getattr(module, name))]
+        guess = difflib.get_close_matches(call.function[6:], checks, n=1)  # without "check_", which all share
+        raise HiddenTestFormatError(f"{PACKAGE}.{call.module} has no {call.function}: add it to "
+                                    f"autograder/hidden/{call.module}.py, or correct the name in the test cell"
+                                    + (f" (did you mean check_{guess[0]}?)" if guess else ""))
     return check
 
 
