@@ -311,6 +311,33 @@ def test_every_question_of_every_released_lab_has_a_title_of_its_own(lab):
             assert re.search(r"Reflection: Question \d+ \(", title), (grade_id, title)
 
 
+def test_a_point_count_at_the_end_of_a_heading_or_lead_is_left_out_of_the_title_in_any_language():
+    """A lab adapted for other students says "(2 puntos)" or "(3 pontos)": the page's own column gives the points."""
+    def graded(grade_id, solution=False):
+        return nbformat.v4.new_code_cell("", metadata={"nbgrader": {
+            "grade": not solution, "solution": solution, "points": 1, "grade_id": grade_id}})
+
+    def written(grade_id):
+        return nbformat.v4.new_markdown_cell("", metadata={"nbgrader": {
+            "grade": True, "solution": True, "points": 1, "grade_id": grade_id}})
+    cells = [nbformat.v4.new_markdown_cell("## Ejercicio 3 — Exactitud (2 puntos)"), graded("exactitud", True),
+             graded("test_exactitud"),
+             nbformat.v4.new_markdown_cell("## Ejercicio 4 — Capa oculta (1,5 puntos)"), graded("capa", True),
+             graded("test_capa"),
+             nbformat.v4.new_markdown_cell("### Exercício 5 — Perda (3 pontos)"), graded("perda", True),
+             graded("test_perda"),
+             nbformat.v4.new_markdown_cell("## Exercise 6 — Accuracy (1 point)"), graded("accuracy", True),
+             graded("test_accuracy"),
+             nbformat.v4.new_markdown_cell("## Exercise 7 — The hidden layer (tanh)"), graded("hidden", True),
+             graded("test_hidden"),
+             nbformat.v4.new_markdown_cell("## Reflexión\n\n**Pregunta 1 (1 punto).** ¿Por qué?"), written("r1"),
+             nbformat.v4.new_markdown_cell("**Pregunta 2 (2 puntos).** ¿Y ahora?"), written("r2")]
+    assert sorted(question_titles(cells).values()) == [
+        "Ejercicio 3 — Exactitud", "Ejercicio 4 — Capa oculta", "Exercise 6 — Accuracy",
+        "Exercise 7 — The hidden layer (tanh)", "Exercício 5 — Perda", "Reflexión: Pregunta 1",
+        "Reflexión: Pregunta 2"]
+
+
 def test_lab4_activation_and_loss_exercises_are_each_titled_by_their_own_function():
     """Exercises C2 to C5 share a heading (and a table of the four layers), exercises C6 and C7 a Markdown cell
     with a bold lead for each loss: each test's title names its own layer or loss, never the one described last."""
