@@ -54,7 +54,8 @@ def _points(course: Course, lab: str) -> dict[str, float]:
 
 def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
     """grade_id -> the first line of the first error of each graded cell that failed, in the autograded notebook
-    (of a cell stopped at its time limit: that, not the KeyboardInterrupt that stopped it)."""
+    (the error's name alone if it has no message, as an unimplemented function's NotImplementedError; of a cell
+    stopped at its time limit: that, not the KeyboardInterrupt that stopped it)."""
     path = course.autograded_notebook(student, lab)
     if not path.is_file():
         return {}
@@ -66,8 +67,8 @@ def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
         if grade_id and index in cut_short:
             found[grade_id] = "stopped at its time limit"
         elif grade_id and errors:
-            evalue = (errors[0].get("evalue") or "").strip().splitlines()
-            found[grade_id] = f"{errors[0].get('ename', 'Error')}: {evalue[0] if evalue else ''}"[:300]
+            ename, evalue = errors[0].get("ename", "Error"), (errors[0].get("evalue") or "").strip().splitlines()
+            found[grade_id] = f"{ename}: {evalue[0]}"[:300] if evalue else ename
     return found
 
 

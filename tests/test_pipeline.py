@@ -325,6 +325,9 @@ def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(g
     also = [c for c in CHANGES.get(lab, {}).values() if c.question_id == lost]  # and so may a classic mistake
     failures = by_question[lost]["top_failures"].split(" | ")
     assert sum(int(entry.split("x ", 1)[0]) for entry in failures) == 2 + len(also), failures
+    entries = [entry for row in by_question.values() if row["top_failures"] for entry in row["top_failures"].split(" | ")]
+    assert any(entry.endswith("x NotImplementedError") for entry in entries), entries  # the untouched release
+    assert not any(entry.rstrip().endswith(":") for entry in entries), entries  # an empty message: the name alone
     text = page.read_text()
     assert "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")  # viewable offline
     means = re.search(r"alt='mean score per question' src='data:image/png;base64,([^']+)'", text)
