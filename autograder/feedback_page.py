@@ -28,7 +28,7 @@ from .course import Course
 from .export import final_score, late_plugin
 from .findings import noted, stopped
 from .leaks import cell_label
-from .records import DEATHS, Fact
+from .records import DEATHS, Fact, load_record
 
 try:
     from jinja2 import pass_context
@@ -126,7 +126,7 @@ class Question:
     score: float
     points: float
     pending: bool             # graded by hand, not yet
-    messages: list[str] = field(default_factory=list)  # why points were lost (test cells)
+    messages: list[str] = field(default_factory=list)  # why points were lost, or that the test was edited
     comment: str = ""         # the grader's comment (written answers)
     unanswered: bool = False  # a written answer left as released (nbgrader scored it 0 by itself)
 
@@ -145,6 +145,9 @@ def check_message(output) -> str:
         f"The test stopped with an error: {ename}"
 
 
+EDITED_TEST = ("You changed this test cell. Test cells are put back as they were handed out before grading, so what "
+               "you wrote in it was not graded. Write your code in the answer cell above the test (where it said "
+               "# YOUR CODE HERE), never in a test cell.")
 STOP_ERRORS = {"KeyboardInterrupt", "CellTimeoutError"}  # what stopping a cell at its time limit raises in it
 
 
@@ -269,7 +272,8 @@ class FeedbackSummary(NbGraderPreprocessor):
 
     Runs after nbgrader's ``GetGrades`` (the scores) and the removal of hidden tests (the messages left are
     the ones the student may see). Marks each written answer still to grade by hand as pending, in the
-    cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same. Also
+    cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same. A test cell
+    the student edited (graded as released: the grader's record, ``Outcome.changed_tests``) says so first. Also
     names, in ``resources["other_notebooks"]``, the submission's notebooks that were not graded (a copy the
     student may have worked in).
     """
@@ -278,6 +282,9 @@ class FeedbackSummary(NbGraderPreprocessor):
         info = resources["nbgrader"]
         titles = question_titles(nb.cells)
         cut_short = stopped(nb)
+        course = Course(Path(CourseDirectory(config=self.config).root))
+        record = load_record(course, info["assignment"], info["student"])
+        edited = record.changed_tests.get("edited", []) if record else []  # graded as released, as the grader said
         questions = []
         with Gradebook(info["db_url"]) as gb:
             for index, cell in enumerate(nb.cells):
@@ -296,9 +303,10 @@ class FeedbackSummary(NbGraderPreprocessor):
                 errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                 if index in cut_short:
                     errors = [o for o in errors if o.get("ename") not in STOP_ERRORS]
-                messages = [] if written or score >= points else (
+                failures = [] if written or score >= points else (
                     ([stopped_message(cut_short[index])] if index in cut_short else []) +
                     [check_message(o) for o in errors] or ["This test did not pass."])
+                messages = ([EDITED_TEST] if meta["grade_id"] in edited else []) + failures
                 questions.append(Question(meta["grade_id"], inline_html(titles[index]), written, score, points,
                                           pending, messages, (meta.get("comment") or "").strip(),
                                           written and unanswered))
@@ -311,6 +319,5 @@ class FeedbackSummary(NbGraderPreprocessor):
         resources["cell_notes"] = [finding_message(nb.cells[f["cell"]], f["cell"], f) for f in noted(nb)
                                    if not (f["cell"] in cut_short and utils.is_grade(nb.cells[f["cell"]]))]
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
-        course = Course(Path(CourseDirectory(config=self.config).root))
         resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])
         return nb, resources

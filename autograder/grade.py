@@ -215,8 +215,9 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
     if hand_graded:
         _with_gradebook(course, lambda gb: hand_grades.keep_reviewed(gb, lab, student, graded, hand_graded))
     score, max_score, late = _scores(course, lab, student)
-    status, detail = what_happened(course, lab, student, submitted, graded)
-    return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score)
+    status, detail, changes = what_happened(course, lab, student, submitted, graded)
+    return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score,
+                   changed_tests=changes)
 
 
 def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
@@ -231,9 +232,9 @@ def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
 
 
 def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode,
-                  graded: nbformat.NotebookNode) -> tuple[str, str]:
-    """The status and detail of a graded submission (``graded``: its autograded notebook), from the grader's
-    findings and its test cells."""
+                  graded: nbformat.NotebookNode) -> tuple[str, str, dict[str, list[str]]]:
+    """The status, detail and changed test cells (``changed_tests``) of a graded submission (``graded``: its
+    autograded notebook), from the grader's findings and its test cells."""
     found = noted(graded)
     try:
         releases = [nbformat.read(course.release_notebook(lab), as_version=4), *earlier_releases(course, lab)]
@@ -257,7 +258,7 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     others = course.other_notebooks(student, lab)
     if others:
         parts.append(f"the folder also holds {', '.join(others)}, not graded (only {lab}.ipynb is)")
-    return status, "; ".join(parts)
+    return status, "; ".join(parts), changes
 
 
 def _student_errors(nb) -> list[tuple[int, str]]:

@@ -7,7 +7,7 @@ message: rewording a message changes no status.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,6 +79,7 @@ class Outcome:
     seconds: float = 0.0
     fingerprint: str = ""
     skipped: bool = False  # unchanged since the last run, not graded again
+    changed_tests: dict[str, list[str]] = field(default_factory=dict)  # findings.changed_tests: kind -> grade ids
 
 
 def record_path(course, lab: str, student: str) -> Path:

@@ -1,12 +1,13 @@
 """The feedback page a student reads, and the refusals around it, with real nbgrader runs.
 
 One scratch course of Lab 1 is released and graded once: a correct submission, one with a planted
-mistake, a malformed notebook and a notebook under another name. Then: ``feedback`` refuses while written
-answers are not graded by hand (and says how many, where, and what to do), ``--allow-pending`` writes pages
-where they read "not graded yet", the page starts with a summary of the questions with the checks'
-messages, loads nothing from the network and shows formulas as MathML; submissions that could not be
-graded get a page that says why in plain words. ``grade`` before ``release`` says to release first. Each
-question's title on the page is its own, in every released lab (read from the notebooks, no grading).
+mistake, one with an answer typed into a test cell, a malformed notebook and a notebook under another name.
+Then: ``feedback`` refuses while written answers are not graded by hand (and says how many, where, and what to
+do), ``--allow-pending`` writes pages where they read "not graded yet", the page starts with a summary of the
+questions with the checks' messages (and, at an edited test, that its changes were not graded), loads nothing
+from the network and shows formulas as MathML; submissions that could not be graded get a page that says why in
+plain words. ``grade`` before ``release`` says to release first. Each question's title on the page is its own, in
+every released lab (read from the notebooks, no grading).
 """
 import copy
 import csv
@@ -30,7 +31,7 @@ from autograder.grade import grade
 from autograder.records import load_record
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import PLANTED_MISTAKES, solved, submit, with_mistake
+from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -49,12 +50,22 @@ def page_of(course, student):
     return course.feedback_dir(student, LAB) / f"{LAB}.html"
 
 
+def typed_into_the_test(course):
+    """The release with predict's answer typed into its test cell, above the tests; its answer cell as released."""
+    nb, answers = untouched(course, LAB), solved(course, LAB)
+    test = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_predict")
+    answer = next(cell for cell in answers.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "predict")
+    test.source = answer.source + "\n\n" + test.source
+    return nb
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = scratch_course(KIT, tmp_path_factory.mktemp("student_feedback") / "course", [LAB])
     assert release_lab(course, LAB) == []
     submit(course, "alice", LAB, solved(course, LAB))
     submit(course, "carol", LAB, with_mistake(course, LAB))
+    submit(course, "frank", LAB, typed_into_the_test(course))
     submit(course, "dave", LAB, course.release_notebook(LAB).read_text()[:700])  # cut off mid-JSON
     renamed = course.submission_dir("erin", LAB)
     renamed.mkdir(parents=True)
@@ -136,6 +147,20 @@ def test_allow_pending_writes_pages_where_pending_answers_read_not_graded_yet(gr
     assert "Reflection: Question 2 (breaking the symmetry)" in summary
     assert "0 / 2" not in text  # a pending answer never shows as a zero, in the summary or the notebook
     assert text.index("Summary") < text.index("def initialize_parameters")  # the summary comes first
+
+
+def test_a_student_who_typed_an_answer_into_a_test_cell_reads_there_that_it_was_not_graded(graded, allowed):
+    course, outcomes = graded
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert outcomes["frank"].status == "tests_changed"
+    text = " ".join(visible_text(page_of(course, "frank").read_text()).split())
+    summary = text[text.index("Summary"):text.index("Your notebook")]
+    row = summary[summary.index("Exercise 7 — Predictions"):]
+    assert row.startswith("Exercise 7 — Predictions 0 / 1 You changed this test cell. Test cells are put back as they "
+                          "were handed out before grading, so what you wrote in it was not graded. Write your code in "
+                          "the answer cell above the test (where it said # YOUR CODE HERE), never in a test cell."), row
+    assert "predict is not implemented yet" in row  # what the checks found, after it
+    assert summary.count("You changed this test cell") == 1  # only the test frank changed
 
 
 def test_the_page_loads_nothing_from_the_network_and_shows_formulas_as_mathml(graded, allowed):
