@@ -42,8 +42,10 @@ HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 FENCED = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1", re.MULTILINE | re.DOTALL)  # a comment in it is no heading
 LEAD = re.compile(r"^\*\*(.+?)\*\*", re.MULTILINE)  # a paragraph's bold lead: **Question 2 (scale).**
 BLANK_LINE = re.compile(r"\n[ \t]*\n")  # the end of a paragraph
-# a point count in any language at the end: (2 points), (1 punto), (1,5 pontos); the page shows the points itself
-POINTS_SUFFIX = re.compile(r"\s*\(\s*\d+([.,]\d+)?\s+[^\W\d_]+\s*\)\s*$")
+# a point count at the end, in the course's languages: (2 points), (1 punto), (1,5 pontos), (3 Punkte), (2 puan);
+# the page shows the points itself, and "(2 layers)" stays
+POINTS_SUFFIX = re.compile(r"\s*\(\s*\d+([.,]\d+)?\s+(points?|pts?|puntos?|punti|pontos?|punkte?|poin|puan|điểm)"
+                           r"\.?\s*\)\s*$", re.IGNORECASE)
 # latex2mathml lays out align* as a table; amsmath's aligned (inside $$ ... $$) is the same layout.
 ENVIRONMENT_ALIASES = {"aligned": "align*", "gathered": "gather*"}
 

@@ -355,11 +355,13 @@ def test_a_point_count_at_the_end_of_a_heading_or_lead_is_left_out_of_the_title_
              graded("test_accuracy"),
              nbformat.v4.new_markdown_cell("## Exercise 7 — The hidden layer (tanh)"), graded("hidden", True),
              graded("test_hidden"),
+             nbformat.v4.new_markdown_cell("## Exercise 8 — A deeper network (2 layers)"), graded("deeper", True),
+             graded("test_deeper"),
              nbformat.v4.new_markdown_cell("## Reflexión\n\n**Pregunta 1 (1 punto).** ¿Por qué?"), written("r1"),
              nbformat.v4.new_markdown_cell("**Pregunta 2 (2 puntos).** ¿Y ahora?"), written("r2")]
     assert sorted(question_titles(cells).values()) == [
         "Ejercicio 3 — Exactitud", "Ejercicio 4 — Capa oculta", "Exercise 6 — Accuracy",
-        "Exercise 7 — The hidden layer (tanh)", "Exercício 5 — Perda", "Reflexión: Pregunta 1",
+        "Exercise 7 — The hidden layer (tanh)", "Exercise 8 — A deeper network (2 layers)", "Exercício 5 — Perda", "Reflexión: Pregunta 1",
         "Reflexión: Pregunta 2"]
 
 
