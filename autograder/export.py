@@ -37,9 +37,8 @@ def late_plugin(config):
 def counted_score(submission) -> float:
     """A graded submission's score before any late penalty, leaving out the grades still to review by hand:
     nbgrader counts the old hand score of an answer changed since it was graded, the table shows it blank."""
-    pending = sum(float(grade.score) for notebook in submission.notebooks for grade in notebook.grades
-                  if grade.needs_manual_grade)
-    return float(submission.score) - pending
+    return sum(float(grade.score) for notebook in submission.notebooks for grade in notebook.grades
+               if not grade.needs_manual_grade)  # not ``submission.score``: a query of its own, slow in a large course
 
 
 def late_penalty(submission, score: float, plugin) -> float:

@@ -34,11 +34,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook, MissingEntry, SubmittedAssignment, SubmittedNotebook
 from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
+from sqlalchemy.orm import selectinload
 from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
@@ -52,7 +53,8 @@ from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
 from .release import earlier_releases
-from .records import DEATHS, FINAL, Fact, Outcome, Status, load_record, mark_to_grade, save_record, status_of
+from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, mark_to_grade, save_record,
+                      status_of)
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
                       kill_orphaned_sandboxes, sandbox_problem)
 from .workers import start_worker_server, worker_context
@@ -305,12 +307,24 @@ def _with_gradebook(course: Course, action):
 
 def _scores(course: Course, lab: str, student: str) -> tuple[float, float, str]:
     """The submission's score (after any late penalty), its maximum, and what nbgrader recorded of its lateness."""
+    return _gradebook_scores(course, lab, [student])[student]
+
+
+def _gradebook_scores(course: Course, lab: str, students: list[str]) -> dict[str, tuple[float, float, str]]:
+    """student -> ``_scores`` of each of ``students``' submissions in the gradebook (the hand grades given so far
+    included), read in one session; a student without a graded submission there is left out."""
     plugin = late_plugin(_config(course))
 
     def read(gb):
-        submission = gb.find_submission(lab, student)
-        total, penalty = final_score(submission, plugin)
-        return total, float(submission.max_score), _lateness(submission, penalty)
+        assignment = gb.find_assignment(lab)
+        submissions = gb.db.query(SubmittedAssignment).filter(  # their grades with them: no query per submission
+            SubmittedAssignment.assignment == assignment, SubmittedAssignment.student_id.in_(students)).options(
+            selectinload(SubmittedAssignment.notebooks).selectinload(SubmittedNotebook.grades))
+        found = {}
+        for submission in submissions:
+            total, penalty = final_score(submission, plugin)
+            found[submission.student_id] = total, float(assignment.max_score), _lateness(submission, penalty)
+        return found
     return _with_gradebook(course, read)
 
 
@@ -575,7 +589,17 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP turned into it by the command line
             graded = _recorded(course, lab, todo) if marked else 0
             raise GradingStopped(getattr(stop, "signum", signal.SIGINT), graded, len(todo), force) from None
+        _show_current_scores(course, lab, outcomes)
         return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome]) -> None:
+    """Give each outcome skipped as unchanged its submission's score as the gradebook has it now, as ``export`` counts
+    it: its record holds the score of its grading, without the hand grades given since."""
+    skipped = [student for student, outcome in outcomes.items() if outcome.skipped and outcome.status not in UNGRADABLE]
+    if skipped:
+        for student, (score, max_score, _) in _gradebook_scores(course, lab, skipped).items():
+            outcomes[student].score, outcomes[student].max_score = score, max_score
 
 
 def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:

@@ -296,6 +296,26 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     assert page.count("Its score will be reviewed by hand.") == 1 and "will be graded by hand" not in page
 
 
+def test_a_rerun_of_grade_shows_the_hand_grades_given_since_in_the_rows_it_skips(graded, tmp_path):
+    """The table of a second `grade` lists unchanged submissions with the gradebook's score, as export counts it, not
+    with the automatic score recorded by their grading (hand grades given in the formgrader since were left out)."""
+    course, _ = graded
+    with Gradebook(course.db_url()) as gb:
+        for question in WRITTEN:  # a score no other test gives, so that the total differs from any recorded one
+            grade_ = gb.find_grade(question, LAB, LAB, "alice")
+            grade_.manual_score, grade_.needs_manual_grade = 0.5, False  # as the formgrader saves a score
+        gb.db.commit()
+    out = tmp_path / "grades.csv"
+    assert cli(course, "export", "--out", str(out)).returncode == 0
+    total = {row["student_id"]: row["total"] for row in csv.DictReader(io.StringIO(out.read_text()))}
+    assert float(total["alice"]) != load_record(course, LAB, "alice").score
+
+    result = cli(course, "grade", LAB, *([] if SANDBOX else ["--unsafe-no-sandbox"]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()[:1] in (["alice"], ["dave"])}
+    assert re.match(rf"alice +{total['alice']} / 21 +graded +unchanged since last run", rows["alice"]), result.stdout
+    assert re.match(r"dave +0 / 21 +malformed_notebook +unchanged since last run", rows["dave"]), result.stdout
+
 def test_grading_before_release_says_to_release_first(tmp_path):
     course = scratch_course(KIT, tmp_path / "course", [LAB])
     submit(course, "alice", LAB, solved(KIT, LAB))
