@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from .capacity import usable_cores
-from .course import Course, CourseError, parse_shard, sqlite_file
+from .course import Course, CourseError, parse_shard, shell_word, sqlite_file
 from .linux_only import not_linux
 
 
@@ -279,7 +279,7 @@ def permission_problem(error: OSError, root: Path, command: str) -> str:
     if where.is_relative_to(root):
         return (f"{command} may not use {where} ({error.strerror}). It writes into the course folder {root}: run it "
                 f"as the account that owns the folder, or give yours the right to write there (e.g. `sudo chown -R "
-                f"$USER {root}`), then run it again.")
+                f"$USER {shell_word(root)}`), then run it again.")
     return f"{command} may not use {where} ({error.strerror}): choose a place you may write to, then run it again."
 
 

@@ -161,14 +161,20 @@ class Course:
         if owner != me:
             return (f"Cannot write {what} to {path}: it belongs to {owner} and this command runs as {me} (did an "
                     f"earlier command run as {owner}?). Run it as {owner}, or make the course yours again (sudo chown "
-                    f"-R {me} {self.root}), then run the command again.")
+                    f"-R {shell_word(me)} {shell_word(self.root)}), then run the command again.")
         return (f"Cannot write {what} to {path}: its permissions do not let you write it. Fix them (chmod -R u+w "
-                f"{path}), then run the command again.")
+                f"{shell_word(path)}), then run the command again.")
 
     def db_url(self) -> str:
         """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
         ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
         return self.coursedir().db_url
+
+
+def shell_word(text: str | os.PathLike) -> str:
+    """``text`` (a path, say) as one word of a command to paste into a shell: quoted when it holds a space, an
+    apostrophe or another character the shell would read."""
+    return shlex.quote(str(text))
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -194,8 +200,8 @@ def unusable_student_id(student: str) -> str | None:
         return (f"the folder name submitted/{student}/ writes its accents as separate marks, as a Mac does, not as the "
                 f"single characters that Linux, learning platforms and keyboards use: nbgrader would record an id that "
                 f"looks like {composed} but is not the same text, and the student could appear twice in the grades. "
-                f"Rename the folder and grade again: mv {shlex.quote(f'submitted/{student}')} "
-                f"{shlex.quote(f'submitted/{composed}')}")
+                f"Rename the folder and grade again: mv {shell_word(f'submitted/{student}')} "
+                f"{shell_word(f'submitted/{composed}')}")
     return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, Course
+from .course import CONFIG_FILE, Course, shell_word
 from .export import FIXED_LEFT, FIXED_RIGHT, export, grade_rows
 from .feedback import feedback
 from .grade import grade
@@ -114,8 +114,8 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
     if by_question:
         print(f"\n{question_table(header, rows)}")
     print(f"\n{legend(rows, written_points(course, LAB))}\n")
-    root = course.root
-    print(f"""Where everything is (a scratch copy: delete it when done with `rm -rf {root}`):
+    root, shell_root = course.root, shell_word(course.root)  # shown as a path, and in commands to paste
+    print(f"""Where everything is (a scratch copy: delete it when done with `rm -rf {shell_root}`):
   course       {root}
                source/, release/, submitted/<student>/, autograded/, gradebook.db
   feedback     {root / 'feedback'}/<student>/{LAB}/{LAB}.html
@@ -123,13 +123,13 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
   grade table  {root / 'grades.csv'}
 
 Next, try:
-  python -m autograder --root {root} report {LAB}
+  python -m autograder --root {shell_root} report {LAB}
       per-question analytics (HTML and CSV) under reports/
-  cd {root} && jupyter lab
+  cd {shell_root} && jupyter lab
       then Nbgrader > Formgrader: grade the written answers of alice and carol
-  python -m autograder --root {root} feedback {LAB}
+  python -m autograder --root {shell_root} feedback {LAB}
       refuses while written answers are not graded yet; then writes final pages
-  python -m autograder --root {root} export
+  python -m autograder --root {shell_root} export
       the grade table again, after hand grading
 In your own course root: python -m autograder release LAB, then grade LAB, feedback LAB, export.""")
     return 0

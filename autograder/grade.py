@@ -21,7 +21,6 @@ import multiprocessing.connection
 import os
 import re
 import resource
-import shlex
 import shutil
 import signal
 import socket
@@ -44,7 +43,7 @@ from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, capacity, hand_grades, preprocessors
-from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, sqlite_file,
+from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, shell_word, sqlite_file,
                      unusable_student_id)
 from .export import final_score, late_plugin
 from .findings import changed_tests_since, noted, noted_times
@@ -122,7 +121,7 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
         if len(found) == 1:
             relative = folder.relative_to(course.root)
             where += (f"; if it is the student's work, {'move' if '/' in found[0] else 'rename'} it and grade again: "
-                      f"mv {shlex.quote(str(relative / found[0]))} {shlex.quote(str(relative / notebook.name))}")
+                      f"mv {shell_word(relative / found[0])} {shell_word(relative / notebook.name)}")
         return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = nbformat.read(notebook, as_version=4)

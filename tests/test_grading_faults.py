@@ -1,7 +1,9 @@
 """Grading survives faults: a killed grader, a dying worker, an output folder that cannot be written."""
 import copy
+import errno
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.cli import permission_problem
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
 from autograder.feedback import feedback, visible_text
@@ -228,6 +231,64 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
             left.chmod(0o755)
             page.chmod(0o755)
 
+
+
+def pasted(command, **env):
+    """Run ``command`` (a command a message says to paste) in bash, as this test's user, with ``env`` added to its
+    environment; root needs no sudo (nor has it, always)."""
+    return subprocess.run(["bash", "-c", f"sudo() {{ \"$@\"; }}; {command}"], capture_output=True, text=True,
+                          env={**os.environ, **env})
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to own a course another user grades, and to chown it")
+def test_the_chown_that_grade_suggests_for_a_course_of_another_user_gives_that_course_at_a_path_with_a_space(
+        tmp_path):
+    """A course made by root, in a folder whose name holds a space and an apostrophe, is graded by the instructor's
+    account: the suggested `sudo chown -R` (unquoted, it chowned `.../root` and `./owned`) makes the course theirs."""
+    try:
+        instructor = pwd.getpwnam("instr")
+    except KeyError:
+        pytest.skip("needs an unprivileged account named instr")
+    shared = Path(tempfile.mkdtemp(prefix="moved-"))
+    os.chmod(shared, 0o755)
+    try:
+        decoy = shared / "root"  # where the first word of the unquoted path pointed
+        decoy.mkdir()
+        course = scratch_course(KIT, shared / "root owned" / "instr's course", [LAB])
+        as_instructor = ["setpriv", f"--reuid={instructor.pw_uid}", f"--regid={instructor.pw_gid}", "--clear-groups"]
+        runs = subprocess.run([*as_instructor, sys.executable, "-c", "import autograder.grade"], capture_output=True)
+        if runs.returncode:
+            pytest.skip("this Python environment cannot be run by another user (a private folder)")
+        command = [*as_instructor, *grade_command(course), "--unsafe-no-sandbox"]  # it stops before any notebook runs
+        refused = subprocess.run(command, capture_output=True, text=True, cwd=shared)
+        assert refused.returncode == 2, refused.stderr
+        says = "it belongs to root and this command runs as instr"
+        assert f"Cannot write grading results to {course.root}: {says}" in refused.stderr, refused.stderr
+        chown = refused.stderr.split("make the course yours again (")[1].split("), then run")[0]
+        assert chown.startswith("sudo chown -R instr "), refused.stderr
+
+        assert pasted(f"cd {shared} && {chown}").returncode == 0
+        assert {path.stat().st_uid for path in [course.root, *course.root.rglob("*")]} == {instructor.pw_uid}
+        assert decoy.stat().st_uid == 0 and not (shared / "owned").exists()
+        again = subprocess.run(command, capture_output=True, text=True, cwd=shared)
+        assert "Cannot write" not in again.stderr, again.stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to chown")
+def test_the_chown_suggested_when_a_command_may_not_write_into_the_course_gives_that_course(tmp_path):
+    """As `permission_problem` words a command's own write refused in the course (a feedback page, say)."""
+    root = tmp_path / "root owned" / "instr's course"
+    (root / "feedback").mkdir(parents=True)
+    decoy = tmp_path / "root"
+    decoy.mkdir()
+    error = PermissionError(errno.EACCES, "Permission denied", str(root / "feedback" / "s0"))
+    chown = permission_problem(error, root, "feedback").split("(e.g. `")[1].split("`)")[0]
+    assert chown.startswith("sudo chown -R $USER ")
+    assert pasted(f"cd {tmp_path} && {chown}", USER="instr").returncode == 0
+    assert {path.owner() for path in [root, *root.rglob("*")]} == {"instr"}
+    assert decoy.owner() == "root" and not (tmp_path / "owned").exists()
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a tiny filesystem")
 def test_a_full_output_folder_stops_grading_before_it_starts(course):
