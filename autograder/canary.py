@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, Course, CourseError, fingerprint
+from .course import CONFIG_FILE, Course, CourseError, fingerprint, install_command
 from .leaks import cell_label
 
 STUDENT = "canary"
@@ -121,7 +121,7 @@ def foreign_code(course: Course, env: dict) -> str | None:
             named = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
             return (f"{what} from {used}, not this course's own {own.name}/ ({own}), and their files differ "
                     f"({named}): the course's own version would not be what grades. Install the kit from this "
-                    f"course root (cd {course.root} && python -m pip install -e .), then run the command again.")
+                    f"course root ({install_command(course.root)}), then run the command again.")
     return None
 
 
@@ -224,8 +224,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
         return (f"{scored} course_utils cannot be imported by graded kernels ({env['course_utils_error']}). "
                 f"The grader imports it from {env.get('grader_course_utils')}; graded kernels get only the packages "
                 f"installed in {sys.prefix} (not PYTHONPATH, not the current folder), and see nothing of the disk "
-                f"but those. Install the kit there from this course root: cd {course.root} && "
-                "python -m pip install -e .")
+                f"but those. Install the kit there from this course root: {install_command(course.root)}")
     if "numpy_error" in env or "probe_error" in env:
         return (f"{scored} Graded kernels cannot run Python with NumPy: "
                 f"{env.get('numpy_error') or env.get('probe_error')}. Run `python -m autograder doctor` for details.")

@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import shlex
+import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,17 @@ def shell_word(text: str | os.PathLike) -> str:
     """``text`` (a path, say) as one word of a command to paste into a shell: quoted when it holds a space, an
     apostrophe or another character the shell would read."""
     return shlex.quote(str(text))
+
+
+def install_command(root: Path | None, kit: str = ".") -> str:
+    """The command that installs the kit (``kit``: ".", or ".[postgres]" with an extra) into the Python that runs this
+    one, to paste into a shell: from the course ``root`` (None: the message says to run it there). That Python is named
+    by its path, relative to ``root`` when it is in it (the course's ``.venv``): ``python`` may be another one (a
+    virtual environment moved with its course still puts its old folder on the PATH)."""
+    python = Path(sys.executable)
+    if root and python.is_relative_to(root) and python.parent != root:
+        python = python.relative_to(root)
+    return (f"cd {shell_word(root)} && " if root else "") + f"{shell_word(python)} -m pip install -e {shell_word(kit)}"
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -5,7 +5,7 @@ import nbformat
 
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
-from .course import Course, CourseError, sqlite_file
+from .course import Course, CourseError, install_command, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url, tests_changed_since_release
 from .leaks import cell_label
 from .sandbox import size_text
@@ -42,7 +42,7 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
           f"graded kernels cannot run Python with NumPy: {env.get('numpy_error') or env.get('probe_error')}")
     check("course_utils" in env, f"graded kernels import course_utils from {env['course_utils']}" if "course_utils" in env
           else f"graded kernels cannot import course_utils: {env.get('course_utils_error')}; install the kit in "
-               f"this Python environment from the course root: cd {course.root} && python -m pip install -e .")
+               f"this Python environment from the course root: {install_command(course.root)}")
     foreign = canary.foreign_code(course, env)
     if foreign:
         check(False, foreign[0].upper() + foreign[1:])

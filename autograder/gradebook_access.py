@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from .course import CourseError, sqlite_file
+from .course import CourseError, install_command, sqlite_file
 
 WHERE = "c.CourseDirectory.db_url in nbgrader_config.py"
 
@@ -41,8 +41,9 @@ def gradebook_problem(url: str, write: bool = False) -> str | None:
     except sqlalchemy.exc.ArgumentError as error:
         return f"The gradebook's URL {shown_url(url)} is not a database URL ({error}): correct {WHERE}."
     except ImportError as error:
-        install = (' (for PostgreSQL, install it with the kit: python -m pip install -e ".[postgres]" in the course '
-                   'root)' if url.startswith("postgresql") else " (install it in this Python environment)")
+        install = (f" (for PostgreSQL, install it with the kit, from the course root: "
+                   f"{install_command(None, '.[postgres]')})" if url.startswith("postgresql") else
+                   " (install it in this Python environment)")
         return f"The gradebook {shown_url(url)} needs a database driver that is not installed: {error.name}{install}."
     try:
         with engine.connect() as connection:

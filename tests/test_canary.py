@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import canary
 from autograder.capacity import default_workers, usable_cores
-from autograder.course import CONFIG_FILE, Course
+from autograder.course import CONFIG_FILE, Course, install_command
 from autograder.demo import scratch_course
 from autograder.feedback import feedback, visible_text
 from autograder.findings import noted_times
@@ -114,7 +114,7 @@ def test_a_kit_that_graded_kernels_cannot_import_stops_grading_and_names_the_fix
     result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, cwd=copy_root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "course_utils cannot be imported by graded kernels" in result.stderr
-    assert f"cd {copy_root} && python -m pip install -e ." in result.stderr
+    assert install_command(copy_root) in result.stderr
     assert load_record(course, LAB1, "alice") is None
     assert submissions_in_gradebook(course, LAB1) == []
 
@@ -138,7 +138,7 @@ def test_a_kit_whose_code_differs_from_the_courses_own_grades_nothing_and_names_
     assert result.returncode == 2, result.stdout + result.stderr
     assert (f"Nothing was graded: this command runs the kit from {KIT.root / 'autograder'}, not this course's own "
             f"autograder/ ({copy_root / 'autograder'}), and their files differ (hidden/lab1.py)") in result.stderr
-    assert f"cd {copy_root} && python -m pip install -e ." in result.stderr and "Traceback" not in result.stderr
+    assert install_command(copy_root) in result.stderr and "Traceback" not in result.stderr
     assert load_record(course, LAB1, "alice") is None
     assert submissions_in_gradebook(course, LAB1) == []
     report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, cwd=elsewhere)
@@ -158,8 +158,8 @@ def test_graded_kernels_importing_another_course_utils_than_the_course_s_own_is_
     problem = canary.foreign_code(KIT, env)
     assert problem == (f"graded kernels import course_utils from {other}, not this course's own course_utils/ "
                        f"({KIT.root / 'course_utils'}), and their files differ (extra.py, gradcheck.py): the course's "
-                       f"own version would not be what grades. Install the kit from this course root (cd {KIT.root} "
-                       "&& python -m pip install -e .), then run the command again.")
+                       f"own version would not be what grades. Install the kit from this course root "
+                       f"({install_command(KIT.root)}), then run the command again.")
 
 
 def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):

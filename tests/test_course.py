@@ -1,7 +1,17 @@
 """The course folder's helpers that grading trusts: fingerprints decide what is graded again."""
+import json
 import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from urllib.parse import unquote
 
-from autograder.course import fingerprint
+from autograder.course import fingerprint, install_command
+from autograder.gradebook_access import gradebook_problem
+
+KIT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_fingerprint_follows_the_folder_it_is_given_but_no_link_below_it(tmp_path):
@@ -24,3 +34,44 @@ def test_a_fingerprint_follows_the_folder_it_is_given_but_no_link_below_it(tmp_p
     assert without_pipe != with_link  # where it points counts
     os.mkfifo(shared / "pipe")  # a named pipe is not opened (it would wait for a writer for good), nor counted
     assert fingerprint(linked) == without_pipe
+
+
+def pasted_dry_run(command, cwd):
+    """What pip would install if ``command`` (an advice's ``... -m pip install -e ...``) were pasted into bash in
+    ``cwd``: the folder of each package."""
+    run = subprocess.run(["bash", "-c", f"{command} --dry-run --no-deps --no-build-isolation --quiet --report -"],
+                         capture_output=True, text=True, cwd=cwd)
+    assert run.returncode == 0, run.stderr
+    return [unquote(item["download_info"]["url"]).removeprefix("file://") for item in json.loads(run.stdout)["install"]]
+
+
+def test_the_install_advice_pasted_into_a_shell_installs_the_course_at_a_path_with_a_space_into_the_python_of_the_kit(
+        tmp_path):
+    """The advice of the canary, the doctor and the differing-kit check: unquoted, its `cd` went nowhere; with a bare
+    `python`, a virtual environment moved with its course installed into another Python (its `activate` still puts
+    the old folder on the PATH)."""
+    root = tmp_path / "new place" / "instr's course"
+    shutil.copytree(KIT_ROOT, root, ignore=shutil.ignore_patterns(".git", ".venv", "submitted", "autograded", "feedback",
+                                                                  ".autograder", "gradebook.db", "__pycache__",
+                                                                  "*.egg-info"))
+    command = install_command(root)  # the Python running this test: outside the course, named by its whole path
+    assert command.endswith(f" && {sys.executable} -m pip install -e ."), command
+    assert pasted_dry_run(command, tmp_path) == [str(root)]
+
+    subprocess.run([sys.executable, "-m", "venv", root / ".venv"], check=True)  # the course's own, as the README has it
+    shown = subprocess.run([root / ".venv" / "bin" / "python", "-c", "from pathlib import Path; from autograder.course "
+                            f"import install_command; print(install_command(Path({str(root)!r})))"],
+                           capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONPATH": f"{KIT_ROOT}:{sysconfig.get_paths()['purelib']}"})
+    command = shown.stdout.strip()
+    assert command.endswith(" && .venv/bin/python -m pip install -e ."), command  # short: relative to the course
+    # the Python it names, from wherever it is pasted (that venv's setuptools is too old to install the kit with pip)
+    which = command.replace(" -m pip install -e .", " -c 'import sys; print(sys.prefix)'")
+    prefix = subprocess.run(["bash", "-c", which], capture_output=True, text=True, cwd=tmp_path)
+    assert prefix.stdout.strip() == str(root / ".venv"), prefix.stderr
+
+
+def test_a_missing_postgresql_driver_is_installed_with_the_kit_into_the_python_that_runs_it():
+    problem = gradebook_problem("postgresql+pg8000://grader:secret@localhost/course")  # a driver the kit lacks
+    assert problem.endswith(f"install it with the kit, from the course root: {sys.executable} -m pip install -e "
+                            "'.[postgres]').") and "secret" not in problem, problem
