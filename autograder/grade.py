@@ -11,6 +11,7 @@ later run grades only what changed.
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import difflib
 import functools
@@ -542,7 +543,7 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
         raise CourseError(f"Students' code cannot be sandboxed here: {problem} Grading refuses to run it "
                           "with your rights; fix that, or pass --unsafe-no-sandbox if you trust every submission.")
     _check_writable(course, lab)
-    outcomes, todo, marked = {}, {}, False
+    outcomes, todo, marked, regrades = {}, {}, False, collections.Counter()
     with lab_lock(course, lab, "grade", shard), adopting_orphans():
         try:
             start_worker_server()  # it imports the grader while this process checks the gradebook, sandbox, canary
@@ -564,10 +565,15 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                     outcomes[student] = previous
                 else:
                     todo[student] = prints
+                    if previous and previous.status != Status.NOT_GRADED and not force:
+                        regrades[_why_again(previous, prints)] += 1
             if todo and sandbox:  # the kernels' font list is built while the canary's course is made
                 threading.Thread(target=font_list, daemon=True).start()
             reference_seconds = _canary_times(course, lab, sandbox, workers, environment, shard, say) \
                 if todo and not skip_canary else {}
+            if say and regrades:
+                say(f"Grading again {sum(regrades.values())} submission(s) graded before: " + "; ".join(
+                    f"{count} because {why}" for why, count in regrades.most_common()) + ".")
             mark_to_grade(course, lab, todo)
             marked = True
             with tqdm(total=len(todo), desc=f"grading {lab}", unit="submission", disable=not progress or not todo,
@@ -599,6 +605,22 @@ def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome])
     if skipped:
         for student, (score, max_score, _) in _gradebook_scores(course, lab, skipped).items():
             outcomes[student].score, outcomes[student].max_score = score, max_score
+
+
+def _why_again(previous: Outcome, prints: str) -> str:
+    """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``
+    (``submission_fingerprint``: the files' SHA-256, then the environment's hash, then the due date)."""
+    files, environment = 64, 64 + 16
+    if not previous.fingerprint:  # ``mark_to_grade`` blanked it
+        return "their last grading was stopped before it ended"
+    if previous.status not in FINAL:
+        return f"their last grading ended in {previous.status}"
+    if prints[:files] != previous.fingerprint[:files]:
+        return "the submission, the lab's source or nbgrader_config.py changed"
+    if prints[files:environment] != previous.fingerprint[files:environment]:
+        return ("the grading environment changed (Python, NumPy, course_utils or where it is installed, the checks' "
+                "code, the data folder, the sandbox)")
+    return "the due date or an extension changed"
 
 
 def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:

@@ -277,18 +277,29 @@ def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
     course = released(tmp_path, LAB1)
     submit(course, "alice", LAB1, untouched(course, LAB1))
 
-    def skipped():
-        return [o.skipped for o in grade(course, LAB1, workers=1, progress=False, sandbox=SANDBOX, skip_canary=True)]
+    said = []
 
-    assert skipped() == [False]
+    def skipped():
+        said.clear()
+        return [o.skipped for o in grade(course, LAB1, workers=1, progress=False, sandbox=SANDBOX, skip_canary=True,
+                                         say=said.append)]
+
+    assert skipped() == [False] and said == []  # a first grading: nothing to explain
     assert skipped() == [True]  # nothing changed
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     (data / "cifar-10-python.tar.gz").write_bytes(b"staged after the first run")
     previous = os.environ.get("COURSE_DATA_DIR")
     os.environ["COURSE_DATA_DIR"] = str(data)
-    try:  # the data graded kernels see changed: what was graded without it is graded again
+    try:  # the data graded kernels see changed: what was graded without it is graded again, and the command says why
         assert skipped() == [False]
+        assert said == ["Grading again 1 submission(s) graded before: 1 because the grading environment changed "
+                        "(Python, NumPy, course_utils or where it is installed, the checks' code, the data folder, the "
+                        "sandbox)."]
+        submit(course, "alice", LAB1, solved(course, LAB1))
+        assert skipped() == [False] and said == [
+            "Grading again 1 submission(s) graded before: 1 because the submission, the lab's source or "
+            "nbgrader_config.py changed."]
     finally:
         os.environ["COURSE_DATA_DIR"] = previous
     record = json.loads((course.records_dir / LAB1 / "alice.json").read_text())
