@@ -667,6 +667,11 @@ def check_typo(func):
 
 def check_value(func):
     return func(2) + 1
+
+def check_last(func):
+    for value in func(2):
+        last = value
+    return last
 """
 
 
@@ -676,7 +681,7 @@ def test_an_error_of_the_check_itself_is_the_instructors_not_the_students(kernel
     the student's code that the check meets keeps its message for the student, a NameError in the kernel included."""
     run, session = kernel
     run("def wrong(x):\n    return 3 * x\ndef right(x):\n    return 2 * x\n"
-        "def undefined(x):\n    return y\ndef text(x):\n    return 'four'")
+        "def undefined(x):\n    return y\ndef text(x):\n    return 'four'\ndef empty(x):\n    return []")
     module = type(autograder)("autograder.hidden.lab_broken")  # a check module as if in autograder/hidden/
     exec(compile(BROKEN_CHECKS, str(Path(autograder.__file__).parent / "hidden" / "lab_broken.py"), "exec"),
          vars(module))
@@ -698,6 +703,8 @@ def test_an_error_of_the_check_itself_is_the_instructors_not_the_students(kernel
         "the tests could not check your code: it led to NameError: name 'y' is not defined. Make sure your functions "
         "return what the exercise asks."))
     assert verdict("check_value", "text")[1].startswith("the tests could not check your code: it led to TypeError")
+    assert verdict("check_last", "empty")[1].startswith(  # the check's own name, unbound for an empty answer
+        "the tests could not check your code: it led to UnboundLocalError")
 
 
 def test_a_notebook_stopped_by_a_broken_check_is_a_grading_error_naming_the_check_not_nbgrader():

@@ -42,7 +42,7 @@ class BrokenCheckError(Exception):
     the instructor's error, which must not be put down to the student. It stops the grading of the notebook."""
 
 
-OWN_BUGS = (NameError, UnboundLocalError, ImportError, ModuleNotFoundError)
+OWN_BUGS = (NameError, ImportError, ModuleNotFoundError)  # not UnboundLocalError: an empty answer may cause it
 
 
 @dataclass(frozen=True)
