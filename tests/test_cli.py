@@ -242,3 +242,21 @@ def test_a_course_whose_path_nbgrader_would_read_as_a_pattern_is_refused_saying_
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"The course folder's path {root} contains '[', which nbgrader reads as a pattern when it looks for " \
            "notebooks (so it would find none). Rename that folder" in result.stderr
+
+
+def test_release_check_still_compares_release_with_source_when_the_gradebook_cannot_be_opened(tmp_path, capsys):
+    """CI runs ``release --check`` with no gradebook or one it cannot open: release/ is compared, and it says the
+    gradebook's tests were not."""
+    from autograder.cli import main
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    from autograder.release import release_lab
+    lab = "lab1_initialization"
+    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", [lab])
+    assert release_lab(course, lab) == []
+    (course.root / "gradebook.db").write_text("not a database")
+    assert main(["--root", str(course.root), "release", "--check", lab]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{lab}: in sync with source/\n"
+    assert err.startswith("note: the gradebook's tests are not compared with source/: The gradebook ") and \
+        "cannot be opened: file is not a database" in err
