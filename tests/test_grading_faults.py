@@ -232,6 +232,8 @@ def test_results_left_by_a_grading_run_as_another_user_stop_grading_with_the_fix
             page.chmod(0o755)
 
 
+UNPRIVILEGED = "nobody"  # an account every Debian and Ubuntu machine has: the instructor's, in these tests
+
 
 def pasted(command, **env):
     """Run ``command`` (a command a message says to paste) in bash, as this test's user, with ``env`` added to its
@@ -245,10 +247,7 @@ def test_the_chown_that_grade_suggests_for_a_course_of_another_user_gives_that_c
         tmp_path):
     """A course made by root, in a folder whose name holds a space and an apostrophe, is graded by the instructor's
     account: the suggested `sudo chown -R` (unquoted, it chowned `.../root` and `./owned`) makes the course theirs."""
-    try:
-        instructor = pwd.getpwnam("instr")
-    except KeyError:
-        pytest.skip("needs an unprivileged account named instr")
+    instructor = pwd.getpwnam(UNPRIVILEGED)
     shared = Path(tempfile.mkdtemp(prefix="moved-"))
     os.chmod(shared, 0o755)
     try:
@@ -262,10 +261,10 @@ def test_the_chown_that_grade_suggests_for_a_course_of_another_user_gives_that_c
         command = [*as_instructor, *grade_command(course), "--unsafe-no-sandbox"]  # it stops before any notebook runs
         refused = subprocess.run(command, capture_output=True, text=True, cwd=shared)
         assert refused.returncode == 2, refused.stderr
-        says = "it belongs to root and this command runs as instr"
+        says = f"it belongs to root and this command runs as {UNPRIVILEGED}"
         assert f"Cannot write grading results to {course.root}: {says}" in refused.stderr, refused.stderr
         chown = refused.stderr.split("make the course yours again (")[1].split("), then run")[0]
-        assert chown.startswith("sudo chown -R instr "), refused.stderr
+        assert chown.startswith(f"sudo chown -R {UNPRIVILEGED} "), refused.stderr
 
         assert pasted(f"cd {shared} && {chown}").returncode == 0
         assert {path.stat().st_uid for path in [course.root, *course.root.rglob("*")]} == {instructor.pw_uid}
@@ -286,9 +285,10 @@ def test_the_chown_suggested_when_a_command_may_not_write_into_the_course_gives_
     error = PermissionError(errno.EACCES, "Permission denied", str(root / "feedback" / "s0"))
     chown = permission_problem(error, root, "feedback").split("(e.g. `")[1].split("`)")[0]
     assert chown.startswith("sudo chown -R $USER ")
-    assert pasted(f"cd {tmp_path} && {chown}", USER="instr").returncode == 0
-    assert {path.owner() for path in [root, *root.rglob("*")]} == {"instr"}
+    assert pasted(f"cd {tmp_path} && {chown}", USER=UNPRIVILEGED).returncode == 0
+    assert {path.owner() for path in [root, *root.rglob("*")]} == {UNPRIVILEGED}
     assert decoy.owner() == "root" and not (tmp_path / "owned").exists()
+
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a tiny filesystem")
 def test_a_full_output_folder_stops_grading_before_it_starts(course):
