@@ -41,8 +41,11 @@ def gradebook_problem(url: str, write: bool = False) -> str | None:
     except sqlalchemy.exc.ArgumentError as error:
         return f"The gradebook's URL {shown_url(url)} is not a database URL ({error}): correct {WHERE}."
     except ImportError as error:
-        install = (f" (for PostgreSQL, install it with the kit, from the course root: "
-                   f"{install_command(None, '.[postgres]')})" if url.startswith("postgresql") else
+        postgres, driver = make_url(url).get_backend_name() == "postgresql", make_url(url).get_driver_name()
+        kit = f"install it with the kit, from the course root: {install_command(None, '.[postgres]')}"
+        install = (f" (for PostgreSQL, {kit})" if postgres and driver == "psycopg" else
+                   f" (the kit's PostgreSQL driver is psycopg 3: name it in {WHERE}, postgresql://... or "
+                   f"postgresql+psycopg://..., not postgresql+{driver}://..., and {kit})" if postgres else
                    " (install it in this Python environment)")
         return f"The gradebook {shown_url(url)} needs a database driver that is not installed: {error.name}{install}."
     try:

@@ -75,3 +75,5 @@ def test_a_missing_postgresql_driver_is_installed_with_the_kit_into_the_python_t
     problem = gradebook_problem("postgresql+pg8000://grader:secret@localhost/course")  # a driver the kit lacks
     assert problem.endswith(f"install it with the kit, from the course root: {sys.executable} -m pip install -e "
                             "'.[postgres]').") and "secret" not in problem, problem
+    assert "the kit's PostgreSQL driver is psycopg 3: name it in c.CourseDirectory.db_url in nbgrader_config.py, " \
+        "postgresql://... or postgresql+psycopg://..., not postgresql+pg8000://..., and install it" in problem, problem
