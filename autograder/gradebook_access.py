@@ -128,6 +128,7 @@ def changed_since_release(gb, lab: str, nb) -> list[str]:
     """What the source notebook ``nb`` of ``lab`` no longer has as the open gradebook ``gb`` recorded it at release:
     the text of a locked cell (a test with its hidden region, say), a test's points, a cell added or taken out.
     nbgrader grades by the gradebook's copy, so any of these means that students would be graded by the old one."""
+    from .judge.cells import split_hidden
     stored = gb.find_notebook(lab, lab)
     cells = {meta["grade_id"]: (cell, meta) for cell in nb.cells
              if (meta := cell.get("metadata", {}).get("nbgrader", {})).get("grade_id")}
@@ -137,7 +138,8 @@ def changed_since_release(gb, lab: str, nb) -> list[str]:
     changes += [f"cell {name} was taken out" for name in kept if name not in cells]
     for name, (cell, meta) in cells.items():
         if name in kept and meta.get("locked") and not meta.get("solution") and cell.source != kept[name].source:
-            changes.append(f"{name} was edited" + (" (its hidden tests, say)" if meta.get("grade") else ""))
+            hidden_only = split_hidden(cell.source)[0] == split_hidden(kept[name].source)[0]
+            changes.append(f"{name}'s hidden tests were edited" if hidden_only else f"{name} was edited")
         if name in points and meta.get("grade") and float(meta.get("points", 0)) != points[name]:
             changes.append(f"{name} is worth {float(meta.get('points', 0)):g} points, released with {points[name]:g}")
     return changes

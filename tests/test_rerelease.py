@@ -40,7 +40,7 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
     nbformat.write(source, course.source_notebook(LAB))
     with pytest.raises(CourseError, match=rf"^source/{LAB} changed since the lab was released \(test_predict was "
-                       rf"edited \(its hidden tests, say\)\), and nbgrader grades by the tests recorded at release: "
+                       rf"edited\), and nbgrader grades by the tests recorded at release: "
                        rf"students would be graded by the old ones. Nothing was graded. Release it again \(python -m "
                        rf"autograder release {LAB}\), then grade"):
         grade(course, LAB, workers=2, progress=False)  # before: the canary failed, and its advice was the doctor's
@@ -75,14 +75,14 @@ def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_r
     assert main(["--root", str(course.root), "release", "--check", LAB]) == 1  # but the gradebook's tests are old
     assert capsys.readouterr().out.splitlines() == [
         f"{LAB}: OUT OF SYNC: release it again (python -m autograder release {LAB})",
-        "  the gradebook's tests: test_predict was edited (its hidden tests, say)"]
+        "  the gradebook's tests: test_predict's hidden tests were edited"]
     if not skip_canary:
         report, healthy = doctor(course, LAB, sandbox=False)
-        assert not healthy and f"[PROBLEM] source/{LAB} changed since it was released (test_predict was edited (its " \
-            "hidden tests, say)): grade refuses" in report
+        assert not healthy and f"[PROBLEM] source/{LAB} changed since it was released (test_predict's hidden tests " \
+            "were edited): grade refuses" in report
     next(cell for cell in source.cells if grade_id(cell) == "test_compute_cost").metadata.nbgrader.points = 4
     nbformat.write(source, course.source_notebook(LAB))
     with pytest.raises(CourseError, match=r"changed since the lab was released \(test_compute_cost is worth 4 points, "
-                       r"released with 1; test_predict was edited \(its hidden tests, say\)\).*Nothing was graded"):
+                       r"released with 1; test_predict's hidden tests were edited\).*Nothing was graded"):
         grade(course, LAB, workers=1, progress=False, sandbox=False, skip_canary=skip_canary)
     assert load_record(course, LAB, "ana") is None
