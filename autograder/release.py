@@ -9,12 +9,16 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .canary import canary_course
-from .course import CONFIG_FILE, Course, CourseError
+from .course import CONFIG_FILE, Course, CourseError, sqlite_file
+from .findings import changed_tests
+from .gradebook_access import released
 from .judge.cells import format_problems
 from .leaks import Leak, find_leaks
 
@@ -44,6 +48,7 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
     if problems:
         raise CourseError(f"{lab} cannot be graded safely until these are fixed:\n" + "\n".join(problems))
     target = course.root / "release" / lab
+    recorded = recorded_release(course, lab)  # before generate records the new tests
     with tempfile.TemporaryDirectory() as tmp:
         backup = Path(tmp) / lab
         if target.exists():
@@ -57,20 +62,53 @@ def release_lab(course: Course, lab: str) -> list[Leak]:
         if leaks:
             _restore(backup, target)
             return leaks
-        keep_earlier_release(course, lab, backup / f"{lab}.ipynb")
+        keep_earlier_release(course, lab, _readable(backup / f"{lab}.ipynb"))
+        keep_earlier_release(course, lab, recorded)
     with contextlib.suppress(OSError):  # else the lab's first grading makes it, and says what stops it
         canary_course(course, lab)
     return leaks
 
 
-def keep_earlier_release(course: Course, lab: str, earlier: Path) -> None:
-    """Keep ``earlier``, the lab's student version before this release, if it differs from the new one: students
-    who started from it must not be told they edited the tests that changed since (``earlier_releases``)."""
-    if not earlier.is_file() or filecmp.cmp(earlier, course.release_notebook(lab), shallow=False):
+def keep_earlier_release(course: Course, lab: str, earlier: nbformat.NotebookNode | None) -> None:
+    """Keep ``earlier``, a student version of the lab before this release, if a submission started from it would be
+    told it changed tests of the new one: it must not be (``earlier_releases``)."""
+    if earlier is None or not changed_tests(nbformat.read(course.release_notebook(lab), as_version=4), earlier):
         return
+    text = nbformat.writes(earlier)
     folder = course.earlier_releases_dir(lab)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(earlier, folder / f"{hashlib.sha256(earlier.read_bytes()).hexdigest()[:16]}.ipynb")
+    (folder / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.ipynb").write_text(text)
+
+
+def recorded_release(course: Course, lab: str) -> nbformat.NotebookNode | None:
+    """release/'s student version with each test as the gradebook recorded it at the lab's last release (its hidden
+    part cut as nbgrader cuts it, its points as recorded): the version students worked on, even where release/ was
+    replaced since (by a ``git pull`` of a newer kit, say). None if there is no such release or notebook."""
+    nb, url = _readable(course.release_notebook(lab)), course.db_url()
+    if nb is None or (file := sqlite_file(url)) and not file.is_file():
+        return None
+    with Gradebook(url) as gb:
+        if not released(gb, lab):
+            return None
+        stored = gb.find_notebook(lab, lab)
+        sources = {cell.name: cell.source for cell in stored.source_cells}
+        points = {cell.name: cell.max_score for cell in stored.grade_cells}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") in sources:
+            cell.source = sources[meta["grade_id"]]
+            ClearHiddenTests().preprocess_cell(cell, {}, 0)
+            if meta["grade_id"] in points and float(meta.get("points", 0)) != points[meta["grade_id"]]:
+                meta["points"] = points[meta["grade_id"]]
+    return nb
+
+
+def _readable(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path``, or None if there is none or it cannot be read (a merge's conflict markers, say)."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
 
 
 def earlier_releases(course: Course, lab: str) -> list[nbformat.NotebookNode]:

@@ -1,6 +1,7 @@
 """A test fixed and the lab released again after students started: those who worked on the first release are
 graded by the fixed test without being told they edited it; a student who did edit a test still is."""
 import copy
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -86,3 +87,22 @@ def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_r
                        r"released with 1; test_predict's hidden tests were edited\).*Nothing was graded"):
         grade(course, LAB, workers=1, progress=False, sandbox=False, skip_canary=skip_canary)
     assert load_record(course, LAB, "ana") is None
+
+
+def test_a_release_replaced_by_git_pull_before_the_lab_is_released_again_is_still_known(tmp_path):
+    """A newer kit pulled with git replaces source/ and release/ at once: the student version that students have is
+    gone from release/ before `release` could keep it. It is rebuilt from the tests the gradebook recorded, so those
+    students are not told they edited the tests that changed (before: every student, a blank one too)."""
+    course = scratch_course(KIT, tmp_path / "course", [LAB])
+    assert release_lab(course, LAB) == []
+    submit(course, "worked_on_the_first", LAB, solved(course, LAB))
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)  # the newer kit's fixed test ...
+    next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
+    nbformat.write(source, course.source_notebook(LAB))
+    newer = scratch_course(course, tmp_path / "newer", [LAB])  # ... and its release/, as committed upstream
+    assert release_lab(newer, LAB) == []
+    shutil.rmtree(course.root / "release" / LAB)
+    shutil.copytree(newer.root / "release" / LAB, course.root / "release" / LAB)
+    assert release_lab(course, LAB) == []  # as grade says to
+    [outcome] = grade(course, LAB, workers=1, progress=False, sandbox=False, skip_canary=True)
+    assert (outcome.status, outcome.detail) == ("graded", "") and outcome.score > 0
