@@ -96,9 +96,10 @@ class CanaryFailed(CourseError):
 
 
 def submission_fingerprint(course: Course, lab: str, student: str, environment: str = "") -> str:
-    """Changes when the submission, the lab's source, the grading configuration or environment changes."""
-    return fingerprint(course.submission_dir(student, lab), course.source_notebook(lab),
-                       course.root / CONFIG_FILE) + environment
+    """Changes when the submission, the lab's source, the grading configuration or environment changes: the
+    submission's SHA-256, then the source's and configuration's, then ``environment`` (``_why_again`` reads them)."""
+    return fingerprint(course.submission_dir(student, lab)) + \
+        fingerprint(course.source_notebook(lab), course.root / CONFIG_FILE) + environment
 
 
 # -- one submission (runs in a worker process) ------------------------------------------------
@@ -609,18 +610,17 @@ def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome])
 
 def _why_again(previous: Outcome, prints: str) -> str:
     """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``
-    (``submission_fingerprint``: the files' SHA-256, then the environment's hash, then the due date)."""
-    files, environment = 64, 64 + 16
+    (``submission_fingerprint``: the submission's SHA-256, the source's and configuration's, the environment's
+    hash, then the due date)."""
     if not previous.fingerprint:  # ``mark_to_grade`` blanked it
         return "their last grading was stopped before it ended"
     if previous.status not in FINAL:
         return f"their last grading ended in {previous.status}"
-    if prints[:files] != previous.fingerprint[:files]:
-        return "the submission, the lab's source or nbgrader_config.py changed"
-    if prints[files:environment] != previous.fingerprint[files:environment]:
-        return ("the grading environment changed (Python, NumPy, course_utils or where it is installed, the checks' "
-                "code, the data folder, the sandbox)")
-    return "the due date or an extension changed"
+    parts = {"the submission": (0, 64), "the lab's source or nbgrader_config.py": (64, 128),
+             "the grading environment (Python, NumPy, course_utils or where it is installed, the checks' code, the "
+             "data folder, the sandbox)": (128, 144), "the due date or an extension": (144, None)}
+    changed = [what for what, (start, end) in parts.items() if prints[start:end] != previous.fingerprint[start:end]]
+    return " and ".join(changed) + " changed"
 
 
 def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:

@@ -293,12 +293,14 @@ def test_a_changed_grading_environment_regrades_what_it_graded(tmp_path):
     os.environ["COURSE_DATA_DIR"] = str(data)
     try:  # the data graded kernels see changed: what was graded without it is graded again, and the command says why
         assert skipped() == [False]
-        assert said == ["Grading again 1 submission(s) graded before: 1 because the grading environment changed "
-                        "(Python, NumPy, course_utils or where it is installed, the checks' code, the data folder, the "
-                        "sandbox)."]
+        assert said == ["Grading again 1 submission(s) graded before: 1 because the grading environment (Python, "
+                        "NumPy, course_utils or where it is installed, the checks' code, the data folder, the sandbox) "
+                        "changed."]
         submit(course, "alice", LAB1, solved(course, LAB1))
+        with (course.root / CONFIG_FILE).open("a") as config:
+            config.write("\n# a comment\n")
         assert skipped() == [False] and said == [
-            "Grading again 1 submission(s) graded before: 1 because the submission, the lab's source or "
+            "Grading again 1 submission(s) graded before: 1 because the submission and the lab's source or "
             "nbgrader_config.py changed."]
     finally:
         os.environ["COURSE_DATA_DIR"] = previous

@@ -78,7 +78,7 @@ def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_r
         f"{LAB}: OUT OF SYNC: release it again (python -m autograder release {LAB})",
         "  the gradebook's tests: test_predict's hidden tests were edited"]
     if not skip_canary:
-        report, healthy = doctor(course, LAB, sandbox=False)
+        report, healthy = doctor(course, sandbox=False)  # with no lab named: it looks at every lab released
         assert not healthy and f"[PROBLEM] source/{LAB} changed since it was released (test_predict's hidden tests " \
             "were edited): grade refuses" in report
     next(cell for cell in source.cells if grade_id(cell) == "test_compute_cost").metadata.nbgrader.points = 4
