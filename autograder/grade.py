@@ -95,11 +95,16 @@ class CanaryFailed(CourseError):
         self.result = result
 
 
-def submission_fingerprint(course: Course, lab: str, student: str, environment: str = "") -> str:
-    """Changes when the submission, the lab's source, the grading configuration or environment changes: the
-    submission's SHA-256, then the source's and configuration's, then ``environment`` (``_why_again`` reads them)."""
-    return fingerprint(course.submission_dir(student, lab)) + \
-        fingerprint(course.source_notebook(lab), course.root / CONFIG_FILE) + environment
+FINGERPRINT_PARTS = ("the submission", "the lab's source or nbgrader_config.py", "the grading environment (Python, "
+                     "NumPy, course_utils or where it is installed, the checks' code, the data folder, the sandbox)",
+                     "the due date or an extension")
+
+
+def submission_fingerprint(course: Course, lab: str, student: str, environment: str = "", due: str = "") -> str:
+    """Changes when the submission, the lab's source, the grading configuration, the ``environment`` (its hash) or
+    the ``due`` date changes; each has a part of its own (``FINGERPRINT_PARTS``)."""
+    return "|".join((fingerprint(course.submission_dir(student, lab)),
+                     fingerprint(course.source_notebook(lab), course.root / CONFIG_FILE), environment, due))
 
 
 # -- one submission (runs in a worker process) ------------------------------------------------
@@ -558,8 +563,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
             for student in sorted(set(students)) if students else submitted:
                 if shard and shard_of(student, shard[1]) != shard[0]:
                     continue
-                prints = submission_fingerprint(course, lab, student,
-                                                environment_print + deadlines.get(student, deadlines.get(None, "")))
+                prints = submission_fingerprint(course, lab, student, environment_print,
+                                                deadlines.get(student, deadlines.get(None, "")))
                 previous = load_record(course, lab, student)
                 if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
                     previous.skipped = True
@@ -609,18 +614,15 @@ def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome])
 
 
 def _why_again(previous: Outcome, prints: str) -> str:
-    """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``
-    (``submission_fingerprint``: the submission's SHA-256, the source's and configuration's, the environment's
-    hash, then the due date)."""
+    """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``."""
     if not previous.fingerprint:  # ``mark_to_grade`` blanked it
         return "their last grading was stopped before it ended"
     if previous.status not in FINAL:
         return f"their last grading ended in {previous.status}"
-    parts = {"the submission": (0, 64), "the lab's source or nbgrader_config.py": (64, 128),
-             "the grading environment (Python, NumPy, course_utils or where it is installed, the checks' code, the "
-             "data folder, the sandbox)": (128, 144), "the due date or an extension": (144, None)}
-    changed = [what for what, (start, end) in parts.items() if prints[start:end] != previous.fingerprint[start:end]]
-    return " and ".join(changed) + " changed"
+    before, now = previous.fingerprint.split("|"), prints.split("|")
+    if len(before) != len(now):
+        return "they were graded by an earlier version of the kit, which recorded less about their grading"
+    return " and ".join(what for what, old, new in zip(FINGERPRINT_PARTS, before, now) if old != new) + " changed"
 
 
 def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:
