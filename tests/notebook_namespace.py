@@ -2,9 +2,11 @@
 
 Hidden regions run their checks on the notebook's own (local) functions, so one run tells which
 graded test cells, visible part or hidden part, a submission fails. Fast enough to run a notebook
-once per planted mistake.
+once per planted mistake: the cells before the first exercise (imports, data loading, pictures of the data),
+which no answer can change, run once per lab and process; each later run starts from a copy of what they left.
 """
 import contextlib
+import copy
 import io
 import os
 import re
@@ -37,6 +39,44 @@ def source_cells(lab):
     return cells
 
 
+_PRELUDES = {}  # (lab, sources of the cells before the first exercise) -> (their namespace, a pristine copy of it)
+
+
+def _prelude_length(cells, replace):
+    """How many leading cells come before the first exercise, test or replaced cell: no answer can change them."""
+    for i, (grade_id, is_test, source) in enumerate(cells):
+        if is_test or grade_id in replace or "BEGIN SOLUTION" in source:
+            return i
+    return len(cells)
+
+
+def _copy_of(namespace):
+    """A copy of a namespace: arrays, containers and generators copied (a cell may change them in place); modules,
+    functions and classes, which a fresh run would share too (imports come from sys.modules), shared."""
+    memo, copied = {}, {}
+    for name, value in namespace.items():
+        try:
+            copied[name] = copy.deepcopy(value, memo)
+        except Exception:  # noqa: BLE001 -- modules and the like cannot be copied
+            copied[name] = value
+    return copied
+
+
+def _namespace_after_prelude(lab, prelude, fresh, run):
+    """The namespace the prelude cells leave, run once per (lab, their sources): the same dict each time (the
+    functions they define keep it as their globals), reset to a copy of its state right after them."""
+    key = (lab, tuple(source for _, _, source in prelude))
+    if key not in _PRELUDES:
+        namespace = dict(fresh)
+        run(prelude, namespace)
+        _PRELUDES[key] = (namespace, _copy_of(namespace))
+        return namespace
+    namespace, pristine = _PRELUDES[key]
+    namespace.clear()
+    namespace.update(_copy_of(pristine))
+    return namespace
+
+
 def failed_tests(lab, replace=None, cells=None):
     """{test grade_id: "ExceptionName: message"} for the graded test cells that raise.
 
@@ -53,12 +93,17 @@ def failed_tests(lab, replace=None, cells=None):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for grade_id, is_test, source in cells or source_cells(lab):
-                try:
-                    exec(compile(replace.get(grade_id, source), f"<{lab}:{grade_id}>", "exec"), namespace)  # noqa: S102
-                except Exception as error:  # noqa: BLE001 -- a failing cell is the result
-                    if is_test:
-                        failures[grade_id] = f"{type(error).__name__}: {error}"
+            def run(some, namespace):
+                for grade_id, is_test, source in some:
+                    try:
+                        exec(compile(replace.get(grade_id, source), f"<{lab}:{grade_id}>", "exec"), namespace)  # noqa: S102
+                    except Exception as error:  # noqa: BLE001 -- a failing cell is the result
+                        if is_test:
+                            failures[grade_id] = f"{type(error).__name__}: {error}"
+
+            cells = cells or source_cells(lab)
+            first = _prelude_length(cells, replace)
+            run(cells[first:], _namespace_after_prelude(lab, cells[:first], namespace, run))
     finally:
         import matplotlib.pyplot as plt
         plt.close("all")
