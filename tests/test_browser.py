@@ -447,14 +447,12 @@ INJECTED = ('<script>window.injected = (window.injected || 0) + 1</script>'
 def feedback_page(tmp_path_factory):
     """carol's feedback page for Lab 1 (one planted mistake, written answers not yet graded by hand), from real
     grading and nbgrader's feedback step."""
-    from autograder.demo import scratch_course
     from autograder.feedback import feedback
     from autograder.grade import grade
-    from autograder.release import release_lab
     from autograder.sandbox import sandbox_problem
     from autograder.submissions import submit, with_mistake
-    course = scratch_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])
-    assert release_lab(course, FEEDBACK_LAB) == []
+    from released import released_course
+    course = released_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])  # a copy of the process's one release of the lab
     nb = with_mistake(course, FEEDBACK_LAB)
     nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
                  nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})")]

@@ -30,6 +30,7 @@ from autograder.release import release_lab
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import every_function_loops, solved, submit, untouched
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB1, LAB5 = "lab1_initialization", "lab5_cifar10_mlp"
@@ -38,9 +39,7 @@ pytestmark = pytest.mark.slow
 
 
 def released(tmp_path, lab):
-    course = scratch_course(KIT, tmp_path / "course", [lab])
-    assert release_lab(course, lab) == []
-    return course
+    return released_course(KIT, tmp_path / "course", [lab])  # a copy of the process's one release of the lab
 
 
 def command(course, *args):
@@ -174,7 +173,8 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
 
 
 def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):
-    course = released(tmp_path, LAB1)
+    course = scratch_course(KIT, tmp_path / "course", [LAB1])
+    assert release_lab(course, LAB1) == []  # this course's own release
     made = course.root / ".autograder" / "canary" / LAB1 / "made-from.sha256"
     assert made.is_file()
     key, when = made.read_text(), made.stat().st_mtime_ns

@@ -116,9 +116,9 @@ def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path,
     """Written once, then again on a disk filled up in between: a plain error, and what the first run wrote intact."""
     from autograder.course import Course
     from autograder.demo import scratch_course
-    from autograder.release import release_lab
-    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", ["lab1_initialization"])
-    assert release_lab(course, "lab1_initialization") == []  # released, nothing graded yet
+    from released import released_course
+    course = released_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course",
+                             ["lab1_initialization"])  # released (a copy of the process's one release), nothing graded yet
     out = tmp_path / "out"
     out.mkdir()
     run = shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root),

@@ -18,12 +18,11 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from autograder.course import Course
-from autograder.demo import scratch_course
 from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
-from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit, untouched
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -114,8 +113,7 @@ MAC_ID = unicodedata.normalize("NFD", "María López")  # a folder a Mac named: 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = scratch_course(KIT, tmp_path_factory.mktemp("clumsy") / "Cursos de año" / "Redes Neuronales", [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path_factory.mktemp("clumsy") / "Cursos de año" / "Redes Neuronales", [LAB])
     good = solved(course, LAB)
     for student, (change, _, _) in CHANGES.items():
         submit(course, student, LAB, changed(good, change))

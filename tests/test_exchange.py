@@ -20,12 +20,11 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 
 from autograder.course import Course
-from autograder.demo import scratch_course
 from autograder.feedback import feedback
 from autograder.grade import grade
-from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -50,8 +49,7 @@ def nbgrader(root: Path, exchange: Path, command: str, student: str | None = Non
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # release_feedback leaves files open
 def test_every_students_page_goes_back_through_the_exchange(tmp_path):
-    course = scratch_course(KIT, tmp_path / "course", [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path / "course", [LAB])  # a copy of the process's one release of the lab
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     nbgrader(course.root, exchange, "ReleaseAssignment")
@@ -84,8 +82,7 @@ def test_links_a_student_adds_after_submitting_are_collected_as_links(tmp_path):
     solutions and all, and graded as theirs; a pipe, or a submission over nbgrader's size limit, stopped the collect of
     the whole class. Now links are collected as links, so that grading refuses those submissions and names the links,
     a pipe is left out, and a submission too large is not collected (the others are)."""
-    course = scratch_course(KIT, tmp_path / "course", [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path / "course", [LAB])  # a copy of the process's one release of the lab
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     nbgrader(course.root, exchange, "ReleaseAssignment")

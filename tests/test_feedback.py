@@ -17,11 +17,10 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder.course import Course, CourseError
-from autograder.demo import scratch_course
 from autograder.feedback import course_secrets, feedback, output_text, secret_outputs
 from autograder.grade import grade
-from autograder.release import release_lab
 from autograder.submissions import solved, submit, untouched
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB, OTHER = "lab1_initialization", "lab2_learning_rates"
@@ -46,8 +45,7 @@ def page(course, student):
 
 
 def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_whose_and_where(tmp_path):
-    course = scratch_course(KIT, tmp_path / "course", [LAB, OTHER])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path / "course", [LAB, OTHER], released=[LAB])  # a copy of the process's one release of the lab
     good = solved(course, LAB)
     honest = copy.deepcopy(good)  # ends with a traceback that quotes the student's own (solution) code
     honest.cells.append(new_code_cell(SHAPE_ERROR))

@@ -23,13 +23,12 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from autograder.course import Course
-from autograder.demo import scratch_course
 from autograder.export import export
 from autograder.grade import grade
 from autograder.leaks import secret_lines
-from autograder.release import release_lab
 from autograder.sandbox import package_folder, sandbox_problem
 from autograder.submissions import PlantedMistake, solved, submit, untouched, with_mistake
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -294,8 +293,7 @@ def second_copy():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, second_copy):
-    course = scratch_course(KIT, tmp_path_factory.mktemp("hostile"), [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path_factory.mktemp("hostile"), [LAB])  # a copy of the process's one release of the lab
     # walk_filesystem's walk of every visible folder takes seconds where the system has many files (and 30
     # kernels share the machine): its cell must not reach the time limit, which the corpus does not test
     config = course.root / "nbgrader_config.py"

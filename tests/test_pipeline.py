@@ -27,11 +27,12 @@ from autograder.feedback import feedback, visible_text
 from autograder.grade import _pool, grade
 from autograder.leaks import secret_lines
 from autograder.records import load_record
-from autograder.release import out_of_sync, release_lab
+from autograder.release import out_of_sync
 from autograder.report import report
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
 from classic_mistakes import CHANGES, EQUIVALENT, classic_mistakes
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -81,8 +82,7 @@ def with_duplicated_test_cell(nb):
 
 def graded_course(tmp_path_factory, lab, make_submissions):
     """A scratch course with ``lab`` released, the given submissions graded in parallel, and the export."""
-    course = scratch_course(KIT, tmp_path_factory.mktemp(lab), [lab])
-    assert release_lab(course, lab) == []
+    course = released_course(KIT, tmp_path_factory.mktemp(lab), [lab])  # a copy of the process's one release of the lab
     for student, nb in make_submissions(course, lab).items():
         submit(course, student, lab, nb)
     outcomes = {o.student: o for o in grade(course, lab, workers=2, progress=False, sandbox=SANDBOX)}

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course
-from autograder.demo import scratch_course
-from autograder.release import release_lab
 from autograder.sandbox import _children, sandbox_problem
 from autograder.submissions import solved, submit
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -31,8 +30,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def course(tmp_path):
-    course = scratch_course(KIT, tmp_path, [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path, [LAB])  # a copy of the process's one release of the lab
     for student in STUDENTS:
         submit(course, student, LAB, solved(course, LAB))
     return course

@@ -29,9 +29,9 @@ from autograder.feedback import visible_text
 from autograder.feedback_page import inline_html, question_titles
 from autograder.grade import grade
 from autograder.records import load_record
-from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import PLANTED_MISTAKES, solved, submit, untouched, with_mistake
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -61,8 +61,7 @@ def typed_into_the_test(course):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = scratch_course(KIT, tmp_path_factory.mktemp("student_feedback") / "course", [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path_factory.mktemp("student_feedback") / "course", [LAB])  # a copy of the process's one release of the lab
     submit(course, "alice", LAB, solved(course, LAB))
     submit(course, "carol", LAB, with_mistake(course, LAB))
     submit(course, "frank", LAB, typed_into_the_test(course))
