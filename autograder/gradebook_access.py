@@ -124,21 +124,38 @@ def released(gb, lab: str) -> bool:
         return False
 
 
+def recorded_tests(gb, lab: str) -> tuple[dict[str, str], dict[str, float]]:
+    """By grade id, the text of each cell nbgrader keeps (locked cells, answers, tests with their hidden region) and
+    the points of each graded one, as the open gradebook ``gb`` recorded them at ``lab``'s last release."""
+    stored = gb.find_notebook(lab, lab)
+    return {cell.name: cell.source for cell in stored.source_cells}, {cell.name: cell.max_score
+                                                                       for cell in stored.grade_cells}
+
+
+def if_released(url: str, lab: str, action):
+    """``action(gb)`` on the gradebook at ``url`` if ``lab`` was released into it, else None (a SQLite file that does
+    not exist is not created)."""
+    from nbgrader.api import Gradebook
+    file = sqlite_file(url)
+    if file and not file.is_file():
+        return None
+    with Gradebook(url) as gb:
+        return action(gb) if released(gb, lab) else None
+
+
 def changed_since_release(gb, lab: str, nb) -> list[str]:
     """What the source notebook ``nb`` of ``lab`` no longer has as the open gradebook ``gb`` recorded it at release:
     the text of a locked cell (a test with its hidden region, say), a test's points, a cell added or taken out.
     nbgrader grades by the gradebook's copy, so any of these means that students would be graded by the old one."""
     from .judge.cells import split_hidden
-    stored = gb.find_notebook(lab, lab)
+    kept, points = recorded_tests(gb, lab)
     cells = {meta["grade_id"]: (cell, meta) for cell in nb.cells
              if (meta := cell.get("metadata", {}).get("nbgrader", {})).get("grade_id")}
-    kept = {cell.name: cell for cell in stored.source_cells}
-    points = {cell.name: cell.max_score for cell in stored.grade_cells}
     changes = [f"cell {name} is new" for name in cells if name not in kept]
     changes += [f"cell {name} was taken out" for name in kept if name not in cells]
     for name, (cell, meta) in cells.items():
-        if name in kept and meta.get("locked") and not meta.get("solution") and cell.source != kept[name].source:
-            hidden_only = split_hidden(cell.source)[0] == split_hidden(kept[name].source)[0]
+        if name in kept and meta.get("locked") and not meta.get("solution") and cell.source != kept[name]:
+            hidden_only = split_hidden(cell.source)[0] == split_hidden(kept[name])[0]
             changes.append(f"{name}'s hidden tests were edited" if hidden_only else f"{name} was edited")
         if name in points and meta.get("grade") and float(meta.get("points", 0)) != points[name]:
             changes.append(f"{name} is worth {float(meta.get('points', 0)):g} points, released with {points[name]:g}")
@@ -146,27 +163,14 @@ def changed_since_release(gb, lab: str, nb) -> list[str]:
 
 
 def tests_changed_since_release(url: str, lab: str, nb) -> list[str]:
-    """``changed_since_release`` in the gradebook at ``url``, if ``lab`` was released into it (else nothing to say;
-    a SQLite file that does not exist is not created)."""
-    from nbgrader.api import Gradebook
-    file = sqlite_file(url)
-    if file and not file.is_file():
-        return []
-    with Gradebook(url) as gb:
-        return changed_since_release(gb, lab, nb) if released(gb, lab) else []
+    """``changed_since_release`` in the gradebook at ``url``, if ``lab`` was released into it (else nothing to say)."""
+    return if_released(url, lab, lambda gb: changed_since_release(gb, lab, nb)) or []
 
 
 def require_released(url: str, lab: str, then: str) -> None:
     """Raise CourseError unless ``lab`` was released into the gradebook at ``url`` (a SQLite file that does not exist
     is not created); ``then`` is the command to run again once the lab is graded."""
-    file = sqlite_file(url)
-    if file and not file.is_file() or not _released_at(url, lab):
+    if not if_released(url, lab, lambda gb: True):
         raise CourseError(f"{lab} has not been released into the gradebook yet, so nothing of it was graded. Release "
                           f"it (`python -m autograder release {lab}`), grade it (`python -m autograder grade {lab}`), "
                           f"then run `{then}` again.")
-
-
-def _released_at(url: str, lab: str) -> bool:
-    from nbgrader.api import Gradebook
-    with Gradebook(url) as gb:
-        return released(gb, lab)

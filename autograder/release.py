@@ -9,16 +9,15 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .canary import canary_course
-from .course import CONFIG_FILE, Course, CourseError, sqlite_file
+from .course import CONFIG_FILE, Course, CourseError
 from .findings import changed_tests
-from .gradebook_access import released
+from .gradebook_access import if_released, recorded_tests
 from .judge.cells import format_problems
 from .leaks import Leak, find_leaks
 
@@ -84,15 +83,11 @@ def recorded_release(course: Course, lab: str) -> nbformat.NotebookNode | None:
     """release/'s student version with each test as the gradebook recorded it at the lab's last release (its hidden
     part cut as nbgrader cuts it, its points as recorded): the version students worked on, even where release/ was
     replaced since (by a ``git pull`` of a newer kit, say). None if there is no such release or notebook."""
-    nb, url = _readable(course.release_notebook(lab)), course.db_url()
-    if nb is None or (file := sqlite_file(url)) and not file.is_file():
+    nb = _readable(course.release_notebook(lab))
+    recorded = if_released(course.db_url(), lab, lambda gb: recorded_tests(gb, lab)) if nb is not None else None
+    if recorded is None:
         return None
-    with Gradebook(url) as gb:
-        if not released(gb, lab):
-            return None
-        stored = gb.find_notebook(lab, lab)
-        sources = {cell.name: cell.source for cell in stored.source_cells}
-        points = {cell.name: cell.max_score for cell in stored.grade_cells}
+    sources, points = recorded
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") in sources:
