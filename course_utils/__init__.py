@@ -1,7 +1,7 @@
 """Student-facing NumPy helpers for the neural-networks-from-scratch course.
 
 Modules:
-    course_utils.data       toy data sets, CIFAR-10, splits, one-hot, minibatches, scaling
+    course_utils.data       toy data sets, CIFAR-10, splits, one-hot, scaling
     course_utils.gradcheck  numerical gradients and gradient checks
     course_utils.training   ``fit``: a training loop for your ``loss_and_grads`` function
     course_utils.plots      learning curves, decision boundaries, weights, confusion matrices

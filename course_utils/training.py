@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data.preprocessing import iterate_minibatches
 from .progress import progress_bar
 
 EVALUATION_CHUNK_ROWS = 2048
@@ -82,6 +81,18 @@ def _resolve_update(update):
         f"Unknown update {update!r}: use one of {sorted(UPDATE_RULES)} or pass a function "
         "update(params, grads, lr) that changes params in place."
     )
+
+
+def _minibatches(X, y, batch_size, rng):
+    """One epoch of ``(X_batch, y_batch)`` pairs in a fresh random order (a generator); the last may be smaller.
+
+    The order sorts one uniform random key per sample (every order is equally likely), drawn from ``rng``
+    (a numpy Generator), so calling this once per epoch gives a new, reproducible order every epoch.
+    """
+    order = np.argsort(rng.random(len(X)), kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        yield np.take(X, rows, axis=0), np.take(y, rows, axis=0)
 
 
 def _check_positive_int(value, name):
@@ -247,7 +258,7 @@ def fit(loss_and_grads, params, X, y, *, epochs=10, batch_size=64, lr=0.01, upda
         with np.errstate(all="ignore"):
             for epoch in range(1, epochs + 1):
                 first_loss_of_epoch = len(history.loss)
-                batches = iterate_minibatches(X, y, batch_size, rng)
+                batches = _minibatches(X, y, batch_size, rng)
                 for iteration, (X_batch, y_batch) in enumerate(batches, start=1):
                     loss, grads = loss_and_grads(params, X_batch, y_batch)
                     loss = float(loss)

@@ -90,7 +90,7 @@ def test_a_traceback_through_course_utils_shows_no_secret(tmp_path):
     nb = new_notebook(cells=[new_code_cell(
         "import numpy as np\nimport course_utils.training as training\n\n"
         "def stopped(*args):\n    raise KeyboardInterrupt\n\n"
-        "training.iterate_minibatches = stopped\n"
+        "training._minibatches = stopped\n"
         "training.fit(lambda params, X, y: (0.0, {'W': params['W']}), {'W': np.zeros((3, 1))}, np.zeros((8, 3)), "
         "np.zeros(8, dtype=np.int64), epochs=1, progress=False)")])
     unix_sockets = Config({"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "kernel")}})  # no port race

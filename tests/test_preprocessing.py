@@ -1,11 +1,10 @@
-"""Tests of splits, one-hot encoding, minibatches and feature scaling in course_utils.data."""
+"""Tests of splits, one-hot encoding and feature scaling in course_utils.data."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from course_utils.data import (iterate_minibatches, one_hot, standardize, subtract_mean_image,
-                               train_val_split)
+from course_utils.data import one_hot, standardize, subtract_mean_image, train_val_split
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -56,46 +55,6 @@ def test_one_hot_matches_identity_rows(labels, extra):
 def test_one_hot_rejects_bad_labels(y, num_classes, error, match):
     with pytest.raises(error, match=match):
         one_hot(y, num_classes)
-
-
-@FAST
-@given(n=st.integers(1, 300), batch_size=st.integers(1, 64), seed=st.integers(0, 1000))
-def test_minibatches_cover_every_sample_once_per_epoch(n, batch_size, seed):
-    X, y = _numbered_samples(n)
-    batches = list(iterate_minibatches(X, y, batch_size, np.random.default_rng(seed)))
-    assert [len(yb) for _, yb in batches[:-1]] == [batch_size] * (len(batches) - 1)
-    assert 1 <= len(batches[-1][1]) <= batch_size
-    seen = np.concatenate([yb for _, yb in batches])
-    np.testing.assert_array_equal(np.sort(seen), np.arange(n))
-    for Xb, yb in batches:
-        np.testing.assert_array_equal(Xb[:, 0], yb)
-
-
-def _epoch_orders(seed, epochs=3, n=50):
-    X, y = _numbered_samples(n)
-    rng = np.random.default_rng(seed)
-    return [np.concatenate([yb for _, yb in iterate_minibatches(X, y, 8, rng)]) for _ in range(epochs)]
-
-
-def test_minibatch_order_changes_every_epoch_and_repeats_for_a_seed():
-    orders = _epoch_orders(seed=1)
-    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
-    for a, b in zip(orders, _epoch_orders(seed=1)):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_minibatches_without_shuffle_keep_order():
-    X, y = _numbered_samples(10)
-    seen = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=None, shuffle=False)])
-    np.testing.assert_array_equal(seen, np.arange(10))
-
-
-def test_minibatches_validate_arguments_immediately():
-    X, y = _numbered_samples(10)
-    with pytest.raises(ValueError, match="rows"):
-        iterate_minibatches(X, y[:5], 4, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="batch_size"):
-        iterate_minibatches(X, y, 0, np.random.default_rng(0))
 
 
 @FAST

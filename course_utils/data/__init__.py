@@ -1,7 +1,6 @@
-"""Data sets and preprocessing: 2-D toy problems, CIFAR-10, MNIST, splits, minibatches and scaling."""
+"""Data sets and preprocessing: 2-D toy problems, CIFAR-10, MNIST, splits, one-hot targets and scaling."""
 
 from .preprocessing import (
-    iterate_minibatches,
     one_hot,
     standardize,
     subtract_mean_image,
@@ -13,7 +12,6 @@ __all__ = [
     "CIFAR10_CLASSES",
     "MNIST_FILES",
     "MNIST_MIRRORS",
-    "iterate_minibatches",
     "load_cifar10",
     "load_mnist",
     "make_circles",

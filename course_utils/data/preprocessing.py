@@ -1,4 +1,4 @@
-"""Preparing data for training: splits, one-hot targets, minibatches and feature scaling.
+"""Preparing data for training: splits, one-hot targets and feature scaling.
 
 Arrays follow the course convention: ``X`` has shape (N, D) with one sample per row and labels ``y``
 have shape (N,) (int64) or (N, k) for targets.
@@ -12,12 +12,6 @@ def _check_same_length(X, y):
         raise ValueError(
             f"X and y must have one row per sample, but X has {len(X)} rows and y has {len(y)}."
         )
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
 
 
 def _as_float_array(X):
@@ -87,39 +81,6 @@ def one_hot(y, num_classes=None, dtype=np.float32):
     encoded = np.zeros((labels.size, num_classes), dtype=dtype)
     encoded[np.arange(labels.size), labels] = 1
     return encoded
-
-
-def iterate_minibatches(X, y, batch_size, rng=None, shuffle=True):
-    """Minibatches covering every sample exactly once (one epoch).
-
-    Each call draws a fresh permutation from ``rng``: calling it once per epoch with the same
-    Generator gives a new, reproducible order every epoch. The last batch is smaller when
-    ``batch_size`` does not divide N.
-
-    Args:
-        X: (N, ...) array of samples; y: (N, ...) labels or targets.
-        batch_size: maximum number of samples per batch, >= 1.
-        rng: numpy Generator (or int seed); needed only when ``shuffle`` is True.
-        shuffle: False keeps the original order (the batches are then views, without copies).
-
-    Returns:
-        A generator of (X_batch, y_batch) pairs with the dtypes of X and y.
-    """
-    _check_same_length(X, y)
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if not shuffle:
-        return ((X[start:start + batch_size], y[start:start + batch_size])
-                for start in range(0, len(X), batch_size))
-    if rng is None:
-        raise ValueError("iterate_minibatches needs rng (a numpy Generator) when shuffle=True.")
-    order = np.random.default_rng(rng).permutation(len(X))
-    return _batches_in_order(X, y, order, batch_size)
-
-
-def _batches_in_order(X, y, order, batch_size):
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        yield np.take(X, idx, axis=0), np.take(y, idx, axis=0)
 
 
 def standardize(X_train, *X_others, eps=1e-8):
