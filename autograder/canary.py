@@ -177,7 +177,7 @@ def scratch_course(course: Course, lab: str, root: Path | None = None) -> Course
         raise CourseError(
             f"release/{lab} is not what source/{lab} generates ({'; '.join(stale[:3])}): source/ changed since the "
             f"lab was last released, or release/ did. Students would be graded by the tests of that earlier release. "
-            f"Release it again (python -m autograder release {lab}), then grade: everyone is then graded by the tests "
+            f"Release it again ({course.command('release', lab)}), then grade: everyone is then graded by the tests "
             "of source/ (the versions students worked on are kept).")
     submit(canary, STUDENT, lab, solved(course, lab))
     return canary
@@ -227,7 +227,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
                 f"but those. Install the kit there from this course root: {install_command(course.root)}")
     if "numpy_error" in env or "probe_error" in env:
         return (f"{scored} Graded kernels cannot run Python with NumPy: "
-                f"{env.get('numpy_error') or env.get('probe_error')}. Run `python -m autograder doctor` for details.")
+                f"{env.get('numpy_error') or env.get('probe_error')}. Run `{course.command('doctor')}` for details.")
     source = course.source_notebook(lab).read_text()
     errors = {o.get("ename"): o.get("evalue", "") for cell in graded.cells for o in cell.get("outputs", [])
               if o.get("output_type") == "error"} if graded is not None else {}
@@ -243,8 +243,8 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
                     + (env.get("data_error") or (", ".join(env.get("data_files") or []) or "nothing")))
             return (f"{scored} {lab} needs {name}, and graded kernels have no internet: {seen}. Put {files} in a "
                     "folder readable by every user (graded kernels run as an unprivileged user), and run grade "
-                    f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data python -m autograder grade {lab}.")
+                    f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data {course.command('grade', lab)}.")
     lost = ("; ".join(item.rstrip(".") for item in result.lost)
             or "no test failed, but the notebook did not run to the end")
     return (f"{scored} {'' if full else f'What it lost: {lost}. '}Check the grading environment with "
-            f"`python -m autograder doctor {lab}`; if the solution itself is wrong, fix source/ and release again.")
+            f"`{course.command('doctor', lab)}`; if the solution itself is wrong, fix source/ and release again.")

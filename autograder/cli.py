@@ -76,7 +76,7 @@ def cmd_release(course: Course, args) -> int:
                 f"the gradebook's tests: {change}" for change in tests_changed_since_release(
                     url, lab, nbformat.read(course.source_notebook(lab), as_version=4))])
             print(f"{lab}: " + ("in sync with source/" if not problems else
-                                f"OUT OF SYNC: release it again (python -m autograder release {lab})"))
+                                f"OUT OF SYNC: release it again ({course.command('release', lab)})"))
         else:
             with lab_lock(course, lab, "release"):
                 problems = release_lab(course, lab)
@@ -132,7 +132,7 @@ def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | No
         return None
     return (f"Scores above are the automatic ones and the hand grades given: "
             f"{waiting(sum(pending.values()), len(pending))} ({WAITING_KINDS}): grade them in nbgrader's formgrader "
-            f"(`jupyter lab`, then Nbgrader > Formgrader); `python -m autograder feedback {lab}` waits for them.")
+            f"(`jupyter lab`, then Nbgrader > Formgrader); `{course.command('feedback', lab)}` waits for them.")
 
 
 def cmd_feedback(course: Course, args) -> int:
@@ -142,8 +142,8 @@ def cmd_feedback(course: Course, args) -> int:
     missing = without_page(course, args.lab)
     if missing:
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
-              f"ended: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run `python -m "
-              f"autograder grade {args.lab}`, then feedback again.", file=sys.stderr)
+              f"ended: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run "
+              f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0
 
@@ -154,7 +154,7 @@ def cmd_export(course: Course, args) -> int:
     header, rows = grade_rows(course, args.labs or None)
     write_table(header, rows, out)
     print(f"Wrote {out}")
-    for warning in filter(None, [ungraded_warning(rows, out.name), pending_warning(rows, out.name)]):
+    for warning in filter(None, [ungraded_warning(rows, out.name, course.root), pending_warning(rows, out.name)]):
         print(warning, file=sys.stderr)
     warn_if_being_graded(course, args.labs or course.labs())
     return 0
@@ -199,7 +199,8 @@ def cmd_student_kit(course: Course, args) -> int:
 def cmd_doctor(course: Course, args) -> int:
     from .doctor import doctor, full_run
     if args.full and not args.lab:
-        print("doctor --full needs a lab, e.g. `python -m autograder doctor lab5_cifar10_mlp --full`", file=sys.stderr)
+        print(f"doctor --full needs a lab, e.g. `{course.command('doctor', 'lab5_cifar10_mlp', '--full')}`",
+              file=sys.stderr)
         return 2
     report, healthy = doctor(course, args.lab, sandbox=not args.unsafe_no_sandbox)
     print(report, flush=True)

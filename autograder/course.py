@@ -166,6 +166,10 @@ class Course:
         return (f"Cannot write {what} to {path}: its permissions do not let you write it. Fix them (chmod -R u+w "
                 f"{shell_word(path)}), then run the command again.")
 
+    def command(self, *words: str) -> str:
+        """``python -m autograder WORDS`` on this course, to paste into a shell (``command_line``)."""
+        return command_line(self.root, *words)
+
     def db_url(self) -> str:
         """The gradebook's database URL: ``sqlite:///<root>/gradebook.db`` unless nbgrader_config.py sets
         ``c.CourseDirectory.db_url`` (e.g. PostgreSQL for a large course)."""
@@ -176,6 +180,19 @@ def shell_word(text: str | os.PathLike) -> str:
     """``text`` (a path, say) as one word of a command to paste into a shell: quoted when it holds a space, an
     apostrophe or another character the shell would read."""
     return shlex.quote(str(text))
+
+
+def command_line(root: str | os.PathLike, *words: str) -> str:
+    """``python -m autograder WORDS`` (``words``: a command and its arguments, e.g. "release", lab) on the course at
+    ``root``, as a message suggests it, to paste into a shell: with ``--root <root>`` unless the course root is the
+    current folder (a command run with ``--root`` from elsewhere, by cron say, suggests ones that work there too)."""
+    root = Path(root).resolve()
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the current folder was deleted
+        here = None
+    where = [] if root == here else ["--root", root]
+    return " ".join(shell_word(word) for word in ["python", "-m", "autograder", *where, *words])
 
 
 def install_command(root: Path | None, kit: str = ".") -> str:

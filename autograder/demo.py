@@ -123,13 +123,13 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
   grade table  {root / 'grades.csv'}
 
 Next, try:
-  python -m autograder --root {shell_root} report {LAB}
+  {course.command('report', LAB)}
       per-question analytics (HTML and CSV) under reports/
   cd {shell_root} && jupyter lab
       then Nbgrader > Formgrader: grade the written answers of alice and carol
-  python -m autograder --root {shell_root} feedback {LAB}
+  {course.command('feedback', LAB)}
       refuses while written answers are not graded yet; then writes final pages
-  python -m autograder --root {shell_root} export
+  {course.command('export')}
       the grade table again, after hand grading
 In your own course root: python -m autograder release LAB, then grade LAB, feedback LAB, export.""")
     return 0

@@ -32,7 +32,7 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
                                                                                as_version=4))
         if changes:
             check(False, f"source/{released_lab} changed since it was released ({'; '.join(changes[:3])}): grade "
-                         f"refuses until it is released again (python -m autograder release {released_lab})")
+                         f"refuses until it is released again ({course.command('release', released_lab)})")
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")
@@ -72,7 +72,7 @@ def _canary_report(course: Course, lab: str, sandbox: bool, env: dict, lines: li
     from .preprocessors import cell_key
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
-        raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
+        raise CourseError(f"{lab} has not been released yet: run `{course.command('release', lab)}` first.")
     result = run_canary(course, lab, sandbox, environment=env, own_folder=True)  # beside a running grade, too
     lines.append(f"Canary ({lab}'s own solution, graded as a submission would be):")
     mark = "ok" if result.full_marks else "PROBLEM"
@@ -106,7 +106,7 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
 
     course.check_lab(lab)
     if not course.release_notebook(lab).is_file():
-        raise CourseError(f"{lab} has not been released yet: run `python -m autograder release {lab}` first.")
+        raise CourseError(f"{lab} has not been released yet: run `{course.command('release', lab)}` first.")
     nb = solved(course, lab)
     cell_seconds, error = {}, None
     environment = {key: value for key, value in os.environ.items() if key != "NBGRADER_EXECUTION"}

@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError, sqlite_file, write_whole
+from .course import Course, CourseError, command_line, sqlite_file, write_whole
 from .hand_grades import waiting
 from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
 
@@ -101,8 +101,8 @@ def grade_rows(course: Course, labs: list[str] | None = None) -> tuple[list[str]
     url = course.db_url()
     if (gradebook := sqlite_file(url)) and not gradebook.is_file():
         raise CourseError(f"This course has no gradebook yet ({gradebook}): nothing was "
-                          "released or graded here. Release a lab (`python -m autograder release LAB`), grade it "
-                          "(`python -m autograder grade LAB`), then run this again.")
+                          f"released or graded here. Release a lab (`{course.command('release', 'LAB')}`), grade it "
+                          f"(`{course.command('grade', 'LAB')}`), then run this again.")
     submitted = {lab: students for lab in labs or course.labs() if (students := course.students(lab))}
     columns = question_columns(course, list(submitted))
     questions, rows, plugin = [], [], late_plugin(course.config())
@@ -170,9 +170,9 @@ def pending_warning(rows: list[dict], file_name: str) -> str | None:
             "Formgrader > Manage Submissions) and export again.")
 
 
-def ungraded_warning(rows: list[dict], file_name: str) -> str | None:
-    """What to tell an instructor about the submissions not graded yet in ``rows`` (their total of 0 is no grade),
-    or None if every submission was graded."""
+def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None:
+    """What to tell an instructor about the submissions not graded yet in ``rows`` of the course at ``root`` (their
+    total of 0 is no grade), or None if every submission was graded."""
     by_lab = {}
     for row in rows:
         if row["status"] == Status.NOT_GRADED:
@@ -180,8 +180,8 @@ def ungraded_warning(rows: list[dict], file_name: str) -> str | None:
     if not by_lab:
         return None
     count = sum(by_lab.values())
+    regrade = command_line(root, "grade", next(iter(by_lab)) if len(by_lab) == 1 else "LAB")
     return (f"warning: {count} submission{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} not graded yet "
             f"({', '.join(f'{lab}: {n}' for lab, n in by_lab.items())}); {'their rows' if count != 1 else 'its row'} "
             f"in {file_name} say{'' if count != 1 else 's'} {Status.NOT_GRADED}, with a total of 0. Grade "
-            f"{'them' if count != 1 else 'it'} (python -m autograder grade "
-            f"{next(iter(by_lab)) if len(by_lab) == 1 else 'LAB'}) and export again.")
+            f"{'them' if count != 1 else 'it'} ({regrade}) and export again.")

@@ -72,11 +72,11 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     if not allow_pending:
         pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
         if pending:
-            raise CourseError(pending_message(lab, pending))
+            raise CourseError(pending_message(course, lab, pending))
     problem = course.not_writable("feedback pages", course.lab_folders(course.root / "feedback", lab))
     if problem:
         raise CourseError(problem)
-    require_released(course.db_url(), lab, f"python -m autograder feedback {lab}")
+    require_released(course, lab, "feedback")
     if graded:
         config = course.config()
         coursedir = course.coursedir(config)
@@ -130,14 +130,14 @@ def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, 
     return pending
 
 
-def pending_message(lab: str, pending: dict[str, int]) -> str:
+def pending_message(course: Course, lab: str, pending: dict[str, int]) -> str:
     students = sorted(pending)
     named = ", ".join(students[:NAMED]) + (f" and {len(students) - NAMED} more" if len(students) > NAMED else "")
     answers, submissions = sum(pending.values()), len(pending)
     return (f"{lab}: {waiting(answers, submissions)} ({named}; {WAITING_KINDS}), so no feedback was written. "
             "Grade them in nbgrader's formgrader (run `jupyter lab`, "
-            f"then Nbgrader > Formgrader > Manage Submissions) and run `python -m autograder feedback {lab}` "
-            f"again; or run `python -m autograder feedback {lab} --allow-pending` to write the pages now, "
+            f"then Nbgrader > Formgrader > Manage Submissions) and run `{course.command('feedback', lab)}` "
+            f"again; or run `{course.command('feedback', lab, '--allow-pending')}` to write the pages now, "
             "where those answers read \"not graded yet\".")
 
 

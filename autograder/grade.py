@@ -407,10 +407,10 @@ def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None 
         if shard:
             raise CourseError(f"The gradebook ({_safe_url(course)}) has no {lab} yet, and shards do not release "
                               f"(all of them would rewrite release/ and the gradebook at once). Run "
-                              f"`python -m autograder release {lab}` once, then start the shards.")
+                              f"`{course.command('release', lab)}` once, then start the shards.")
         raise CourseError(f"{lab} has not been released into the gradebook ({_safe_url(course)}) yet, so its tests "
-                          f"are unknown and nothing was graded. Release it first: `python -m autograder release "
-                          f"{lab}` (it writes release/{lab}/ and records the tests), then run grade again.")
+                          f"are unknown and nothing was graded. Release it first: `{course.command('release', lab)}` "
+                          f"(it writes release/{lab}/ and records the tests), then run grade again.")
     changes = _with_gradebook(course, lambda gb: changed_since_release(
         gb, lab, nbformat.read(course.source_notebook(lab), as_version=4)))
     if changes:
@@ -418,7 +418,7 @@ def ensure_in_gradebook(course: Course, lab: str, shard: tuple[int, int] | None 
             f"source/{lab} changed since the lab was released ({'; '.join(changes[:3])}"
             f"{f'; and {len(changes) - 3} more' if len(changes) > 3 else ''}), and nbgrader grades by the tests "
             f"recorded at release: students would be graded by the old ones. Nothing was graded. Release it again "
-            f"(python -m autograder release {lab}), then grade: everyone is then graded by the tests of source/ (the "
+            f"({course.command('release', lab)}), then grade: everyone is then graded by the tests of source/ (the "
             "versions students worked on are kept).")
 
 

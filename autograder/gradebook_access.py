@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from .course import CourseError, install_command, sqlite_file
+from .course import Course, CourseError, install_command, sqlite_file
 
 WHERE = "c.CourseDirectory.db_url in nbgrader_config.py"
 
@@ -167,10 +167,10 @@ def tests_changed_since_release(url: str, lab: str, nb) -> list[str]:
     return if_released(url, lab, lambda gb: changed_since_release(gb, lab, nb)) or []
 
 
-def require_released(url: str, lab: str, then: str) -> None:
-    """Raise CourseError unless ``lab`` was released into the gradebook at ``url`` (a SQLite file that does not exist
-    is not created); ``then`` is the command to run again once the lab is graded."""
-    if not if_released(url, lab, lambda gb: True):
+def require_released(course: Course, lab: str, then: str) -> None:
+    """Raise CourseError unless ``lab`` was released into the course's gradebook (a SQLite file that does not exist
+    is not created); ``then`` is the command ("feedback", "report") to run on ``lab`` again once it is graded."""
+    if not if_released(course.db_url(), lab, lambda gb: True):
         raise CourseError(f"{lab} has not been released into the gradebook yet, so nothing of it was graded. Release "
-                          f"it (`python -m autograder release {lab}`), grade it (`python -m autograder grade {lab}`), "
-                          f"then run `{then}` again.")
+                          f"it (`{course.command('release', lab)}`), grade it (`{course.command('grade', lab)}`), "
+                          f"then run `{course.command(then, lab)}` again.")

@@ -76,7 +76,7 @@ def analyse(course: Course, lab: str) -> tuple[list[Question], list[dict]]:
     """The lab's questions with their numbers, and the export rows they come from."""
     course.check_lab(lab)
     _, rows = grade_rows(course, [lab])  # one lab: its questions' columns are their grade ids
-    require_released(course.db_url(), lab, f"python -m autograder report {lab}")
+    require_released(course, lab, "report")
     rows = [row for row in rows if row["lab"] == lab]
     questions = [Question(grade_id, points) for grade_id, points in _points(course, lab).items()]
     for row in rows:

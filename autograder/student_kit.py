@@ -120,11 +120,12 @@ def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Pat
     are (a student's home folder) adds one folder.
     """
     if not labs:
-        raise CourseError("Name the labs the kit hands out, e.g. `python -m autograder student-kit "
-                          f"{(course.labs() or ['lab1_initialization'])[0]}`. Later labs give earlier labs' code as "
-                          "ready-made helpers, answers included (Lab 2 has Lab 1's network), so hand out each lab once "
-                          "the labs before it are due. Name them all to hand out every lab at once (after the course, "
-                          f"say). Labs in this course: {', '.join(course.labs()) or 'none'}.")
+        first = (course.labs() or ["lab1_initialization"])[0]
+        raise CourseError(f"Name the labs the kit hands out, e.g. `{course.command('student-kit', first)}`. Later "
+                          "labs give earlier labs' code as ready-made helpers, answers included (Lab 2 has Lab 1's "
+                          "network), so hand out each lab once the labs before it are due. Name them all to hand out "
+                          "every lab at once (after the course, say). Labs in this course: "
+                          f"{', '.join(course.labs()) or 'none'}.")
     package = course.root / "student"
     absent = [path for path in (package / "pyproject.toml", package / "requirements.txt",
                                 package / "course_utils" / "__init__.py") if not path.is_file()]
@@ -137,11 +138,11 @@ def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Pat
     missing = [lab for lab in labs if f"release/{lab}/{lab}.ipynb" not in items]
     if missing:
         raise CourseError(f"These labs have no student version yet: {', '.join(missing)}. "
-                          "Run `python -m autograder release` first.")
+                          f"Run `{course.command('release')}` first.")
     leaking = secrets_in(course, labs, items)
     if leaking:
         raise CourseError("The kit would give instructor text away:\n  " + "\n  ".join(leaking) +
-                          "\nRun `python -m autograder release` to regenerate release/, then try again.")
+                          f"\nRun `{course.command('release')}` to regenerate release/, then try again.")
     target = out or course.root / "student-kit.zip"
     tmp = target.with_name(f".{target.name}.tmp")
     try:

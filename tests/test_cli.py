@@ -228,8 +228,9 @@ def test_feedback_and_report_of_a_lab_not_released_say_to_release_and_grade_it_f
     for command in (["feedback", lab, "--allow-pending"], ["report", lab]):
         said = run(*command)
         assert said.returncode == 2 and "Traceback" not in said.stderr, said.stderr
-        assert f"Release it (`python -m autograder release {lab}`), grade it (`python -m autograder grade {lab}`), " \
-               f"then run `python -m autograder {command[0]} {lab}` again." in said.stderr
+        course = Course(root)  # run from another folder: the commands name the course
+        assert f"Release it (`{course.command('release', lab)}`), grade it (`{course.command('grade', lab)}`), " \
+               f"then run `{course.command(command[0], lab)}` again." in said.stderr
     assert not (root / "feedback").exists() and not (root / "reports").exists()
 
 

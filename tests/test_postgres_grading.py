@@ -182,7 +182,7 @@ def test_a_shard_refuses_to_release_the_lab_itself(postgres, tmp_path):  # noqa:
     result = subprocess.run(cli(course, "grade", LAB, "--shard", "0/1", "--unsafe-no-sandbox"),  # refused before
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert f"python -m autograder release {LAB}` once, then start the shards" in result.stderr
+    assert f"`{course.command('release', LAB)}` once, then start the shards" in result.stderr
     assert "postgresql://postgres@/unreleased" in result.stderr
     assert not (course.root / "release").exists()
 

@@ -9,6 +9,7 @@ of its xdist group. The item report's other numbers are tested in test_pipeline.
 import csv
 import io
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -104,10 +105,12 @@ def test_export_warns_of_submissions_not_graded_yet_by_lab():
     rows = [{"student_id": student, "lab": lab, "total": "0", "max_total": "", "status": status}
             for student, lab, status in [("ana", "lab1", "graded"), ("ben", "lab3", "not_graded"),
                                          ("cho", "lab3", "not_graded"), ("dan", "lab5", "not_graded")]]
-    assert ungraded_warning(rows, "g.csv") == (
+    assert ungraded_warning(rows, "g.csv", Path.cwd()) == (
         "warning: 3 submissions are not graded yet (lab3: 2, lab5: 1); their rows in g.csv say not_graded, with a "
         "total of 0. Grade them (python -m autograder grade LAB) and export again.")
-    assert ungraded_warning(rows[:2], "g.csv") == (
+    assert ungraded_warning(rows[:2], "g.csv", Path.cwd()) == (
         "warning: 1 submission is not graded yet (lab3: 1); its row in g.csv says not_graded, with a total of 0. "
         "Grade it (python -m autograder grade lab3) and export again.")
-    assert ungraded_warning(rows[:1], "g.csv") is None
+    assert "Grade it (python -m autograder --root /srv/course grade lab3) and export again." in \
+        ungraded_warning(rows[:2], "g.csv", Path("/srv/course"))  # exported from another folder
+    assert ungraded_warning(rows[:1], "g.csv", Path.cwd()) is None

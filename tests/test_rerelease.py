@@ -1,6 +1,7 @@
 """A test fixed and the lab released again after students started: those who worked on the first release are
 graded by the fixed test without being told they edited it; a student who did edit a test still is."""
 import copy
+import re
 import shutil
 from pathlib import Path
 
@@ -42,8 +43,8 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
     nbformat.write(source, course.source_notebook(LAB))
     with pytest.raises(CourseError, match=rf"^source/{LAB} changed since the lab was released \(test_predict was "
                        rf"edited\), and nbgrader grades by the tests recorded at release: "
-                       rf"students would be graded by the old ones. Nothing was graded. Release it again \(python -m "
-                       rf"autograder release {LAB}\), then grade"):
+                       rf"students would be graded by the old ones. Nothing was graded. Release it again "
+                       rf"\({re.escape(course.command('release', LAB))}\), then grade"):
         grade(course, LAB, workers=2, progress=False)  # before: the canary failed, and its advice was the doctor's
     assert load_record(course, LAB, "worked_on_the_first") is None
     assert release_lab(course, LAB) == []
@@ -75,7 +76,7 @@ def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_r
     assert out_of_sync(course, LAB) == []  # release/ is what source/ generates: nothing there to see
     assert main(["--root", str(course.root), "release", "--check", LAB]) == 1  # but the gradebook's tests are old
     assert capsys.readouterr().out.splitlines() == [
-        f"{LAB}: OUT OF SYNC: release it again (python -m autograder release {LAB})",
+        f"{LAB}: OUT OF SYNC: release it again ({course.command('release', LAB)})",
         "  the gradebook's tests: test_predict's hidden tests were edited"]
     if not skip_canary:
         report, healthy = doctor(course, sandbox=False)  # with no lab named: it looks at every lab released

@@ -121,7 +121,7 @@ def test_feedback_refuses_while_written_answers_are_pending_and_says_how_many_an
     message = result.stderr
     # alice and carol wrote 4 answers each; dave and erin could not be graded, so they have none pending
     assert f"{LAB}: 8 answers in 2 submissions wait to be graded by hand (alice, carol; written answers" in message
-    assert "formgrader" in message and f"python -m autograder feedback {LAB} --allow-pending" in message
+    assert "formgrader" in message and course.command("feedback", LAB, "--allow-pending") in message
     assert "Traceback" not in message
     assert not (course.root / "feedback").exists()  # nothing was written
 
@@ -321,7 +321,7 @@ def test_grading_before_release_says_to_release_first(tmp_path):
     result = cli(course, "grade", LAB, *([] if SANDBOX else ["--unsafe-no-sandbox"]))
     assert result.returncode != 0, result.stdout + result.stderr
     assert f"{LAB} has not been released" in result.stderr
-    assert f"python -m autograder release {LAB}" in result.stderr and "Traceback" not in result.stderr
+    assert course.command("release", LAB) in result.stderr and "Traceback" not in result.stderr
     assert not course.release_notebook(LAB).exists()  # grade did not release on its own
     assert load_record(course, LAB, "alice") is None  # nothing was graded
     released = cli(course, "release", LAB)

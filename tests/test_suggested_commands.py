@@ -1,0 +1,128 @@
+"""Commands the kit's messages suggest work when pasted: run with ``--root`` from another folder (a cron job, the
+instructor's home), a message names the course with ``--root``, so that its command acts on that course and not on
+the folder it is pasted in; run from the course root, it keeps the short form."""
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+from autograder.demo import scratch_course
+from released import released_course
+
+KIT = Course(Path(__file__).resolve().parents[1])
+LAB = "lab1_initialization"
+PYTHON_FIRST = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def autograder(cwd: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *argv], cwd=cwd, capture_output=True, text=True,
+                          env=PYTHON_FIRST, timeout=600)
+
+
+def paste(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``command`` run by bash in ``cwd``, as an instructor pastes it (``python`` is the one running the tests)."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, env=PYTHON_FIRST,
+                          timeout=600)
+
+
+def suggested(message: str, before: str, after: str) -> str:
+    """The command in ``message`` between ``before`` and ``after``."""
+    match = re.search(re.escape(before) + r"(.+?)" + re.escape(after), message)
+    assert match, message
+    return match.group(1)
+
+
+def two_courses(tmp_path: Path, released: list[str]) -> tuple[Course, Course]:
+    """The course graded (its folder's name has a space and an apostrophe, to be quoted) and another course, the
+    current folder of the commands run with ``--root``."""
+    course = released_course(KIT, tmp_path / "Redes neuronales d'Ana", [LAB], released)
+    other = scratch_course(KIT, tmp_path / "other course", [LAB])
+    return course, other
+
+
+def test_grading_an_unreleased_lab_from_another_folder_suggests_a_release_of_that_course(tmp_path):
+    course, other = two_courses(tmp_path, released=[])
+    said = autograder(other.root, "--root", str(course.root), "grade", LAB, "--unsafe-no-sandbox")
+    assert said.returncode == 2, said.stdout + said.stderr
+    command = suggested(said.stderr, "Release it first: `", "`")
+    assert command == f"python -m autograder --root {shlex.quote(str(course.root))} release {LAB}"
+    pasted = paste(command, other.root)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert course.release_notebook(LAB).is_file() and (course.root / "gradebook.db").is_file()
+    assert not other.release_notebook(LAB).exists() and not (other.root / "gradebook.db").exists()
+
+    checked = autograder(other.root, "--root", str(course.root), "release", "--check", LAB)
+    assert checked.returncode == 0 and checked.stdout == f"{LAB}: in sync with source/\n", checked.stdout
+
+
+def test_a_message_from_the_course_root_keeps_the_short_form(tmp_path):
+    course, _ = two_courses(tmp_path, released=[])
+    said = autograder(course.root, "--root", ".", "grade", LAB, "--unsafe-no-sandbox")
+    assert f"Release it first: `python -m autograder release {LAB}` (it writes" in said.stderr, said.stderr
+    (tmp_path / "link").symlink_to(course.root)  # the current folder reached by another path: still the course root
+    for cwd in (course.root, tmp_path / "link"):  # the same folder, however --root and the current folder name it
+        said = autograder(cwd, "--root", str(course.root), "feedback", LAB)
+        assert f"Release it (`python -m autograder release {LAB}`), grade it (`python -m autograder grade {LAB}`), " \
+               f"then run `python -m autograder feedback {LAB}` again." in said.stderr, said.stderr
+
+
+def test_feedback_of_an_unreleased_lab_suggests_commands_on_that_course(tmp_path):
+    course, other = two_courses(tmp_path, released=[])
+    said = autograder(other.root, "--root", str(course.root), "feedback", LAB)
+    assert said.returncode == 2, said.stdout + said.stderr
+    release = suggested(said.stderr, "Release it (`", "`)")
+    assert suggested(said.stderr, "grade it (`", "`)") == release.replace(" release ", " grade ")
+    again = suggested(said.stderr, "then run `", "` again")
+    assert again == release.replace(" release ", " feedback ")
+    assert paste(release, other.root).returncode == 0
+    assert course.release_notebook(LAB).is_file() and not other.release_notebook(LAB).exists()
+    pasted = paste(again, other.root)  # released, nothing submitted: no page to write, and no refusal
+    assert pasted.returncode == 0 and "Wrote 0 feedback page(s)" in pasted.stdout, pasted.stdout + pasted.stderr
+
+
+def test_release_check_out_of_sync_suggests_a_release_of_that_course(tmp_path):
+    course, other = two_courses(tmp_path, released=[LAB])
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)
+    source.cells[0].source += "\n\nA sentence added after the release."
+    nbformat.write(source, course.source_notebook(LAB))
+    said = autograder(other.root, "--root", str(course.root), "release", "--check", LAB)
+    assert said.returncode == 1, said.stdout + said.stderr
+    command = suggested(said.stdout, "OUT OF SYNC: release it again (", ")\n")
+    pasted = paste(command, other.root)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    checked = autograder(other.root, "--root", str(course.root), "release", "--check", LAB)
+    assert checked.returncode == 0 and checked.stdout == f"{LAB}: in sync with source/\n", checked.stdout
+    assert not other.release_notebook(LAB).exists()
+
+
+def test_export_and_student_kit_suggest_commands_on_that_course(tmp_path):
+    course, other = two_courses(tmp_path, released=[])
+    root = shlex.quote(str(course.root))
+    said = autograder(other.root, "--root", str(course.root), "export")
+    assert said.returncode == 2 and "This course has no gradebook yet" in said.stderr, said.stderr
+    release = suggested(said.stderr, "Release a lab (`", "`)")
+    assert release == f"python -m autograder --root {root} release LAB"
+    assert paste(release.replace("LAB", LAB), other.root).returncode == 0
+    assert course.release_notebook(LAB).is_file() and not other.release_notebook(LAB).exists()
+    said = autograder(other.root, "--root", str(course.root), "student-kit")
+    assert f"e.g. `python -m autograder --root {root} student-kit {LAB}`" in said.stderr, said.stderr
+    said = autograder(other.root, "--root", str(course.root), "doctor", "--full")
+    assert f"e.g. `python -m autograder --root {root} doctor lab5_cifar10_mlp --full`" in said.stderr, said.stderr
+
+
+def test_a_command_line_quotes_the_root_and_names_it_only_away_from_it(tmp_path, monkeypatch):
+    from autograder.course import command_line
+    root = tmp_path / "it's a course"
+    root.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert command_line(root, "grade", LAB) == f"python -m autograder --root {shlex.quote(str(root))} grade {LAB}"
+    assert command_line(root / ".." / root.name, "export") == \
+        f"python -m autograder --root {shlex.quote(str(root))} export"  # named by its resolved path
+    monkeypatch.chdir(root)
+    assert command_line(root, "grade", LAB) == Course(root).command("grade", LAB) == f"python -m autograder grade {LAB}"
+    assert command_line(Path("."), "export") == "python -m autograder export"
