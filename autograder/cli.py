@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from .capacity import usable_cores
-from .course import Course, CourseError, parse_shard, shell_word, sqlite_file
+from .course import Course, CourseError, in_course_root, parse_shard, shell_word, sqlite_file
 from .linux_only import not_linux
 
 
@@ -132,7 +132,8 @@ def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | No
         return None
     return (f"Scores above are the automatic ones and the hand grades given: "
             f"{waiting(sum(pending.values()), len(pending))} ({WAITING_KINDS}): grade them in nbgrader's formgrader "
-            f"(`jupyter lab`, then Nbgrader > Formgrader); `{course.command('feedback', lab)}` waits for them.")
+            f"(`{in_course_root(course.root, 'jupyter lab')}`, then Nbgrader > Formgrader); "
+            f"`{course.command('feedback', lab)}` waits for them.")
 
 
 def cmd_feedback(course: Course, args) -> int:
@@ -154,7 +155,8 @@ def cmd_export(course: Course, args) -> int:
     header, rows = grade_rows(course, args.labs or None)
     write_table(header, rows, out)
     print(f"Wrote {out}")
-    for warning in filter(None, [ungraded_warning(rows, out.name, course.root), pending_warning(rows, out.name)]):
+    for warning in filter(None, [ungraded_warning(rows, out.name, course.root),
+                                 pending_warning(rows, out.name, course.root)]):
         print(warning, file=sys.stderr)
     warn_if_being_graded(course, args.labs or course.labs())
     return 0

@@ -186,13 +186,22 @@ def command_line(root: str | os.PathLike, *words: str) -> str:
     """``python -m autograder WORDS`` (``words``: a command and its arguments, e.g. "release", lab) on the course at
     ``root``, as a message suggests it, to paste into a shell: with ``--root <root>`` unless the course root is the
     current folder (a command run with ``--root`` from elsewhere, by cron say, suggests ones that work there too)."""
-    root = Path(root).resolve()
-    try:
-        here = Path.cwd().resolve()
-    except OSError:  # the current folder was deleted
-        here = None
-    where = [] if root == here else ["--root", root]
+    where = [] if _is_current_folder(root) else ["--root", Path(root).resolve()]
     return " ".join(shell_word(word) for word in ["python", "-m", "autograder", *where, *words])
+
+
+def in_course_root(root: str | os.PathLike, command: str) -> str:
+    """``command`` (e.g. ``jupyter lab``, whose formgrader shows the course of the folder it starts in) to paste into a
+    shell, run in the course at ``root``: after ``cd <root> &&`` unless the course root is the current folder."""
+    return command if _is_current_folder(root) else f"cd {shell_word(Path(root).resolve())} && {command}"
+
+
+def _is_current_folder(root: str | os.PathLike) -> bool:
+    """Whether ``root`` is the current folder, however either is named (a relative path, a symbolic link)."""
+    try:
+        return Path(root).resolve() == Path.cwd().resolve()
+    except OSError:  # the current folder was deleted
+        return False
 
 
 def install_command(root: Path | None, kit: str = ".") -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, Course, shell_word
+from .course import CONFIG_FILE, Course, in_course_root, shell_word
 from .export import FIXED_LEFT, FIXED_RIGHT, export, grade_rows
 from .feedback import feedback
 from .grade import grade
@@ -125,7 +125,7 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
 Next, try:
   {course.command('report', LAB)}
       per-question analytics (HTML and CSV) under reports/
-  cd {shell_root} && jupyter lab
+  {in_course_root(root, 'jupyter lab')}
       then Nbgrader > Formgrader: grade the written answers of alice and carol
   {course.command('feedback', LAB)}
       refuses while written answers are not graded yet; then writes final pages

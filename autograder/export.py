@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError, command_line, sqlite_file, write_whole
+from .course import Course, CourseError, command_line, in_course_root, sqlite_file, write_whole
 from .hand_grades import waiting
 from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
 
@@ -145,9 +145,9 @@ def pending_in_rows(rows: list[dict]) -> dict[str, dict[str, int]]:
     return pending
 
 
-def pending_warning(rows: list[dict], file_name: str) -> str | None:
-    """What to tell an instructor about the answers still to grade by hand in ``rows`` (written answers, and test
-    scores set by hand that wait for review), or None if there are none.
+def pending_warning(rows: list[dict], file_name: str, root: Path) -> str | None:
+    """What to tell an instructor about the answers still to grade by hand in ``rows`` of the course at ``root``
+    (written answers, and test scores set by hand that wait for review), or None if there are none.
 
     Those rows' totals leave the answers out, and only the rows of notebooks whose automatic tests all ran say
     ``needs_manual_grading``: the warning names the others first, with their own status (``timeout``, ``hit_limit``,
@@ -166,8 +166,9 @@ def pending_warning(rows: list[dict], file_name: str) -> str | None:
         more = len(named) - NAMED
         labs.append(f"{lab}: " + ", ".join(named[:NAMED]) + (f" and {more} more" if more > 0 else ""))
     return (f"warning: {waiting(answers, submissions)}; their cells in {file_name} are blank and the totals leave "
-            f"them out ({'; '.join(labs)}). Grade them in nbgrader's formgrader (run `jupyter lab`, then Nbgrader > "
-            "Formgrader > Manage Submissions) and export again.")
+            f"them out ({'; '.join(labs)}). Grade them in nbgrader's formgrader (run "
+            f"`{in_course_root(root, 'jupyter lab')}`, then Nbgrader > Formgrader > Manage Submissions) and export "
+            "again.")
 
 
 def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None:

@@ -13,7 +13,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError
+from .course import Course, CourseError, in_course_root
 from .gradebook_access import require_released
 from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
@@ -135,7 +135,7 @@ def pending_message(course: Course, lab: str, pending: dict[str, int]) -> str:
     named = ", ".join(students[:NAMED]) + (f" and {len(students) - NAMED} more" if len(students) > NAMED else "")
     answers, submissions = sum(pending.values()), len(pending)
     return (f"{lab}: {waiting(answers, submissions)} ({named}; {WAITING_KINDS}), so no feedback was written. "
-            "Grade them in nbgrader's formgrader (run `jupyter lab`, "
+            f"Grade them in nbgrader's formgrader (run `{in_course_root(course.root, 'jupyter lab')}`, "
             f"then Nbgrader > Formgrader > Manage Submissions) and run `{course.command('feedback', lab)}` "
             f"again; or run `{course.command('feedback', lab, '--allow-pending')}` to write the pages now, "
             "where those answers read \"not graded yet\".")

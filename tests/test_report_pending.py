@@ -81,12 +81,14 @@ def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_gr
     graded = {"student_id": "ana", "lab": "lab1", "q1": "1", "q2": "0", "total": "1", "max_total": "2",
               "status": "graded"}
     missing = {"student_id": "bo", "lab": "lab1", "total": "0", "max_total": "", "status": "missing_notebook"}
-    assert pending_warning([graded, missing], "grades.csv") is None
+    assert pending_warning([graded, missing], "grades.csv", Path.cwd()) is None
     timed_out = {**graded, "student_id": "cy", "q2": "", "status": "timeout"}
-    assert pending_warning([graded, missing, timed_out], "grades.csv") == (
+    assert pending_warning([graded, missing, timed_out], "grades.csv", Path.cwd()) == (
         "warning: 1 answer in 1 submission waits to be graded by hand; their cells in grades.csv are blank and the "
         "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run `jupyter lab`, then "
         "Nbgrader > Formgrader > Manage Submissions) and export again.")
+    assert "formgrader (run `cd /srv/course && jupyter lab`, then Nbgrader > Formgrader" in \
+        pending_warning([graded, missing, timed_out], "grades.csv", Path("/srv/course"))  # from another folder
 
 
 def test_the_reports_totals_leave_out_submissions_without_a_grade_and_count_those_that_have_one():

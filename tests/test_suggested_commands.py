@@ -116,13 +116,16 @@ def test_export_and_student_kit_suggest_commands_on_that_course(tmp_path):
 
 
 def test_a_command_line_quotes_the_root_and_names_it_only_away_from_it(tmp_path, monkeypatch):
-    from autograder.course import command_line
+    """The rule alone, and the one of commands that must start in the course root (the formgrader's jupyter lab)."""
+    from autograder.course import command_line, in_course_root
     root = tmp_path / "it's a course"
     root.mkdir()
     monkeypatch.chdir(tmp_path)
     assert command_line(root, "grade", LAB) == f"python -m autograder --root {shlex.quote(str(root))} grade {LAB}"
     assert command_line(root / ".." / root.name, "export") == \
         f"python -m autograder --root {shlex.quote(str(root))} export"  # named by its resolved path
+    assert in_course_root(root, "jupyter lab") == f"cd {shlex.quote(str(root))} && jupyter lab"
     monkeypatch.chdir(root)
     assert command_line(root, "grade", LAB) == Course(root).command("grade", LAB) == f"python -m autograder grade {LAB}"
     assert command_line(Path("."), "export") == "python -m autograder export"
+    assert in_course_root(root, "jupyter lab") == "jupyter lab"
