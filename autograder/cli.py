@@ -232,11 +232,17 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description="Release, grade and give feedback on "
                                 "the course's nbgrader labs.")
     p.add_argument("--root", default=".", help="the course root (default: the current folder)")
+    # the same option after the command too (`grade LAB --root X`); SUPPRESS keeps the one given first otherwise
+    root = argparse.ArgumentParser(add_help=False)
+    root.add_argument("--root", default=argparse.SUPPRESS, help="the course root (default: the current folder)")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("release", help="regenerate release/ from source/ and prove nothing secret leaked")
+
+    def command(name: str, **options) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[root], **options)
+    r = command("release", help="regenerate release/ from source/ and prove nothing secret leaked")
     r.add_argument("labs", nargs="*", metavar="LAB", help="labs to release (default: all)")
     r.add_argument("--check", action="store_true", help="only check that release/ matches source/")
-    g = sub.add_parser("grade", help="grade every submission of a lab, in parallel")
+    g = command("grade", help="grade every submission of a lab, in parallel")
     g.add_argument("lab", metavar="LAB")
     g.add_argument("--workers", type=int, help="parallel workers (default: one per core this process may use, as "
                    "long as memory allows each kernel its limit)")
@@ -251,29 +257,29 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--shard", metavar="K/N", type=shard_argument,
                    help="grade only share K of N (K = 0..N-1, by a hash of the student id), so that N processes on "
                    "N machines grade the lab together into one PostgreSQL gradebook (run release first)")
-    f = sub.add_parser("feedback", help="write per-student HTML feedback")
+    f = command("feedback", help="write per-student HTML feedback")
     f.add_argument("lab", metavar="LAB")
     f.add_argument("--allow-pending", action="store_true",
                    help="write the pages even though written answers are still to grade by hand (they read "
                    "\"not graded yet\"); without it, feedback refuses and says how many")
-    e = sub.add_parser("export", help="write the grade table as CSV")
+    e = command("export", help="write the grade table as CSV")
     e.add_argument("labs", nargs="*", metavar="LAB", help="only these labs (default: every lab)")
     e.add_argument("--out", help="the CSV file (default: grades.csv in the course root)")
-    rp = sub.add_parser("report", help="write per-question analytics of a lab (HTML and CSV)")
+    rp = command("report", help="write per-question analytics of a lab (HTML and CSV)")
     rp.add_argument("lab", metavar="LAB")
     rp.add_argument("--out", help="the folder to write into (default: reports/ in the course root)")
-    k = sub.add_parser("student-kit", help="write a zip of released labs and the student package, for students "
+    k = command("student-kit", help="write a zip of released labs and the student package, for students "
                        "without a hub")
     k.add_argument("labs", nargs="*", metavar="LAB", help="the labs to hand out (later labs show earlier labs' "
                    "answers as ready-made code: hand out each once the labs before it are due)")
     k.add_argument("--out", help="the archive (default: student-kit.zip in the course root)")
-    o = sub.add_parser("doctor", help="check this grading server: sandbox, course_utils, data, and (with LAB) "
+    o = command("doctor", help="check this grading server: sandbox, course_utils, data, and (with LAB) "
                        "grade the lab's own solution and report its time and memory")
     o.add_argument("lab", metavar="LAB", nargs="?")
     o.add_argument("--unsafe-no-sandbox", action="store_true", help="check grading without the sandbox")
     o.add_argument("--full", action="store_true", help="then run LAB's own solution as a student does, on all its "
                    "data (e.g. Lab 5's recipe on your CIFAR-10), and report its time and test accuracy")
-    d = sub.add_parser("demo", help="release Lab 1, grade sample submissions, print the grade table")
+    d = command("demo", help="release Lab 1, grade sample submissions, print the grade table")
     d.add_argument("--dir", help="where to build the scratch course (default: a new temporary folder)")
     d.add_argument("--workers", type=int, help="parallel workers (default: as for grade)")
     d.add_argument("--by-question", action="store_true",

@@ -129,3 +129,12 @@ def test_a_command_line_quotes_the_root_and_names_it_only_away_from_it(tmp_path,
     assert command_line(root, "grade", LAB) == Course(root).command("grade", LAB) == f"python -m autograder grade {LAB}"
     assert command_line(Path("."), "export") == "python -m autograder export"
     assert in_course_root(root, "jupyter lab") == "jupyter lab"
+
+
+def test_root_may_follow_the_command_as_well(tmp_path):
+    """``release LAB --root DIR``, as many type it, releases that course, not the current folder's."""
+    course, other = two_courses(tmp_path, released=[])
+    said = autograder(other.root, "release", LAB, "--root", str(course.root))
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert course.release_notebook(LAB).is_file() and (course.root / "gradebook.db").is_file()
+    assert not (other.root / "gradebook.db").exists()
