@@ -2,7 +2,8 @@
 
 For each question: its points, how many submissions were scored on it, the mean score, the share of
 full marks, and the most frequent failure messages with their counts; for the lab: the distribution of
-totals and the statuses. The numbers are the export's (the gradebook's); the messages come from the
+totals (of the submissions with a graded notebook: the page says how many others were left out, and why) and the
+statuses. The numbers are the export's (the gradebook's); the messages come from the
 autograded notebooks. Plots are matplotlib PNGs embedded in the page, which needs no network to view.
 """
 from __future__ import annotations
@@ -25,7 +26,8 @@ from .findings import stopped
 from .records import Status
 
 TOP_MESSAGES = 3
-WITHOUT_GRADE = (Status.NOT_GRADED, Status.ERROR)  # their rows' 0 is no grade (missing or malformed files are)
+# statuses without a graded notebook: their rows' 0 says nothing of the questions, and would drag the totals down
+WITHOUT_GRADE = (Status.MISSING, Status.MALFORMED, Status.ERROR, Status.NOT_GRADED)
 BAR_INCHES = 0.25  # the height of each question's bar and label in the chart of means: 23 questions do not overlap
 
 
@@ -158,7 +160,9 @@ def html_page(lab: str, questions: list[Question], rows: list[dict]) -> str:
     summary = (f"{len(rows)} submissions; mean total {statistics.fmean(totals):.2f}, median "
                f"{statistics.median(totals):g}" if totals else f"{len(rows)} submissions")
     if left_out:  # a 0 that is no grade would drag the mean down
-        summary += f"; {left_out} without a grade ({' or '.join(WITHOUT_GRADE)}) are left out of the totals' figures"
+        why = Counter(str(row["status"]) for row in rows if row["status"] in WITHOUT_GRADE)
+        summary += (f"; {left_out} without a graded notebook are left out of the totals' figures ("
+                    f"{', '.join(f'{count} {status}' for status, count in sorted(why.items()))})")
     height = BAR_INCHES * len(scored) + 1
     plots = (f"<img alt='distribution of totals' src='{_figure_png(histogram)}'>"
              f"<img alt='mean score per question' src='{_figure_png(means, height)}'>") if totals else ""

@@ -91,15 +91,15 @@ def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_gr
         pending_warning([graded, missing, timed_out], "grades.csv", Path("/srv/course"))  # from another folder
 
 
-def test_the_reports_totals_leave_out_submissions_without_a_grade_and_count_those_that_have_one():
+def test_the_reports_totals_leave_out_submissions_without_a_graded_notebook_and_say_why():
     rows = [{"student_id": student, "lab": "lab1", "q": total, "total": total, "max_total": "21", "status": status}
             for student, total, status in [("ana", "10", "graded"), ("ben", "20", "needs_manual_grading"),
                                            ("cho", "0", "missing_notebook"), ("dan", "0", "not_graded"),
                                            ("eve", "0", "grading_error")]]
     page = html_page("lab1", [Question("q", 21, scores=[10, 20])], rows)
-    assert ("5 submissions; mean total 10.00, median 10; 2 without a grade (not_graded or grading_error) are left "
-            "out of the totals' figures.") in page  # on old code: mean total 6.00, median 0
-    assert "3 submissions; 3 without a grade" in html_page("lab1", [Question("q", 21)], [
+    assert ("5 submissions; mean total 15.00, median 15; 3 without a graded notebook are left out of the totals' "
+            "figures (1 grading_error, 1 missing_notebook, 1 not_graded).") in page  # a missing notebook: no score
+    assert "3 submissions; 3 without a graded notebook" in html_page("lab1", [Question("q", 21)], [
         {**row, "status": "not_graded"} for row in rows[:3]])
 
 
