@@ -22,6 +22,12 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")  # what nbgrader's submit writes beside the notebook
+EXPORTS = {  # a notebook saved in another format, which cannot be graded: suffix -> what it is
+    ".py": "a Python script exported from a notebook",
+    ".html": "an HTML export of a notebook",
+    ".pdf": "a PDF of a notebook",
+}
 
 
 class CourseError(Exception):
@@ -65,6 +71,20 @@ class Course:
         """
         return sorted(p.name for p in self.submission_dir(student, lab).glob("*.ipynb")
                       if p.name != f"{lab}.ipynb" and not p.name.startswith("."))
+
+    def submitted_files(self, student: str, lab: str) -> list[str]:
+        """The files of a submission's folder (paths from it, folders below it too, in name order), hidden ones (as
+        in ``other_notebooks``) and nbgrader's own exchange files (``EXCHANGE_FILES``) left out."""
+        folder = self.submission_dir(student, lab)
+        found = [path.relative_to(folder) for path in files_and_links(folder) if path != folder]
+        return [str(path) for path in found if not any(part.startswith(".") for part in path.parts)
+                and str(path) not in EXCHANGE_FILES]
+
+    def exports(self, student: str, lab: str) -> list[tuple[str, str]]:
+        """(path, what it is) of each file of a submission's folder that is a notebook saved in another format
+        (``EXPORTS``: a .py script, an HTML page, a PDF), which cannot be graded; found by its name's suffix."""
+        return [(name, EXPORTS[Path(name).suffix.lower()]) for name in self.submitted_files(student, lab)
+                if Path(name).suffix.lower() in EXPORTS]
 
     def symbolic_links(self, student: str, lab: str) -> list[str]:
         """The symbolic links of a submission, as ``path -> target`` (paths from the course root): its folders, if

@@ -13,12 +13,12 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
-from .course import Course, CourseError, in_course_root
+from .course import EXCHANGE_FILES, Course, CourseError, in_course_root
 from .gradebook_access import require_released
 from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
 from .leaks import cell_label, secret_lines, split_regions
-from .records import UNGRADABLE, load_record, unfinished
+from .records import UNGRADABLE, Status, load_record, unfinished
 from .sandbox import package_folder
 
 TAG = re.compile(r"<[^>]*>")
@@ -27,7 +27,6 @@ LINE_MARK = re.compile(r"^(?:-*>|\s)*\d+\s")  # "---> 13 " or "     13 ": a trac
 HIDDEN = "BEGIN HIDDEN TESTS"
 STATUS_PAGE = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
                                  autoescape=True).get_template("status_page.html.j2")
-EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 NAMED = 5  # students named in the refusal for pending answers; the rest are counted
 
 
@@ -147,7 +146,9 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     folder = course.feedback_dir(student, lab)
     folder.mkdir(parents=True, exist_ok=True)
     found = course.other_notebooks(student, lab)
-    page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, max_score=record.max_score)
+    untouched = record.status == Status.MISSING and (course.submission_dir(student, lab) / f"{lab}.ipynb").is_file()
+    page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, untouched=untouched,
+                              exports=course.exports(student, lab), max_score=record.max_score)
     for name in [lab, *(Path(notebook).stem for notebook in found)]:  # nbgrader fetch_feedback looks a page up by
         (folder / f"{name}.html").write_text(page)                    # the name of a notebook the student submitted
     if not course.symbolic_links(student, lab):  # nbgrader release_feedback reads these beside the page, as nbgrader's

@@ -36,6 +36,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry, SubmittedAssignment, SubmittedNotebook
 from nbgrader import utils
+from nbconvert.exporters import NotebookExporter
 from nbgrader.converters import Autograde
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
@@ -120,18 +121,17 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             f"solutions, say): {named}; nothing was graded. Remove them (or put copies of the student's own files "
             "in their place), then grade again"))
     notebook = folder / f"{lab}.ipynb"
+    relative = folder.relative_to(course.root)
     if not notebook.is_file():
         found = course.other_notebooks(student, lab) or [  # else one unpacked a folder down, say
-            str(path.relative_to(folder)) for path in sorted(folder.rglob("*.ipynb"))
-            if not any(part.startswith(".") for part in path.relative_to(folder).parts)]
-        where = f"found {', '.join(found)} instead" if found else "the folder holds no notebook"
+            name for name in course.submitted_files(student, lab) if name.endswith(".ipynb")]
+        where = f"found {', '.join(found)} instead" if found else _holds(course, lab, student)
         if len(found) == 1:
-            relative = folder.relative_to(course.root)
             where += (f"; if it is the student's work, {'move' if '/' in found[0] else 'rename'} it and grade again: "
                       f"mv {shell_word(relative / found[0])} {shell_word(relative / notebook.name)}")
         return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
-        nb = nbformat.read(notebook, as_version=4)
+        nb = read_notebook(notebook)
         nbformat.validate(nb)
     except Exception as error:  # any parse or schema error means the same to the instructor
         message = unreadable_json(notebook.read_bytes()) or \
@@ -143,17 +143,86 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
             f"{lab}.ipynb is a copy of the instructor's source notebook, not of the student version: {marker}, one of "
             "nbgrader's solution, hidden-test or mark-scheme markers, which no released notebook has; nothing was "
             "graded. The lab's solutions may have leaked to students"))
+    worked = worked_elsewhere(course, lab, student, nb)
+    if worked:
+        rename = (f"if it is, rename it over the untouched one and grade again: "
+                  f"mv {shell_word(relative / worked[0])} {shell_word(relative / notebook.name)}" if len(worked) == 1
+                  else f"rename the one to grade to {lab}.ipynb and grade again")
+        where = f"the student's work seems to be in {', '.join(worked)}, not graded: {rename}"
+        return None, Outcome(student, lab, Status.MISSING, (
+            f"{lab}.ipynb in submitted/{student}/{lab}/ is the released notebook untouched (none of its cells differs "
+            f"from release/{lab}/{lab}.ipynb), so it would score 0; {where}"))
     return nb, None
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """A notebook file, read as Jupyter reads it, but also when it begins with a UTF-8 byte-order mark (some Windows
+    editors write one; Jupyter and nbgrader refuse the file, though its content is intact). The file is not changed."""
+    return nbformat.reads(path.read_bytes().decode("utf-8-sig"), as_version=4)
+
+
+class SubmissionExporter(NotebookExporter):
+    """nbgrader's exporter of notebooks to notebooks, reading a submitted notebook that begins with a UTF-8 byte-order
+    mark as ``read_notebook`` does; the submitted file stays as the student made it."""
+
+    def from_file(self, file_stream, resources=None, **kw):
+        text = file_stream.read()
+        return self.from_notebook_node(nbformat.reads(text.removeprefix("\ufeff"), as_version=4),
+                                       resources=resources, **kw)
+
+
+def _holds(course: Course, lab: str, student: str) -> str:
+    """What the folder of a submission without a notebook holds: its files, and what the exports among them are."""
+    files = course.submitted_files(student, lab)
+    if not files:
+        return "the folder is empty"
+    exports = dict(course.exports(student, lab))
+    named = ", ".join(f"{name} ({exports[name]})" if name in exports else name for name in files[:5])
+    holds = f"the folder holds no notebook, only {named}" + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    if exports:
+        holds += ("; an export cannot be graded: ask the student for the notebook itself (JupyterLab: File > Download; "
+                  "Colab: File > Download > Download .ipynb)")
+    return holds
+
+
+def _sources(nb) -> set[str]:
+    """The non-empty sources of a notebook's cells, with Windows line ends and surrounding blanks left out."""
+    return {text for cell in nb.cells if (text := str(cell.get("source", "")).replace("\r\n", "\n").strip())}
+
+
+def worked_elsewhere(course: Course, lab: str, student: str, nb: nbformat.NotebookNode) -> list[str]:
+    """The other notebooks of a submission's folder (``Course.other_notebooks``) that hold work on the lab, if its
+    ``<lab>.ipynb`` (``nb``) is a release of the lab untouched; else none.
+
+    Untouched: every cell's source is one of a release's (the current one or one it replaced); a copy with work: it
+    shares a cell with a release (it is the lab) and has a cell that is no release's (an answer, say).
+    """
+    others = course.other_notebooks(student, lab)
+    if not others:
+        return []
+    try:
+        released = set().union(*map(_sources, [nbformat.read(course.release_notebook(lab), as_version=4),
+                                               *earlier_releases(course, lab)]))
+    except (OSError, ValueError):  # no release to compare with: grade as it is
+        return []
+    if not _sources(nb) <= released:
+        return []
+    worked = []
+    for name in others:
+        try:
+            sources = _sources(read_notebook(course.submission_dir(student, lab) / name))
+        except Exception:  # not a readable notebook: no work to point to
+            continue
+        if sources & released and sources - released:
+            worked.append(name)
+    return worked
 
 
 def unreadable_json(data: bytes) -> str | None:
     """Why ``data`` (a notebook file) is not JSON, in words that say what happened to it; None if it is JSON."""
+    data = data.removeprefix(codecs.BOM_UTF8)  # read as Jupyter reads the rest (read_notebook)
     if not data.strip():
         return "the file is empty"
-    if data.startswith(codecs.BOM_UTF8):
-        return ("it begins with a byte-order mark (Windows Notepad saves files so), which neither nbgrader nor Jupyter "
-                "reads; the rest may be intact: if your rules allow it, remove those three bytes (sed -i "
-                "'1s/^\\xEF\\xBB\\xBF//' on the file) and grade again")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -211,6 +280,7 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, student
         app = Autograde(coursedir=coursedir, config=config)
+        app.exporter_class = SubmissionExporter  # nbgrader reads the submitted file itself
         app.force, app.create_student = True, True
         result = capture_log(app)
         error = result.get("error", "") + result.get("log", "")

@@ -7,7 +7,8 @@ rewritten in a cell of its own, a notebook saved by an editor that dropped every
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
 turned into Markdown by a stray key. A student id that nbgrader would read as a pattern, or that a Mac wrote
 with its accents as separate marks, gets a grading error that says which folder to rename; a notebook under
-another name (a copy the student worked in, a second download) is named, with what to do.
+another name (a copy the student worked in beside the untouched release, a second download) is named, with what to
+do.
 """
 import copy
 import unicodedata
@@ -174,9 +175,12 @@ def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_t
 
 def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
     _, outcomes = graded
-    copy = outcomes["worked_in_a_copy"]
-    assert copy.status == "graded" and copy.score == 0
-    assert f"the folder also holds {LAB}-Copy1.ipynb, not graded (only {LAB}.ipynb is)" in copy.detail
+    copy, folder = outcomes["worked_in_a_copy"], f"submitted/worked_in_a_copy/{LAB}"  # its 0 is not its work's
+    assert copy.status == "missing_notebook" and copy.score == 0 and copy.detail == (
+        f"{LAB}.ipynb in {folder}/ is the released notebook untouched (none of its cells differs from "
+        f"release/{LAB}/{LAB}.ipynb), so it would score 0; the student's work seems to be in {LAB}-Copy1.ipynb, not "
+        f"graded: if it is, rename it over the untouched one and grade again: mv {folder}/{LAB}-Copy1.ipynb "
+        f"{folder}/{LAB}.ipynb")
     renamed = outcomes["downloaded_again"]
     assert renamed.status == "missing_notebook" and renamed.detail == (
         f"expected {LAB}.ipynb in submitted/downloaded_again/{LAB}/: found {LAB} (1).ipynb instead; if it is the "
@@ -202,11 +206,15 @@ def test_each_student_gets_a_feedback_page(graded):
     pages = feedback(course, LAB, allow_pending=True)
     assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, MAC_ID, "worked_in_a_copy",
                                                           "downloaded_again", "unpacked_a_folder_down"}
-    # the student who worked in a copy reads why the score is 0; the others read nothing of the kind
+    # the student who worked in a copy reads why there is no score and what to rename; the others read nothing of
+    # the kind (test_submission_mixups.py has the page of work in the notebook to grade, beside a copy)
     shown = {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
-    assert (f"Only {LAB}.ipynb was graded. Your submission also holds this notebook, which was not graded: "
-            f"{LAB}-Copy1.ipynb. If your work is in it, tell your instructor.") in shown["worked_in_a_copy"]
-    assert not any("was not graded:" in text for student, text in shown.items() if student != "worked_in_a_copy")
+    assert (f"The file {LAB}.ipynb you submitted is the lab's notebook as it was handed out: none of its cells was "
+            "changed, so it was not graded (it would score 0). Your work seems to be in this notebook, which you "
+            f"submitted beside it and which the grader does not grade: {LAB}-Copy1.ipynb") in shown["worked_in_a_copy"]
+    assert f"rename it to {LAB}.ipynb (in place of the untouched one) and submit it again" in shown["worked_in_a_copy"]
+    assert not any("Your work seems to be in" in text or "was not graded:" in text
+                   for student, text in shown.items() if student != "worked_in_a_copy")
 
 
 def test_a_folder_renamed_as_told_is_graded_and_its_old_page_goes(graded):
