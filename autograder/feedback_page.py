@@ -150,6 +150,10 @@ def check_message(output) -> str:
 EDITED_TEST = ("You changed this test cell. Test cells are put back as they were handed out before grading, so what "
                "you wrote in it was not graded. Write your code in the answer cell above the test (where it said "
                "# YOUR CODE HERE), never in a test cell.")
+UNPLACED_ANSWER = ("{title}: the cell of your answer had lost the marks that tell the grader which cell holds it "
+                   "(the notebook was saved by an editor that drops them, such as Google Colab), and several cells "
+                   "there could be your answer, so an empty answer cell was put back near them. Your "
+                   "instructor was told to look for your answer; if it is not graded, tell them which cell it is in.")
 STOP_ERRORS = {"KeyboardInterrupt", "CellTimeoutError"}  # what stopping a cell at its time limit raises in it
 
 
@@ -275,7 +279,8 @@ class FeedbackSummary(NbGraderPreprocessor):
     Runs after nbgrader's ``GetGrades`` (the scores) and the removal of hidden tests (the messages left are
     the ones the student may see). Marks each written answer still to grade by hand as pending, in the
     cell too (``metadata.nbgrader.pending``), so that the notebook below the summary says the same. A test cell
-    the student edited (graded as released: the grader's record, ``Outcome.changed_tests``) says so first. Also
+    the student edited (graded as released: the grader's record, ``Outcome.changed_tests``) says so first; a written
+    answer whose cell the grader could not tell (``Outcome.lost_answers``) is named above the summary. Also
     names, in ``resources["other_notebooks"]``, the submission's notebooks that were not graded (a copy the
     student may have worked in).
     """
@@ -287,6 +292,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         course = Course(Path(CourseDirectory(config=self.config).root))
         record = load_record(course, info["assignment"], info["student"])
         edited = record.changed_tests.get("edited", []) if record else []  # graded as released, as the grader said
+        unplaced = record.lost_answers.get("unplaced", []) if record else []  # answers not found, as the grader said
         questions = []
         with Gradebook(info["db_url"]) as gb:
             for index, cell in enumerate(nb.cells):
@@ -320,6 +326,8 @@ class FeedbackSummary(NbGraderPreprocessor):
         resources["summary"] = questions
         resources["cell_notes"] = [finding_message(nb.cells[f["cell"]], f["cell"], f) for f in noted(nb)
                                    if not (f["cell"] in cut_short and utils.is_grade(nb.cells[f["cell"]]))]
+        resources["cell_notes"] += [UNPLACED_ANSWER.format(title=titles[index]) for index, cell in enumerate(nb.cells)
+                                    if utils.is_grade(cell) and cell.metadata.nbgrader.get("grade_id") in unplaced]
         resources["pending_points"] = sum(q.points for q in questions if q.pending)
         resources["other_notebooks"] = course.other_notebooks(info["student"], info["assignment"])
         return nb, resources

@@ -48,7 +48,7 @@ from . import canary, capacity, hand_grades, preprocessors
 from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, shell_word, sqlite_file,
                      unusable_student_id)
 from .export import final_score, late_plugin
-from .findings import changed_tests_since, noted, noted_times
+from .findings import changed_tests_since, lost_answer_marks, noted, noted_times
 from .gradebook_access import changed_since_release, released
 from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
@@ -63,6 +63,11 @@ from .workers import start_worker_server, worker_context
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "unmarked": "their nbgrader metadata were lost (saved by another editor?); put back and graded",
                   "duplicated": "the last copy counted", "moved": "graded where they now are"}
+ANSWER_OUTCOME = {  # findings.lost_answer_marks: kind -> what the detail says of those answer cells
+    "restored": "answer cell(s) {}: their nbgrader metadata were lost (saved by another editor?); found in their "
+                "place and graded as the student's answers",
+    "unplaced": "written answer(s) {}: their nbgrader metadata were lost and several cells could be the student's "
+                "answer; an empty copy was put back to grade by hand: look for the answer in the cells near it"}
 DB_RETRIES = 5
 # Errors of the gradebook's database that go away when tried again: SQLite's lock held by another worker;
 # PostgreSQL's deadlocks, serialization failures and dropped connections (e.g. a server restart).
@@ -293,9 +298,9 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
     if hand_graded:
         _with_gradebook(course, lambda gb: hand_grades.keep_reviewed(gb, lab, student, graded, hand_graded))
     score, max_score, late = _scores(course, lab, student)
-    status, detail, changes = what_happened(course, lab, student, submitted, graded)
+    status, detail, changes, answers = what_happened(course, lab, student, submitted, graded)
     return Outcome(student, lab, status, "; ".join(part for part in (detail, late) if part), score, max_score,
-                   changed_tests=changes)
+                   changed_tests=changes, lost_answers=answers)
 
 
 def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
@@ -310,21 +315,25 @@ def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
 
 
 def what_happened(course: Course, lab: str, student: str, submitted: nbformat.NotebookNode,
-                  graded: nbformat.NotebookNode) -> tuple[str, str, dict[str, list[str]]]:
-    """The status, detail and changed test cells (``changed_tests``) of a graded submission (``graded``: its
-    autograded notebook), from the grader's findings and its test cells."""
+                  graded: nbformat.NotebookNode) -> tuple[str, str, dict[str, list[str]], dict[str, list[str]]]:
+    """The status, detail, changed test cells (``changed_tests``) and answer cells that lost their nbgrader metadata
+    (``lost_answer_marks``, as the grader's ``PutBackTests`` found them in the current release) of a graded
+    submission (``graded``: its autograded notebook), from the grader's findings, its test and its answer cells.
+    Lost answer marks change no status: the student changed no test."""
     found = noted(graded)
     try:
         releases = [nbformat.read(course.release_notebook(lab), as_version=4), *earlier_releases(course, lab)]
         changes = changed_tests_since(releases, submitted)
+        answers = lost_answer_marks(releases[0], submitted)
     except (OSError, ValueError):  # no release to compare with: nbgrader still restored the tests
-        changes = {}
+        changes, answers = {}, {}
     parts = []
     for finding in found:
         cell, what = cell_label(graded.cells[finding["cell"]], finding["cell"]), finding["what"]
         parts.append(f"the kernel died in {cell} ({what}); the cells before it were graded, the rest scored "
                      "nothing" if finding["fact"] in DEATHS else f"{cell} {what}")
     parts += [f"{kind} test cell(s) {', '.join(ids)}: {CHANGE_OUTCOME[kind]}" for kind, ids in changes.items()]
+    parts += [ANSWER_OUTCOME[kind].format(", ".join(ids)) for kind, ids in answers.items()]
     status = status_of([finding["fact"] for finding in found], bool(changes))
     named = {finding["cell"] for finding in found}
     died = min((finding["cell"] for finding in found if finding["fact"] in DEATHS), default=len(graded.cells))
@@ -336,7 +345,7 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     others = course.other_notebooks(student, lab)
     if others:
         parts.append(f"the folder also holds {', '.join(others)}, not graded (only {lab}.ipynb is)")
-    return status, "; ".join(parts), changes
+    return status, "; ".join(parts), changes, answers
 
 
 def _student_errors(nb) -> list[tuple[int, str]]:

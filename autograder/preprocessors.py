@@ -15,7 +15,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Dict, Float, Integer
 
-from .findings import forget, limit_hit, nbgrader_metadata, note, note_time, unmarked_copy
+from .findings import (forget, limit_hit, lost_answers, nbgrader_metadata, note, note_time, unmarked_copy,
+                       with_unix_newlines)
 from .judge.cells import parse_hidden, run_checks, split_hidden
 from .judge.remote import MAX_ANSWER, KernelSession, judge_client, stop_judge_client
 from .judge.student import both_ways
@@ -298,7 +299,26 @@ class PutBackTests(OverwriteCells):
     the place of its own text, if a cell without metadata still holds it; else, between the cells of the
     release around it that are still there, it goes after the last code cell (the student's answer,
     rewritten in a new cell), or after the earlier one if there is no code cell between them.
+
+    Before nbgrader compares anything, every cell's line endings are written "\\n" (an editor on Windows may save
+    "\\r\\n" inside cell texts, which Python and Jupyter read the same), and each answer cell whose nbgrader
+    metadata the notebook lost (Google Colab drops them) and whose place is clear gets the release's metadata
+    back (``findings.lost_answers``): it is then graded as the student's answer, instead of an empty copy being
+    added next to it. The empty copy of a written answer whose place is not clear tells the grader to look for
+    the answer nearby.
     """
+
+    UNPLACED_NOTE = ("The student's answer may be in a cell near this one: the notebook lost the nbgrader metadata of "
+                     "its cells (saved by another editor?), and several cells here could be the answer. Look for it "
+                     "and grade it here.\n\n")
+
+    def preprocess(self, nb, resources):
+        with_unix_newlines(nb)
+        self.release = self._release(resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"])
+        found, self.unplaced = lost_answers(self.release, nb) if self.release is not None else ({}, [])
+        for index, meta in found.items():
+            nb.cells[index].metadata["nbgrader"] = meta
+        return super().preprocess(nb, resources)
 
     def add_missing_grade_cells(self, nb, resources):
         stored = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
@@ -315,6 +335,9 @@ class PutBackTests(OverwriteCells):
         for test in sorted(missing, key=lambda cell: names.index(cell.name)):
             self.log.warning("Missing grade cell %s encountered, adding to notebook", test.name)
             restored = self.missing_cell_transform(cells[test.name], test.max_score, is_solution=test.name in answers)
+            if test.name in self.unplaced:  # after nbgrader's own notification, before the released text
+                notification = self.missing_cell_notification.format(cell_id=test.name)
+                restored.source = notification + self.UNPLACED_NOTE + restored.source.removeprefix(notification)
             place = names.index(test.name)
             own_text = unmarked_copy(nb, released[place][1])
             if own_text is not None:
@@ -330,13 +353,16 @@ class PutBackTests(OverwriteCells):
 
     def _released(self) -> list[tuple[str | None, str]]:
         """(grade id or None, text) of each cell of the released notebook, in order ([] if it cannot be read)."""
+        return [(nbgrader_metadata(cell).get("grade_id"), cell.source) for cell in getattr(self.release, "cells", [])]
+
+    def _release(self, assignment: str, notebook: str):
+        """The released notebook (None if it cannot be read)."""
         coursedir = CourseDirectory(config=self.config)
-        folder = coursedir.format_path(coursedir.release_directory, ".", self.assignment_id)
+        folder = coursedir.format_path(coursedir.release_directory, ".", assignment)
         try:
-            released = nbformat.read(Path(folder) / f"{self.notebook_id}.ipynb", as_version=4)
+            return nbformat.read(Path(folder) / f"{notebook}.ipynb", as_version=4)
         except (OSError, ValueError):
-            return []
-        return [(nbgrader_metadata(cell).get("grade_id"), cell.source) for cell in released.cells]
+            return None
 
 
 def _find(nb, grade_id: str | None, text: str) -> int | None:

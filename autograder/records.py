@@ -80,6 +80,7 @@ class Outcome:
     fingerprint: str = ""
     skipped: bool = False  # unchanged since the last run, not graded again
     changed_tests: dict[str, list[str]] = field(default_factory=dict)  # findings.changed_tests: kind -> grade ids
+    lost_answers: dict[str, list[str]] = field(default_factory=dict)  # findings.lost_answer_marks: kind -> grade ids
 
 
 def record_path(course, lab: str, student: str) -> Path:

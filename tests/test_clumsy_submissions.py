@@ -5,7 +5,9 @@ Each gets the points its work earns, with a status that says what happened, neve
 exercise deleted with its test (nbgrader itself fails the whole notebook with a KeyError), an answer
 rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
-turned into Markdown by a stray key. A student id that nbgrader would read as a pattern, or that a Mac wrote
+turned into Markdown by a stray key, answer cells whose nbgrader metadata were dropped (written answers too, which
+are graded as the student's where their place is clear, and named where it is not), Windows line endings saved
+inside the cells' text by VS Code. A student id that nbgrader would read as a pattern, or that a Mac wrote
 with its accents as separate marks, gets a grading error that says which folder to rename; a notebook under
 another name (a copy the student worked in beside the untouched release, a second download) is named, with what to
 do.
@@ -16,13 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbgrader.api import Gradebook
 
 from autograder.course import Course
 from autograder.feedback import feedback, visible_text
 from autograder.grade import grade
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import solved, submit, untouched
+from autograder.submissions import WRITTEN_ANSWER, solved, submit, untouched
 from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -64,6 +67,43 @@ def metadata_dropped(nb):
         cell.metadata = {}
 
 
+def is_answer(cell, written):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("solution")) and (cell.cell_type == "markdown") == written
+
+
+def code_answers_unmarked(nb):
+    """The metadata of the answer cells that hold the functions dropped, as some editors save a cell they changed."""
+    for cell in nb.cells:
+        if is_answer(cell, written=False):
+            cell.metadata = {}
+
+
+def answer_unplaced(nb):
+    """The written answers' metadata dropped, and a note of the student's own after the second answer: two cells
+    could be that answer."""
+    at = index_of(nb, "reflect_random")
+    for cell in nb.cells:
+        if is_answer(cell, written=True):
+            cell.metadata = {}
+    nb.cells.insert(at + 1, new_markdown_cell("(A note to myself: check this answer again.)"))
+
+
+def windows_line_endings(tests_only):
+    """VS Code on Windows saves "\\r\\n" inside the cells' text (of the test cells, say, when it reformats them)."""
+    def change(nb):
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if not tests_only or (meta.get("grade") and not meta.get("solution")):
+                cell.source = cell.source.replace("\n", "\r\n")
+    return change
+
+
+def crlf_unmarked(nb):
+    windows_line_endings(tests_only=False)(nb)
+    metadata_dropped(nb)
+
+
 def colab_download(nb):
     """As Google Colab saves a notebook: its own metadata, no cell ids, an id in each cell's metadata."""
     nb.metadata = {"colab": {"provenance": []}, "kernelspec": {"name": "python3", "display_name": "Python 3"},
@@ -94,6 +134,10 @@ def to_markdown(name):
     return change
 
 
+CODE_ANSWERS = ["initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation",
+                "update_parameters", "nn_model", "predict"]
+TESTS = [f"test_{name}" for name in CODE_ANSWERS]
+WRITTEN = ["reflect_symmetry", "reflect_random", "reflect_scale", "reflect_experiment"]
 CHANGES = {  # student -> (change, status, what the detail names)
     "José García": (lambda nb: None, "graded", ""),
     "exercise_rewritten": (exercise_rewritten, "tests_changed", "deleted test cell(s) test_predict: put back and graded"),
@@ -104,6 +148,15 @@ CHANGES = {  # student -> (change, status, what the detail names)
     "王伟": (conda_kernel, "graded", ""),
     "answer_made_markdown": (to_markdown("predict"), "graded", ""),
     "test_made_markdown": (to_markdown("test_predict"), "tests_changed", "edited test cell(s) test_predict"),
+    "code_answers_unmarked": (code_answers_unmarked, "graded", f"answer cell(s) {', '.join(CODE_ANSWERS)}: their "
+                              "nbgrader metadata were lost (saved by another editor?); found in their place and "
+                              "graded as the student's answers"),
+    "answer_unplaced": (answer_unplaced, "graded", "written answer(s) reflect_random: their nbgrader metadata were "
+                        "lost and several cells could be the student's answer"),
+    "crlf_tests": (windows_line_endings(tests_only=True), "graded", ""),
+    "crlf_everywhere": (windows_line_endings(tests_only=False), "graded", ""),
+    "crlf_unmarked": (crlf_unmarked, "tests_changed", f"unmarked test cell(s) {', '.join(TESTS)}: their nbgrader "
+                      "metadata were lost"),
 }
 
 
@@ -201,20 +254,89 @@ def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(grad
     assert not any(out.get("output_type") == "error" for out in nb.cells[test].outputs)
 
 
-def test_each_student_gets_a_feedback_page(graded):
+@pytest.fixture(scope="module")
+def shown(graded):
+    """student -> the visible text of their feedback page."""
     course, _ = graded
     pages = feedback(course, LAB, allow_pending=True)
-    assert {page.parent.parent.name for page in pages} == {*CHANGES, PATTERN_ID, MAC_ID, "worked_in_a_copy",
-                                                          "downloaded_again", "unpacked_a_folder_down"}
+    return {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
+
+
+def autograded(course, student):
+    return nbformat.read(course.autograded_notebook(student, LAB), as_version=4)
+
+
+def test_each_student_gets_a_feedback_page(shown):
+    assert set(shown) == {*CHANGES, PATTERN_ID, MAC_ID, "worked_in_a_copy", "downloaded_again",
+                          "unpacked_a_folder_down"}
     # the student who worked in a copy reads why there is no score and what to rename; the others read nothing of
     # the kind (test_submission_mixups.py has the page of work in the notebook to grade, beside a copy)
-    shown = {page.parent.parent.name: " ".join(visible_text(page.read_text()).split()) for page in pages}
     assert (f"The file {LAB}.ipynb you submitted is the lab's notebook as it was handed out: none of its cells was "
             "changed, so it was not graded (it would score 0). Your work seems to be in this notebook, which you "
             f"submitted beside it and which the grader does not grade: {LAB}-Copy1.ipynb") in shown["worked_in_a_copy"]
     assert f"rename it to {LAB}.ipynb (in place of the untouched one) and submit it again" in shown["worked_in_a_copy"]
     assert not any("Your work seems to be in" in text or "was not graded:" in text
                    for student, text in shown.items() if student != "worked_in_a_copy")
+
+
+def test_answers_whose_metadata_were_lost_are_graded_as_the_students_own(graded, shown):
+    """Google Colab drops every cell's metadata: each answer is found in its place (the cell between its question and
+    the next cell, both unchanged) and graded as the student's; nbgrader adds no empty copy of it."""
+    course, outcomes = graded
+    restored = (f"answer cell(s) {', '.join(CODE_ANSWERS + WRITTEN)}: their nbgrader metadata were lost (saved by "
+                "another editor?); found in their place and graded as the student's answers")
+    release = nbformat.read(course.release_notebook(LAB), as_version=4)
+    graded_ids = CODE_ANSWERS + TESTS + WRITTEN
+    with Gradebook(course.db_url()) as gb:
+        for student in ("metadata_dropped", "crlf_unmarked", "code_answers_unmarked"):
+            nb = autograded(course, student)
+            for name in WRITTEN:  # what the formgrader shows of it: the student's text
+                (cell,) = [cell for cell in nb.cells if grade_id(cell) == name]
+                assert cell.source == WRITTEN_ANSWER, (student, name)
+                grade = gb.find_grade(name, LAB, LAB, student)  # the formgrader asks for a hand grade of it
+                assert grade.needs_manual_grade and grade.auto_score is None and grade.manual_score is None
+            for name in CODE_ANSWERS:
+                (cell,) = [cell for cell in nb.cells if grade_id(cell) == name]
+                assert f"def {name}(" in cell.source and "NotImplementedError" not in cell.source
+            assert len(nb.cells) == len(release.cells)  # no cell added: each answer and test is there once
+            assert [grade_id(cell) for cell in nb.cells if grade_id(cell) in graded_ids] == [
+                grade_id(cell) for cell in release.cells if grade_id(cell) in graded_ids]
+            assert not any("YOUR ANSWER HERE" in cell.source for cell in nb.cells)
+            assert "changed this test cell" not in shown[student] and "lost the marks" not in shown[student]
+    for student in ("metadata_dropped", "crlf_unmarked"):
+        assert restored in outcomes[student].detail
+        assert outcomes[student].lost_answers == {"restored": CODE_ANSWERS + WRITTEN}
+
+
+def test_an_answer_whose_place_is_not_clear_is_named_for_the_instructor_the_grader_and_the_student(graded, shown):
+    course, outcomes = graded
+    outcome = outcomes["answer_unplaced"]
+    assert outcome.lost_answers == {"restored": ["reflect_symmetry", "reflect_scale", "reflect_experiment"],
+                                    "unplaced": ["reflect_random"]}
+    assert ("answer cell(s) reflect_symmetry, reflect_scale, reflect_experiment: their nbgrader metadata were lost"
+            in outcome.detail)
+    assert ("written answer(s) reflect_random: their nbgrader metadata were lost and several cells could be the "
+            "student's answer; an empty copy was put back to grade by hand: look for the answer in the cells near it"
+            in outcome.detail)
+    nb = autograded(course, "answer_unplaced")
+    for name in ("reflect_symmetry", "reflect_scale", "reflect_experiment"):
+        assert nb.cells[index_of(nb, name)].source == WRITTEN_ANSWER
+    at = index_of(nb, "reflect_random")  # the copy the formgrader shows says where to look; the answer is after it
+    assert nb.cells[at].source.startswith("This cell (id:reflect_random) was missing from the submission.")
+    assert "The student's answer may be in a cell near this one" in nb.cells[at].source
+    assert [cell.source for cell in nb.cells[at + 1:at + 3]] == [
+        WRITTEN_ANSWER, "(A note to myself: check this answer again.)"]
+    assert ("the cell of your answer had lost the marks that tell the grader which cell holds it"
+            in shown["answer_unplaced"])
+
+
+def test_windows_line_endings_in_the_cells_change_no_test(graded, shown):
+    course, outcomes = graded
+    for student in ("crlf_tests", "crlf_everywhere"):
+        assert outcomes[student].changed_tests == {}
+        assert "changed this test cell" not in shown[student] and "changed" not in outcomes[student].detail
+        assert not any("\r" in cell.source for cell in autograded(course, student).cells)
+    assert "deleted" not in outcomes["crlf_unmarked"].detail  # its tests are found by their text
 
 
 def test_a_folder_renamed_as_told_is_graded_and_its_old_page_goes(graded):

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from autograder.course import Course
-from autograder.findings import changed_tests, changed_tests_since, forget, limit_hit, note, noted
+from autograder.findings import (changed_tests, changed_tests_since, forget, limit_hit, lost_answer_marks,
+                                 lost_answers, note, noted)
 from autograder.preprocessors import NotedLimitOutput
 from autograder.records import Fact, Status, status_of
 from autograder.sandbox import SandboxPolicy
@@ -117,6 +118,57 @@ def test_an_answer_moved_below_its_test_moves_that_test_only():
     assert nbgrader(answer).get("solution")
     nb.cells.insert(index_of(nb, test) + 1, answer)
     assert changed_tests(release(), nb) == {"moved": [test]}
+
+
+def answers_of(nb):
+    return [nbgrader(c)["grade_id"] for c in nb.cells if nbgrader(c).get("solution")]
+
+
+def unmarked(nb):
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:  # as an editor that drops every cell's metadata saves it
+        cell.metadata = {}
+    return nb
+
+
+def test_windows_line_endings_change_no_test_and_hide_no_unmarked_one():
+    nb = solved(KIT, LAB)
+    for cell in nb.cells:
+        cell.source = cell.source.replace("\n", "\r\n")
+    assert changed_tests(release(), nb) == {}
+    assert changed_tests(release(), unmarked(nb)) == {"unmarked": grade_ids_of_tests(release())}
+    nb.cells[index_of(nb, grade_ids_of_tests(nb)[0])].source += "\r\n# mine"
+    assert changed_tests(release(), nb) == {"edited": grade_ids_of_tests(nb)[:1]}
+
+
+def test_answers_that_lost_their_metadata_are_found_in_their_place():
+    nb = solved(KIT, LAB)
+    bare = unmarked(nb)
+    found, unplaced = lost_answers(release(), bare)
+    assert unplaced == [] and {i: meta["grade_id"] for i, meta in found.items()} == {
+        index_of(nb, name): name for name in answers_of(nb)}
+    assert all(meta == nbgrader(release().cells[i]) for i, meta in found.items())
+    assert lost_answer_marks(release(), bare) == {"restored": answers_of(nb)}
+    assert lost_answer_marks(release(), nb) == {}  # nothing lost, nothing to say
+
+
+def test_an_answer_is_not_guessed_where_two_cells_could_be_it():
+    nb = unmarked(solved(KIT, LAB))
+    names = answers_of(solved(KIT, LAB))
+    at = index_of(solved(KIT, LAB), "reflect_scale")
+    nb.cells.insert(at + 1, new_markdown_cell("my own note"))  # two Markdown cells between the questions
+    nb.cells.insert(index_of(solved(KIT, LAB), "predict") + 1, new_code_cell("predict(params, X_xor)"))
+    assert lost_answer_marks(release(), nb) == {
+        "restored": [n for n in names if n not in ("predict", "reflect_scale")], "unplaced": ["reflect_scale"]}
+
+
+def test_an_answer_deleted_or_rewritten_with_its_question_is_left_alone():
+    nb = unmarked(solved(KIT, LAB))
+    del nb.cells[index_of(solved(KIT, LAB), "reflect_experiment")]  # gone: nbgrader puts an empty copy back
+    question = index_of(solved(KIT, LAB), "reflect_random") - 1  # between the answers reflect_symmetry and it
+    nb.cells[question].source += "\n\nMy answer, in the question's cell."  # three Markdown cells, none unchanged
+    marks = lost_answer_marks(release(), nb)
+    assert "reflect_experiment" not in str(marks) and marks["unplaced"] == ["reflect_symmetry", "reflect_random"]
 
 
 LIMITS = SandboxPolicy()
