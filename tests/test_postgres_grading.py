@@ -41,9 +41,16 @@ STUDENTS = [f"s{i}" for i in range(6)]  # shard 0 of 2: s2, s3, s5; shard 1 of 2
 
 def submit_all(course):
     """Three notebooks to run (s0 correct, with a last cell that writes to its kernel's stderr, which goes to its grading
-    worker's log; s1 one mistake, s5 untouched) and three that cannot be graded."""
+    worker's log; s1 one mistake, s5 untouched) and three that cannot be graded.
+
+    s0 writes to the file descriptor the kernel was started with as its stderr. ipykernel replaces descriptor 2 with a
+    pipe, which a thread of the kernel copies to that one, whenever it gets to run; grading kills the kernel as soon as
+    its last cell is done (Execute.shutdown_kernel = "immediate"), so on a loaded machine bytes written to descriptor 2
+    were sometimes never copied, and no log was left to read. (Without that pipe, descriptor 2 is the one.)"""
     correct = solved(course, LAB)
-    correct.cells.append(nbformat.v4.new_code_cell('import os\nos.write(2, b"s0 writes to its kernel\'s stderr\\n")'))
+    stderr = 'getattr(sys.stderr, "_original_stdstream_copy", 2)'  # ipykernel's name for it
+    correct.cells.append(nbformat.v4.new_code_cell(
+        f'import os, sys\nos.write({stderr}, b"s0 writes to its kernel\'s stderr\\n")'))
     for student, nb in {"s0": correct, "s1": with_mistake(course, LAB), "s5": untouched(course, LAB),
                         "s2": course.release_notebook(LAB).read_text()[:400]}.items():  # s2: cut-off JSON
         submit(course, student, LAB, nb)
