@@ -17,6 +17,7 @@ from autograder.records import load_record
 from autograder.release import out_of_sync, release_lab
 from autograder.sandbox import sandbox_problem
 from autograder.submissions import solved, submit
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -30,8 +31,8 @@ def grade_id(cell):
 @pytest.mark.slow
 @pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox possible here: {PROBLEM}")
 def test_students_who_started_from_the_first_release_are_not_told_they_edited_the_fixed_test(tmp_path):
-    course = scratch_course(KIT, tmp_path, [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path, [LAB])  # the first release: a copy of the process's one release
+    assert not course.earlier_releases_dir(LAB).exists()  # nothing released before it to keep
     first = solved(course, LAB)
     tampered = copy.deepcopy(first)
     next(cell for cell in tampered.cells if grade_id(cell) == "test_compute_cost").source = "pass"
@@ -66,8 +67,7 @@ def test_students_who_started_from_the_first_release_are_not_told_they_edited_th
 def test_a_change_of_the_hidden_tests_or_points_alone_is_not_graded_by_the_old_release(tmp_path, skip_canary, capsys):
     """release/ does not hold hidden tests, so a change of them alone leaves it as it was; nbgrader grades by the
     gradebook's copy of each test, so students would be graded by the old one (as they were, even with no canary)."""
-    course = scratch_course(KIT, tmp_path, [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path, [LAB])  # a copy of the process's one release of the lab
     submit(course, "ana", LAB, solved(course, LAB))
     source = nbformat.read(course.source_notebook(LAB), as_version=4)
     test = next(cell for cell in source.cells if grade_id(cell) == "test_predict")
@@ -94,8 +94,7 @@ def test_a_release_replaced_by_git_pull_before_the_lab_is_released_again_is_stil
     """A newer kit pulled with git replaces source/ and release/ at once: the student version that students have is
     gone from release/ before `release` could keep it. It is rebuilt from the tests the gradebook recorded, so those
     students are not told they edited the tests that changed (before: every student, a blank one too)."""
-    course = scratch_course(KIT, tmp_path / "course", [LAB])
-    assert release_lab(course, LAB) == []
+    course = released_course(KIT, tmp_path / "course", [LAB])  # the first release: a copy of the process's one
     submit(course, "worked_on_the_first", LAB, solved(course, LAB))
     source = nbformat.read(course.source_notebook(LAB), as_version=4)  # the newer kit's fixed test ...
     next(cell for cell in source.cells if grade_id(cell) == "test_predict").source += "\nprint('predict: fixed')"
