@@ -304,8 +304,8 @@ def _autograde(course: Course, lab: str, student: str, sandbox: bool, submitted:
 
 
 def _hand_graded(course: Course, lab: str, student: str) -> dict[str, tuple]:
-    """The cells of the submission's last graded notebook whose hand grades stand (``hand_grades.reviewed``); none at
-    its first grading."""
+    """The grades of the cells of the submission's last graded notebook, as they stand before its regrade
+    (``hand_grades.reviewed``); none at its first grading."""
     path = course.autograded_notebook(student, lab)
     try:
         graded = nbformat.read(path, as_version=4) if path.is_file() else None

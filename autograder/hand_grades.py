@@ -48,21 +48,28 @@ def _grades(gb: Gradebook, lab: str, student: str) -> dict:
 
 
 def reviewed(gb: Gradebook, lab: str, student: str, graded) -> dict[str, tuple]:
-    """grade_id -> (what it was graded for, its automatic score) of each cell of ``graded`` (the submission's graded
-    notebook, before a regrade) whose hand grade stands: scored by hand and not waiting for review."""
+    """grade_id -> (what it was graded for, its automatic score, its hand score, whether that hand grade stands:
+    scored by hand and not waiting for review) of each graded cell of ``graded`` (the submission's graded notebook),
+    read before a regrade."""
     grades = _grades(gb, lab, student)
-    return {grade_id: (what, grades[grade_id].auto_score) for grade_id, what in graded_for(graded).items()
-            if grade_id in grades and grades[grade_id].manual_score is not None
-            and not grades[grade_id].needs_manual_grade}
+    return {grade_id: (what, grade.auto_score, grade.manual_score,
+                       grade.manual_score is not None and not grade.needs_manual_grade)
+            for grade_id, what in graded_for(graded).items() if (grade := grades.get(grade_id)) is not None}
 
 
 def keep_reviewed(gb: Gradebook, lab: str, student: str, graded, before: dict[str, tuple]) -> list[str]:
-    """After a regrade, the hand grades of ``before`` (``reviewed``) given for what ``graded`` (the new graded
-    notebook) still has, with the same automatic score, stand again, not waiting for review; returns their grade ids."""
+    """After a regrade, a hand grade stands again, not waiting for review, where ``graded`` (the new graded notebook)
+    still has what it was given for, with the same automatic score, and the cell has a hand score now: one that stood
+    before the regrade (``before``: ``reviewed``), or one a grader saved while the notebook was regraded (a hand score
+    other than before's, which nbgrader's autograde then marked for review). A hand score cleared meanwhile waits, as
+    the grader left it. Returns the grade ids of the hand grades that stand."""
     now, grades = graded_for(graded), _grades(gb, lab, student)
-    kept = [grade_id for grade_id, (what, auto_score) in before.items()
-            if grade_id in grades and now.get(grade_id) == what and grades[grade_id].auto_score == auto_score]
-    for grade_id in kept:
-        grades[grade_id].needs_manual_grade = False
+    kept = []
+    for grade_id, (what, auto_score, manual_score, stood) in before.items():
+        grade = grades.get(grade_id)
+        if (grade is not None and grade.manual_score is not None and now.get(grade_id) == what
+                and grade.auto_score == auto_score and (stood or grade.manual_score != manual_score)):
+            grade.needs_manual_grade = False
+            kept.append(grade_id)
     gb.db.commit()
     return kept

@@ -266,7 +266,7 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     graded_nb = nbformat.read(course.autograded_notebook("alice", LAB), as_version=4)
     with Gradebook(course.db_url()) as gb:
         before = hand_grades.reviewed(gb, LAB, "alice", graded_nb)
-        assert sorted(before) == sorted(hand_graded)
+        assert sorted(question for question, (*_, stands) in before.items() if stands) == sorted(hand_graded)
         for question in hand_graded:  # as nbgrader's autograde leaves them
             gb.find_grade(question, LAB, LAB, "alice").needs_manual_grade = True
         rescored = copy.deepcopy(graded_nb)
