@@ -48,7 +48,7 @@ from . import canary, capacity, hand_grades, preprocessors
 from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, shell_word, sqlite_file,
                      unusable_student_id)
 from .export import final_score, late_plugin
-from .findings import changed_tests_since, lost_answer_marks, noted, noted_times
+from .findings import changed_tests_since, lost_answer_marks, noted, noted_times, unix_newlines
 from .gradebook_access import changed_since_release, released
 from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
@@ -191,8 +191,9 @@ def _holds(course: Course, lab: str, student: str) -> str:
 
 
 def _sources(nb) -> set[str]:
-    """The non-empty sources of a notebook's cells, with Windows line ends and surrounding blanks left out."""
-    return {text for cell in nb.cells if (text := str(cell.get("source", "")).replace("\r\n", "\n").strip())}
+    """The non-empty sources of a notebook's cells, line endings aside (``unix_newlines``), surrounding blanks left
+    out."""
+    return {text for cell in nb.cells if (text := unix_newlines(str(cell.get("source", ""))).strip())}
 
 
 def worked_elsewhere(course: Course, lab: str, student: str, nb: nbformat.NotebookNode) -> list[str]:
