@@ -14,10 +14,8 @@ Delegations that pass a check but are accepted on purpose (and so are not listed
 * ``fit(update="sgd")`` is documented as ``p -= lr * g``; with a loss that returns fixed gradients it makes one plain
   SGD step (Lab 1 and 2 ``update_parameters``, Lab 6 ``sgd_update``). The contract makes this unavoidable.
 """
-import contextlib
 import importlib
 import inspect
-import io
 import pkgutil
 
 import numpy as np
@@ -25,7 +23,7 @@ import pytest
 
 import course_utils
 from autograder.hidden import common
-from hidden_checks import SEEDS
+from hidden_checks import SEEDS, failing_checks
 
 PRELUDE = ("import numpy as np\n"
            "import course_utils\n"
@@ -68,15 +66,12 @@ def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch
 
 def passing_seeds(lab, name, student):
     """The secret seeds for which ``autograder.hidden.<lab>.check_<name>`` accepts ``student``."""
-    check = getattr(importlib.import_module(f"autograder.hidden.{lab}"), f"check_{name}")
+    checks = importlib.import_module(f"autograder.hidden.{lab}")
     passed = []
     for seed in SEEDS:
-        try:
-            with common.secret_seed(seed), contextlib.redirect_stdout(io.StringIO()):
-                check(student)
-        except AssertionError:
-            continue
-        passed.append(seed)
+        with common.secret_seed(seed):
+            if not failing_checks(checks, [name], {name: student}):
+                passed.append(seed)
     return passed
 
 
