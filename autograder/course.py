@@ -247,20 +247,34 @@ def _user(uid: int) -> str:
         return f"uid {uid}"
 
 
-def unusable_student_id(student: str) -> str | None:
-    """Why a submission of student ``student`` (a folder name) is not graded, or None if it is."""
+def unusable_student_id(root: str | os.PathLike, student: str) -> str | None:
+    """Why a submission of student ``student`` (a folder name) of the course at ``root`` is not graded, or None if it
+    is. A rename it suggests is a command to paste into a shell from any folder (``rename_command``): the text is
+    kept in the submission's record and read later, by export or report run elsewhere too."""
     if glob.has_magic(student):
+        plain = re.sub(r"[][*?]+", "_", student).strip("_")
+        rename = (f"rename the folder submitted/{student}/ (to {plain}, say) and grade again: "
+                  f"{rename_command(root, f'submitted/{student}', f'submitted/{plain}')}" if plain else
+                  f"rename the folder submitted/{student}/ (to the student's id without those characters) and grade "
+                  "again")
         return (f"nbgrader cannot grade a student id that contains {_pattern_characters(student)} (it reads the "
-                f"id as a pattern when it looks for the notebook): rename the folder submitted/{student}/ (to "
-                f"{re.sub(r'[][*?]+', '_', student).strip('_') or 'another name'}, say) and grade again")
+                f"id as a pattern when it looks for the notebook): {rename}")
     composed = unicodedata.normalize("NFC", student)
     if composed != student:
         return (f"the folder name submitted/{student}/ writes its accents as separate marks, as a Mac does, not as the "
                 f"single characters that Linux, learning platforms and keyboards use: nbgrader would record an id that "
                 f"looks like {composed} but is not the same text, and the student could appear twice in the grades. "
-                f"Rename the folder and grade again: mv {shell_word(f'submitted/{student}')} "
-                f"{shell_word(f'submitted/{composed}')}")
+                f"Rename the folder and grade again: "
+                f"{rename_command(root, f'submitted/{student}', f'submitted/{composed}')}")
     return None
+
+
+def rename_command(root: str | os.PathLike, old: str, new: str) -> str:
+    """``mv OLD NEW`` for two paths in the course at ``root`` (``old`` and ``new``: from the root), to paste into a
+    shell from any folder: the paths are absolute and quoted (a pattern character, a space or an accent stays as
+    it is). A message kept and read later (a record's detail) cannot know the folder it will be pasted in."""
+    where = Path(root).resolve()
+    return f"mv {shell_word(where / old)} {shell_word(where / new)}"
 
 
 def _pattern_characters(text: str) -> str:

@@ -251,7 +251,7 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
     ``both_ways``: checks that try the student's own helpers first also run with reference helpers (the canary).
     """
     start = time.monotonic()
-    unusable = unusable_student_id(student)
+    unusable = unusable_student_id(course.root, student)
     if unusable:
         return Outcome(student, lab, Status.ERROR, unusable)
     submitted, outcome = read_submission(course, lab, student)

@@ -13,6 +13,7 @@ another name (a copy the student worked in beside the untouched release, a secon
 do.
 """
 import copy
+import shlex
 import unicodedata
 from pathlib import Path
 
@@ -207,11 +208,13 @@ def test_each_gets_the_points_its_work_earns_and_a_status_saying_what_happened(g
 
 
 def test_a_student_id_nbgrader_cannot_use_says_which_folder_to_rename(graded):
-    _, outcomes = graded
+    course, outcomes = graded
     outcome = outcomes[PATTERN_ID]
     assert outcome.status == "grading_error" and outcome.detail == (
         "nbgrader cannot grade a student id that contains '[' (it reads the id as a pattern when it looks for the "
-        "notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again")
+        f"notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again: mv "
+        f"{shlex.quote(str(course.root / 'submitted' / PATTERN_ID))} "
+        f"{shlex.quote(str(course.root / 'submitted' / 'li_1'))}")
 
 
 def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_typed(graded):
@@ -219,7 +222,8 @@ def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_t
     expected = (f"the folder name submitted/{MAC_ID}/ writes its accents as separate marks, as a Mac does, not as "
                 "the single characters that Linux, learning platforms and keyboards use: nbgrader would record an id "
                 "that looks like María López but is not the same text, and the student could appear twice in the "
-                f"grades. Rename the folder and grade again: mv 'submitted/{MAC_ID}' 'submitted/María López'")
+                f"grades. Rename the folder and grade again: mv {shlex.quote(str(course.root / 'submitted' / MAC_ID))} "
+                f"{shlex.quote(str(course.root / 'submitted' / 'María López'))}")
     outcome = outcomes[MAC_ID]
     assert (outcome.status, outcome.detail) == ("grading_error", expected)
     asked = grade(course, LAB, workers=1, progress=False, skip_canary=True, students=["María López"])

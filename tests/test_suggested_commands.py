@@ -6,6 +6,7 @@ import re
 import shlex
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import nbformat
@@ -138,3 +139,29 @@ def test_root_may_follow_the_command_as_well(tmp_path):
     assert said.returncode == 0, said.stdout + said.stderr
     assert course.release_notebook(LAB).is_file() and (course.root / "gradebook.db").is_file()
     assert not (other.root / "gradebook.db").exists()
+
+
+def test_a_student_folder_to_rename_is_renamed_by_the_mv_its_detail_suggests_pasted_anywhere(tmp_path, monkeypatch):
+    """The detail of a submission whose folder nbgrader cannot use is kept in its record and read later (grade,
+    export, report, from the course root or elsewhere): its ``mv`` names the course's folders by absolute paths,
+    quoted (the pattern characters too, which the shell would expand)."""
+    from autograder.course import unusable_student_id
+    course, other = tmp_path / "Redes neuronales d'Ana", tmp_path / "other course"
+    mac, pattern = unicodedata.normalize("NFD", "María López"), "li[1]"
+    for student in (mac, pattern, "li1"):  # li1/: what nbgrader would read for li[1]
+        (course / "submitted" / student / LAB).mkdir(parents=True)
+    other.mkdir()
+    for cwd, student, renamed in ((other, mac, "María López"), (course, pattern, "li_1")):
+        monkeypatch.chdir(cwd)  # where the detail is made does not matter either
+        detail = unusable_student_id(course, student)
+        command = detail.partition("grade again: ")[2]
+        assert command.startswith(f"mv {shlex.quote(str(course / 'submitted' / student))} "), detail
+        pasted = paste(command, other)
+        assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+        assert (course / "submitted" / renamed / LAB).is_dir() and not (course / "submitted" / student).exists()
+    assert {p.name for p in (course / "submitted").iterdir()} == {"li1", "li_1", "María López"}
+    assert not list(other.iterdir())
+    assert unusable_student_id(course, "[*]") == (  # no name to suggest: no command
+        "nbgrader cannot grade a student id that contains '[' and '*' (it reads the id as a pattern when it looks for "
+        "the notebook): rename the folder submitted/[*]/ (to the student's id without those characters) and grade "
+        "again")
