@@ -137,8 +137,9 @@ def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Pat
     items = contents(course, labs)
     missing = [lab for lab in labs if f"release/{lab}/{lab}.ipynb" not in items]
     if missing:
-        raise CourseError(f"These labs have no student version yet: {', '.join(missing)}. "
-                          f"Run `{course.command('release')}` first.")
+        them = "it" if len(missing) == 1 else "them"
+        raise CourseError(f"These labs have no student version yet: {', '.join(missing)}. Release {them} first "
+                          f"(`{course.command('release', *missing)}`), then make the kit again.")
     leaking = secrets_in(course, labs, items)
     if leaking:
         raise CourseError("The kit would give instructor text away:\n  " + "\n  ".join(leaking) +

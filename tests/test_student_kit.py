@@ -1,4 +1,5 @@
 """The student kit holds the released labs and course_utils only: nothing a student must not see."""
+import shlex
 import shutil
 import subprocess
 import sys
@@ -6,9 +7,11 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import pytest
 
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from autograder.leaks import MARKERS, secret_lines
+from autograder.student_kit import student_kit as student_kit_of
 
 KIT = Course(Path(__file__).resolve().parents[1])
 
@@ -97,3 +100,21 @@ def test_a_lecture_notebook_that_shows_a_labs_solution_is_named(tmp_path):
     shown = repr('Z1 = X @ params["W1"] + params["b1"]')
     assert named == [f"notebooks/warmup.ipynb shows 1 line(s) of the solutions of {lab}, e.g. {shown}"
                      for lab in ("lab1_initialization", "lab5_cifar10_mlp")], result.stdout  # Lab 5 has it too
+
+
+def test_labs_without_a_release_are_named_with_the_release_of_exactly_those(tmp_path, monkeypatch):
+    """The command to paste releases the named labs that have no student version, not every lab of the course (a
+    release of a lab not yet due is work for nothing, and a new release of one students have replaces theirs), on
+    this course from wherever it is pasted (``--root``)."""
+    root = tmp_path / "Redes neuronales d'Ana"
+    shutil.copytree(KIT.root / "student", root / "student", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(KIT.root / "release" / "lab2_learning_rates", root / "release" / "lab2_learning_rates")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CourseError) as refused:
+        student_kit_of(Course(root), ["lab1_initialization", "lab2_learning_rates", "lab3_loss_functions"])
+    message = str(refused.value)
+    assert message.startswith("These labs have no student version yet: lab1_initialization, lab3_loss_functions. "
+                              "Release them first (`"), message
+    assert shlex.split(message.split("`")[1]) == ["python", "-m", "autograder", "--root", str(root), "release",
+                                                   "lab1_initialization", "lab3_loss_functions"]
+    assert not (root / "student-kit.zip").exists()
