@@ -7,6 +7,7 @@ The repository root is nbgrader's course root (DESIGN.md): ``source/<lab>/<lab>.
 """
 from __future__ import annotations
 
+import codecs
 import glob
 import hashlib
 import os
@@ -28,6 +29,12 @@ EXPORTS = {  # a notebook saved in another format, which cannot be graded: suffi
     ".html": "an HTML export of a notebook",
     ".pdf": "a PDF of a notebook",
 }
+# A line among the first of a Python script (``export_kind``): a script as JupyterLab's Save and Export As and
+# ``jupyter nbconvert --to script`` write it (``#!/usr/bin/env python``, ``# coding: utf-8``, ``# In[ ]:``), Colab's
+# Download .py (``# -*- coding: utf-8 -*-``), VS Code's export and jupytext (``# %%`` cells, a ``# jupyter:`` header),
+# or Python as a student types it.
+PYTHON_LINE = re.compile(r"#!.*python|#.*-\*-.*coding|# *coding[:=]|# *%%|# *In\[[\d ]*\]:|# *jupyter:|"
+                         r"(import|from +[\w.]+ +import|def|class) +\w")
 
 
 class CourseError(Exception):
@@ -85,6 +92,17 @@ class Course:
         (``EXPORTS``: a .py script, an HTML page, a PDF), which cannot be graded; found by its name's suffix."""
         return [(name, EXPORTS[Path(name).suffix.lower()]) for name in self.submitted_files(student, lab)
                 if Path(name).suffix.lower() in EXPORTS]
+
+    def notebook_saved_as(self, student: str, lab: str) -> str | None:
+        """What a submission's ``<lab>.ipynb`` is (an ``EXPORTS`` text) when it is evidently no notebook but one saved
+        in another format under the notebook's name (a .py script, say), read from its first bytes (``export_kind``);
+        None for a notebook, a damaged one, anything else, or no such file (a symbolic link is not read)."""
+        path = self.submission_dir(student, lab) / f"{lab}.ipynb"
+        if self.symbolic_links(student, lab) or not path.is_file():
+            return None
+        with path.open("rb") as file:
+            kind = export_kind(file.read(1 << 16))
+        return EXPORTS[kind] if kind else None
 
     def symbolic_links(self, student: str, lab: str) -> list[str]:
         """The symbolic links of a submission, as ``path -> target`` (paths from the course root): its folders, if
@@ -245,6 +263,21 @@ def _user(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def export_kind(data: bytes) -> str | None:
+    """The suffix in ``EXPORTS`` of the format that ``data`` (the first bytes of a file named as a notebook) is
+    evidently in: ".pdf", ".html" (a web page), ".py" (a line among its first is one that starts Python code or a
+    script export, ``PYTHON_LINE``); None otherwise, and always for what begins as JSON does (a damaged notebook)."""
+    start = data.removeprefix(codecs.BOM_UTF8).lstrip()
+    if start.startswith(b"%PDF-"):
+        return ".pdf"
+    if re.match(rb"<!doctype html|<html", start, re.IGNORECASE):
+        return ".html"
+    lines = start.decode("utf-8", "replace").splitlines()[:40]
+    if not start.startswith((b"{", b"[")) and any(PYTHON_LINE.match(line.strip()) for line in lines):
+        return ".py"
+    return None
 
 
 def unusable_student_id(root: str | os.PathLike, student: str) -> str | None:

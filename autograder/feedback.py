@@ -147,7 +147,8 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     found = course.other_notebooks(student, lab)
     untouched = record.status == Status.MISSING and (course.submission_dir(student, lab) / f"{lab}.ipynb").is_file()
-    page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, untouched=untouched,
+    saved_as = course.notebook_saved_as(student, lab) if record.status == Status.MALFORMED else None
+    page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, untouched=untouched, saved_as=saved_as,
                               exports=course.exports(student, lab), max_score=record.max_score)
     for name in [lab, *(Path(notebook).stem for notebook in found)]:  # nbgrader fetch_feedback looks a page up by
         (folder / f"{name}.html").write_text(page)                    # the name of a notebook the student submitted

@@ -68,6 +68,8 @@ ANSWER_OUTCOME = {  # findings.lost_answer_marks: kind -> what the detail says o
                 "place and graded as the student's answers",
     "unplaced": "written answer(s) {}: their nbgrader metadata were lost and several cells could be the student's "
                 "answer; an empty copy was put back to grade by hand: look for the answer in the cells near it"}
+ASK_FOR_NOTEBOOK = ("an export cannot be graded: ask the student for the notebook itself (JupyterLab: File > Download; "
+                    "Colab: File > Download > Download .ipynb)")  # of a notebook saved as a .py script, say
 DB_RETRIES = 5
 # Errors of the gradebook's database that go away when tried again: SQLite's lock held by another worker;
 # PostgreSQL's deadlocks, serialization failures and dropped connections (e.g. a server restart).
@@ -139,6 +141,10 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
         nb = read_notebook(notebook)
         nbformat.validate(nb)
     except Exception as error:  # any parse or schema error means the same to the instructor
+        saved_as = course.notebook_saved_as(student, lab)
+        if saved_as:  # a script saved under the notebook's name, say
+            return None, Outcome(student, lab, Status.MALFORMED, (
+                f"{lab}.ipynb is not a notebook but {saved_as}, saved under the notebook's name; {ASK_FOR_NOTEBOOK}"))
         message = unreadable_json(notebook.read_bytes()) or \
             (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
         return None, Outcome(student, lab, Status.MALFORMED, f"{lab}.ipynb is not a valid notebook: {message}")
@@ -185,8 +191,7 @@ def _holds(course: Course, lab: str, student: str) -> str:
     named = ", ".join(f"{name} ({exports[name]})" if name in exports else name for name in files[:5])
     holds = f"the folder holds no notebook, only {named}" + (f" and {len(files) - 5} more" if len(files) > 5 else "")
     if exports:
-        holds += ("; an export cannot be graded: ask the student for the notebook itself (JupyterLab: File > Download; "
-                  "Colab: File > Download > Download .ipynb)")
+        holds += f"; {ASK_FOR_NOTEBOOK}"
     return holds
 
 

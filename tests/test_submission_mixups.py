@@ -4,8 +4,10 @@ command line (grade, feedback, export, report), with what the instructor and the
 A notebook exported as a .py script (JupyterLab's Save and Export As, ``jupyter nbconvert --to script``, Colab's
 Download .py), as a web page or a PDF cannot be graded: the instructor's detail names the file and what it is, and
 the student's page says how to download the notebook itself (and not to rename the export, which would still not
-be a notebook). A notebook that begins with a UTF-8 byte-order mark (some Windows editors write one) is intact: it
-is graded as any other, and the student's file stays as it was. The released notebook submitted untouched beside a
+be a notebook); one saved under the notebook's name (``<lab>.ipynb`` holding a script) is ``malformed_notebook``,
+and the detail and the page say what it is, not that the file is damaged. A notebook that begins with a UTF-8
+byte-order mark (some Windows editors write one) is intact: it is graded as any other, and the student's file stays
+as it was. The released notebook submitted untouched beside a
 copy that holds the work (Colab's "Copy of <lab>.ipynb") is ``missing_notebook``: the score 0 would not be the
 student's work; the detail and the page say which notebook seems to hold it and how to rename it. Only the
 submissions with a graded notebook count in the report's totals.
@@ -55,6 +57,7 @@ def graded(tmp_path_factory):
     folder.mkdir(parents=True)
     (folder / f"{LAB}.py").write_text(as_script(good))
     (folder / "timestamp.txt").write_text("2026-11-30 10:00:00.000000 UTC")  # as nbgrader's submit writes it
+    submit(course, "script_as_notebook", LAB, as_script(good))  # the script saved under the notebook's name
     folder = course.submission_dir("printed", LAB)
     folder.mkdir(parents=True)
     (folder / f"{LAB}.html").write_text("<!DOCTYPE html>\n<html><head><title>lab1_initialization</title></head></html>")
@@ -94,6 +97,22 @@ def test_an_exported_script_is_named_in_the_detail_and_the_student_reads_how_to_
     assert "An exported .py, .html or .pdf file cannot be graded" in text
     assert HOW_TO_DOWNLOAD in text and "Do not rename your .py, .html or .pdf file" in text
     assert "It holds no notebook at all" not in text and "rename your file if you renamed it" not in text
+
+
+def test_a_script_saved_under_the_notebooks_name_is_named_as_a_script_and_the_student_reads_how_to_download(graded):
+    """Not "broken JSON at line 1", which would send the instructor looking for a damaged upload, nor the page that
+    tells the student to open their notebook again: it opens, as a script. The status is still malformed_notebook."""
+    course, table, rows, _ = graded
+    assert table["script_as_notebook"] == (
+        f"script_as_notebook 0 / 21 malformed_notebook {LAB}.ipynb is not a notebook but a Python script exported "
+        "from a notebook, saved under the notebook's name; an export cannot be graded: ask the student for the "
+        "notebook itself (JupyterLab: File > Download; Colab: File > Download > Download .ipynb)")
+    assert rows["script_as_notebook"]["status"] == "malformed_notebook" and rows["script_as_notebook"]["total"] == "0"
+    text = page(course, "script_as_notebook")
+    assert (f"The file {LAB}.ipynb you submitted is not a Jupyter notebook but a Python script exported from a "
+            "notebook, saved under the notebook's name. An exported .py, .html or .pdf file cannot be graded") in text
+    assert HOW_TO_DOWNLOAD in text and "Do not save your .py, .html or .pdf file under that name" in text
+    assert "damaged or incomplete" not in text and "Open your own copy" not in text
 
 
 def test_an_html_or_pdf_export_is_named_too(graded):
@@ -148,5 +167,5 @@ def test_the_reports_totals_are_of_the_graded_notebooks_and_say_what_was_left_ou
     course, _, rows, _ = graded
     text = " ".join(visible_text((course.root / "reports" / f"{LAB}.html").read_text()).split())
     total = float(rows["answered_and_a_copy"]["total"])
-    assert (f"5 submissions; mean total {total:.2f}, median {total:g}; 3 without a graded notebook are left out of the "
-            "totals' figures (3 missing_notebook).") in text
+    assert (f"6 submissions; mean total {total:.2f}, median {total:g}; 4 without a graded notebook are left out of the "
+            "totals' figures (1 malformed_notebook, 3 missing_notebook).") in text
