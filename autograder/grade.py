@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from . import canary, capacity, hand_grades, preprocessors
-from .course import (CONFIG_FILE, Course, CourseError, fingerprint, shard_of, shell_word, sqlite_file,
+from .course import (CONFIG_FILE, Course, CourseError, fingerprint, rename_command, shard_of, sqlite_file,
                      unusable_student_id)
 from .export import final_score, late_plugin
 from .findings import changed_tests_since, lost_answer_marks, noted, noted_times, unix_newlines
@@ -135,7 +135,7 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
         where = f"found {', '.join(found)} instead" if found else _holds(course, lab, student)
         if len(found) == 1:
             where += (f"; if it is the student's work, {'move' if '/' in found[0] else 'rename'} it and grade again: "
-                      f"mv {shell_word(relative / found[0])} {shell_word(relative / notebook.name)}")
+                      f"{rename_command(course.root, relative / found[0], relative / notebook.name)}")
         return None, Outcome(student, lab, Status.MISSING, f"expected {lab}.ipynb in submitted/{student}/{lab}/: {where}")
     try:
         nb = read_notebook(notebook)
@@ -157,7 +157,7 @@ def read_submission(course: Course, lab: str, student: str) -> tuple[nbformat.No
     worked = worked_elsewhere(course, lab, student, nb)
     if worked:
         rename = (f"if it is, rename it over the untouched one and grade again: "
-                  f"mv {shell_word(relative / worked[0])} {shell_word(relative / notebook.name)}" if len(worked) == 1
+                  f"{rename_command(course.root, relative / worked[0], relative / notebook.name)}" if len(worked) == 1
                   else f"rename the one to grade to {lab}.ipynb and grade again")
         where = f"the student's work seems to be in {', '.join(worked)}, not graded: {rename}"
         return None, Outcome(student, lab, Status.MISSING, (

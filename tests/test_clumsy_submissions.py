@@ -231,23 +231,27 @@ def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_t
 
 
 def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
-    _, outcomes = graded
+    course, outcomes = graded
+
+    def mv(old: str, new: str) -> str:  # to paste from any folder
+        return f"mv {shlex.quote(str(course.root / old))} {shlex.quote(str(course.root / new))}"
+
     copy, folder = outcomes["worked_in_a_copy"], f"submitted/worked_in_a_copy/{LAB}"  # its 0 is not its work's
     assert copy.status == "missing_notebook" and copy.score == 0 and copy.detail == (
         f"{LAB}.ipynb in {folder}/ is the released notebook untouched (none of its cells differs from "
         f"release/{LAB}/{LAB}.ipynb), so it would score 0; the student's work seems to be in {LAB}-Copy1.ipynb, not "
-        f"graded: if it is, rename it over the untouched one and grade again: mv {folder}/{LAB}-Copy1.ipynb "
-        f"{folder}/{LAB}.ipynb")
+        f"graded: if it is, rename it over the untouched one and grade again: "
+        + mv(f"{folder}/{LAB}-Copy1.ipynb", f"{folder}/{LAB}.ipynb"))
     renamed = outcomes["downloaded_again"]
     assert renamed.status == "missing_notebook" and renamed.detail == (
         f"expected {LAB}.ipynb in submitted/downloaded_again/{LAB}/: found {LAB} (1).ipynb instead; if it is the "
-        f"student's work, rename it and grade again: mv 'submitted/downloaded_again/{LAB}/{LAB} (1).ipynb' "
-        f"submitted/downloaded_again/{LAB}/{LAB}.ipynb")
-    down = outcomes["unpacked_a_folder_down"]
+        f"student's work, rename it and grade again: "
+        + mv(f"submitted/downloaded_again/{LAB}/{LAB} (1).ipynb", f"submitted/downloaded_again/{LAB}/{LAB}.ipynb"))
+    down, down_folder = outcomes["unpacked_a_folder_down"], f"submitted/unpacked_a_folder_down/{LAB}"
     assert down.status == "missing_notebook" and down.detail == (
         f"expected {LAB}.ipynb in submitted/unpacked_a_folder_down/{LAB}/: found {LAB}/{LAB}.ipynb instead; if it is "
-        f"the student's work, move it and grade again: mv submitted/unpacked_a_folder_down/{LAB}/{LAB}/{LAB}.ipynb "
-        f"submitted/unpacked_a_folder_down/{LAB}/{LAB}.ipynb")
+        f"the student's work, move it and grade again: "
+        + mv(f"{down_folder}/{LAB}/{LAB}.ipynb", f"{down_folder}/{LAB}.ipynb"))
 
 
 def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
