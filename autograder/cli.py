@@ -143,19 +143,20 @@ def cmd_feedback(course: Course, args) -> int:
     missing = without_page(course, args.lab)
     if missing:
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
-              f"ended: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run "
+              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run "
               f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_export(course: Course, args) -> int:
-    from .export import grade_rows, pending_warning, ungraded_warning, write_table
+    from .export import grade_rows, pending_warning, queued_warning, ungraded_warning, write_table
     out = Path(args.out).resolve() if args.out else course.root / "grades.csv"
     header, rows = grade_rows(course, args.labs or None)
     write_table(header, rows, out)
     print(f"Wrote {out}")
     for warning in filter(None, [ungraded_warning(rows, out.name, course.root),
+                                 queued_warning(course, rows, out.name),
                                  pending_warning(rows, out.name, course.root)]):
         print(warning, file=sys.stderr)
     warn_if_being_graded(course, args.labs or course.labs())

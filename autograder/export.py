@@ -1,6 +1,7 @@
 """``python -m autograder export``: the grade table, one row per (student, lab), a column per question."""
 from __future__ import annotations
 
+import collections
 import csv
 import io
 from pathlib import Path
@@ -70,6 +71,8 @@ def question_columns(course: Course, labs: list[str]) -> dict[str, dict[str, str
 
 
 def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, plugin, columns: dict[str, str]) -> dict:
+    """A submission's row: its scores in the gradebook, or 0 with the reason; a queued one (``Outcome.queued``: a
+    regrade has not started it yet) shows its last grading, whole."""
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
     if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
@@ -174,10 +177,7 @@ def pending_warning(rows: list[dict], file_name: str, root: Path) -> str | None:
 def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None:
     """What to tell an instructor about the submissions not graded yet in ``rows`` of the course at ``root`` (their
     total of 0 is no grade), or None if every submission was graded."""
-    by_lab = {}
-    for row in rows:
-        if row["status"] == Status.NOT_GRADED:
-            by_lab[row["lab"]] = by_lab.get(row["lab"], 0) + 1
+    by_lab = _per_lab(row for row in rows if row["status"] == Status.NOT_GRADED)
     if not by_lab:
         return None
     count = sum(by_lab.values())
@@ -186,3 +186,24 @@ def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None
             f"({', '.join(f'{lab}: {n}' for lab, n in by_lab.items())}); {'their rows' if count != 1 else 'its row'} "
             f"in {file_name} say{'' if count != 1 else 's'} {Status.NOT_GRADED}, with a total of 0. Grade "
             f"{'them' if count != 1 else 'it'} ({regrade}) and export again.")
+
+
+def queued_warning(course: Course, rows: list[dict], file_name: str) -> str | None:
+    """What to tell an instructor about the rows (of ``rows``) that show a submission's grading from before a regrade
+    that has not reached it yet (``records.mark_to_grade``: a run under way, or one stopped), or None if there are
+    none."""
+    by_lab = _per_lab(row for row in rows if (record := load_record(course, row["lab"], row["student_id"]))
+                      and record.queued)
+    if not by_lab:
+        return None
+    count = sum(by_lab.values())
+    regrade = course.command("grade", next(iter(by_lab)) if len(by_lab) == 1 else "LAB")
+    return (f"warning: {count} row{'s' if count != 1 else ''} of {file_name} "
+            f"({', '.join(f'{lab}: {n}' for lab, n in by_lab.items())}) show{'' if count != 1 else 's'} the grading "
+            f"from before a regrade that has not reached {'them' if count != 1 else 'it'} yet: the previous scores "
+            f"and status. Let the regrade end (or, if it was stopped, finish it: {regrade}) and export again.")
+
+
+def _per_lab(rows) -> dict[str, int]:
+    """lab -> how many of ``rows`` are of it, in the order of the rows."""
+    return dict(collections.Counter(row["lab"] for row in rows))

@@ -54,10 +54,11 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
 
 
 def _pages(course: Course, lab: str) -> tuple[dict, set[str], list[str], set[str]]:
-    """(each student's record, those whose last grading never ended, those with a graded notebook to show, those
-    whose work could not be graded, who get a status page); the stopped ones get no page."""
+    """(each student's record, those whose last grading never ended or a regrade of whom was stopped before it reached
+    them, those with a graded notebook to show, those whose work could not be graded, who get a status page); the
+    stopped ones get no page: a half-done grading is no grade, and the instructor asked for a regrade of the others."""
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
-    stopped = {student for student, record in records.items() if unfinished(record)}
+    stopped = {student for student, record in records.items() if unfinished(record) or (record and record.queued)}
     graded = sorted(student for student in (p.parent.parent.name for p in
                                             (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
                     if student not in stopped)
@@ -107,7 +108,8 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
 
 def without_page(course: Course, lab: str) -> list[str]:
     """Students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
-    graded notebook, or a half-graded one), and no status that says why their work could not be graded."""
+    graded notebook, or a half-graded one) or before it reached them (a regrade), and no status that says why their
+    work could not be graded."""
     records, _, graded, ungradable = _pages(course, lab)
     return [student for student in records if student not in graded and student not in ungradable]
 

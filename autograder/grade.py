@@ -54,8 +54,8 @@ from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
 from .release import earlier_releases
-from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, mark_to_grade, save_record,
-                      status_of)
+from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, mark_started, mark_to_grade,
+                      save_record, status_of)
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
                       kill_orphaned_sandboxes, sandbox_problem)
 from .workers import start_worker_server, worker_context
@@ -265,6 +265,13 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
     if outcome.status in (Status.MISSING, Status.MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
     return outcome
+
+
+def grade_started(course: Course, lab: str, student: str, sandbox: bool, reference_seconds: dict) -> Outcome:
+    """Grade one of the submissions a run marked to grade (``mark_to_grade``), in a worker: ``mark_started`` first, so
+    that what a grading stopped half-way leaves is never trusted, then ``grade_submission``."""
+    mark_started(course, lab, student)
+    return grade_submission(course, lab, student, sandbox, reference_seconds)
 
 
 def grade_canary(course: Course, lab: str, sandbox: bool) -> tuple[Outcome, int]:
@@ -651,7 +658,8 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                 prints = submission_fingerprint(course, lab, student, environment_print,
                                                 deadlines.get(student, deadlines.get(None, "")))
                 previous = load_record(course, lab, student)
-                if not force and previous and previous.fingerprint == prints and previous.status in FINAL:
+                if not force and previous and previous.fingerprint == prints and previous.status in FINAL \
+                        and not previous.queued:
                     previous.skipped = True
                     outcomes[student] = previous
                 else:
@@ -700,21 +708,24 @@ def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome])
 
 def _why_again(previous: Outcome, prints: str) -> str:
     """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``."""
-    if not previous.fingerprint:  # ``mark_to_grade`` blanked it
+    if not previous.fingerprint:  # ``mark_started`` blanked it
         return "their last grading was stopped before it ended"
     if previous.status not in FINAL:
         return f"their last grading ended in {previous.status}"
     before, now = previous.fingerprint.split("|"), prints.split("|")
     if len(before) != len(now):
         return "they were graded by an earlier version of the kit, which recorded less about their grading"
-    return " and ".join(what for what, old, new in zip(FINGERPRINT_PARTS, before, now) if old != new) + " changed"
+    changed = [what for what, old, new in zip(FINGERPRINT_PARTS, before, now) if old != new]
+    if not changed:  # ``mark_to_grade`` queued it, and that run was stopped before it started it
+        return "an earlier regrade was stopped before it reached them"
+    return " and ".join(changed) + " changed"
 
 
 def _recorded(course: Course, lab: str, todo: dict[str, str]) -> int:
     """How many of the submissions a run marked to grade (``todo``: student -> fingerprint) have their outcome recorded,
     read from their records: a stop can come between recording an outcome and counting it."""
     return sum(1 for student, prints in todo.items()
-               if (saved := load_record(course, lab, student)) and saved.fingerprint == prints)
+               if (saved := load_record(course, lab, student)) and saved.fingerprint == prints and not saved.queued)
 
 
 def _canary_times(course: Course, lab: str, sandbox: bool, workers: int, environment: dict,
@@ -785,7 +796,7 @@ def _run_pool(course: Course, lab: str, students: list[str], workers: int, sandb
     if not students:
         return crashed
     with _pool(course, workers, min(workers, len(students)), sandbox) as pool:
-        futures = {pool.submit(grade_submission, course, lab, s, sandbox, reference_seconds): s for s in students}
+        futures = {pool.submit(grade_started, course, lab, s, sandbox, reference_seconds): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
             try:

@@ -81,6 +81,7 @@ class Outcome:
     skipped: bool = False  # unchanged since the last run, not graded again
     changed_tests: dict[str, list[str]] = field(default_factory=dict)  # findings.changed_tests: kind -> grade ids
     lost_answers: dict[str, list[str]] = field(default_factory=dict)  # findings.lost_answer_marks: kind -> grade ids
+    queued: bool = False  # a run means to grade it again and has not started it yet (``mark_to_grade``)
 
 
 def record_path(course, lab: str, student: str) -> Path:
@@ -105,17 +106,28 @@ def save_record(course, outcome: Outcome) -> None:
 
 
 def mark_to_grade(course, lab: str, students) -> None:
-    """Record that these students' submissions are being graded: blank the fingerprint of each record (its outcome
-    stays), or record "not graded" for one never graded before. Until a new outcome is recorded, the next run grades
-    them again, even after a ``--force`` run whose fingerprints had not changed, and ``unfinished`` tells feedback
-    and export not to trust what a grading stopped half-way left in the gradebook and ``autograded/``."""
+    """Record that a run is about to grade these students' submissions: each one's record is marked ``queued`` and
+    stays whole, so that export shows its outcome (and says a regrade has not reached it yet) while the run has not
+    started it. Until a new outcome is recorded, the next run grades it again, even after a ``--force`` run whose
+    fingerprints had not changed. A worker calls ``mark_started`` as it starts each one. A record whose last grading
+    never ended (``unfinished``) is left as it is: the next run grades it again anyway."""
     for student in students:
         record = load_record(course, lab, student)
-        if record is None:
-            save_record(course, Outcome(student, lab, Status.NOT_GRADED, "its grading was started and has not ended"))
-        elif record.fingerprint:
-            record.fingerprint = ""
+        if record is not None and record.fingerprint and not record.queued:
+            record.queued = True
             save_record(course, record)
+
+
+def mark_started(course, lab: str, student: str) -> None:
+    """Record that a worker starts grading a submission, before nbgrader touches its gradebook rows or ``autograded/``:
+    blank its record's fingerprint (its outcome stays, no longer ``queued``), or record "not graded" for one never
+    graded before. Until its new outcome is recorded, ``unfinished`` tells feedback and export not to trust what a
+    grading stopped half-way left there, and the next run grades it again."""
+    record = load_record(course, lab, student)
+    if record is None:
+        record = Outcome(student, lab, Status.NOT_GRADED, "its grading was started and has not ended")
+    record.fingerprint, record.queued = "", False
+    save_record(course, record)
 
 
 def unfinished(record: Outcome | None) -> bool:

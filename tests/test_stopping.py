@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course
+from autograder.records import load_record
 from autograder.sandbox import _children, sandbox_problem
 from autograder.submissions import solved, submit
 from released import released_course
@@ -69,9 +70,9 @@ def kernels(pid: int) -> list[int]:
 
 
 def recorded(course: Course, since: float = 0.0) -> list[str]:
-    """Students whose outcome was recorded (after ``since``); not those only marked to be graded again."""
-    return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json")
-                  if path.stat().st_mtime > since and json.loads(path.read_text())["fingerprint"])
+    """Students whose outcome was recorded (after ``since``); not those only marked to be graded (again)."""
+    return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json") if path.stat().st_mtime > since
+                  and (record := json.loads(path.read_text()))["fingerprint"] and not record.get("queued"))
 
 
 def run(course: Course, *command: str) -> subprocess.CompletedProcess:
@@ -117,20 +118,23 @@ def grade_the_rest(course: Course, graded_before: list[str]) -> None:
 def assert_stopped_ones_get_no_page_and_no_grade(course: Course, graded: list[str]) -> None:
     """What a stopped grading left of the submissions it was grading (a notebook run half-way, its gradebook rows)
     reaches no student and no grade table: feedback writes pages for the graded ones only and names the others, whose
-    earlier pages go; the export says they are not graded."""
+    earlier pages go; the export says they are not graded, but for those a regrade had not started yet (queued), whose
+    earlier grading it shows."""
     stopped = [student for student in STUDENTS if student not in graded]
+    queued = [student for student in stopped if (record := load_record(course, LAB, student)) and record.queued]
     for student in stopped:  # a page an earlier feedback run wrote
         page = course.feedback_dir(student, LAB) / f"{LAB}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text("an earlier page")
     said = run(course, "feedback", LAB, "--allow-pending")
     assert said.returncode == 1 and f"Wrote {len(graded)} feedback page(s)" in said.stdout, said.stderr
-    assert f"whose grading was stopped before it ended: {', '.join(stopped)}." in said.stderr
+    assert f"whose grading was stopped before it ended or reached them: {', '.join(stopped)}." in said.stderr
     assert sorted(path.parent.parent.name for path in (course.root / "feedback").glob(f"*/{LAB}/*.html")) == graded
     exported = run(course, "export")
     assert exported.returncode == 0, exported.stderr
     rows = {row.split(",")[0]: row.split(",") for row in (course.root / "grades.csv").read_text().splitlines()[1:]}
-    assert {student: rows[student][-1] for student in stopped} == dict.fromkeys(stopped, "not_graded")
+    assert {student: rows[student][-1] for student in stopped} == {
+        student: "needs_manual_grading" if student in queued else "not_graded" for student in stopped}
     assert {student: rows[student][-1] for student in graded} == dict.fromkeys(graded, "needs_manual_grading")
 
 
@@ -155,8 +159,8 @@ def test_a_closed_terminal_or_sigterm_during_the_canary_stops_everything_before_
     assert "Traceback" not in err
     said = run(course, "feedback", LAB, "--allow-pending")  # names those it has no page for, not in silence
     assert said.returncode == 1 and "Wrote 0 feedback page(s)" in said.stdout
-    assert f"No page for 3 submission(s) not graded yet, or whose grading was stopped before it ended: " \
-           f"{', '.join(STUDENTS)}. Run `python -m autograder grade {LAB}`, then feedback again." in said.stderr
+    assert f"No page for 3 submission(s) not graded yet, or whose grading was stopped before it ended or reached " \
+           f"them: {', '.join(STUDENTS)}. Run `python -m autograder grade {LAB}`, then feedback again." in said.stderr
 
 
 def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_finishes_each(course):
