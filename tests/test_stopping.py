@@ -6,6 +6,7 @@ submission still queued, then hanging for good on a worker whose kernel client i
 command left its workers finishing their notebooks and then waiting forever. Now the command stops within
 seconds, with its workers and their kernels, says what was graded, keeps it, and the next run grades the rest.
 """
+import csv
 import json
 import os
 import signal
@@ -14,12 +15,16 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.course import Course
+from autograder.export import grade_rows, queued_warning
+from autograder.feedback import feedback, without_page
+from autograder.grade import grade
 from autograder.records import load_record
 from autograder.sandbox import _children, sandbox_problem
-from autograder.submissions import solved, submit
+from autograder.submissions import solved, submit, untouched
 from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -37,13 +42,13 @@ def course(tmp_path):
     return course
 
 
-def start_grading(course: Course, *options: str) -> subprocess.Popen:
+def start_grading(course: Course, *options: str, workers: int = 2) -> subprocess.Popen:
     """`python -m autograder grade` as from a terminal: its own session, signals at their defaults."""
     def default_signals():
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--workers", "2", *UNSAFE, *options],
-                            cwd=course.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--workers", str(workers), *UNSAFE,
+                             *options], cwd=course.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=default_signals)
 
 
@@ -193,3 +198,69 @@ def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_fin
     assert all(course.autograded_notebook(student, LAB).is_file() for student in STUDENTS)
     said = run(course, "feedback", LAB, "--allow-pending")
     assert said.returncode == 0 and "Wrote 3 feedback page(s)" in said.stdout, said.stderr
+
+
+EXPORT_THEN_CTRL_C = """\
+import os, pathlib, signal, subprocess, time
+grading = pathlib.Path({grading!r})
+if grading.exists():  # the test's regrade has reached this notebook: export, then stop the run as Ctrl-C does
+    with open({said!r}, "w") as said:
+        subprocess.run([{python!r}, "-m", "autograder", "--root", {root!r}, "export", "--out", {table!r}], stderr=said)
+    os.kill(int(grading.read_text()), signal.SIGINT)
+    time.sleep(60)  # stopped with its worker
+"""
+
+
+def test_a_regrade_shows_the_submissions_it_has_not_reached_with_their_last_grading_until_it_grades_them(tmp_path):
+    """A cron job exports the grade table while `grade --force` regrades the lab, which is then stopped. Before, the
+    run blanked the record of every submission it meant to grade as it began, so every row of the lab said not_graded
+    with 0, during the run and after it. Graded one at a time, the first student's notebook exports, then stops the
+    run: only its own row, whose grading rewrites its gradebook rows, is not graded; the others show their last
+    grading, with a warning, until the next run grades them (their fingerprints unchanged)."""
+    course = released_course(KIT, tmp_path / "course", [LAB])
+    grading, said, table = tmp_path / "grading", tmp_path / "export-stderr", tmp_path / "during.csv"
+    exports = untouched(course, LAB)  # its grading is the shortest
+    exports.cells.append(nbformat.v4.new_code_cell(EXPORT_THEN_CTRL_C.format(
+        grading=str(grading), said=str(said), python=sys.executable, root=str(course.root), table=str(table))))
+    submit(course, "amy", LAB, exports)  # graded first: in name order, by one worker
+    submit(course, "ben", LAB, solved(course, LAB))
+    submit(course, "cai", LAB, "{")  # malformed: recorded without a kernel, nothing in the gradebook
+    options = {"workers": 1, "progress": False, "sandbox": False, "skip_canary": True}  # as the command's flags below
+    before = {outcome.student: outcome for outcome in grade(course, LAB, **options)}
+    header, rows = grade_rows(course)
+    last = {row["student_id"]: {column: row.get(column, "") for column in header} for row in rows}
+    assert last["ben"]["status"] == "needs_manual_grading" and float(last["ben"]["total"]) == before["ben"].score > 0
+    assert (last["cai"]["status"], last["cai"]["total"]) == ("malformed_notebook", "0")
+
+    process = start_grading(course, "--unsafe-no-sandbox", "--skip-canary", "--force", workers=1)
+    grading.write_text(str(process.pid))
+    assert process.wait(timeout=240) == 128 + signal.SIGINT
+    assert "Grading stopped (Ctrl-C) before any submission was graded" in process.communicate()[1]
+
+    def assert_not_reached_show_their_last_grading(rows: list[dict]) -> None:
+        rows = {row["student_id"]: {column: row.get(column, "") for column in header} for row in rows}
+        assert (rows["amy"]["status"], rows["amy"]["total"]) == ("not_graded", "0")
+        assert (rows["ben"], rows["cai"]) == (last["ben"], last["cai"])  # on the old code: not_graded, 0 too
+
+    def warning(table: str) -> str:
+        return (f"warning: 2 rows of {table} (lab1_initialization: 2) show the grading from before a regrade that has "
+                "not reached them yet: the previous scores and status. Let the regrade end (or, if it was stopped, "
+                f"finish it: {course.command('grade', LAB)}) and export again.")
+    assert_not_reached_show_their_last_grading(list(csv.DictReader(table.read_text().splitlines())))  # during it
+    assert warning(table.name) in said.read_text()
+    _, rows = grade_rows(course)  # after it was stopped
+    assert_not_reached_show_their_last_grading(rows)
+    assert queued_warning(course, rows, "grades.csv") == warning("grades.csv")
+    for student in ("ben", "cai"):  # queued, not blanked
+        assert load_record(course, LAB, student).fingerprint == before[student].fingerprint
+    # the instructor asked for a regrade: no page of the grading before it, nor of the one stopped half-way
+    assert feedback(course, LAB, allow_pending=True) == [] and without_page(course, LAB) == ["amy", "ben", "cai"]
+
+    grading.unlink()
+    told = []
+    after = {outcome.student: outcome for outcome in grade(course, LAB, say=told.append, **options)}
+    assert "Grading again 3 submission(s) graded before: 2 because an earlier regrade was stopped before it reached " \
+           "them; 1 because their last grading was stopped before it ended." in told
+    assert not any(outcome.skipped for outcome in after.values())
+    assert {s: (o.status, o.score) for s, o in after.items()} == {s: (o.status, o.score) for s, o in before.items()}
+    assert queued_warning(course, grade_rows(course)[1], "grades.csv") is None
