@@ -110,7 +110,7 @@ def assert_all_gone(process: subprocess.Popen, started: list[int], folders: list
 
 def grade_the_rest(course: Course, graded_before: list[str]) -> None:
     """The next run grades what the stopped one did not, and keeps what it did."""
-    again = run(course, "grade", LAB, "--workers", "2", *UNSAFE)
+    again = run(course, "grade", LAB, "--workers", "2", "--skip-canary", *UNSAFE)
     assert again.returncode == 0, again.stderr
     rows = {line.split()[0]: line for line in again.stdout.splitlines() if line.split()[:1] != ["student"]
             and line.startswith("student")}
@@ -169,7 +169,7 @@ def test_a_closed_terminal_or_sigterm_during_the_canary_stops_everything_before_
 
 
 def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_finishes_each(course):
-    process = start_grading(course)
+    process = start_grading(course, "--skip-canary")  # a stop during the canary: the test above
     wait_for(lambda: recorded(course) and kernels(process.pid))  # a submission graded, others being graded
     started, folders = stop(process, signal.SIGINT, group=True)  # as a terminal sends it
     assert process.wait(timeout=20) == 128 + signal.SIGINT
@@ -185,7 +185,7 @@ def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_fin
     grade_the_rest(course, graded)
 
     forced = time.time()
-    process = start_grading(course, "--force")  # all again, though nothing changed (fingerprints the same)
+    process = start_grading(course, "--force", "--skip-canary")  # all again, though nothing changed (fingerprints the same)
     wait_for(lambda: recorded(course, since=forced) and kernels(process.pid))
     started, folders = stop(process, signal.SIGKILL, group=False)  # the out-of-memory killer, say
     process.wait(timeout=20)

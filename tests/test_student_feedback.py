@@ -69,7 +69,9 @@ def graded(tmp_path_factory):
     renamed = course.submission_dir("erin", LAB)
     renamed.mkdir(parents=True)
     nbformat.write(solved(course, LAB), renamed / "lab1 (copy).ipynb")
-    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
+    # the canary is not what these tests check (test_canary.py and the round trips of test_pipeline.py do)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX,
+                                            skip_canary=True)}
     assert outcomes["carol"].score < outcomes["alice"].score
     return course, outcomes
 
@@ -235,7 +237,7 @@ def test_a_regrade_keeps_the_hand_grades_of_unchanged_answers_and_leaves_a_chang
     answer.source += "\n\nOn second thought: the gradients of the early layers vanish."
     nbformat.write(nb, submitted)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX, force=True,
-                                            students=["alice", "carol"])}
+                                            skip_canary=True, students=["alice", "carol"])}
     assert {o.status for o in outcomes.values()} == {"graded"}
     with Gradebook(course.db_url()) as gb:
         review = {(s, q): gb.find_grade(q, LAB, LAB, s).needs_manual_grade for s in ("alice", "carol")
@@ -309,7 +311,7 @@ def test_a_rerun_of_grade_shows_the_hand_grades_given_since_in_the_rows_it_skips
     total = {row["student_id"]: row["total"] for row in csv.DictReader(io.StringIO(out.read_text()))}
     assert float(total["alice"]) != load_record(course, LAB, "alice").score
 
-    result = cli(course, "grade", LAB, *([] if SANDBOX else ["--unsafe-no-sandbox"]))
+    result = cli(course, "grade", LAB, "--skip-canary", *([] if SANDBOX else ["--unsafe-no-sandbox"]))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()[:1] in (["alice"], ["dave"])}
     assert re.match(rf"alice +{total['alice']} / 21 +graded +unchanged since last run", rows["alice"]), result.stdout
