@@ -94,7 +94,8 @@ def lab_url(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}",
-         f"--LabApp.user_settings_dir={work / 'settings'}", f"--LabApp.workspaces_dir={work / 'workspaces'}", *as_root],
+         f"--LabApp.user_settings_dir={work / 'settings'}", f"--LabApp.workspaces_dir={work / 'workspaces'}",
+         "--LabApp.expose_app_in_browser=True", *as_root],  # window.jupyterapp, whose commands open notebooks
         env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     SERVERS[url] = work
@@ -123,25 +124,42 @@ def lab_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(browser, lab_url):
-    """The JupyterLab URL, after one visit has loaded the application (a cold first start is slow)."""
-    page = browser.new_page()
-    page.goto(f"{lab_url}/lab/workspaces/warm-up?token={TOKEN}&reset")
-    page.wait_for_selector(".jp-Launcher", timeout=120_000)
-    page.close()
-    return lab_url
-
-
-def open_notebook(browser, url: str, path: str):
-    """A new page with JupyterLab showing only ``path`` (a workspace of its own, reset)."""
+def lab_page(browser, lab_url):
+    """One page with JupyterLab loaded (a cold first start is slow, and every load takes seconds), in which the
+    tests open their notebooks one at a time (``open_notebook``); and the list of the page's errors."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    workspace = "".join(ch if ch.isalnum() else "-" for ch in path)
-    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{path}?token={TOKEN}&reset")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-    wait_for_kernel(page, path)
-    return page, errors
+    page.goto(f"{lab_url}/lab/workspaces/course-kit-test?token={TOKEN}&reset")
+    page.wait_for_selector(".jp-Launcher", timeout=120_000)
+    page.wait_for_function("() => window.jupyterapp")
+    yield page, errors
+    page.close()
+
+
+@pytest.fixture
+def open_notebook(lab_page):
+    """``open_notebook(path)``: the page of ``lab_page`` showing the notebook ``path``, opened in the running
+    JupyterLab as from its file browser, with its kernel started and idle; and the list of the page's errors
+    since it loaded or the previous test's notebooks were closed. After the test, the notebooks are closed
+    unsaved and their kernels shut down."""
+    page, errors = lab_page
+    paths = []
+
+    def open_(path: str):
+        paths.append(path)
+        page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', {path}) }", path)
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+        wait_for_kernel(page, path)
+        return page, errors
+    yield open_
+    page.evaluate("""paths => {
+        for (const widget of [...window.jupyterapp.shell.widgets('main')].filter(w => paths.includes(w.context?.path))) {
+            const session = widget.sessionContext.session;
+            widget.dispose();
+            if (session) window.jupyterapp.serviceManager.sessions.shutdown(session.id);  // not waited for
+        }}""", paths)
+    errors.clear()
 
 
 def server_of(page) -> str:
@@ -322,8 +340,8 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
 
 
-def test_progress_bar_renders_as_a_widget(browser, jupyterlab):
-    page, errors = open_notebook(browser, jupyterlab, "progress.ipynb")
+def test_progress_bar_renders_as_a_widget(open_notebook):
+    page, errors = open_notebook("progress.ipynb")
     run_all(page)
     shot(page, "progress-ran")
     page.wait_for_selector(".jp-OutputArea .widget-hprogress", timeout=30_000)
@@ -331,13 +349,12 @@ def test_progress_bar_renders_as_a_widget(browser, jupyterlab):
     assert page.locator(".jp-OutputArea .widget-hprogress").count() == 1
     assert "50/50" in page.locator(".jp-OutputArea").first.inner_text()
     assert cell_errors(page) == [] and errors == []
-    page.close()
 
 
-def test_lab2_slider_redraws_the_plot(browser, jupyterlab):
+def test_lab2_slider_redraws_the_plot(open_notebook):
     if not (ROOT / "source" / SLIDER_LAB).is_dir():
         pytest.fail(f"{SLIDER_LAB} is missing from source/")
-    page, errors = open_notebook(browser, jupyterlab, f"{SLIDER_LAB}_completed.ipynb")
+    page, errors = open_notebook(f"{SLIDER_LAB}_completed.ipynb")
     shot(page, "lab2-opened")
     run_all(page)
     shot(page, "lab2-ran-all")
@@ -360,10 +377,9 @@ def test_lab2_slider_redraws_the_plot(browser, jupyterlab):
     shot(page, "lab2-panel-after")
     assert image.get_attribute("src") != before
     assert cell_errors(page) == [] and errors == []
-    page.close()
 
 
-def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
+def test_lab6_optimizer_panel_redraws_the_paths(open_notebook, lab_url):
     """Lab 6 completed, run up to its optimizer panel (the MNIST sections after it are not needed here; the
     whole notebook runs in test_notebooks_run); the learning-rate slider of the panel is dragged and the
     drawing of the path changes."""
@@ -371,9 +387,9 @@ def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
     if not (ROOT / "source" / OPTIMIZER_LAB).is_dir():
         pytest.fail(f"{OPTIMIZER_LAB} is missing from source/")
     name = f"{OPTIMIZER_LAB}_completed.ipynb"
-    notebook = nbformat.read(SERVERS[jupyterlab] / "course" / name, as_version=4)
+    notebook = nbformat.read(SERVERS[lab_url] / "course" / name, as_version=4)
     [panel_cell] = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "TrajectoryPanel(" in c.source]
-    page, errors = open_notebook(browser, jupyterlab, name)
+    page, errors = open_notebook(name)
     page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
                            arg=len(notebook.cells), timeout=30_000)
     assert page.locator(".jp-Notebook .jp-Cell").count() == len(notebook.cells)
@@ -413,15 +429,14 @@ def test_lab6_optimizer_panel_redraws_the_paths(browser, jupyterlab):
     assert image.get_attribute("src") != before
     assert panel.locator(".widget-html").last.inner_text() != status_before  # a new final height
     assert cell_errors(page) == [] and errors == []
-    page.close()
 
 
 @pytest.mark.parametrize("lab", KIT.labs())
-def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, jupyterlab, lab):
+def test_release_notebook_renders_and_runs_up_to_the_first_exercise(open_notebook, lab):
     release = nbformat.read(ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
     first_exercise = next(i for i, c in enumerate(release.cells)
                           if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
-    page, errors = open_notebook(browser, jupyterlab, f"release/{lab}/{lab}.ipynb")
+    page, errors = open_notebook(f"release/{lab}/{lab}.ipynb")
     page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
                            arg=len(release.cells), timeout=30_000)
     assert page.locator(".jp-Notebook .jp-Cell").count() == len(release.cells)
@@ -434,7 +449,6 @@ def test_release_notebook_renders_and_runs_up_to_the_first_exercise(browser, jup
     if problems:  # an untouched release stops where the student's work starts
         assert "NotImplementedError" in problems[0][1], problems[0]
     assert errors == []
-    page.close()
 
 
 FEEDBACK_LAB = "lab1_initialization"
