@@ -4,9 +4,11 @@ Starts JupyterLab on loopback over a scratch copy of the course, runs a complete
 learning-rate slider and checks that the plot changed; does the same with Lab 6's optimizer panel; shows that course_utils progress bars render as
 widgets; and opens every release/ notebook to check it renders and runs cleanly up to the student's
 first exercise; opens a student's feedback page from file:// with the network off and checks its summary
-and typeset formulas. Screenshots of each step go to test-artifacts/browser/; when a wait times out, a
-screenshot and a text file of what the page and the server showed (which cells ran, the kernel, any
-dialog, the end of the server's log) go there too, and the failure message names them.
+and typeset formulas. JupyterLab is loaded once, in one page; each notebook is opened in it as from the file
+browser, with a kernel of its own, shut down after its test. Screenshots of each step go to
+test-artifacts/browser/; when a wait times out, a screenshot and a text file of what the page and the server
+showed (which cells ran, the kernel, any dialog, the end of the server's log) go there too, and the failure
+message names them.
 """
 import json
 import os
