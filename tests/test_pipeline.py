@@ -1,7 +1,7 @@
 """The grading pipeline end to end: real nbgrader, real kernels, a scratch copy of the course.
 
-One module-scoped course is released and graded once (in parallel); each test then checks what
-one kind of submission came to.
+One scratch course per lab is released and graded once (in parallel); each test then checks what
+one kind of submission came to. The first lab's course also holds the damaged and late submissions.
 """
 import base64
 import copy
@@ -90,11 +90,33 @@ def graded_course(tmp_path_factory, lab, make_submissions):
     return course, lab, outcomes, rows
 
 
+def damaged(course, lab, good):
+    """Submissions that test how grading treats damaged notebooks (lab-independent), and a late one: a due date is set,
+    with nbgrader's late penalty that takes every point. ``good`` is the solved notebook."""
+    renamed = course.submission_dir("renamed", lab)
+    renamed.mkdir(parents=True)
+    nbformat.write(good, renamed / "my_lab.ipynb")
+    with Gradebook(course.db_url()) as gb:
+        gb.update_or_create_assignment(lab, duedate=parse_utc("2026-12-01 18:00:00 America/Bogota"))
+    with (course.root / CONFIG_FILE).open("a") as config:
+        config.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    late = course.submission_dir("late", lab)
+    late.mkdir(parents=True)
+    (late / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")  # as nbgrader's submit writes it
+    return {"malformed": course.release_notebook(lab).read_text()[:400],
+            "byte_order_mark": "\ufeff" + nbformat.writes(good),
+            "warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
+            "duplicated_test": with_duplicated_test_cell(good), "late": good}
+
+
 def round_trip(course, lab):
-    """A correct, an untouched and a one-mistake submission; for Labs 6 and 7 also the submissions that
-    test_lab_grading.py checks (noise, a deleted test cell, a malformed file, classic mistakes), graded here once."""
+    """A correct, an untouched and a one-mistake submission; for the first lab also the damaged and late submissions
+    (``damaged``); for Labs 6 and 7 also the submissions that test_lab_grading.py checks (noise, a deleted test cell,
+    a malformed file, classic mistakes), graded here once."""
     good = solved(course, lab)
     submissions = {"correct": good, "untouched": untouched(course, lab), "one_mistake": with_mistake(course, lab)}
+    if lab == KIT.labs()[0]:
+        submissions |= damaged(course, lab, good)
     if classic := classic_mistakes(lab):
         submissions |= {"warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
                         "malformed": course.release_notebook(lab).read_text()[:400]}
@@ -125,26 +147,9 @@ def graded(request, graded_lab):
 
 
 @pytest.fixture(scope="module")
-def tampered(tmp_path_factory):
-    """Submissions of the first lab that test how grading treats damaged notebooks (lab-independent)."""
-    def make(course, lab):
-        good = solved(course, lab)
-        renamed = course.submission_dir("renamed", lab)
-        renamed.mkdir(parents=True)
-        nbformat.write(good, renamed / "my_lab.ipynb")
-        # a due date, and nbgrader's late penalty that takes every point; one student submitted after it
-        with Gradebook(course.db_url()) as gb:
-            gb.update_or_create_assignment(lab, duedate=parse_utc("2026-12-01 18:00:00 America/Bogota"))
-        with (course.root / CONFIG_FILE).open("a") as config:
-            config.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
-        late = course.submission_dir("late", lab)
-        late.mkdir(parents=True)
-        (late / "timestamp.txt").write_text("2026-12-03 10:00:00.000000 UTC")  # as nbgrader's submit writes it
-        return {"correct": good, "malformed": course.release_notebook(lab).read_text()[:400],
-                "byte_order_mark": "\ufeff" + nbformat.writes(good),
-                "warnings": with_warning(good), "deleted_test": without_first_test_cell(good),
-                "duplicated_test": with_duplicated_test_cell(good), "late": good}
-    return graded_course(tmp_path_factory, KIT.labs()[0], make)
+def tampered(graded_lab):
+    """The first lab's round trip, with its damaged and late submissions (``damaged``)."""
+    return graded_lab(KIT.labs()[0])
 
 
 def test_correct_submission_gets_every_automatic_point(graded):
