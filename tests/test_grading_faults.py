@@ -108,15 +108,15 @@ def with_cell(nb, source):
     return nb
 
 
-def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(course):
+def test_kernel_deaths_get_their_status_and_spare_the_others(course):
+    """(An endless loop in a cell of the student's own: test_canary.py, where its time limit comes from.)"""
     good = solved(course, LAB)
     submit(course, "kernel_death", LAB, with_cell(good, "import os\nos._exit(1)"))
-    submit(course, "endless_loop", LAB, with_cell(good, "while True:\n    pass"))
     submit(course, "honest", LAB, good)
     late_exit = copy.deepcopy(good)
     late_exit.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(0)"))
     submit(course, "late_exit", LAB, late_exit)
-    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX)}
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=SANDBOX, skip_canary=True)}
     # ending the kernel after every test ran gains nothing and loses nothing
     assert outcomes["late_exit"].status == "kernel_died" and outcomes["late_exit"].score == outcomes["honest"].score
     feedback(course, LAB, allow_pending=True)  # its feedback has its scores, and shows where the kernel died
@@ -127,10 +127,7 @@ def test_kernel_death_and_endless_loops_get_their_status_and_spare_the_others(co
     assert outcomes["kernel_death"].status == "kernel_died" and outcomes["kernel_death"].score == 0
     assert "died in cell 2" in outcomes["kernel_death"].detail
     assert "errors outside the tests" not in outcomes["kernel_death"].detail  # the cells after it never ran
-    assert outcomes["endless_loop"].status == "timeout"
-    assert "cell 2 was stopped at its time limit" in outcomes["endless_loop"].detail  # the second, as JupyterLab shows it
-    # the loop was stopped, the rest of the notebook ran and was graded as usual
-    assert outcomes["endless_loop"].score == outcomes["honest"].score > 0
+    assert outcomes["honest"].status == "graded" and outcomes["honest"].score > 0
 
 
 def test_grading_refuses_without_a_sandbox_unless_told_it_is_unsafe(course):
