@@ -25,6 +25,14 @@ def usable_cores(cgroups: list[Path] | None = None) -> int:
     return max(1, min(cores, math.ceil(min(quotas)))) if quotas else cores
 
 
+def shared_cores(workers: int) -> dict[str, str]:
+    """The environment under which ``workers`` processes side by side (kernels, and what they start) share the
+    cores instead of each taking all of them for its matrix products (and slowing the others down: OpenBLAS's
+    threads spin while they wait for work)."""
+    threads = str(max(1, usable_cores() // workers))
+    return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def available_memory(cgroups: list[Path] | None = None, meminfo: Path = Path("/proc/meminfo")) -> int:
     """Bytes new processes may still take: the system's available memory, or less under a memory limit of one
     of this process's cgroups (a container, systemd's ``MemoryMax=``).

@@ -520,13 +520,6 @@ def _safe_url(course: Course) -> str:
     return make_url(course.coursedir(_config(course)).db_url).render_as_string(hide_password=True)
 
 
-def shared_cores(workers: int) -> dict[str, str]:
-    """The environment under which ``workers`` kernels side by side share the cores instead of each taking all
-    of them for its matrix products (and slowing the others down)."""
-    threads = str(max(1, capacity.usable_cores() // workers))
-    return {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
 def _stop_worker(signum, frame) -> None:
     """A worker told to stop (by ``grade``, or because ``grade`` is gone): its kernels stop with it."""
     kill_kernels()
@@ -555,7 +548,7 @@ def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
         os.dup2(log.fileno(), 2)
     # nbgrader's gradebook code trips SQLAlchemy 2 warnings that say nothing about the submission.
     warnings.filterwarnings("ignore", category=SAWarning)
-    os.environ.update(shared_cores(workers))  # kernels inherit it
+    os.environ.update(capacity.shared_cores(workers))  # kernels inherit it
     if fonts:  # matplotlib's font list, built once by the grading process for every kernel
         os.environ[FONT_LIST_ENV] = fonts
 

@@ -161,7 +161,7 @@ def floor(course: Course, lab: str, n: int, workers: int) -> tuple[float, float]
     no nbgrader, no sandbox, no gradebook, hidden tests in the kernel. Side by side, the kernels share the cores as
     the kit's do (``shared_cores``): each taking all of them for its matrix products slows both down."""
     from concurrent.futures import ProcessPoolExecutor
-    from autograder.grade import shared_cores
+    from autograder.capacity import shared_cores
     nb = stock_notebook(nbformat.read(course.source_notebook(lab), as_version=4), solved(course, lab))
     folder = course.release_notebook(lab).parent
     start = time.perf_counter()

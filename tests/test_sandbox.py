@@ -110,7 +110,7 @@ def test_a_normal_notebook_runs_with_numpy_matplotlib_course_utils_and_relative_
         (course / name).mkdir()
         (course / name / "file.txt").write_text(f"{name} for the kernel")
     monkeypatch.setenv("COURSE_DATA_DIR", str(course / "data"))
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # a grading worker's share of the cores (grade.shared_cores)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # a grading worker's share of the cores (capacity.shared_cores)
     nb, km, error = run(course, [
         "import numpy as np\nprint(np.arange(10).reshape(2, 5).sum(axis=1))",
         "%matplotlib inline\nimport io\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
