@@ -8,9 +8,11 @@ from autograder.capacity import shared_cores
 
 # Each pytest-xdist worker and the kernels its tests start get the worker's share of the cores for matrix products,
 # as each grading worker does: two workers' kernels each taking every core slow both down (Lab 6's notebook ran 17 s
-# beside another instead of 9 s). Set before NumPy loads; a value set by hand is kept.
-for _name, _threads in shared_cores(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))).items():
-    os.environ.setdefault(_name, _threads)
+# beside another instead of 9 s). Set in the workers (which inherit the environment of the process that starts
+# them), before NumPy loads; a value set by hand is kept.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    for _name, _threads in shared_cores(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])).items():
+        os.environ.setdefault(_name, _threads)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
