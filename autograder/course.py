@@ -286,28 +286,35 @@ def unusable_student_id(root: str | os.PathLike, student: str) -> str | None:
     kept in the submission's record and read later, by export or report run elsewhere too."""
     if glob.has_magic(student):
         plain = re.sub(r"[][*?]+", "_", student).strip("_")
+        taken = plain and (Path(root) / "submitted" / plain).exists()
         rename = (f"rename the folder submitted/{student}/ (to {plain}, say) and grade again: "
-                  f"{rename_command(root, f'submitted/{student}', f'submitted/{plain}')}" if plain else
-                  f"rename the folder submitted/{student}/ (to the student's id without those characters) and grade "
-                  "again")
+                  f"{rename_command(root, f'submitted/{student}', f'submitted/{plain}')}" if plain and not taken else
+                  f"rename the folder submitted/{student}/ (to the student's id without those characters"
+                  f"{f'; submitted/{plain}/ exists already' if taken else ''}) and grade again")
         return (f"nbgrader cannot grade a student id that contains {_pattern_characters(student)} (it reads the "
                 f"id as a pattern when it looks for the notebook): {rename}")
     composed = unicodedata.normalize("NFC", student)
     if composed != student:
+        taken = (Path(root) / "submitted" / composed).exists()
+        rename = (f"The folder submitted/{composed}/, the same name written with single characters, exists too (the "
+                  f"student submitted twice, from a Mac and from another computer, say): keep the submission to grade "
+                  f"under that name, remove the other and grade again" if taken else
+                  f"Rename the folder and grade again: "
+                  f"{rename_command(root, f'submitted/{student}', f'submitted/{composed}')}")
         return (f"the folder name submitted/{student}/ writes its accents as separate marks, as a Mac does, not as the "
                 f"single characters that Linux, learning platforms and keyboards use: nbgrader would record an id that "
                 f"looks like {composed} but is not the same text, and the student could appear twice in the grades. "
-                f"Rename the folder and grade again: "
-                f"{rename_command(root, f'submitted/{student}', f'submitted/{composed}')}")
+                f"{rename}")
     return None
 
 
 def rename_command(root: str | os.PathLike, old: str, new: str) -> str:
-    """``mv OLD NEW`` for two paths in the course at ``root`` (``old`` and ``new``: from the root), to paste into a
+    """``mv -T OLD NEW`` for two paths in the course at ``root`` (``old`` and ``new``: from the root), to paste into a
     shell from any folder: the paths are absolute and quoted (a pattern character, a space or an accent stays as
-    it is). A message kept and read later (a record's detail) cannot know the folder it will be pasted in."""
+    it is). A message kept and read later (a record's detail) cannot know the folder it will be pasted in, nor
+    whether NEW is a folder by then: ``-T`` never moves OLD into it (a folder with files in it is refused)."""
     where = Path(root).resolve()
-    return f"mv {shell_word(where / old)} {shell_word(where / new)}"
+    return f"mv -T {shell_word(where / old)} {shell_word(where / new)}"
 
 
 def _pattern_characters(text: str) -> str:

@@ -18,7 +18,7 @@ from .gradebook_access import require_released
 from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
 from .leaks import cell_label, secret_lines, split_regions
-from .records import UNGRADABLE, Status, load_record, unfinished
+from .records import UNGRADABLE, Status, load_record, regrade_pending
 from .sandbox import package_folder
 
 TAG = re.compile(r"<[^>]*>")
@@ -58,7 +58,7 @@ def _pages(course: Course, lab: str) -> tuple[dict, set[str], list[str], set[str
     them, those with a graded notebook to show, those whose work could not be graded, who get a status page); the
     stopped ones get no page: a half-done grading is no grade, and the instructor asked for a regrade of the others."""
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
-    stopped = {student for student, record in records.items() if unfinished(record) or (record and record.queued)}
+    stopped = {student for student, record in records.items() if regrade_pending(record)}
     graded = sorted(student for student in (p.parent.parent.name for p in
                                             (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
                     if student not in stopped)

@@ -134,3 +134,9 @@ def unfinished(record: Outcome | None) -> bool:
     """Whether the last grading of a submission started and never ended (stopped, killed): its graded notebook and
     gradebook rows, if any, are half done. False for a submission never graded here (no record)."""
     return record is not None and not record.fingerprint
+
+
+def regrade_pending(record: Outcome | None) -> bool:
+    """Whether a grading of a submission was started (``unfinished``) or queued (``Outcome.queued``) and its outcome is
+    not recorded yet: what it has now is half done or about to be replaced."""
+    return unfinished(record) or (record is not None and record.queued)

@@ -49,18 +49,35 @@ def contents(course: Course, labs: list[str]) -> dict[str, Path]:
     return items
 
 
-def secrets_in(course: Course, labs: list[str], items: dict[str, Path]) -> list[str]:
-    """What of the kit's files would give instructor text away: each of its labs' release checked as `release`
-    checks it, and every file for nbgrader markers, autograder imports, hidden test and mark scheme lines of any
-    lab."""
-    problems = [str(leak) for lab in labs for leak in
-                find_leaks(course.source_notebook(lab), course.root / "release" / lab)]
+def secrets_in(course: Course, labs: list[str], items: dict[str, Path]) -> list[tuple[str, str]]:
+    """What of the kit's files would give instructor text away, as (name in the kit, what): each of its labs' release
+    checked as `release` checks it, and every file for nbgrader markers, autograder imports, hidden test and mark
+    scheme lines of any lab."""
+    problems = [(leak.path.relative_to(course.root).as_posix(), f"{leak.where}: {leak.what}") for lab in labs
+                for leak in find_leaks(course.source_notebook(lab), course.root / "release" / lab)]
     never_public = set().union(*(secret_lines(nbformat.read(course.source_notebook(lab), as_version=4),
                                               kinds=("BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"))
                                  for lab in course.labs()))
     for name, path in items.items():
-        problems += [f"{name}: {leak.what}" for leak in find_leaks_in_text(_text(path), never_public, path, name)]
+        problems += [(name, leak.what) for leak in find_leaks_in_text(_text(path), never_public, path, name)]
     return problems
+
+
+def _mend_leaks(course: Course, labs: list[str], leaking: list[tuple[str, str]]) -> str:
+    """What to do about ``leaking`` (of ``secrets_in``): release again the labs whose student version has it (a
+    release writes it anew from source/), take it out of the other files (copied into the kit as they are)."""
+    names = {name for name, _ in leaking}
+    stale = [lab for lab in labs if any(name.startswith(f"release/{lab}/") for name in names)]
+    others = sorted(name for name in names if not name.startswith("release/"))
+    steps = []
+    if stale:
+        steps.append(f"release {', '.join(stale)} again (`{course.command('release', *stale)}`), which writes "
+                     f"{'its' if len(stale) == 1 else 'their'} student version anew from source/")
+    if others:
+        steps.append(f"take those lines out of {', '.join(others)}, which the kit holds as "
+                     f"{'it is' if len(others) == 1 else 'they are'}")
+    advice = " and ".join(steps)
+    return f"{advice[0].upper()}{advice[1:]}, then make the kit again."
 
 
 def _text(path: Path) -> str:
@@ -142,8 +159,9 @@ def student_kit(course: Course, labs: list[str], out: Path | None = None) -> Pat
                           f"(`{course.command('release', *missing)}`), then make the kit again.")
     leaking = secrets_in(course, labs, items)
     if leaking:
-        raise CourseError("The kit would give instructor text away:\n  " + "\n  ".join(leaking) +
-                          f"\nRun `{course.command('release')}` to regenerate release/, then try again.")
+        raise CourseError("The kit would give instructor text away:\n  " +
+                          "\n  ".join(f"{name}: {what}" for name, what in leaking) +
+                          f"\n{_mend_leaks(course, labs, leaking)}")
     target = out or course.root / "student-kit.zip"
     tmp = target.with_name(f".{target.name}.tmp")
     try:

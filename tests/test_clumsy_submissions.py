@@ -212,7 +212,7 @@ def test_a_student_id_nbgrader_cannot_use_says_which_folder_to_rename(graded):
     outcome = outcomes[PATTERN_ID]
     assert outcome.status == "grading_error" and outcome.detail == (
         "nbgrader cannot grade a student id that contains '[' (it reads the id as a pattern when it looks for the "
-        f"notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again: mv "
+        f"notebook): rename the folder submitted/li[1]/ (to li_1, say) and grade again: mv -T "
         f"{shlex.quote(str(course.root / 'submitted' / PATTERN_ID))} "
         f"{shlex.quote(str(course.root / 'submitted' / 'li_1'))}")
 
@@ -222,7 +222,8 @@ def test_a_student_id_a_mac_wrote_says_how_to_rename_it_even_when_asked_for_as_t
     expected = (f"the folder name submitted/{MAC_ID}/ writes its accents as separate marks, as a Mac does, not as "
                 "the single characters that Linux, learning platforms and keyboards use: nbgrader would record an id "
                 "that looks like María López but is not the same text, and the student could appear twice in the "
-                f"grades. Rename the folder and grade again: mv {shlex.quote(str(course.root / 'submitted' / MAC_ID))} "
+                "grades. Rename the folder and grade again: "
+                f"mv -T {shlex.quote(str(course.root / 'submitted' / MAC_ID))} "
                 f"{shlex.quote(str(course.root / 'submitted' / 'María López'))}")
     outcome = outcomes[MAC_ID]
     assert (outcome.status, outcome.detail) == ("grading_error", expected)
@@ -234,7 +235,7 @@ def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
     course, outcomes = graded
 
     def mv(old: str, new: str) -> str:  # to paste from any folder
-        return f"mv {shlex.quote(str(course.root / old))} {shlex.quote(str(course.root / new))}"
+        return f"mv -T {shlex.quote(str(course.root / old))} {shlex.quote(str(course.root / new))}"
 
     copy, folder = outcomes["worked_in_a_copy"], f"submitted/worked_in_a_copy/{LAB}"  # its 0 is not its work's
     assert copy.status == "missing_notebook" and copy.score == 0 and copy.detail == (

@@ -118,3 +118,37 @@ def test_labs_without_a_release_are_named_with_the_release_of_exactly_those(tmp_
     assert shlex.split(message.split("`")[1]) == ["python", "-m", "autograder", "--root", str(root), "release",
                                                    "lab1_initialization", "lab3_loss_functions"]
     assert not (root / "student-kit.zip").exists()
+
+
+def test_a_kit_that_would_leak_is_refused_with_the_release_of_exactly_the_labs_that_leak(tmp_path, monkeypatch):
+    """A student version edited by hand after its release (a hidden test pasted into it) and a file of notes with a
+    hidden test's line in it: nothing is written, each is named, and the advice, followed as given (the release of
+    that lab, on this course from wherever it is pasted; the line taken out of the notes), gives a kit with neither."""
+    from autograder.release import release_lab
+    from released import released_course
+    lab = "lab1_initialization"
+    root = tmp_path / "Redes neuronales d'Ana"
+    course = released_course(KIT, root, [lab])
+    shutil.copytree(KIT.root / "student", root / "student", ignore=shutil.ignore_patterns("__pycache__"))
+    source = nbformat.read(course.source_notebook(lab), as_version=4)
+    hidden = sorted(secret_lines(source, kinds=("BEGIN HIDDEN TESTS",)))[0]
+    released = nbformat.read(course.release_notebook(lab), as_version=4)
+    released.cells[-1].source += "\n" + hidden
+    nbformat.write(released, course.release_notebook(lab))
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / "notes.md").write_text(f"Remember:\n{hidden}\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CourseError) as refused:
+        student_kit_of(course, [lab])
+    message = str(refused.value)
+    assert f"release/{lab}/{lab}.ipynb" in message and "notebooks/notes.md" in message
+    advice = message.splitlines()[-1]
+    assert advice.startswith(f"Release {lab} again (`") and advice.endswith(
+        "`), which writes its student version anew from source/ and take those lines out of notebooks/notes.md, "
+        "which the kit holds as it is, then make the kit again."), advice
+    assert not (root / "student-kit.zip").exists()
+    assert shlex.split(advice.split("`")[1]) == ["python", "-m", "autograder", "--root", str(root), "release", lab]
+    assert release_lab(course, lab) == []  # what that command runs
+    (root / "notebooks" / "notes.md").write_text("Remember: test your shapes.\n")
+    kit = zipfile.ZipFile(student_kit_of(course, [lab]))
+    assert not any(hidden in kit.read(name).decode(errors="replace") for name in kit.namelist())

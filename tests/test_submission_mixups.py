@@ -145,7 +145,7 @@ def test_the_untouched_release_beside_a_copy_with_the_work_says_which_to_rename(
         f"worked_in_colab_copy 0 / 21 missing_notebook {LAB}.ipynb in {folder}/ is the released notebook untouched "
         f"(none of its cells differs from release/{LAB}/{LAB}.ipynb), so it would score 0; the student's work seems "
         f"to be in {COPY}, not graded: if it is, rename it over the untouched one and grade again: "
-        f"mv {shlex.quote(str(course.root / folder / COPY))} {shlex.quote(str(course.root / folder / f'{LAB}.ipynb'))}")
+        f"mv -T {shlex.quote(str(course.root / folder / COPY))} {shlex.quote(str(course.root / folder / f'{LAB}.ipynb'))}")
     assert rows["worked_in_colab_copy"]["status"] == "missing_notebook"
     text = page(course, "worked_in_colab_copy")
     assert (f"The file {LAB}.ipynb you submitted is the lab's notebook as it was handed out: none of its cells was "

@@ -155,7 +155,7 @@ def test_a_student_folder_to_rename_is_renamed_by_the_mv_its_detail_suggests_pas
         monkeypatch.chdir(cwd)  # where the detail is made does not matter either
         detail = unusable_student_id(course, student)
         command = detail.partition("grade again: ")[2]
-        assert command.startswith(f"mv {shlex.quote(str(course / 'submitted' / student))} "), detail
+        assert command.startswith(f"mv -T {shlex.quote(str(course / 'submitted' / student))} "), detail
         pasted = paste(command, other)
         assert pasted.returncode == 0, pasted.stdout + pasted.stderr
         assert (course / "submitted" / renamed / LAB).is_dir() and not (course / "submitted" / student).exists()
@@ -165,3 +165,28 @@ def test_a_student_folder_to_rename_is_renamed_by_the_mv_its_detail_suggests_pas
         "nbgrader cannot grade a student id that contains '[' and '*' (it reads the id as a pattern when it looks for "
         "the notebook): rename the folder submitted/[*]/ (to the student's id without those characters) and grade "
         "again")
+
+
+def test_a_student_folder_whose_new_name_is_taken_gets_no_mv_and_a_pasted_mv_never_moves_into_a_folder(tmp_path):
+    """A student who submitted twice, from a Mac and from another computer, has both spellings of their folder: a
+    suggested ``mv`` would have moved one into the other (``María López/María López/lab``), graded as one empty
+    submission. The detail says which folder exists instead; an ``mv`` kept in an older record, pasted once the name is
+    taken, is refused and moves nothing."""
+    from autograder.course import rename_command, unusable_student_id
+    course = tmp_path / "course"
+    mac, typed = unicodedata.normalize("NFD", "María López"), "María López"
+    for student in (mac, typed, "li[1]", "li_1"):
+        (course / "submitted" / student / LAB).mkdir(parents=True)
+        (course / "submitted" / student / LAB / f"{LAB}.ipynb").write_text(student)
+    detail = unusable_student_id(course, mac)
+    assert "mv" not in detail and detail.endswith(
+        f"The folder submitted/{typed}/, the same name written with single characters, exists too (the student "
+        "submitted twice, from a Mac and from another computer, say): keep the submission to grade under that name, "
+        "remove the other and grade again")
+    assert unusable_student_id(course, "li[1]").endswith(
+        "rename the folder submitted/li[1]/ (to the student's id without those characters; submitted/li_1/ exists "
+        "already) and grade again")
+    pasted = paste(rename_command(course, f"submitted/{mac}", f"submitted/{typed}"), tmp_path)
+    assert pasted.returncode != 0 and "Directory not empty" in pasted.stderr
+    assert {p.name for p in (course / "submitted" / typed).iterdir()} == {LAB}
+    assert (course / "submitted" / mac / LAB / f"{LAB}.ipynb").read_text() == mac
