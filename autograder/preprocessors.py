@@ -113,12 +113,14 @@ class SandboxedExecute(Execute):
             if self.judge_client is not None:
                 stop_judge_client(self.judge_client)
 
-    def cell_limit(self, cell) -> float:
-        """The time limit (s) of a cell, its hidden checks included."""
+    def cell_limit(self, cell, after_stop: bool | None = None) -> float:
+        """The time limit (s) of a cell, its hidden checks included; ``after_stop``: as once a cell was stopped (by
+        default: if one was)."""
+        after_stop = self.stopped_once if after_stop is None else after_stop
         if not self.reference_seconds:
-            return min(self.time_floor, self.timeout) if self.stopped_once else self.timeout
+            return min(self.time_floor, self.timeout) if after_stop else self.timeout
         reference = self.reference_seconds.get(cell_key(cell), max(self.reference_seconds.values()))
-        if self.stopped_once:
+        if after_stop:
             return min(self.timeout, max(self.time_floor_after_stop, self.time_multiple_after_stop * reference))
         return min(self.timeout, max(self.time_floor, self.time_multiple * reference))
 
@@ -155,7 +157,7 @@ class SandboxedExecute(Execute):
                 output["output_type"] = "display_data"
                 output.pop("execution_count", None)
         if self.death is None and not self.timed_out:
-            failure = self._judge(calls)
+            failure = self._judge(calls, cell)
             if failure and time.monotonic() >= self.cell_deadline:
                 self._stopped(index)
             if failure:
@@ -176,14 +178,19 @@ class SandboxedExecute(Execute):
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync twin wraps its own
 
-    def _judge(self, calls):
+    def _judge(self, calls, cell):
         """Run hidden checks against this notebook's kernel until the cell's deadline; None if they pass,
-        else (error name, message)."""
+        else (error name, message). A second try, with reference helpers, after a first try on the student's own
+        ran out of its time (an endless loop in a helper) gets the cell's whole limit, as if no cell had been
+        stopped: what it runs of the student's is the checked function alone."""
         seconds = max(0.0, self.cell_deadline - time.monotonic())
         with KernelSession(self.judge_client, self.cell_deadline, lambda: run_sync(ensure_async)(
                 self.km.is_alive()), lambda: run_sync(ensure_async)(self.km.interrupt_kernel()),
-                self.max_answer_bytes) as session, both_ways() if self.both_ways else contextlib.nullcontext():
-            return run_checks(calls, session, self.secret, seconds)
+                self.max_answer_bytes, second_try=self.cell_limit(cell, after_stop=False)) as session, \
+                both_ways() if self.both_ways else contextlib.nullcontext():
+            failure = run_checks(calls, session, self.secret, seconds)
+            self.cell_deadline = session.deadline  # later if a second try was given its time
+            return failure
 
     def _stopped(self, index):
         """Note that cell ``index`` was stopped at its time limit; later cells get shorter limits."""

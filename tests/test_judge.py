@@ -492,6 +492,22 @@ def test_an_endless_helper_is_interrupted_at_half_time_and_the_second_try_decide
     kernel[0]("print('the kernel still runs')")
 
 
+def test_after_an_endless_helper_the_second_try_gets_the_time_the_first_took(kernel):
+    """A student's helper that never returns is interrupted at half the cell's time; the check's second try, with the
+    reference helper, then still has the cell's whole time: their correct function costs no points even when the
+    second try needs more than the half left (a loaded server, a check near its limit after an earlier stop)."""
+    run, session = kernel
+    run("tries = []")
+    slow_second = "__import__('time').sleep(2.5 * len(tries)) or tries.append(1) or sigmoid(z).round(6)"
+    run(CALLER.format(helper=HELPERS["endless"], caller=slow_second))
+    start = time.monotonic()
+    with session(4.0) as judge:
+        check_probabilities(judge.lookup("probabilities"))  # on the old code: the tests ran out of time
+        assert 5.5 < judge.deadline - start < 6.5  # a second try of 4 s from the first try's end, at 2 s
+    assert 4.3 < time.monotonic() - start < 6
+    run("print('the kernel still runs')")
+
+
 def test_a_wrong_function_fails_with_the_reference_helpers_in_place(kernel):
     failure, callbacks, _, _ = judged(kernel, "right", caller="sigmoid(z) * 2")
     assert isinstance(failure, AssertionError) and callbacks >= 1  # both tries ran; the second one's verdict

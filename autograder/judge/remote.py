@@ -45,7 +45,8 @@ _FIRST_TRY = contextvars.ContextVar("first_try", default=None)  # when the first
 @contextlib.contextmanager
 def first_try():
     """Inside the block, the kernel gets at most half the time left when the block began: after that, the call
-    it is running is interrupted (it fails with a KeyboardInterrupt), and the other half is left for a second try.
+    it is running is interrupted (it fails with a KeyboardInterrupt), and the second try gets the session's
+    ``second_try`` seconds from then on (the deadline moves on if it was sooner).
     """
     token = _FIRST_TRY.set(time.monotonic())
     try:
@@ -219,15 +220,17 @@ class KernelSession:
     """One conversation with the agent in a running kernel, for the hidden tests of one cell.
 
     client: a blocking jupyter_client KernelClient of the kernel (stdin and shell channels);
-    deadline: ``time.monotonic()`` value after which the kernel is given up; is_alive: function
+    deadline: ``time.monotonic()`` value after which the kernel is given up; second_try: seconds a second try gets
+    once a first try ran out of its half (``first_try``), by default the session's time; is_alive: function
     telling whether the kernel still runs; interrupt: function interrupting the kernel; max_message:
     the largest message (bytes) taken from the kernel, which ``judge_client`` also gives its sockets.
     Use it as a context manager: leaving it ends the conversation. If the kernel never takes the
     conversation up, every request raises KernelUnavailable saying why.
     """
 
-    def __init__(self, client, deadline, is_alive, interrupt, max_message=MAX_ANSWER):
+    def __init__(self, client, deadline, is_alive, interrupt, max_message=MAX_ANSWER, second_try=None):
         self.client, self.deadline, self.is_alive, self.interrupt = client, deadline, is_alive, interrupt
+        self.second_try = max(0.0, deadline - time.monotonic()) if second_try is None else second_try
         self.max_message = max_message
         self.events = client.stdin_channel.socket.get_monitor_socket(  # one per socket, kept by pyzmq
             zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
@@ -287,7 +290,8 @@ class KernelSession:
             if began is not None and began != self.tried and now > (began + self.deadline) / 2 \
                     and not self.client.stdin_channel.msg_ready():  # an answer on its way is not interrupted
                 self.tried = began
-                self.interrupt()  # the student's code fails with KeyboardInterrupt; the agent answers so
+                self.deadline = max(self.deadline, now + self.second_try)  # a helper's endless loop costs only its
+                self.interrupt()  # own question; the student's code fails with KeyboardInterrupt, the agent says so
             if now > self.deadline:
                 self.interrupt()
                 self._break("the tests ran out of time: a function did not return (an endless loop?) "
