@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import CONFIG_FILE, Course, CourseError, fingerprint, install_command
+from .course import CONFIG_FILE, Course, CourseError, fingerprint, install_command, shell_word
 from .leaks import cell_label
 
 STUDENT = "canary"
@@ -120,9 +120,18 @@ def foreign_code(course: Course, env: dict) -> str | None:
         if used and used.is_dir() and own.is_dir() and (differ := differing_files(used, own)):
             named = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
             return (f"{what} from {used}, not this course's own {own.name}/ ({own}), and their files differ "
-                    f"({named}): the course's own version would not be what grades. Install the kit from this "
-                    f"course root ({install_command(course.root)}), then run the command again.")
+                    f"({named}): the course's own version would not be what grades. {_own_kit_advice(course, used)}")
     return None
+
+
+def _own_kit_advice(course: Course, used: Path) -> str:
+    """How to run the course's own kit instead of the copy ``used`` (a package folder of that copy)."""
+    here = Path.cwd().resolve()
+    if used.resolve().parent == here and Path(sys.path[0] or ".").resolve() == here:
+        return (f"`python -m` imports the kit of the folder it is started in ({here}) before the installed one: run "
+                f"the command from the course root (cd {shell_word(course.root)}), with the kit installed from there "
+                f"({install_command(course.root)}) if it is not yet.")
+    return f"Install the kit from this course root ({install_command(course.root)}), then run the command again."
 
 
 def probe(course: Course, sandbox: bool) -> dict:

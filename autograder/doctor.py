@@ -53,9 +53,13 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
     if foreign:
         check(False, foreign[0].upper() + foreign[1:])
     folder = env.get("COURSE_DATA_DIR")
-    lines.append("  [info] data: COURSE_DATA_DIR is not set (labs that need CIFAR-10 or MNIST will fail)" if not folder
-                 else f"  [info] data: COURSE_DATA_DIR={folder}; graded kernels see: "
-                      + (env.get("data_error") or ", ".join(env.get("data_files") or []) or "nothing"))
+    if folder and env.get("data_error"):  # a typo, a folder not mounted yet, one other users may not read
+        check(False, f"data: COURSE_DATA_DIR={folder}, which graded kernels cannot read ({env['data_error']}): set it "
+                     "to the folder that holds the staged data sets, readable by every user, or unset it")
+    else:
+        lines.append("  [info] data: COURSE_DATA_DIR is not set (labs that need CIFAR-10 or MNIST will fail)"
+                     if not folder else f"  [info] data: COURSE_DATA_DIR={folder}; graded kernels see: "
+                     + (", ".join(env.get("data_files") or []) or "nothing"))
     kernel_bytes = SandboxedKernelManager(config=course.config()).memory_bytes
     lines.append(f"  [info] capacity: grade runs {default_workers(kernel_bytes)} notebook(s) side by side by default "
                  f"({usable_cores()} usable core(s), {available_memory() / GiB:.1f} GiB of memory available, up to "

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -143,6 +144,17 @@ def test_a_kit_whose_code_differs_from_the_courses_own_grades_nothing_and_names_
     report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, cwd=elsewhere)
     assert report.returncode == 1, report.stdout + report.stderr
     assert "[PROBLEM] This command runs the kit from" in report.stdout and "(hidden/lab1.py)" in report.stdout
+    # started inside another copy of the kit (here: the installed one), python -m imports that copy first, whatever is
+    # installed: the advice is where to run the command from, and followed, it runs the course's own kit (whose
+    # kernels then ask for the install, which the tests' environment cannot take)
+    inside = subprocess.run(command(course, "doctor"), capture_output=True, text=True, cwd=KIT.root)
+    assert inside.returncode == 1, inside.stdout + inside.stderr
+    assert (f"`python -m` imports the kit of the folder it is started in ({KIT.root}) before the installed one: run "
+            f"the command from the course root (cd {shlex.quote(str(copy_root))}), with the kit installed from there "
+            f"({install_command(copy_root)}) if it is not yet.") in inside.stdout, inside.stdout
+    advised = subprocess.run(command(course, "doctor"), capture_output=True, text=True, cwd=copy_root)
+    assert "This command runs the kit from" not in advised.stdout and \
+        f"course_utils from {copy_root / 'course_utils'}" in advised.stdout, advised.stdout + advised.stderr
 
 
 def test_graded_kernels_importing_another_course_utils_than_the_course_s_own_is_named(tmp_path):
@@ -170,6 +182,23 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
     assert "memory: the kernel's peak was" in report.stdout and "ready to grade" in report.stdout
     assert f"capacity: grade runs {default_workers(2 * 1024 ** 3)} notebook(s) side by side by default " \
            f"({usable_cores()} usable core(s), " in report.stdout
+
+
+def test_a_data_folder_graded_kernels_cannot_read_is_a_problem_for_the_doctor(tmp_path):
+    """COURSE_DATA_DIR set to a folder that is not there (a typo, a share not mounted yet): Labs 5 and 6 would fail
+    at grading time, so the doctor does not call the server ready."""
+    course = released(tmp_path, LAB1)
+    missing = tmp_path / "datos del curso"
+    env = {**os.environ, "COURSE_DATA_DIR": str(missing)}
+    report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, env=env)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert (f"[PROBLEM] data: COURSE_DATA_DIR={missing}, which graded kernels cannot read (FileNotFoundError: No "
+            "such file or directory): set it to the folder that holds the staged data sets, readable by every user, "
+            "or unset it") in report.stdout and "ready to grade" not in report.stdout, report.stdout
+    missing.mkdir()
+    report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, env=env)
+    assert report.returncode == 0 and f"[info] data: COURSE_DATA_DIR={missing}; graded kernels see: nothing" in \
+        report.stdout, report.stdout + report.stderr
 
 
 def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):
