@@ -137,14 +137,19 @@ def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | No
 
 
 def cmd_feedback(course: Course, args) -> int:
-    from .feedback import feedback, without_page
+    from .feedback import feedback, without_grades, without_page
     pages = feedback(course, args.lab, allow_pending=args.allow_pending)
     print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
-    missing = without_page(course, args.lab)
+    missing, lost = without_page(course, args.lab), without_grades(course, args.lab)
     if missing:
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
-              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. Run "
-              f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
+              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}.",
+              file=sys.stderr)
+        if lost:
+            print(f"The gradebook has no grades of {len(lost)} of them, graded before ({', '.join(lost[:10])}"
+                  f"{' and more' if len(lost) > 10 else ''}): it was replaced, or restored from an older copy? Their "
+                  "pages from before, if any, were left as they were.", file=sys.stderr)
+        print(f"Run `{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0
 

@@ -11,8 +11,9 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError, command_line, in_course_root, sqlite_file, write_whole
+from .gradebook_access import graded_submissions
 from .hand_grades import waiting
-from .records import UNGRADABLE, Outcome, Status, load_record, unfinished
+from .records import UNGRADABLE, Outcome, Status, load_record, lost, unfinished
 
 FIXED_LEFT = ["student_id", "lab"]
 FIXED_RIGHT = ["total", "max_total", "status"]
@@ -70,23 +71,20 @@ def question_columns(course: Course, labs: list[str]) -> dict[str, dict[str, str
             for lab, lab_ids in ids.items()}
 
 
-def _row(gb: Gradebook, course: Course, lab: str, student: str, lab_max: str, plugin, columns: dict[str, str]) -> dict:
-    """A submission's row: its scores in the gradebook, or 0 with the reason; a queued one (``Outcome.queued``: a
-    regrade has not started it yet) shows its last grading, whole."""
+def _row(course: Course, lab: str, student: str, submission, lab_max: str, plugin, columns: dict[str, str]) -> dict:
+    """A submission's row: its scores in the gradebook (``submission``: its graded submission there, or None), or 0
+    with the reason; a queued one (``Outcome.queued``: a regrade has not started it yet) shows its last grading,
+    whole. A record of a grading whose grades the gradebook does not hold (``records.lost``) shows as not graded."""
     row = {"student_id": student, "lab": lab}
     record = load_record(course, lab, student)
     if unfinished(record):  # a grading stopped half-way: what it left in the gradebook is half done
         record = Outcome(student, lab, Status.NOT_GRADED, "", max_score=record.max_score)
-    submission = None
-    if record is None or record.status not in (*UNGRADABLE, Status.NOT_GRADED):
-        try:
-            submission = gb.find_submission(lab, student)
-        except MissingEntry:
-            pass
-    if submission is None:  # nothing graded (or only an older submission): zero, with the reason
+    if record is not None and record.status in (*UNGRADABLE, Status.NOT_GRADED):
+        submission = None  # nothing graded this time: the gradebook holds an older grading, or half of one
+    if submission is None:  # nothing graded (or only an older submission, or the gradebook lost it): zero, why
         row["total"] = "0"
         row["max_total"] = lab_max if record is None or record.max_score is None else f"{record.max_score:g}"
-        row["status"] = record.status if record else Status.NOT_GRADED
+        row["status"] = Status.NOT_GRADED if record is None or lost(record, held=False) else record.status
         return row
     for notebook in submission.notebooks:
         for grade in notebook.grades:
@@ -116,7 +114,9 @@ def grade_rows(course: Course, labs: list[str] | None = None) -> tuple[list[str]
                 lab_max = f"{gb.find_assignment(lab).max_score:g}"
             except MissingEntry:  # not released into this gradebook
                 lab_max = ""
-            rows += [_row(gb, course, lab, student, lab_max, plugin, columns[lab]) for student in students]
+            held = graded_submissions(gb, lab, students)  # one query per lab, not one per student
+            rows += [_row(course, lab, student, held.get(student), lab_max, plugin, columns[lab])
+                     for student in students]
     return FIXED_LEFT + questions + FIXED_RIGHT, rows
 
 
@@ -192,8 +192,8 @@ def queued_warning(course: Course, rows: list[dict], file_name: str) -> str | No
     """What to tell an instructor about the rows (of ``rows``) that show a submission's grading from before a regrade
     that has not reached it yet (``records.mark_to_grade``: a run under way, or one stopped), or None if there are
     none."""
-    by_lab = _per_lab(row for row in rows if (record := load_record(course, row["lab"], row["student_id"]))
-                      and record.queued)
+    by_lab = _per_lab(row for row in rows if row["status"] != Status.NOT_GRADED  # those ungraded_warning counts
+                      and (record := load_record(course, row["lab"], row["student_id"])) and record.queued)
     if not by_lab:
         return None
     count = sum(by_lab.values())

@@ -5,20 +5,21 @@ import html
 import re
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateFeedback
 from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import EXCHANGE_FILES, Course, CourseError, in_course_root
-from .gradebook_access import require_released
+from .gradebook_access import graded_submissions, if_released, require_released
 from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
 from .leaks import cell_label, secret_lines, split_regions
-from .records import UNGRADABLE, Status, load_record, regrade_pending
+from .records import UNGRADABLE, Status, load_record, lost, regrade_pending
 from .sandbox import package_folder
 
 TAG = re.compile(r"<[^>]*>")
@@ -53,22 +54,36 @@ def feedback(course: Course, lab: str, allow_pending: bool = False) -> list[Path
         return _feedback(course, lab, allow_pending)
 
 
-def _pages(course: Course, lab: str) -> tuple[dict, set[str], list[str], set[str]]:
-    """(each student's record, those whose last grading never ended or a regrade of whom was stopped before it reached
-    them, those with a graded notebook to show, those whose work could not be graded, who get a status page); the
-    stopped ones get no page: a half-done grading is no grade, and the instructor asked for a regrade of the others."""
+class Pages(NamedTuple):
+    """Which students of a lab get which page (``_pages``)."""
+    records: dict             # student -> their record (None: never graded here)
+    stopped: set[str]         # their last grading never ended, or a regrade was stopped before it reached them
+    graded: list[str]         # a graded notebook to show, in nbgrader's page
+    ungradable: set[str]      # their work could not be graded: a status page says why
+    unheld: set[str]          # a graded notebook, but no graded submission in the gradebook: nbgrader can write no page
+    lost: set[str]            # submitted, and the gradebook holds none of the grades their record or notebook shows
+
+
+def _pages(course: Course, lab: str) -> Pages:
+    """The stopped get no page: a half-done grading is no grade, and the instructor asked for a regrade of the others.
+    Nor do those whose grades the gradebook does not hold (it was replaced, or restored from an older copy:
+    ``records.lost``): nbgrader cannot write their page, and their page from before, if any, is left as it is. One
+    query of the gradebook (``graded_submissions``)."""
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     stopped = {student for student, record in records.items() if regrade_pending(record)}
-    graded = sorted(student for student in (p.parent.parent.name for p in
-                                            (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
-                    if student not in stopped)
+    notebooks = {p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb")}
+    held = if_released(course.db_url(), lab, lambda gb: set(graded_submissions(gb, lab, notebooks | set(records))))
+    held = held or set()
     ungradable = {student for student, record in records.items()
                   if record and record.status in UNGRADABLE and student not in stopped}
-    return records, stopped, graded, ungradable
+    lost_grades = {student for student, record in records.items() if student not in stopped | ungradable and (
+        lost(record, student in held) or student in notebooks - held)}
+    return Pages(records, stopped, sorted((notebooks & held) - stopped),
+                 ungradable, notebooks - held, lost_grades)
 
 
 def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
-    records, stopped, graded, ungradable = _pages(course, lab)
+    records, stopped, graded, ungradable, unheld, _ = _pages(course, lab)
     if not allow_pending:
         pending = pending_answers(course, lab, [student for student in graded if student not in ungradable])
         if pending:
@@ -81,8 +96,8 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
         config = course.config()
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, "*"
-        app = GenerateFeedback(coursedir=coursedir, config=config)
-        app.force = True
+        app = FeedbackOf(coursedir=coursedir, config=config)
+        app.force, app.left_out = True, unheld  # it would delete their page, then fail on them
         result = capture_log(app)
         if not result["success"]:
             raise CourseError(f"nbgrader could not write feedback for {lab}:\n"
@@ -90,7 +105,7 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
     for student in stopped:  # nbgrader wrote pages of what a stopped grading left: none, until it is graded
         shutil.rmtree(course.feedback_dir(student, lab), ignore_errors=True)
     for folder in (course.root / "feedback").glob(f"*/{lab}"):  # a page of a folder since renamed (as told), say
-        if folder.parent.name not in records and folder.parent.name not in graded:
+        if folder.parent.name not in records and folder.parent.name not in {*graded, *unheld}:
             shutil.rmtree(folder, ignore_errors=True)
     for student in sorted(ungradable):
         _write_status_page(course, lab, student, records[student])
@@ -103,15 +118,32 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
             problems += _check_outputs(course, lab, student, page, secrets)
     if problems:
         raise CourseError("\n".join(problems))
-    return [page for page in every_page if page.name == f"{lab}.html"]  # one per student
+    return [page for page in every_page if page.name == f"{lab}.html"  # one per student; none kept as it was
+            and page.parent.parent.name not in unheld - ungradable]
 
 
 def without_page(course: Course, lab: str) -> list[str]:
     """Students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
     graded notebook, or a half-graded one) or before it reached them (a regrade), and no status that says why their
     work could not be graded."""
-    records, _, graded, ungradable = _pages(course, lab)
-    return [student for student in records if student not in graded and student not in ungradable]
+    pages = _pages(course, lab)
+    return [student for student in pages.records if student not in pages.graded and student not in pages.ungradable]
+
+
+def without_grades(course: Course, lab: str) -> list[str]:
+    """Those of ``without_page`` whose grades the gradebook does not hold (``records.lost``: it was replaced, or
+    restored from an older copy), whose page from before, if any, ``feedback`` left as it was."""
+    return sorted(_pages(course, lab).lost)
+
+
+class FeedbackOf(GenerateFeedback):
+    """nbgrader's generate_feedback of every graded notebook but those of ``left_out`` (whose existing pages it then
+    neither deletes nor replaces); a set, not nbgrader's comma-separated ``student_id_exclude``: an id may hold a
+    comma."""
+    left_out: set[str] = set()
+
+    def init_destination(self, assignment_id: str, student_id: str) -> bool:
+        return student_id not in self.left_out and super().init_destination(assignment_id, student_id)
 
 
 def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, int]:
@@ -120,15 +152,11 @@ def pending_answers(course: Course, lab: str, students: list[str]) -> dict[str, 
     if not students:
         return pending
     with Gradebook(course.db_url()) as gb:
-        for student in students:
-            try:
-                submission = gb.find_submission(lab, student)
-            except MissingEntry:
-                continue
+        for student, submission in graded_submissions(gb, lab, students).items():
             count = sum(grade.needs_manual_grade for notebook in submission.notebooks for grade in notebook.grades)
             if count:
                 pending[student] = count
-    return pending
+    return dict(sorted(pending.items()))
 
 
 def pending_message(course: Course, lab: str, pending: dict[str, int]) -> str:

@@ -34,13 +34,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader import utils
 from nbconvert.exporters import NotebookExporter
 from nbgrader.converters import Autograde
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import OperationalError, SAWarning
-from sqlalchemy.orm import selectinload
 from tqdm import tqdm
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
@@ -49,13 +48,13 @@ from .course import (CONFIG_FILE, Course, CourseError, fingerprint, rename_comma
                      unusable_student_id)
 from .export import final_score, late_plugin
 from .findings import changed_tests_since, lost_answer_marks, noted, noted_times, unix_newlines
-from .gradebook_access import changed_since_release, released
+from .gradebook_access import changed_since_release, graded_submissions, released
 from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
 from .release import earlier_releases
-from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, mark_started, mark_to_grade,
-                      save_record, status_of)
+from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, lost, mark_started,
+                      mark_to_grade, save_record, status_of)
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
                       kill_orphaned_sandboxes, sandbox_problem)
 from .workers import start_worker_server, worker_context
@@ -414,14 +413,11 @@ def _gradebook_scores(course: Course, lab: str, students: list[str]) -> dict[str
     plugin = late_plugin(_config(course))
 
     def read(gb):
-        assignment = gb.find_assignment(lab)
-        submissions = gb.db.query(SubmittedAssignment).filter(  # their grades with them: no query per submission
-            SubmittedAssignment.assignment == assignment, SubmittedAssignment.student_id.in_(students)).options(
-            selectinload(SubmittedAssignment.notebooks).selectinload(SubmittedNotebook.grades))
+        max_score = float(gb.find_assignment(lab).max_score)
         found = {}
-        for submission in submissions:
+        for student, submission in graded_submissions(gb, lab, students).items():
             total, penalty = final_score(submission, plugin)
-            found[submission.student_id] = total, float(assignment.max_score), _lateness(submission, penalty)
+            found[student] = total, max_score, _lateness(submission, penalty)
         return found
     return _with_gradebook(course, read)
 
@@ -645,20 +641,21 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                 raise CourseError(f"Nothing was graded: {foreign}")
             environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
             deadlines = _deadlines(course, lab)
-            for student in sorted(set(students)) if students else submitted:
-                if shard and shard_of(student, shard[1]) != shard[0]:
-                    continue
+            records = {student: load_record(course, lab, student) for student in (
+                sorted(set(students)) if students else submitted) if not shard or shard_of(student, shard[1]) == shard[0]}
+            held = set() if force else set(_with_gradebook(course, lambda gb: graded_submissions(
+                gb, lab, [student for student, record in records.items() if record])))
+            for student, previous in records.items():
                 prints = submission_fingerprint(course, lab, student, environment_print,
                                                 deadlines.get(student, deadlines.get(None, "")))
-                previous = load_record(course, lab, student)
                 if not force and previous and previous.fingerprint == prints and previous.status in FINAL \
-                        and not previous.queued:
+                        and not previous.queued and not lost(previous, student in held):
                     previous.skipped = True
                     outcomes[student] = previous
                 else:
                     todo[student] = prints
                     if previous and previous.status != Status.NOT_GRADED and not force:
-                        regrades[_why_again(previous, prints)] += 1
+                        regrades[_why_again(previous, prints, student in held)] += 1
             if todo and sandbox:  # the kernels' font list is built while the canary's course is made
                 threading.Thread(target=font_list, daemon=True).start()
             reference_seconds = _canary_times(course, lab, sandbox, workers, environment, shard, say) \
@@ -699,10 +696,13 @@ def _show_current_scores(course: Course, lab: str, outcomes: dict[str, Outcome])
             outcomes[student].score, outcomes[student].max_score = score, max_score
 
 
-def _why_again(previous: Outcome, prints: str) -> str:
-    """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``."""
+def _why_again(previous: Outcome, prints: str, held: bool) -> str:
+    """Why a submission graded before (``previous``, its record) is graded again, its fingerprint now ``prints``;
+    ``held``: whether the gradebook holds a graded submission of theirs (``records.lost``)."""
     if not previous.fingerprint:  # ``mark_started`` blanked it
         return "their last grading was stopped before it ended"
+    if lost(previous, held):
+        return "the gradebook has no grades of theirs (replaced, or restored from an older copy?)"
     if previous.status not in FINAL:
         return f"their last grading ended in {previous.status}"
     before, now = previous.fingerprint.split("|"), prints.split("|")

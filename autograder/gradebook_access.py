@@ -124,6 +124,22 @@ def released(gb, lab: str) -> bool:
         return False
 
 
+def graded_submissions(gb, lab: str, students) -> dict:
+    """student -> their submission of ``lab`` in the open gradebook ``gb`` (an nbgrader ``SubmittedAssignment``, its
+    notebooks and their grades loaded with it), for each of ``students`` whose submission nbgrader graded into this
+    gradebook; the others are left out (none if ``lab`` is not in it). One query, not one per student: grade, export,
+    report and feedback ask it which students' grading records to trust (``records.lost``)."""
+    from nbgrader.api import Assignment, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy.orm import selectinload
+    students = list(students)
+    if not students:
+        return {}
+    query = gb.db.query(SubmittedAssignment).join(SubmittedAssignment.assignment).filter(
+        Assignment.name == lab, SubmittedAssignment.student_id.in_(students)).options(
+        selectinload(SubmittedAssignment.notebooks).selectinload(SubmittedNotebook.grades))
+    return {submission.student_id: submission for submission in query}
+
+
 def recorded_tests(gb, lab: str) -> tuple[dict[str, str], dict[str, float]]:
     """By grade id, the text of each cell nbgrader keeps (locked cells, answers, tests with their hidden region) and
     the points of each graded one, as the open gradebook ``gb`` recorded them at ``lab``'s last release."""

@@ -140,3 +140,12 @@ def regrade_pending(record: Outcome | None) -> bool:
     """Whether a grading of a submission was started (``unfinished``) or queued (``Outcome.queued``) and its outcome is
     not recorded yet: what it has now is half done or about to be replaced."""
     return unfinished(record) or (record is not None and record.queued)
+
+
+def lost(record: Outcome | None, held: bool) -> bool:
+    """Whether a submission's record says it was graded (a status with a graded notebook) while the gradebook holds no
+    graded submission of theirs (``held`` False: ``gradebook_access.graded_submissions`` left them out): the gradebook
+    was replaced by an empty one or restored from a copy older than that grading (or ``GRADEBOOK_URL`` names another
+    database). Such a record is not trusted: ``grade`` grades the submission again (without ``--force``), ``export``
+    and ``report`` count it as not graded, and ``feedback`` writes no page for it (and deletes none)."""
+    return record is not None and not held and record.status not in (*UNGRADABLE, Status.NOT_GRADED)
