@@ -142,14 +142,12 @@ def cmd_feedback(course: Course, args) -> int:
     print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
     missing, lost = without_page(course, args.lab), without_grades(course, args.lab)
     if missing:
+        gone = (f"The gradebook has no grades of {len(lost)} of them, graded before ({', '.join(lost[:10])}"
+                f"{' and more' if len(lost) > 10 else ''}): it was replaced, or restored from an older copy? Their "
+                "pages from before, if any, were left as they were. ") if lost else ""
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
-              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}.",
-              file=sys.stderr)
-        if lost:
-            print(f"The gradebook has no grades of {len(lost)} of them, graded before ({', '.join(lost[:10])}"
-                  f"{' and more' if len(lost) > 10 else ''}): it was replaced, or restored from an older copy? Their "
-                  "pages from before, if any, were left as they were.", file=sys.stderr)
-        print(f"Run `{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
+              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. {gone}Run "
+              f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0
 
