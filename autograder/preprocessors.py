@@ -87,6 +87,8 @@ class SandboxedExecute(Execute):
                      "(the canary: its cell times then cover the longer way).").tag(config=True)
     reference_seconds = Dict(help="Each cell's time in the reference run (s), by cell_key; empty: every cell "
                              "gets `timeout`. Filled in by `grade` from the canary.").tag(config=True)
+    iopub_timeout = Integer(30, help="How long (s) to wait, after a cell's reply, for its last outputs; nbclient's "
+                            "4 s failed whole notebooks on a loaded server.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -209,6 +209,23 @@ for path in found:
 """
 
 
+# A cell whose last message (the kernel's "idle") comes 6 s after its reply, once, as on a loaded server: nbclient's
+# 4 s wait failed the whole notebook ("Timeout waiting for IOPub output", a grading error).
+LATE_OUTPUTS = """
+kernel = get_ipython().kernel
+publish = kernel._publish_status
+
+def late_idle(status, channel, parent=None):
+    if status == "idle" and channel == "shell":
+        kernel._publish_status = publish
+        __import__("time").sleep(6)
+    publish(status, channel, parent)
+
+kernel._publish_status = late_idle
+print("this cell's last message will come late")
+"""
+
+
 def corpus(course, port):
     """name -> (notebook, honest score, cell index of the hostile cell or None).
 
@@ -239,6 +256,7 @@ def corpus(course, port):
         "raised_points": (edit_tests(good, with_points(1000)), "full", None),
         "duplicated_tests": (with_first_test_duplicated(good), "full", None),
         "forged_findings": (with_forged_findings(good), "full", 1),
+        "late_outputs": (plus(good, LATE_OUTPUTS), "full", 1),
         "deleted_tests": (without_tests(blank), 0, None),
         "tests_moved_first": (with_tests_moved_first(good), 0, None),
         "exception_hook": (plus(blank, "get_ipython().set_custom_exc((BaseException,), lambda *args, **kw: None)"),
@@ -315,7 +333,7 @@ def graded(tmp_path_factory, second_copy):
 
 STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "big_output", "disk_flood", "network",
             "read_solutions", "read_gradebook", "read_home", "walk_filesystem", "write_results", "fake_success", "edited_tests",
-            "raised_points", "duplicated_tests", "forged_findings", "deleted_tests", "tests_moved_first",
+            "raised_points", "duplicated_tests", "forged_findings", "late_outputs", "deleted_tests", "tests_moved_first",
             "exception_hook", "input_transformer", "ast_transformer", "hidden_failures", "patched_numpy",
             "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers"]
 
