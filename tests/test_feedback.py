@@ -98,3 +98,15 @@ def test_a_traceback_through_course_utils_shows_no_secret(tmp_path):
     shown = output_text(nb.cells[0].outputs[-1])
     assert "KeyboardInterrupt" in shown and "for epoch in range(1, epochs + 1):" in shown
     assert secret_outputs(nb, course_secrets(KIT)) == []
+
+
+def test_feedback_on_a_lab_without_submissions_says_there_are_none(tmp_path, capsys):
+    """A lab not collected yet (or a typo of the right folder): "Wrote 0 feedback page(s)" alone looked like success."""
+    from autograder.cli import main
+    course = released_course(KIT, tmp_path / "course", [LAB])
+    assert main(["--root", str(course.root), "feedback", LAB]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith("Wrote 0 feedback page(s)")
+    assert said.err == (f"There is no submission of {LAB} in {course.root / 'submitted'} (one folder per student, "
+                        f"submitted/<student>/{LAB}/): collect them, grade them, then give feedback.\n")
+
