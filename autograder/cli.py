@@ -62,7 +62,11 @@ def cmd_release(course: Course, args) -> int:
     import nbformat
     from .gradebook_access import gradebook_problem, tests_changed_since_release
     from .lab_lock import lab_lock
+    from .canary import foreign_code
     from .release import out_of_sync, release_lab
+    foreign = foreign_code(course, {})  # another copy of the kit would write (or judge) release/ with its own code
+    if foreign:
+        raise CourseError(f"Nothing was released: {foreign}")
     labs = args.labs or course.labs()
     failed = False
     url = course.db_url()

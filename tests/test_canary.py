@@ -130,8 +130,13 @@ def test_a_kit_whose_code_differs_from_the_courses_own_grades_nothing_and_names_
     course = Course(copy_root)
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()
-    released = subprocess.run([sys.executable, "-m", "autograder", "--root", str(copy_root), "release", LAB1],
-                              capture_output=True, text=True, cwd=elsewhere)  # release runs no student code
+    refused = subprocess.run([sys.executable, "-m", "autograder", "--root", str(copy_root), "release", LAB1],
+                             capture_output=True, text=True, cwd=elsewhere)  # another kit's code would write release/
+    assert refused.returncode == 2 and "Nothing was released: this command runs the kit from" in refused.stderr, \
+        refused.stdout + refused.stderr
+    assert not (copy_root / "gradebook.db").exists()
+    released = subprocess.run([sys.executable, "-m", "autograder", "release", LAB1],  # the course's own kit
+                              capture_output=True, text=True, cwd=copy_root)
     assert released.returncode == 0, released.stdout + released.stderr
     submit(course, "alice", LAB1, solved(course, LAB1))
     result = subprocess.run(command(course, "grade", LAB1), capture_output=True, text=True, cwd=elsewhere)
