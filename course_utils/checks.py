@@ -282,7 +282,19 @@ def diagnose(found, expected, n=None, given=None, dout=None):
     if found.dtype.kind not in "biuf" or expected.dtype.kind not in "biuf":
         return None
     with np.errstate(all="ignore"):
-        return _diagnose(found.astype(np.float64), expected.astype(np.float64), n, given, dout)
+        return rounded_down(found, expected) or _diagnose(found.astype(np.float64), expected.astype(np.float64), n, given, dout)
+
+
+def rounded_down(found, expected):
+    """The likely mistake when ``found`` holds integers that are the float ``expected`` rounded down: an integer
+    division (``//``) where ``/`` was needed; None otherwise."""
+    found, expected = np.asarray(found), np.asarray(expected)
+    if found.dtype.kind in "iu" and expected.dtype.kind == "f" and found.shape == expected.shape \
+            and np.all(np.isfinite(expected)) and np.array_equal(found, np.floor(expected)) \
+            and not np.array_equal(found, expected):
+        return (f"it is {'an int' if found.ndim == 0 else 'made of integers'}, the expected value rounded down to a "
+                "whole number: did you divide with // (integer division) where / was needed?")
+    return None
 
 
 def _not_finite_text(found):

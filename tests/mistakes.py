@@ -301,4 +301,5 @@ MISTAKES = _lab("lab1_initialization", [
     ("success_rate", "logic", '"random", scale=1.0, seed=seed)', '"he", seed=seed)'),
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = Z"),
     ("success_rate", "logic", 'train(params, X, y, "tanh"', 'train(params, X, y, "relu"'),
+    ("success_rate", "factor", "rate = successes / len(seeds)", "rate = successes // len(seeds)"),
 ])

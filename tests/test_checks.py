@@ -353,3 +353,10 @@ def test_a_known_mistake_is_named_in_the_words_the_test_gives():
     assert hint == "find the step of your computation that does this."
     message, _ = failure_of(check_close, 2 * (X @ W + b), X @ W + b, "out", known=known)  # another mistake
     assert message.endswith("it is twice the expected value: a factor 2 too many (or a missing 1/2)."), message
+
+
+def test_integers_that_are_the_expected_fractions_rounded_down_are_named_as_integer_division():
+    assert diagnose(0, 2 / 6) == ("it is an int, the expected value rounded down to a whole number: did you divide "
+                                  "with // (integer division) where / was needed?")
+    assert diagnose(np.array([0, 1]), np.array([0.5, 1.5])).startswith("it is made of integers, the expected value")
+    assert diagnose(0.0, 2 / 6) is None and diagnose(np.int64(2), 0.5) is None  # a float 0, or not rounded down

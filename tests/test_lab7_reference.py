@@ -175,6 +175,9 @@ MISTAKES = [
     ("success_rate", 'train(params, X, y, "tanh"', 'train(params, X, y, "relu"', "train each seed's network once.*'relu'"),
     ("success_rate", ">= threshold", "> threshold", "equals the threshold is a success"),
     ("success_rate", "rate = successes / len(seeds)", "rate = successes", "not their count"),
+    ("success_rate", "rate = successes / len(seeds)", "rate = successes // len(seeds)",
+     r"^success_rate has the wrong value: it is an int, the expected value rounded down to a whole number: did you "
+     r"divide with // \(integer division\) where / was needed\? \(Tested with"),
 ]
 
 

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from course_utils.checks import diagnose
+from course_utils.checks import diagnose, rounded_down
 from course_utils.gradcheck import (GRADIENT_TOLERANCE, gradient_error, numerical_gradient,
                                    numerical_gradient_array)
 
@@ -264,11 +264,12 @@ def expect_close(actual, expected, what, hint, diagnoses=(SIGN_FLIPPED,), rtol=1
     tried before ``course_utils.checks.diagnose`` (the students' own checks' words; n: the number of
     samples, when the value depends on it; given: the value before a step, whose change is then compared).
     """
+    whole = rounded_down(actual, expected)  # before the integers become floats
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if _close(actual, expected, rtol, atol):
         return
-    found = next((text for diagnosis in diagnoses if (text := diagnosis(actual, expected))), None)
+    found = whole or next((text for diagnosis in diagnoses if (text := diagnosis(actual, expected))), None)
     general = None if found else diagnose(actual, expected, n, given)
     problem = "has the wrong value" if expected.ndim == 0 else "has the right shape but wrong values"
     raise AssertionError(sentence(f"{what} {problem}: {found or (general + '; ' + hint if general else hint)}"))

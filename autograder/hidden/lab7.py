@@ -302,8 +302,8 @@ def check_success_rate(success_rate):
                    f"threshold={threshold:.4g}")
     with tested_with(description):
         _check_runs(success_rate, n_h, seeds[:2], X, y, lr, iterations)
-        rate = expect_number(call(success_rate, n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold),
-                             "success_rate")
+        result = call(success_rate, n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold)
+        rate = expect_number(result, "success_rate")
         if rate > 1:
             raise AssertionError("success_rate returned a number above 1: return the fraction of the seeds that "
                                  "succeeded (successes / len(seeds)), not their count.")
@@ -312,6 +312,6 @@ def check_success_rate(success_rate):
                  "accuracy >= threshold" if strict != expected and np.isclose(actual, strict) else None,
                  lambda actual, expected: "this is the fraction of the runs that failed" if np.isclose(
                      actual, 1 - expected) and expected != 0.5 else None)
-        expect_close(np.array(rate), np.array(expected), "success_rate", "train one fresh network per seed, "
+        expect_close(np.asarray(result).reshape(()), np.array(expected), "success_rate", "train one fresh network per seed, "
                      "init_network([D, n_h, 1], 'random', scale=1.0, seed=seed), with the lr and iterations given, "
                      "and count the runs whose training accuracy is at least threshold", diagnoses=hints)
