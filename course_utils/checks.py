@@ -7,7 +7,8 @@ what was checked, what was expected, what was found, and gives a hint.
 ``diagnose`` names the usual mistakes when a value differs from the expected one (a factor N, 2 or 1/2,
 a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or inf); ``check_close``
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
-``check_unchanged`` catches a function that changes its input in place, ``check_raises`` one that accepts an
+``check_unchanged`` catches a function that changes its input in place, ``check_passed_on`` one that uses a notebook
+variable in place of its argument, ``check_raises`` one that accepts an
 invalid argument. ``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
 """
 
@@ -164,6 +165,17 @@ def check_finite(value, name):
     _fail(f"{name} should contain only finite numbers, but {n_nan} NaN and {n_inf} inf value(s) were found{where}.",
           "look for log(0), division by zero, or exp of a large number; subtract the maximum before "
           "exp in softmax, and clip probabilities before log.")
+
+
+def check_passed_on(value, given, name):
+    """Check that a function passed on the array ``given`` that it received, not another one (a notebook variable).
+
+    name: what the student reads, e.g. "the X that nn_model passed to forward_propagation".
+    """
+    if not (isinstance(value, np.ndarray) and value.shape == np.shape(given) and np.array_equal(value, given)):
+        _fail(f"{name} is not the one it was given, but {_describe(value)}.",
+              "compute with the function's own arguments, not with notebook variables such as X_xor: the function "
+              "must work for any data it is given.")
 
 
 def check_raises(error, call, name):

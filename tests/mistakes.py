@@ -74,6 +74,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("forward_propagation", "logic", '"Z1": Z1, "A1": A1, "Z2": Z2,', '"Z1": A1, "A1": A1, "Z2": A2,'),
     ("forward_propagation", "logic", "A1 = np.tanh(Z1)", "A1 = Z1"),
     ("backward_propagation", "derivative", " * (1 - A1 ** 2)", " * A1 * (1 - A1)"),
+    ("nn_model", "logic", "forward_propagation(X, params)\n        cost = compute_cost(A2, Y)",
+     "forward_propagation(X_xor, params)\n        cost = compute_cost(A2, Y_xor)"),
+    ("predict", "logic", "A2, _ = forward_propagation(X, params)", "A2, _ = forward_propagation(X_xor, params)"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
@@ -134,6 +137,8 @@ MISTAKES = _lab("lab1_initialization", [
      "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
     ("mse_cost", "inplace", "error = A2 - Y", "error = A2\n    error -= Y"),
     ("softmax", "axis", "shifted = Z - Z.max(axis=1, keepdims=True)", "shifted = Z - Z.max(axis=0, keepdims=True)"),
+    ("nn_model", "logic", "forward_propagation(X, params)\n        cost, _ = cost_function(A2, Y)",
+     "forward_propagation(X_xor, params)\n        cost, _ = cost_function(A2, Y_xor)"),
 ]) + _lab("lab4_backprop", [
     ("gate_backward", "derivative", "da, db = dout, dout", "da, db = 1.0, 1.0"),
     ("gate_backward", "logic", "da, db = dout * b, dout * a", "da, db = dout * a, dout * b"),

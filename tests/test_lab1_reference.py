@@ -443,6 +443,32 @@ def test_check_nn_model_catches(student, expected):
     assert expected in failure_message(lab1.check_nn_model, student)
 
 
+X_xor, Y_xor = X4, Y4  # the notebook's names for the XOR truth table, as a student's function may read them
+
+
+def nn_model_on_the_notebooks_data(X, Y, n_h=2, num_iterations=1000, learning_rate=1.2, method="random", seed=0,
+                                   scale=0.01, print_cost=False):
+    return shallow.nn_model(X_xor, Y_xor, n_h, num_iterations, learning_rate, method, seed, scale, print_cost)
+
+
+def predict_on_the_notebooks_data(params, X):
+    return shallow.predict(params, X_xor)
+
+
+@pytest.mark.parametrize("check, student, inputs", [
+    (lab1.check_nn_model, nn_model_on_the_notebooks_data, "the X and Y it is given: called with other X and Y, it "
+                                                           "gives the same result. Compute with its arguments X and Y"),
+    (lab1.check_predict, predict_on_the_notebooks_data, "the X it is given: called with another X, it gives the same "
+                                                        "error. Compute with its argument X"),
+])
+def test_a_function_that_uses_the_notebooks_data_instead_of_its_arguments_is_told_so(check, student, inputs):
+    for seed in SEEDS:
+        with secret_seed(seed):
+            message = failure_message(check, student)
+        assert message.startswith(f"{student.__name__} does not use {inputs}, not with notebook variables (such as "
+                                  "the notebook's data). (Tested with"), message
+
+
 def predict_bool(params, X):
     return shallow.forward_propagation(X, params)[0] > 0.5
 

@@ -257,7 +257,17 @@ def nn_model_in_place(X, Y, loss="bce", n_h=2, num_iterations=1000, learning_rat
     return params, costs
 
 
+X_xor, Y_xor = X4, Y4  # the notebook's names for the XOR truth table, as a student's function may read them
+
+
+def nn_model_on_the_notebooks_data(X, Y, loss="bce", **options):
+    return nn_model_reference(X_xor, Y_xor, loss, **options)
+
+
 @pytest.mark.parametrize("student, expected", [
+    (nn_model_on_the_notebooks_data, "nn_model_on_the_notebooks_data does not use the X and Y it is given: called with "
+                                     "other X and Y, it gives the same result. Compute with its arguments X and Y, not "
+                                     "with notebook variables (such as the notebook's data). (Tested with"),
     (nn_model_always_bce, "with loss='mse' and initial_params trained with the other loss"),
     (nn_model_ignoring_initial_params, "the first cost has the wrong value: start from a copy of initial_params"),
     (nn_model_in_place, "changed its input initial_params['W1'] in place"),

@@ -215,6 +215,12 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
          "(rows), here 2, so divide by 2N = 4"),
         ("N = scores.size", "it is the sum divided by 2 * 12, twice the number of entries: N is the number of samples "
          "(rows), so divide by 2N = 8"))),
+    *((next(m for m in MISTAKES if m.lab == lab and m.solution_id == "nn_model" and "X_xor" in m.new),
+       f"the {data} that nn_model passed to {function} is not the one it was given, but a NumPy array of shape {shape}")
+      for lab, data, function, shape in (("lab1_initialization", "X", "forward_propagation", "(4, 2)"),
+                                         ("lab3_loss_functions", "Y", "mse_cost", "(4, 1)"))),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.solution_id == "predict" and "X_xor" in m.new),
+     "predict called forward_propagation with an X that is not the one it received (a NumPy array of shape (4, 2))"),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
      "the targets that loss_and_grads passes to mse_loss (the labels y as one-hot rows of length C, data.one_hot(y, "
      "C)): shape (6,), but (6, 3) was expected"),

@@ -8,6 +8,7 @@ from the student's value and the reference value (see ``times`` and ``SIGN_FLIPP
 import contextlib
 import copy
 import inspect
+import io
 import warnings
 
 import numpy as np
@@ -108,8 +109,8 @@ def _student_code(name, suffix="", then=""):
     except Exception as error:  # any failure of student code is reported, not propagated
         text = str(error)
         text = text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "..."
-        raise AssertionError(f"{name} raised {type(error).__name__}: {text}{suffix}.{' ' + then if then else ''}") \
-            from None
+        raise AssertionError(sentence(f"{name} raised {type(error).__name__}: {text}{suffix}")
+                             + (f" {then}" if then else "")) from None
 
 
 def call(func, *args, context="", may_modify=False, **kwargs):
@@ -133,6 +134,44 @@ def call(func, *args, context="", may_modify=False, **kwargs):
                     f"{name} changed its input {changed} in place{suffix}. It must leave its inputs unchanged "
                     "and return new values: write for example `new = old - step` instead of `old -= step`.")
     return result
+
+
+def _outcome(func, args, kwargs):
+    """How ``func(*args, **kwargs)`` ends: ("result", its value) or ("error", the message of its ValueError), run
+    quietly on copies; None for any other ending (another error, say NameError, ends the same way whatever the input)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return "result", call(func, *args, may_modify=True, **kwargs)
+    except AssertionError as error:
+        return ("error", str(error)) if " raised ValueError: " in str(error) else None
+
+
+def _holds_numbers(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_numbers(item) for item in value)
+    return isinstance(value, (np.ndarray, int, float, np.number)) and not isinstance(value, bool)
+
+
+@contextlib.contextmanager
+def uses_its_inputs(func, args, other_args, inputs, **kwargs):
+    """Inside the block, a failed check of ``func(*args, **kwargs)`` is looked at once more: if ``func(*other_args,
+    **kwargs)``, with other values for the arguments ``inputs`` ("X and Y"), ends the same way (the same numbers, or
+    the same ValueError), the function ignores them (it reads notebook variables instead, say), and the message says
+    that instead of what it got wrong as a consequence."""
+    try:
+        yield
+    except AssertionError:
+        first, other = _outcome(func, args, kwargs), _outcome(func, other_args, kwargs)
+        if first is None or other is None or first[0] != other[0] or _first_difference(first[1], other[1], "it") \
+                or first[0] == "result" and not _holds_numbers(first[1]):
+            raise
+        name = getattr(func, "__name__", "your function")
+        same = "result" if first[0] == "result" else "error"
+        raise AssertionError(f"{name} does not use the {inputs} it is given: called with {'other' if ' and ' in inputs else 'another'} {inputs}, it gives the "
+                             f"same {same}. Compute with its argument{'s' if ' and ' in inputs else ''} {inputs}, not with notebook variables (such as "
+                             "the notebook's data).") from None
 
 
 def call_each(func, arguments, name, before=None):

@@ -30,6 +30,7 @@ from .common import (
     secret_rng,
     tested_with,
     times,
+    uses_its_inputs,
     went_uphill,
 )
 
@@ -246,9 +247,12 @@ def check_nn_model(nn_model):
     """The training loop: exact trajectory from a deterministic start, symmetry of zeros, seeding and printing."""
     X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(5))
     Y = y.reshape(-1, 1).astype(np.float64)
+    X_other, y_other = make_xor(n_samples=40, noise=0.2, seed=secret_rng(6))
     options = dict(n_h=3, num_iterations=30, learning_rate=0.7, method="constant")
     context = "with method='constant'"
-    with tested_with("40 noisy XOR points, n_h=3, 30 iterations, learning_rate=0.7"):
+    with tested_with("40 noisy XOR points, n_h=3, 30 iterations, learning_rate=0.7"), \
+            uses_its_inputs(nn_model, (X, Y), (X_other, y_other.reshape(-1, 1).astype(np.float64)), "X and Y",
+                            **options):
         params, costs, _ = _run_model(nn_model, X, Y, context, **options)
         expected_params, expected_costs = shallow.nn_model(X, Y, **options)
         expect_close(costs[0], expected_costs[0], f"nn_model {context}: the first cost",
@@ -316,7 +320,8 @@ def check_predict(predict):
         N += 10
         X, _, params = shallow_problem(rng, N, n_x, n_h)
         params = _one_output_just_above_half(rng, X, params)
-        with tested_with(describe(N, n_x, n_h)):
+        X_other = np.concatenate([X, X[:3] + 1.0])  # other samples, three more
+        with tested_with(describe(N, n_x, n_h)), uses_its_inputs(predict, (params, X), (params, X_other), "X"):
             labels = call(predict, params, X)
             values = np.asarray(labels) if hasattr(labels, "shape") else None
             if values is not None and values.shape == (N, 1) and not np.all(np.isin(values, (0, 1))):

@@ -30,6 +30,7 @@ from .common import (
     secret_rng,
     tested_with,
     times,
+    uses_its_inputs,
 )
 from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
 
@@ -213,13 +214,16 @@ def check_nn_model(nn_model):
     """The training loop for both losses, from given parameters and from a seeded random start."""
     X, y = make_xor(n_samples=40, noise=0.2, seed=secret_rng(7))
     Y = y.reshape(-1, 1).astype(np.float64)
+    X_other, y_other = make_xor(n_samples=40, noise=0.2, seed=secret_rng(8))
+    Y_other = y_other.reshape(-1, 1).astype(np.float64)
     rng = secret_rng(333)
     given_start = "start from a copy of initial_params when they are given"
     for loss in ("mse", "bce"):
         _, _, start = shallow_problem(rng, 2, 2, 3)
         options = dict(n_h=3, num_iterations=40, learning_rate=0.9)
         context = f"with loss={loss!r} and initial_params"
-        with tested_with("40 noisy XOR points, 40 iterations, learning_rate=0.9"):
+        with tested_with("40 noisy XOR points, 40 iterations, learning_rate=0.9"), uses_its_inputs(
+                nn_model, (X, Y), (X_other, Y_other), "X and Y", loss=loss, initial_params=start, **options):
             actual = _train(nn_model, X, Y, context, loss=loss, initial_params=start, **options)
             expected = shallow.nn_model(X, Y, loss=loss, initial_params=start, **options)
             other = shallow.nn_model(X, Y, loss="bce" if loss == "mse" else "mse", initial_params=start, **options)
