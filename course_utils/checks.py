@@ -252,7 +252,20 @@ def _factor_text(factor, n):
     named += [(-1.0, "it is the negative of the expected value: check the sign"),
               (2.0, "it is twice the expected value: a factor 2 too many (or a missing 1/2)"),
               (0.5, "it is half the expected value: a missing factor 2 (or an extra 1/2)")]
-    return next((text for value, text in named if _equal(factor, value)), None)
+    return next((text for value, text in named if _equal(factor, value)), None) or _other_count_text(factor, n)
+
+
+def _whole(x):
+    return x >= 1 and _equal(x, round(x))
+
+
+def _other_count_text(factor, n):
+    """The words for a factor N/k (k a whole number, neither a multiple nor a divisor of N): a division by another
+    count than N, such as the number of samples of a notebook variable; None for any other factor."""
+    if n is None or n < 2 or factor <= 0 or _whole(factor) or _whole(1 / factor) or not _whole(n / factor):
+        return None
+    return (f"it looks divided by another count than N = {int(n)}, the number of samples it was given: is N taken "
+            "from a notebook variable (the notebook's data, say) instead of from the arguments?")
 
 
 def _ratio_text(factor):

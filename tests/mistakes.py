@@ -77,6 +77,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("nn_model", "logic", "forward_propagation(X, params)\n        cost = compute_cost(A2, Y)",
      "forward_propagation(X_xor, params)\n        cost = compute_cost(A2, Y_xor)"),
     ("predict", "logic", "A2, _ = forward_propagation(X, params)", "A2, _ = forward_propagation(X_xor, params)"),
+    ("compute_cost", "logic", "N = Y.shape[0]", "N = Y_xor.shape[0]"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),

@@ -360,3 +360,11 @@ def test_integers_that_are_the_expected_fractions_rounded_down_are_named_as_inte
                                   "with // (integer division) where / was needed?")
     assert diagnose(np.array([0, 1]), np.array([0.5, 1.5])).startswith("it is made of integers, the expected value")
     assert diagnose(0.0, 2 / 6) is None and diagnose(np.int64(2), 0.5) is None  # a float 0, or not rounded down
+
+
+@pytest.mark.parametrize("found, n", [(0.75, 3), (1.25, 5), (7 / 120, 7)])
+def test_a_value_divided_by_another_count_than_n_is_named(found, n):
+    assert diagnose(found, 1.0, n=n) == (
+        f"it looks divided by another count than N = {n}, the number of samples it was given: is N taken from a notebook "
+        "variable (the notebook's data, say) instead of from the arguments?")
+    assert diagnose(found, 1.0) is None and diagnose(1 / 3, 1.0, n=6) is None and diagnose(3.0, 1.0, n=12) is None

@@ -451,6 +451,18 @@ def nn_model_on_the_notebooks_data(X, Y, n_h=2, num_iterations=1000, learning_ra
     return shallow.nn_model(X_xor, Y_xor, n_h, num_iterations, learning_rate, method, seed, scale, print_cost)
 
 
+def compute_cost_of_the_notebooks_N(A2, Y):
+    return shallow.compute_cost(A2, Y) * len(Y) / len(Y_xor)
+
+
+def test_check_compute_cost_says_when_N_is_another_count_than_the_samples_given():
+    for seed in SEEDS:
+        with secret_seed(seed):
+            message = failure_message(lab1.check_compute_cost, compute_cost_of_the_notebooks_N)
+        assert re.match(r"compute_cost: the cost has the wrong value: it looks divided by another count than N = \d+, "
+                        r"the number of samples it was given: is N taken from a notebook variable", message), message
+
+
 def predict_on_the_notebooks_data(params, X):
     return shallow.predict(params, X_xor)
 

@@ -219,6 +219,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
        f"the {data} that nn_model passed to {function} is not the one it was given, but a NumPy array of shape {shape}")
       for lab, data, function, shape in (("lab1_initialization", "X", "forward_propagation", "(4, 2)"),
                                          ("lab3_loss_functions", "Y", "mse_cost", "(4, 1)"))),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == "N = Y_xor.shape[0]"),
+     "the cost of the three-sample example: found 0.20983242, expected 0.27977656 (rtol=1e-06, atol=1e-08): it looks "
+     "divided by another count than N = 3, the number of samples it was given: is N taken from a notebook variable"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.solution_id == "predict" and "X_xor" in m.new),
      "predict called forward_propagation with an X that is not the one it received (a NumPy array of shape (4, 2))"),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.solution_id == "loss_and_grads" and m.new == "y"),
