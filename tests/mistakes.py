@@ -137,6 +137,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "inplace", "shifted = Z - Z.max(axis=1, keepdims=True)",
      "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
     ("mse_cost", "inplace", "error = A2 - Y", "error = A2\n    error -= Y"),
+    ("mse_cost", "factor", "cost = float(np.sum(error ** 2) / (2 * N))", "cost = float(np.mean(error ** 2) / 2)"),
     ("softmax", "axis", "shifted = Z - Z.max(axis=1, keepdims=True)", "shifted = Z - Z.max(axis=0, keepdims=True)"),
     ("nn_model", "logic", "forward_propagation(X, params)\n        cost, _ = cost_function(A2, Y)",
      "forward_propagation(X_xor, params)\n        cost, _ = cost_function(A2, Y_xor)"),

@@ -189,7 +189,7 @@ def mse_gradient_with_two(A2, Y):
 @pytest.mark.parametrize("student, expected", [
     (mse_sum, "the cost has the wrong value: did you average over the samples (divide by N)?"),
     (mse_without_half, "the course's convention has a factor 1/2"),
-    (mse_mean_over_entries, "not by the number of entries"),
+    (mse_mean_over_entries, "it is divided by the number of entries instead of by N, the number of samples (rows)"),
     (mse_cross_entropy_gradient, "dA2 has the right shape but wrong values: this is the gradient of the "
                                  "cross-entropy"),
     (mse_gradient_with_two, "the 2 from the square cancels"),

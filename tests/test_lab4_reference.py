@@ -354,6 +354,20 @@ def mse_without_half(pred, target):
     return 2 * loss, grad
 
 
+def mse_over_entries(pred, target):
+    diff = pred - target
+    return float(np.mean(diff ** 2) / 2), diff / diff.size
+
+
+def test_check_mse_loss_says_a_mean_over_all_entries_is_not_over_the_samples_whatever_the_outputs():
+    for seed in SEEDS:
+        with secret_seed(seed):
+            message = failure_message(lab4.check_mse_loss, mse_over_entries)
+        assert message.startswith("mse_loss: the loss has the wrong value: it is divided by the number of entries "
+                                  "instead of by N, the number of samples (rows): np.mean and .size count the outputs "
+                                  "of every sample too. (Tested with pred and target of shape ("), message
+
+
 def cross_entropy_naive(logits, y):
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     n = len(y)

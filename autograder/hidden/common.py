@@ -44,6 +44,13 @@ def times(factor, hint):
 SIGN_FLIPPED = times(-1, "it is the negative of the right value: check the sign")
 
 
+def over_entries(outputs):
+    """Diagnosis: a mean over the N samples taken over all N * ``outputs`` entries (np.mean, or .size), 1/outputs of
+    the right value."""
+    return times(1 / outputs, "it is divided by the number of entries instead of by N, the number of samples (rows): "
+                 "np.mean and .size count the outputs of every sample too")
+
+
 def went_uphill(uphill):
     """Diagnosis: the student's value is ``uphill``, the parameter plus the step (a gradient added, not
     subtracted)."""

@@ -28,6 +28,7 @@ from .common import (
     expect_tuple,
     random_sizes,
     secret_rng,
+    over_entries,
     tested_with,
     times,
     uses_its_inputs,
@@ -112,8 +113,7 @@ def check_mse_cost(mse_cost):
             expect_close(cost, expected_cost, "mse_cost: the cost", "the cost is 1/(2N) * sum((A2 - Y)**2)",
                          diagnoses=[times(N, "did you average over the samples (divide by N)?"),
                                     times(2, "the course's convention has a factor 1/2: J = 1/(2N) * sum(...)"),
-                                    times(1 / n_y, "divide by the number of samples N = A2.shape[0], not by the "
-                                          "number of entries (np.mean averages over the outputs too)"),
+                                    over_entries(n_y),
                                     times(2 / n_y, "the convention is 1/(2N) * sum(...), with N = A2.shape[0] "
                                           "the number of samples"),
                                     SIGN_FLIPPED])
@@ -123,8 +123,7 @@ def check_mse_cost(mse_cost):
                          diagnoses=[times(N, "did you divide by N?"),
                                     times(2, "with the factor 1/2 in the cost, the 2 from the square cancels: "
                                           "dA2 = (A2 - Y) / N"),
-                                    times(1 / n_y, "divide by the number of samples N = A2.shape[0], not by the "
-                                          "number of entries"),
+                                    over_entries(n_y),
                                     lambda a, e: "this is the gradient of the cross-entropy, not of the squared "
                                     "error" if np.allclose(a, cross_entropy_gradient) else None,
                                     SIGN_FLIPPED])

@@ -37,6 +37,7 @@ from .common import (
     must_raise,
     numerical_gradient_each,
     numerically_close,
+    over_entries,
     random_sizes,
     secret_rng,
     tested_with,
@@ -328,14 +329,14 @@ def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_h
     rng = secret_rng(sum(map(ord, name)))
     for _ in range(3):
         pred, target, description = make_problem(rng)
-        N = pred.shape[0]
+        N, D = pred.shape
         with tested_with(description):
             result = expect_tuple(call(loss_fn, pred, target), 2, f"{name} should return a tuple (loss, dpred)")
             loss = expect_number(result[0], f"{name}: the loss")
             grad = expect_array(result[1], f"{name}: the gradient", pred.shape, f"{pred.shape}, like its input")
             expected_loss, expected_grad = reference_fn(pred, target)
-            expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N))
-            expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N))
+            expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N, D))
+            expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N, D))
             numerical = numerical_gradient_array(lambda p: reference_fn(p, target)[0], pred.copy(), np.ones(()))
             if not numerically_close(grad, numerical):
                 raise AssertionError(f"{name}: the gradient does not match the numerical gradient of the loss.")
@@ -351,9 +352,9 @@ def check_mse_loss(mse_loss):
     _check_loss(mse_loss, "mse_loss", losses.mse, _regression_problem,
                 "loss = 1/(2N) * sum((pred - target)**2), N the number of rows",
                 "dpred = (pred - target) / N",
-                lambda N: [times(2, "did you forget the 1/2?"), times(N, "did you divide by N?")],
-                lambda N: [times(N, "did you divide by N?"), times(2, "the 1/2 cancels the 2 of the square"),
-                           SIGN_FLIPPED])
+                lambda N, D: [over_entries(D), times(2, "did you forget the 1/2?"), times(N, "did you divide by N?")],
+                lambda N, D: [over_entries(D), times(N, "did you divide by N?"),
+                              times(2, "the 1/2 cancels the 2 of the square"), SIGN_FLIPPED])
 
 
 def _classification_problem(rng, scale=1.0):
@@ -363,9 +364,9 @@ def _classification_problem(rng, scale=1.0):
 
 def check_softmax_cross_entropy(softmax_cross_entropy):
     """Mean cross-entropy of the softmax, its gradient (softmax - one_hot) / N, and stability for large logits."""
-    diagnoses = dict(loss_diagnoses=lambda N: [times(N, "did you average over the samples (divide by N)?"),
-                                               SIGN_FLIPPED],
-                     gradient_diagnoses=lambda N: [times(N, "did you divide by N?"), SIGN_FLIPPED])
+    diagnoses = dict(loss_diagnoses=lambda N, C: [times(N, "did you average over the samples (divide by N)?"),
+                                                  SIGN_FLIPPED],
+                     gradient_diagnoses=lambda N, C: [times(N, "did you divide by N?"), SIGN_FLIPPED])
     _check_loss(softmax_cross_entropy, "softmax_cross_entropy", losses.softmax_ce, _classification_problem,
                 "loss = -1/N * sum over the samples of log(softmax(logits)[i, y[i]])",
                 "dlogits = (softmax(logits) - one_hot(y)) / N", **diagnoses)
