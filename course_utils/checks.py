@@ -307,7 +307,8 @@ def diagnose(found, expected, n=None, given=None, dout=None):
     if found.dtype.kind not in "biuf" or expected.dtype.kind not in "biuf":
         return None
     with np.errstate(all="ignore"):
-        return rounded_down(found, expected) or _diagnose(found.astype(np.float64), expected.astype(np.float64), n, given, dout)
+        return rounded_down(found, expected) or _diagnose(found.astype(np.float64), expected.astype(np.float64), n,
+                                                          given, dout)
 
 
 def rounded_down(found, expected):

@@ -145,7 +145,8 @@ def call(func, *args, context="", may_modify=False, **kwargs):
 
 def _outcome(func, args, kwargs):
     """How ``func(*args, **kwargs)`` ends: ("result", its value) or ("error", the message of its ValueError), run
-    quietly on copies; None for any other ending (another error, say NameError, ends the same way whatever the input)."""
+    quietly on copies; None for any other ending (another error, say NameError, ends the same way whatever the
+    input)."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             return "result", call(func, *args, may_modify=True, **kwargs)
@@ -176,8 +177,10 @@ def uses_its_inputs(func, args, other_args, inputs, **kwargs):
             raise
         name = getattr(func, "__name__", "your function")
         same = "result" if first[0] == "result" else "error"
-        raise AssertionError(f"{name} does not use the {inputs} it is given: called with {'other' if ' and ' in inputs else 'another'} {inputs}, it gives the "
-                             f"same {same}. Compute with its argument{'s' if ' and ' in inputs else ''} {inputs}, not with notebook variables (such as "
+        several = " and " in inputs
+        raise AssertionError(f"{name} does not use the {inputs} it is given: called with "
+                             f"{'other' if several else 'another'} {inputs}, it gives the same {same}. Compute with "
+                             f"its argument{'s' if several else ''} {inputs}, not with notebook variables (such as "
                              "the notebook's data).") from None
 
 

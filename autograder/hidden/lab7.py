@@ -312,6 +312,7 @@ def check_success_rate(success_rate):
                  "accuracy >= threshold" if strict != expected and np.isclose(actual, strict) else None,
                  lambda actual, expected: "this is the fraction of the runs that failed" if np.isclose(
                      actual, 1 - expected) and expected != 0.5 else None)
-        expect_close(np.asarray(result).reshape(()), np.array(expected), "success_rate", "train one fresh network per seed, "
-                     "init_network([D, n_h, 1], 'random', scale=1.0, seed=seed), with the lr and iterations given, "
-                     "and count the runs whose training accuracy is at least threshold", diagnoses=hints)
+        expect_close(np.asarray(result).reshape(()), np.array(expected), "success_rate",
+                     "train one fresh network per seed, init_network([D, n_h, 1], 'random', scale=1.0, seed=seed), "
+                     "with the lr and iterations given, and count the runs whose training accuracy is at least "
+                     "threshold", diagnoses=hints)
