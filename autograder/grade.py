@@ -641,8 +641,9 @@ def grade(course: Course, lab: str, *, workers: int | None = None, force: bool =
                 raise CourseError(f"Nothing was graded: {foreign}")
             environment_print = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
             deadlines = _deadlines(course, lab)
-            records = {student: load_record(course, lab, student) for student in (
-                sorted(set(students)) if students else submitted) if not shard or shard_of(student, shard[1]) == shard[0]}
+            mine = [student for student in (sorted(set(students)) if students else submitted)
+                    if not shard or shard_of(student, shard[1]) == shard[0]]
+            records = {student: load_record(course, lab, student) for student in mine}
             held = set() if force else set(_with_gradebook(course, lambda gb: graded_submissions(
                 gb, lab, [student for student, record in records.items() if record])))
             for student, previous in records.items():
