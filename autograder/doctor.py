@@ -103,6 +103,7 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
     import tempfile
     import time
 
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -125,7 +126,8 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"{lab}-full-run-") as folder:
-        client = TimedClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": folder}})
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))  # no TCP
+        client = TimedClient(nb, km=kernel, timeout=None, resources={"metadata": {"path": folder}})
         try:
             client.execute(env=environment)
         except CellExecutionError as raised:

@@ -33,7 +33,7 @@ def test_lab5_full_run_reports_the_recipes_test_accuracy_and_time(tmp_path, monk
 
 
 @pytest.mark.slow
-def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path):
+def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path, capfd):
     lab = "lab1_initialization"
     for part in ("source", "release"):
         shutil.copytree(ROOT / part / lab, tmp_path / part / lab)
@@ -48,6 +48,7 @@ def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path):
     index = nb.cells.index(cell)  # named as a reader counts cells, from 1, with its grade id
     assert f"[PROBLEM] cell {index + 1} ({cell.metadata.nbgrader.grade_id}) stopped with RuntimeError: the data folder " \
            "is empty" in report, report
+    assert "Kernel is running over TCP without encryption" not in capfd.readouterr().err  # its own unix sockets
 
 
 def test_full_without_a_lab_says_which_lab_to_name():
