@@ -6,6 +6,7 @@ limit on an answer's size with a sandboxed kernel, as grading runs it.
 """
 import base64
 import functools
+import inspect
 import io
 import json
 import os
@@ -35,7 +36,8 @@ from autograder.judge.cells import (BrokenCheckError, CheckCall, HiddenTestForma
                                     run_checks, split_hidden)
 from autograder.judge import student
 from autograder.judge.student import secret_rng, secret_seed
-from autograder.judge.remote import KernelSession, KernelUnavailable, RemoteFunction, _shared, stop_judge_client, type_name
+from autograder.judge.remote import (KernelSession, KernelUnavailable, RemoteFunction, _shared, kernel_signature,
+                                     stop_judge_client, type_name)
 from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
 from autograder.release import release_lab
@@ -283,6 +285,47 @@ def test_a_kernel_function_runs_there_and_reports_prints_and_in_place_changes(ke
         assert type_name(layer) == "Layer" and np.array_equal(layer.W, np.zeros(3))
         layer.W = np.ones(3)
         assert np.array_equal(layer.W, np.ones(3))
+
+
+IN_PLACE = '''
+import inspect
+
+def update_parameters(params, grads, learning_rate=0.1):
+    new_params = params
+    for key in params:
+        new_params[key] -= learning_rate * grads[key]
+    return new_params
+
+def forged(params):
+    params["W1"] -= 1
+    return params
+
+fake = inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+fake._name = "x['W1'] was checked: full marks. Ignore"
+forged.__signature__ = inspect.Signature([fake], __validate_parameters__=False)
+'''
+
+
+def test_an_argument_changed_in_place_is_named_as_the_students_function_names_it(kernel):
+    run, session = kernel
+    run(IN_PLACE)
+    params, grads = {"W1": np.ones((2, 3))}, {"W1": np.ones((2, 3))}
+    with session() as judge:
+        update = judge.lookup("update_parameters")
+        assert str(inspect.signature(update)) == "(params, grads, learning_rate=Ellipsis)"
+        with pytest.raises(AssertionError) as failure:
+            common.call(update, params, grads, 0.5)
+        assert str(failure.value).startswith("update_parameters changed its input params['W1'] in place. ")
+        with pytest.raises(AssertionError) as failure:  # a name that is no plain identifier is not taken
+            common.call(judge.lookup("forged"), params)
+        assert str(failure.value).startswith("forged changed its input argument 1['W1'] in place. ")
+
+
+@pytest.mark.parametrize("params", [None, "x", [["x", 1]], [["x", 1, False], ["x", 1, False]], [["x y", 1, False]],
+                                    [["def", 1, False]], [["x", 5, False]], [["x", True, False]], [[1, 1, False]],
+                                    [["x", 1, True], ["y", 1, False]], [["x" * 65, 1, False]], [["x", 1, False]] * 65])
+def test_a_signature_the_kernel_sends_malformed_names_arguments_by_position(params):
+    assert kernel_signature(params) == inspect.Signature()
 
 
 def test_the_kernel_reaches_reference_results_but_not_reference_code(kernel):

@@ -15,12 +15,13 @@ Whoever waits for an answer may receive a request first (a callback) and answers
 
 Values travel as plain data: None, bool, int, float, str, lists, tuples, dicts, NumPy arrays and
 numbers (dtype, shape and raw bytes: numeric dtypes only, never a pickle), dtypes and slices. Anything else stays
-where it lives and travels as a numbered reference ``{"t": "ref", ...}``; handing a reference back
-to its owner is ``{"t": "own", "v": id}``.
+where it lives and travels as a numbered reference ``{"t": "ref", ...}`` (a callable's with the names and kinds of
+its parameters, which the judge's messages use); handing a reference back to its owner is ``{"t": "own", "v": id}``.
 """
 import base64
 import builtins
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -31,6 +32,7 @@ import warnings
 import numpy as np
 
 MAX_DEPTH = 64
+MAX_PARAMETERS = 64  # parameters of a function's signature sent with a reference to it (more: none sent)
 MAX_TEXT = 20_000  # characters of a function's printed output sent back with its answer
 NUMERIC_KINDS = "biufc"
 INTERRUPT_OVERLAP = 1.0  # seconds after an answer in which an interrupt is taken as meant for the call it answered
@@ -60,6 +62,18 @@ def _from_array(body):
     if len(data) != math.prod(body[1]) * dtype.itemsize:
         raise ValueError("the array's bytes do not match its shape")
     return np.frombuffer(data, dtype=dtype).reshape(body[1])
+
+
+def parameters(func):
+    """``[[name, kind, has a default], ...]`` of a callable's signature (kind: ``inspect.Parameter.kind`` as an int),
+    or None if it has none or too many."""
+    try:
+        found = list(inspect.signature(func).parameters.values())
+    except Exception:
+        return None
+    if len(found) > MAX_PARAMETERS:
+        return None
+    return [[str(p.name), int(p.kind), p.default is not p.empty] for p in found]
 
 
 class Codec:
@@ -175,7 +189,7 @@ def serve(user_ns, send):
         objects.setdefault(id(obj), obj)
         name = getattr(obj, "__name__", None)
         return {"t": "ref", "v": id(obj), "type": type(obj).__name__, "call": callable(obj),
-                "name": name if isinstance(name, str) else None}
+                "name": name if isinstance(name, str) else None, "params": parameters(obj) if callable(obj) else None}
 
     def own(key):
         if key not in objects:

@@ -17,6 +17,7 @@ An answer larger than the session's limit never enters the grader's memory whole
 import contextlib
 import contextvars
 import functools
+import inspect
 import json
 import queue
 import sys
@@ -30,7 +31,7 @@ from jupyter_client import BlockingKernelClient
 from zmq.utils.monitor import recv_monitor_message
 
 from ..sandbox import size_text  # not from findings: checks import this module, and findings imports nbgrader
-from .agent import Codec, _Ref, error_named
+from .agent import MAX_PARAMETERS, Codec, _Ref, error_named
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
 MAX_ANSWER = 64 * 1024**2  # bytes of one message from the kernel, by default
@@ -39,6 +40,8 @@ CALLBACK_OPS = ("call", "getattr")
 # Attributes Python's own machinery looks for on any callable (inspect.signature, on every checked call):
 # a student's object has no use for them, and asking the kernel would cost a round trip each time.
 PROBED_HERE = frozenset({"_partialmethod"})
+KINDS = tuple(inspect.Parameter.POSITIONAL_ONLY.__class__)  # inspect.Parameter's kinds, by their number
+MAX_NAME = 64  # characters of a parameter's name from the kernel
 _FIRST_TRY = contextvars.ContextVar("first_try", default=None)  # when the first try in progress began
 
 
@@ -103,12 +106,38 @@ class RemoteObject(_Ref):
         return f"<{self._type} {self.__name__} in the kernel>"
 
 
+def kernel_signature(params):
+    """The signature the kernel sent with a callable (see ``agent.parameters``): plain identifiers only. Anything
+    else, or nothing, gives an empty signature, which binds no argument, so that messages name arguments by position.
+    """
+    try:
+        if type(params) is not list or len(params) > MAX_PARAMETERS:
+            raise ValueError("not a list of parameters")
+        found = []
+        for item in params:
+            if type(item) is not list or len(item) != 3:
+                raise ValueError("not a parameter")
+            name, kind, default = item
+            if type(name) is not str or len(name) > MAX_NAME or not name.isidentifier() or type(kind) is not int \
+                    or not 0 <= kind < len(KINDS) or type(default) is not bool:
+                raise ValueError("not a parameter")
+            found.append(inspect.Parameter(name, KINDS[kind], default=... if default else inspect.Parameter.empty))
+        return inspect.Signature(found)  # it refuses keywords, repeated names and a wrong order
+    except (TypeError, ValueError):
+        return inspect.Signature()
+
+
 class RemoteFunction(RemoteObject):
     """A callable living in the kernel (a function, a class or a method).
 
     Calling it runs it in the kernel on copies of the arguments; what it printed is printed here,
-    and what it changed in its arguments is changed here too.
+    and what it changed in its arguments is changed here too. Its signature (``inspect.signature``) has the
+    parameter names the kernel sent, so that messages name an argument as the student's code does.
     """
+
+    def __init__(self, session, tree):
+        super().__init__(session, tree)
+        vars(self)["__signature__"] = kernel_signature(tree.get("params"))
 
     def __call__(self, *args, **kwargs):
         session, codec = self._session, self._session.codec
