@@ -321,6 +321,35 @@ def test_an_argument_changed_in_place_is_named_as_the_students_function_names_it
         assert str(failure.value).startswith("forged changed its input argument 1['W1'] in place. ")
 
 
+def test_a_kernel_network_that_reversed_its_layers_in_backward_is_told_so(kernel):
+    from autograder.hidden import lab4
+    run, session = kernel
+    run("""
+class Sequential:
+    def __init__(self, layers):
+        self.layers = list(layers)
+
+    def forward(self, X):
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def backward(self, dout):
+        self.layers.reverse()
+        for layer in self.layers:
+            dout = layer.backward(dout)
+        return dout
+
+    def grads(self):
+        with_params = [layer for layer in self.layers if hasattr(layer, "W")]
+        return {f"{name}{i}": getattr(layer, "d" + name) for i, layer in enumerate(with_params, start=1)
+                for name in "Wb"}
+""")
+    with session() as judge, pytest.raises(AssertionError) as failure:
+        lab4.check_Sequential(judge.lookup("Sequential"))
+    assert str(failure.value).startswith("Sequential.backward changed the order of the list self.layers: ")
+
+
 @pytest.mark.parametrize("params", [None, "x", [["x", 1]], [["x", 1, False], ["x", 1, False]], [["x y", 1, False]],
                                     [["def", 1, False]], [["x", 5, False]], [["x", True, False]], [[1, 1, False]],
                                     [["x", 1, True], ["y", 1, False]], [["x" * 65, 1, False]], [["x", 1, False]] * 65])

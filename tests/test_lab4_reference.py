@@ -427,3 +427,18 @@ def loss_and_grads_without_backward(net, X, y, loss_fn):
 ])
 def test_network_checks_catch(check, student, expected):
     assert expected in failure_message(check, student)
+
+
+class SequentialReversingItsLayers(modules.Sequential):
+    def backward(self, dout):
+        self.layers.reverse()
+        for layer in self.layers:
+            dout = layer.backward(dout)
+        return dout
+
+
+def test_a_backward_that_reverses_self_layers_is_told_so():
+    assert failure_message(lab4.check_Sequential, SequentialReversingItsLayers).startswith(
+        "Sequential.backward changed the order of the list self.layers: it should go through the layers backwards "
+        "without changing the list (list.reverse() reverses the list itself, so the next pass runs in the wrong "
+        "order).")

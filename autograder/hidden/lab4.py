@@ -397,6 +397,14 @@ def _reference_layers(rng, sizes, activation):
     return net.layers
 
 
+def _layer_order(net):
+    """The layers of the student's ``net.layers`` in order, each as its class and the shape of its W (None if there
+    is no such list)."""
+    layers = getattr(net, "layers", None)
+    return [(type_name(layer), np.shape(getattr(layer, "W", ()))) for layer in layers] \
+        if isinstance(layers, list) else None
+
+
 def check_Sequential(Sequential):
     """forward runs the layers in order, backward in reverse order, and returns dX; grads fill every Dense layer."""
     rng = secret_rng(4404)
@@ -412,8 +420,13 @@ def check_Sequential(Sequential):
             expect_close(out, reference.forward(X), "Sequential.forward: out",
                          "pass X through every layer in order, each layer's output being the next one's input",
                          diagnoses=())
-            dX = expect_array(call(_bound(net, "backward", "Sequential.backward"), dout), "Sequential.backward: dX",
-                              (N, sizes[0]), "(N, D_in), like X",
+            order = _layer_order(net)
+            dX = call(_bound(net, "backward", "Sequential.backward"), dout)
+            if order is not None and _layer_order(net) not in (order, None):
+                raise AssertionError("Sequential.backward changed the order of the list self.layers: it should go "
+                                     "through the layers backwards without changing the list (list.reverse() reverses "
+                                     "the list itself, so the next pass runs in the wrong order).")
+            dX = expect_array(dX, "Sequential.backward: dX", (N, sizes[0]), "(N, D_in), like X",
                               shape_hint="pass dout through every layer's backward, in reverse order")
             expect_close(dX, reference.backward(dout), "Sequential.backward: dX",
                          "pass dout through every layer's backward in reverse order and return the last result",
