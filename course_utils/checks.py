@@ -435,6 +435,21 @@ def check_label_loss(loss, log_probs, y, name):
     check_close(loss, expected, name, n=count)
 
 
+def whole_label_columns(expected, y, name):
+    """``check_close``'s ``known`` for a gradient of a mean cross-entropy, ``expected`` ((N, C): 1 subtracted at each
+    sample's label y[i], then divided by N), as it comes out when ``name[:, y] -= 1`` subtracts 1 in whole columns."""
+    expected, y = np.asarray(expected, dtype=np.float64), np.asarray(y)
+    columns = np.zeros(expected.shape)
+    columns[:, y] = 1.0
+    columns[np.arange(len(y)), y] -= 1.0  # what the mistake subtracts beyond each sample's own label
+    labels = sorted(set(y.tolist()))
+    where = f"column{'s' if len(labels) > 1 else ''} {_list_in_words([str(label) for label in labels])}" \
+        if len(labels) <= 3 else "the columns of all the labels in y"
+    return {f"1 was subtracted in {where} of every row, because "
+            f"{name}[:, y] -= 1 changes whole columns: subtract 1 only at each sample's own label, one entry per row "
+            "(row i, column y[i])": expected - columns / len(y)}
+
+
 def check_type(value, expected_type, name):
     """Check ``isinstance(value, expected_type)`` (a type or a tuple of types)."""
     if isinstance(value, expected_type):

@@ -130,6 +130,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "factor", "cost = float(-np.sum(log_probs[rows, y]) / N)", "cost = float(-np.sum(log_probs[rows, y]))"),
     ("softmax_cross_entropy", "sign", "dZ = (softmax(Z) - onehot) / N", "dZ = (onehot - softmax(Z)) / N"),
     ("softmax_cross_entropy", "axis", "log_probs[rows, y]", "log_probs[:, y]"),
+    ("softmax_cross_entropy", "axis", "    onehot = np.zeros_like(Z)\n    onehot[rows, y] = 1.0\n"
+     "    dZ = (softmax(Z) - onehot) / N\n", "    dZ = softmax(Z)\n    dZ[:, y] -= 1\n    dZ /= N\n"),
     ("softmax_cross_entropy", "factor", "dZ = (softmax(Z) - onehot) / N", "dZ = softmax(Z) - onehot"),
     ("nn_model", "logic", "update_parameters(params, grads, learning_rate)", "update_parameters(params, grads, 1.2)"),
     ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", scale=scale)'),

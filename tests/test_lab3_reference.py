@@ -359,6 +359,12 @@ def ce_without_onehot(Z, y):
     return losses.softmax_ce(Z, y)[0], activations.softmax(Z) / len(y)
 
 
+def ce_whole_columns(Z, y):
+    dZ = activations.softmax(Z)
+    dZ[:, y] -= 1
+    return losses.softmax_ce(Z, y)[0], dZ / len(y)
+
+
 @pytest.mark.parametrize("student, expected", [
     (ce_log_of_softmax, "overflows (or takes the log of 0) for large inputs: compute the log-probabilities with the "
                         "log-sum-exp trick"),
@@ -366,6 +372,8 @@ def ce_without_onehot(Z, y):
     (ce_without_mean, "the cost has the wrong value: did you average over the samples (divide by N)?"),
     (ce_every_pair, "probs[np.arange(N), y], not probs[:, y]"),
     (ce_without_onehot, "subtract the one-hot labels"),
+    (ce_whole_columns, "dZ has the right shape but wrong values: 1 was subtracted in "),
+    (ce_whole_columns, " of every row, because dZ[:, y] -= 1 changes whole columns: subtract 1 only at each sample's"),
 ])
 def test_check_softmax_cross_entropy_catches(student, expected):
     assert expected in failure_message(lab3.check_softmax_cross_entropy, student)

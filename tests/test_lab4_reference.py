@@ -376,6 +376,13 @@ def cross_entropy_naive(logits, y):
     return -np.mean(np.log(p[np.arange(n), y])), grad / n
 
 
+def cross_entropy_whole_columns(logits, y):
+    dlogits = np.exp(logits - logits.max(axis=1, keepdims=True))
+    dlogits /= dlogits.sum(axis=1, keepdims=True)
+    dlogits[:, y] -= 1
+    return losses.softmax_ce(logits, y)[0], dlogits / len(y)
+
+
 def cross_entropy_summed(logits, y):
     loss, grad = losses.softmax_ce(logits, y)
     return loss * len(y), grad * len(y)
@@ -385,6 +392,10 @@ def cross_entropy_summed(logits, y):
     (lab4.check_mse_loss, mse_without_half, "did you forget the 1/2?"),
     (lab4.check_softmax_cross_entropy, cross_entropy_naive, "gives NaN or inf for large logits"),
     (lab4.check_softmax_cross_entropy, cross_entropy_summed, "did you average over the samples"),
+    (lab4.check_softmax_cross_entropy, cross_entropy_whole_columns,
+     "the gradient has the right shape but wrong values: 1 was subtracted in "),
+    (lab4.check_softmax_cross_entropy, cross_entropy_whole_columns, " of every row, because dlogits[:, y] -= 1 changes "
+     "whole columns: subtract 1 only at each sample's own label"),
 ])
 def test_loss_checks_catch(check, student, expected):
     assert expected in failure_message(check, student)

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from course_utils.checks import diagnose, rounded_down
+from course_utils.checks import diagnose, rounded_down, whole_label_columns
 from course_utils.gradcheck import (GRADIENT_TOLERANCE, gradient_error, numerical_gradient,
                                    numerical_gradient_array)
 
@@ -49,6 +49,13 @@ def over_entries(outputs):
     the right value."""
     return times(1 / outputs, "it is divided by the number of entries instead of by N, the number of samples (rows): "
                  "np.mean and .size count the outputs of every sample too")
+
+
+def label_columns(y, name):
+    """Diagnosis of the gradient of a mean cross-entropy: 1 subtracted in the whole columns of the labels ``y``
+    (``name[:, y] -= 1``), worded as ``course_utils.checks.whole_label_columns`` words it."""
+    return lambda actual, expected: next((hint for hint, wrong in whole_label_columns(expected, y, name).items()
+                                          if _close(actual, wrong)), None)
 
 
 def went_uphill(uphill):

@@ -26,6 +26,7 @@ from .common import (
     expect_costs,
     expect_numerical_gradients,
     expect_tuple,
+    label_columns,
     over_entries,
     random_sizes,
     secret_rng,
@@ -303,7 +304,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
                          diagnoses=[times(N, "did you divide by N?"),
                                     lambda a, e: "subtract the one-hot labels from the probabilities"
                                     if np.allclose(a, probs / N) else None,
-                                    SIGN_FLIPPED])
+                                    SIGN_FLIPPED, label_columns(y, "dZ")])
             expect_numerical_gradients(lambda p: losses.softmax_ce(p["Z"], y)[0], {"Z": Z}, {"Z": dZ},
                                        "softmax_cross_entropy: dZ (here grads['Z'])")
     N, C = _non_square(rng)

@@ -34,6 +34,7 @@ from .common import (
     expect_number,
     expect_numerical_gradients,
     expect_tuple,
+    label_columns,
     must_raise,
     numerical_gradient_each,
     numerically_close,
@@ -336,7 +337,7 @@ def _check_loss(loss_fn, name, reference_fn, make_problem, loss_hint, gradient_h
             grad = expect_array(result[1], f"{name}: the gradient", pred.shape, f"{pred.shape}, like its input")
             expected_loss, expected_grad = reference_fn(pred, target)
             expect_close(loss, expected_loss, f"{name}: the loss", loss_hint, loss_diagnoses(N, D))
-            expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N, D))
+            expect_close(grad, expected_grad, f"{name}: the gradient", gradient_hint, gradient_diagnoses(N, D, target))
             numerical = numerical_gradient_array(lambda p: reference_fn(p, target)[0], pred.copy(), np.ones(()))
             if not numerically_close(grad, numerical):
                 raise AssertionError(f"{name}: the gradient does not match the numerical gradient of the loss.")
@@ -353,7 +354,7 @@ def check_mse_loss(mse_loss):
                 "loss = 1/(2N) * sum((pred - target)**2), N the number of rows",
                 "dpred = (pred - target) / N",
                 lambda N, D: [over_entries(D), times(2, "did you forget the 1/2?"), times(N, "did you divide by N?")],
-                lambda N, D: [over_entries(D), times(N, "did you divide by N?"),
+                lambda N, D, target: [over_entries(D), times(N, "did you divide by N?"),
                               times(2, "the 1/2 cancels the 2 of the square"), SIGN_FLIPPED])
 
 
@@ -366,7 +367,8 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
     """Mean cross-entropy of the softmax, its gradient (softmax - one_hot) / N, and stability for large logits."""
     diagnoses = dict(loss_diagnoses=lambda N, C: [times(N, "did you average over the samples (divide by N)?"),
                                                   SIGN_FLIPPED],
-                     gradient_diagnoses=lambda N, C: [times(N, "did you divide by N?"), SIGN_FLIPPED])
+                     gradient_diagnoses=lambda N, C, y: [times(N, "did you divide by N?"), SIGN_FLIPPED,
+                                                         label_columns(y, "dlogits")])
     _check_loss(softmax_cross_entropy, "softmax_cross_entropy", losses.softmax_ce, _classification_problem,
                 "loss = -1/N * sum over the samples of log(softmax(logits)[i, y[i]])",
                 "dlogits = (softmax(logits) - one_hot(y)) / N", **diagnoses)
