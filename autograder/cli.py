@@ -141,13 +141,13 @@ def hand_grading_note(course: Course, lab: str, students: list[str]) -> str | No
 
 
 def cmd_feedback(course: Course, args) -> int:
-    from .feedback import feedback, without_grades, without_page
+    from .feedback import feedback, without_page
     pages = feedback(course, args.lab, allow_pending=args.allow_pending)
     print(f"Wrote {len(pages)} feedback page(s) under {course.root / 'feedback'} (no hidden test code in any).")
     if not course.students(args.lab):
         print(f"There is no submission of {args.lab} in {course.root / 'submitted'} (one folder per student, "
               f"submitted/<student>/{args.lab}/): collect them, grade them, then give feedback.", file=sys.stderr)
-    missing, lost = without_page(course, args.lab), without_grades(course, args.lab)
+    missing, lost = without_page(course, args.lab)
     if missing:
         gone = (f"The gradebook has no grades of {len(lost)} of them, graded before ({', '.join(lost[:10])}"
                 f"{' and more' if len(lost) > 10 else ''}): it was replaced, or restored from an older copy? Their "

@@ -72,8 +72,8 @@ def _pages(course: Course, lab: str) -> Pages:
     records = {student: load_record(course, lab, student) for student in course.students(lab)}
     stopped = {student for student, record in records.items() if regrade_pending(record)}
     notebooks = {p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{lab}/{lab}.ipynb")}
-    held = if_released(course.db_url(), lab, lambda gb: set(graded_submissions(gb, lab, notebooks | set(records))))
-    held = held or set()
+    held = if_released(course.db_url(), lab, lambda gb: set(graded_submissions(gb, lab, notebooks | set(records)))) \
+        or set()
     ungradable = {student for student, record in records.items()
                   if record and record.status in UNGRADABLE and student not in stopped}
     lost_grades = {student for student, record in records.items() if student not in stopped | ungradable and (
@@ -122,18 +122,14 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
             and page.parent.parent.name not in unheld - ungradable]
 
 
-def without_page(course: Course, lab: str) -> list[str]:
-    """Students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
+def without_page(course: Course, lab: str) -> tuple[list[str], list[str]]:
+    """(students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
     graded notebook, or a half-graded one) or before it reached them (a regrade), and no status that says why their
-    work could not be graded."""
+    work could not be graded; those of them whose grades the gradebook does not hold (``records.lost``: it was
+    replaced, or restored from an older copy), whose page from before, if any, ``feedback`` left as it was)."""
     pages = _pages(course, lab)
-    return [student for student in pages.records if student not in pages.graded and student not in pages.ungradable]
-
-
-def without_grades(course: Course, lab: str) -> list[str]:
-    """Those of ``without_page`` whose grades the gradebook does not hold (``records.lost``: it was replaced, or
-    restored from an older copy), whose page from before, if any, ``feedback`` left as it was."""
-    return sorted(_pages(course, lab).lost)
+    return ([student for student in pages.records if student not in pages.graded and student not in pages.ungradable],
+            sorted(pages.lost))
 
 
 class FeedbackOf(GenerateFeedback):

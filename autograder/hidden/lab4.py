@@ -355,7 +355,7 @@ def check_mse_loss(mse_loss):
                 "dpred = (pred - target) / N",
                 lambda N, D: [over_entries(D), times(2, "did you forget the 1/2?"), times(N, "did you divide by N?")],
                 lambda N, D, target: [over_entries(D), times(N, "did you divide by N?"),
-                              times(2, "the 1/2 cancels the 2 of the square"), SIGN_FLIPPED])
+                                      times(2, "the 1/2 cancels the 2 of the square"), SIGN_FLIPPED])
 
 
 def _classification_problem(rng, scale=1.0):
