@@ -11,6 +11,7 @@ from pathlib import Path
 from .capacity import usable_cores
 from .course import Course, CourseError, in_course_root, parse_shard, shell_word, sqlite_file
 from .linux_only import not_linux
+from .printable import printable
 
 
 class Stopped(KeyboardInterrupt):
@@ -41,6 +42,9 @@ def display_width(text: str) -> int:
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
+    """Aligned columns; a cell's control characters are written out (``printable``): names and details come from
+    submissions."""
+    header, rows = [printable(str(x)) for x in header], [[printable(str(x)) for x in row] for row in rows]
     widths = [max(display_width(str(x)) for x in column) for column in zip(header, *rows)]
     lines = ["  ".join(str(x) + " " * (w - display_width(str(x))) for x, w in zip(line, widths)).rstrip()
              for line in [header, *rows]]

@@ -52,6 +52,7 @@ from .gradebook_access import changed_since_release, graded_submissions, release
 from .judge.cells import BrokenCheckError
 from .lab_lock import lab_lock
 from .leaks import cell_label, source_marker
+from .printable import printable
 from .release import earlier_releases
 from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, lost, mark_started,
                       mark_to_grade, save_record, status_of)
@@ -357,7 +358,7 @@ def what_happened(course: Course, lab: str, student: str, submitted: nbformat.No
     others = course.other_notebooks(student, lab)
     if others:
         parts.append(f"the folder also holds {', '.join(others)}, not graded (only {lab}.ipynb is)")
-    return status, "; ".join(parts), changes, answers
+    return status, printable("; ".join(parts)), changes, answers  # an error's name, a file's: the student's text
 
 
 def _student_errors(nb) -> list[tuple[int, str]]:

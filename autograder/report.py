@@ -23,6 +23,7 @@ from .course import Course, write_whole
 from .export import grade_rows
 from .gradebook_access import require_released
 from .findings import stopped
+from .printable import printable
 from .records import Status
 
 TOP_MESSAGES = 3
@@ -70,7 +71,7 @@ def failure_messages(course: Course, lab: str, student: str) -> dict[str, str]:
             found[grade_id] = "stopped at its time limit"
         elif grade_id and errors:
             ename, evalue = errors[0].get("ename", "Error"), (errors[0].get("evalue") or "").strip().splitlines()
-            found[grade_id] = f"{ename}: {evalue[0]}"[:300] if evalue else ename
+            found[grade_id] = printable(f"{ename}: {evalue[0]}"[:300] if evalue else ename)
     return found
 
 

@@ -12,6 +12,7 @@ import copy
 import csv
 import io
 import os
+import re
 import shutil
 import socket
 import sys
@@ -22,6 +23,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from autograder.cli import outcome_table
 from autograder.course import Course
 from autograder.export import export
 from autograder.grade import grade
@@ -225,6 +227,16 @@ kernel._publish_status = late_idle
 print("this cell's last message will come late")
 """
 
+# An error whose name, printed in the grade table's detail, would erase its row, write a forged one and hide the rest;
+# a notebook beside it named to move the cursor up
+FORGED_ROW = """class Forged(Exception):
+    pass
+
+Forged.__name__ = "\\x1b[2K\\rhonest  21 / 21  graded\\x1b[8m"
+raise Forged()
+"""
+FORGED_ROW_FILE = "\x1b[1Anotes.ipynb"
+
 
 def corpus(course, port):
     """name -> (notebook, honest score, cell index of the hostile cell or None).
@@ -252,6 +264,7 @@ def corpus(course, port):
         "write_results": (plus(blank, f"open({str(root / 'gradebook.db')!r}, 'wb').write(b'')"), 0, 1),
         "fake_success": (plus(blank, "print('All tests passed! Score: 19 / 19')",
                               "import sys\nprint('OK', file=sys.stderr)"), 0, None),
+        "forged_row": (plus(blank, FORGED_ROW), 0, 1),
         "edited_tests": (edit_tests(blank, with_source("pass")), 0, None),
         "raised_points": (edit_tests(good, with_points(1000)), "full", None),
         "duplicated_tests": (with_first_test_duplicated(good), "full", None),
@@ -324,6 +337,7 @@ def graded(tmp_path_factory, second_copy):
         for student, (nb, _, _) in cases.items():
             submit(course, student, LAB, nb)
         link_submissions(course)
+        (course.submission_dir("forged_row", LAB) / FORGED_ROW_FILE).write_text("{}")
         submit(course, "copied_source", LAB, nbformat.read(course.source_notebook(LAB), as_version=4))  # leaked
         outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False)}
         with pytest.raises(BlockingIOError):
@@ -332,8 +346,9 @@ def graded(tmp_path_factory, second_copy):
 
 
 STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood", "big_output", "disk_flood", "network",
-            "read_solutions", "read_gradebook", "read_home", "walk_filesystem", "write_results", "fake_success", "edited_tests",
-            "raised_points", "duplicated_tests", "forged_findings", "late_outputs", "deleted_tests", "tests_moved_first",
+            "read_solutions", "read_gradebook", "read_home", "walk_filesystem", "write_results", "fake_success",
+            "forged_row", "edited_tests", "raised_points", "duplicated_tests", "forged_findings", "late_outputs",
+            "deleted_tests", "tests_moved_first",
             "exception_hook", "input_transformer", "ast_transformer", "hidden_failures", "patched_numpy",
             "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers"]
 
@@ -357,6 +372,7 @@ NAMED = {
     "deleted_tests": ("tests_changed", "deleted test cell(s) test_initialize_parameters, "),
     "tests_moved_first": ("tests_changed", "moved test cell(s) test_initialize_parameters, "),
     "forged_findings": ("graded", "errors outside the tests in cell 2 (KernelDied)"),
+    "forged_row": ("graded", r"errors outside the tests in cell 2 (\x1b[2K\rhonest  21 / 21  graded\x1b[8m)"),
 }
 
 
@@ -375,6 +391,15 @@ def test_each_submission_gets_exactly_its_honest_points_and_a_status_naming_what
         nb = nbformat.read(course.autograded_notebook(student, LAB), as_version=4)
         shown = " ".join(o.get("ename", "") + o.get("text", "") for o in nb.cells[hostile_cell].outputs)
         assert shown, f"the hostile cell of {student} shows nothing"
+
+
+def test_text_of_a_students_prints_in_the_grade_table_as_written_not_as_terminal_commands(graded):
+    _, _, outcomes = graded
+    table = outcome_table(outcomes[student] for student in sorted(outcomes))
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", table)  # one line a row
+    forged = next(line for line in table.splitlines() if line.startswith("forged_row "))
+    assert re.match(r"forged_row +0 / \d+ +graded +errors outside the tests in cell 2 \(\\x1b\[2K\\rhonest", forged)
+    assert r"the folder also holds \x1b[1Anotes.ipynb, not graded" in forged
 
 
 def test_resource_attacks_were_stopped_by_the_limits(graded):
