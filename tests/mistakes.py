@@ -210,6 +210,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_ce_loss", "factor", "dscores /= N", "pass"),
     ("softmax_ce_loss", "factor", "loss = -log_probs[rows, y].mean()", "loss = -log_probs[rows, y].sum()"),
     ("softmax_ce_loss", "sign", "dscores[rows, y] -= 1", "dscores[rows, y] += 1"),
+    ("softmax_ce_loss", "axis", "dscores[rows, y] -= 1", "dscores[:, y] -= 1"),
     ("softmax_ce_loss", "axis", "scores.max(axis=1, keepdims=True)", "scores.max(axis=0, keepdims=True)"),
     ("softmax_ce_loss", "inplace", "shifted = scores - scores.max(axis=1, keepdims=True)",
      "scores -= scores.max(axis=1, keepdims=True)\n    shifted = scores"),
