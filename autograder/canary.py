@@ -216,6 +216,11 @@ def failures_outside_tests(graded) -> list[str]:
             and (errors := [o for o in cell.get("outputs", []) if o.get("output_type") == "error"])]
 
 
+def data_set_of(source: str) -> tuple[str, str] | None:
+    """(name, files) of the data set a notebook's source text loads (``DATASETS``), or None."""
+    return next((needed for loader, needed in DATASETS.items() if loader in source), None)
+
+
 def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | None:
     """Why the canary lost points or failed outside its tests, and what to do; None if it scored full marks and
     every cell ran (a cell that fails for the solution, e.g. on missing data, fails for every student too)."""
@@ -244,15 +249,16 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
     if damaged:
         return (f"{scored} The lab's data set is there, but damaged: {damaged[0]} (Graded kernels read it from "
                 f"COURSE_DATA_DIR, {env.get('COURSE_DATA_DIR')}.) Put an intact copy there, then grade again.")
-    for loader, (name, files) in DATASETS.items():
-        if loader in source and errors.keys() & set(MISSING_DATA):
-            folder = env.get("COURSE_DATA_DIR")
-            seen = ("COURSE_DATA_DIR is not set" if not folder else
-                    f"COURSE_DATA_DIR is {folder}, where graded kernels see "
-                    + (env.get("data_error") or (", ".join(env.get("data_files") or []) or "nothing")))
-            return (f"{scored} {lab} needs {name}, and graded kernels have no internet: {seen}. Put {files} in a "
-                    "folder readable by every user (graded kernels run as an unprivileged user), and run grade "
-                    f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data {course.command('grade', lab)}.")
+    needed = data_set_of(source)
+    if needed and errors.keys() & set(MISSING_DATA):
+        name, files = needed
+        folder = env.get("COURSE_DATA_DIR")
+        seen = ("COURSE_DATA_DIR is not set" if not folder else
+                f"COURSE_DATA_DIR is {folder}, where graded kernels see "
+                + (env.get("data_error") or (", ".join(env.get("data_files") or []) or "nothing")))
+        return (f"{scored} {lab} needs {name}, and graded kernels have no internet: {seen}. Put {files} in a "
+                "folder readable by every user (graded kernels run as an unprivileged user), and run grade "
+                f"with COURSE_DATA_DIR set to it, e.g. COURSE_DATA_DIR=/srv/data {course.command('grade', lab)}.")
     lost = ("; ".join(item.rstrip(".") for item in result.lost)
             or "no test failed, but the notebook did not run to the end")
     return (f"{scored} {'' if full else f'What it lost: {lost}. '}Check the grading environment with "

@@ -129,7 +129,7 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
         kernel = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))  # no TCP
         client = TimedClient(nb, km=kernel, timeout=None, resources={"metadata": {"path": folder}})
         try:
-            client.execute(env=environment)
+            client.execute(env=environment, cleanup_kc=True)  # stops the kernel it was given, too
         except CellExecutionError as raised:
             error = raised
     seconds = time.monotonic() - started
@@ -138,9 +138,14 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
         lines.append(f"  [ok] all {len(cell_seconds)} code cells ran without an error in {seconds:.0f} s "
                      "(kernel start included)")
     else:
-        failed = max(cell_seconds)
-        lines.append(f"  [PROBLEM] {cell_label(nb.cells[failed], failed)} stopped with {error.ename}: {error.evalue} "
-                     f"(after {seconds:.0f} s)")
+        failed, needed = max(cell_seconds), canary.data_set_of(course.source_notebook(lab).read_text())
+        missing = needed and error.ename in canary.MISSING_DATA  # the loader's message is for students: its 1st line
+        lines.append(f"  [PROBLEM] {cell_label(nb.cells[failed], failed)} stopped with {error.ename}: "
+                     f"{error.evalue.splitlines()[0] if missing else error.evalue} (after {seconds:.0f} s)")
+        if missing:
+            lines.append(f"  {lab} needs {needed[0]}, and this run did not find it. Put {needed[1]} in a folder "
+                         "readable by every user and set COURSE_DATA_DIR to it, e.g. COURSE_DATA_DIR=/srv/data "
+                         f"{course.command('doctor', lab, '--full')} (grade needs it there too).")
     slowest = sorted(cell_seconds.items(), key=lambda item: -item[1])[:3]
     lines.append("  [info] slowest cells: " + ", ".join(f"{cell_label(nb.cells[index], index)} {s:.1f} s"
                                                          for index, s in slowest))

@@ -3,6 +3,7 @@
 Lab 5 runs on the small CIFAR-10 archive in the official format that the test session stages
 (COURSE_DATA_DIR), through the same code path as the real data set.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -49,6 +50,36 @@ def test_a_full_run_that_fails_names_the_cell_and_the_error(tmp_path, capfd):
     assert f"[PROBLEM] cell {index + 1} ({cell.metadata.nbgrader.grade_id}) stopped with RuntimeError: the data folder " \
            "is empty" in report, report
     assert "Kernel is running over TCP without encryption" not in capfd.readouterr().err  # its own unix sockets
+
+
+@pytest.mark.slow
+def test_a_full_run_without_the_data_tells_the_instructor_where_to_put_it(tmp_path, monkeypatch):
+    """Not the loader's message for students ("ask the course staff where their pre-staged copy is")."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # empty, as is the cache folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    report, ok = full_run(Course(ROOT), "lab6_optimizers")
+    assert not ok
+    assert re.search(r"\[PROBLEM\] cell \d+ stopped with ConnectionError: Could not download MNIST: [^\n]*"
+                     r"\(after \d+ s\)\n  lab6_optimizers needs MNIST, and this run did not find it\. Put the four "
+                     r"MNIST files train-images-idx3-ubyte\.gz, .* in a folder readable by every user and set "
+                     r"COURSE_DATA_DIR to it, e\.g\. COURSE_DATA_DIR=/srv/data python -m autograder .*doctor "
+                     r"lab6_optimizers --full", report), report
+    assert "course staff" not in report
+    assert not kernels_of_this_process()  # the run stopped its kernel (it was left running until this process ended)
+
+
+def kernels_of_this_process() -> list[str]:
+    """The command lines of this process's children that are Jupyter kernels."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):  # it ended meanwhile
+            continue
+        if parent == os.getpid() and "ipykernel" in command:
+            found.append(command)
+    return found
 
 
 def test_full_without_a_lab_says_which_lab_to_name():
