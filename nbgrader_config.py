@@ -97,3 +97,13 @@ c.GenerateFeedback.preprocessors = [
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.FeedbackExporter.template_name = FEEDBACK_TEMPLATE
 c.FeedbackExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATES)]
+# Their pages run no script (their security policy forbids any); their formulas are MathML, which cleaning would drop.
+c.FeedbackExporter.sanitize_html = False
+c.FeedbackExporter.filters = {}
+
+# What you grade by hand in the formgrader runs nothing a student wrote: a written answer or an output that holds
+# HTML with a script would run it in your Jupyter session, with your rights. Markdown and HTML outputs are shown
+# cleaned (autograder/safe_html.py, autograder/SECURITY.md).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "autograder.safe_html.markdown_html",
+                          "clean_html": "autograder.safe_html.clean_html"}

@@ -10,6 +10,7 @@ test-artifacts/browser/; when a wait times out, a screenshot and a text file of 
 showed (which cells ran, the kernel, any dialog, the end of the server's log) go there too, and the failure
 message names them.
 """
+import contextlib
 import json
 import os
 import re
@@ -87,6 +88,14 @@ def lab_url(tmp_path_factory):
         "from course_utils.progress import progress_bar\nfor _ in progress_bar(range(50), desc='epochs'):\n"
         "    pass")], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
         course / "progress.ipynb")
+    with jupyterlab(course, work) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def jupyterlab(folder: Path, work: Path):
+    """JupyterLab started in ``folder`` (its root, as `cd folder && jupyter lab` does) on loopback, its settings and
+    log in ``work``; yields its URL, then shuts it down."""
     write_settings(work / "settings")
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(work / "runtime"))
@@ -95,10 +104,10 @@ def lab_url(tmp_path_factory):
     log = open(work / "server.log", "wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
          f"--LabApp.user_settings_dir={work / 'settings'}", f"--LabApp.workspaces_dir={work / 'workspaces'}",
          "--LabApp.expose_app_in_browser=True", *as_root],  # window.jupyterapp, whose commands open notebooks
-        env=env, stdout=subprocess.DEVNULL, stderr=log)
+        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     SERVERS[url] = work
     try:
@@ -459,11 +468,18 @@ INJECTED = ('<script>window.injected = (window.injected || 0) + 1</script>'
             f'<img src="data:," onerror="window.injected = (window.injected || 0) + 1"><img src="{TRACKER}">')
 
 
+# A written answer whose image, failing to load, has the reader's browser write a file with the reader's rights,
+# through Jupyter's API (in a Jupyter session: the formgrader)
+WRITES_A_FILE = ("My answer. <img src=\"data:,\" onerror=\"fetch('/api/contents/written-by-a-student.txt', "
+                 "{method: 'PUT', headers: {'X-XSRFToken': document.cookie.match(/_xsrf=([^;]+)/)[1], "
+                 "'Content-Type': 'application/json'}, body: JSON.stringify({type: 'file', format: 'text', "
+                 "content: 'a student wrote this'})})\">")
+
+
 @pytest.fixture(scope="module")
-def feedback_page(tmp_path_factory):
-    """carol's feedback page for Lab 1 (one planted mistake, written answers not yet graded by hand), from real
-    grading and nbgrader's feedback step."""
-    from autograder.feedback import feedback
+def graded_carol(tmp_path_factory):
+    """A course where carol's Lab 1 (one planted mistake, written answers not yet graded by hand, her own HTML in a
+    Markdown cell, an output and her first written answer) went through real grading."""
     from autograder.grade import grade
     from autograder.sandbox import sandbox_problem
     from autograder.submissions import submit, with_mistake
@@ -472,12 +488,22 @@ def feedback_page(tmp_path_factory):
     nb = with_mistake(course, FEEDBACK_LAB)
     nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
                  nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})")]
+    answer = next(cell for cell in nb.cells if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get(
+        "solution"))
+    answer.source = WRITES_A_FILE
     submit(course, "carol", FEEDBACK_LAB, nb)
     [outcome] = grade(course, FEEDBACK_LAB, workers=1, progress=False, sandbox=sandbox_problem() is None,
-                      skip_canary=True)  # the canary is tested elsewhere; here, the page a student opens
+                      skip_canary=True)  # the canary is tested elsewhere; here, what people read
     assert outcome.status == "graded", outcome
-    feedback(course, FEEDBACK_LAB, allow_pending=True)
-    return course.feedback_dir("carol", FEEDBACK_LAB) / f"{FEEDBACK_LAB}.html"
+    return course
+
+
+@pytest.fixture(scope="module")
+def feedback_page(graded_carol):
+    """carol's feedback page, from nbgrader's feedback step."""
+    from autograder.feedback import feedback
+    feedback(graded_carol, FEEDBACK_LAB, allow_pending=True)
+    return graded_carol.feedback_dir("carol", FEEDBACK_LAB) / f"{FEEDBACK_LAB}.html"
 
 
 def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, feedback_page):
@@ -514,3 +540,30 @@ def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, f
     assert failed[TRACKER] == "csp" and TRACKER in feedback_page.read_text()
     assert page.evaluate("window.injected") is None
     context.close()
+
+
+def test_the_formgrader_shows_a_students_html_and_runs_none_of_it(browser, graded_carol, tmp_path):
+    """The instructor opens carol's submission in nbgrader's formgrader to grade her written answers, logged in to
+    JupyterLab started in the course (README, "Written answers"). Before, her answer's image wrote a file in the
+    course with the instructor's rights, and her output's and her Markdown cell's scripts ran."""
+    from nbgrader.api import Gradebook
+    with Gradebook(graded_carol.db_url()) as gradebook:
+        submission = gradebook.find_submission_notebook(FEEDBACK_LAB, FEEDBACK_LAB, "carol").id
+    with jupyterlab(graded_carol.root, tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        requested = []
+        context.on("request", lambda request: requested.append(request.url))
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # MathJax's CDN, say
+        page = context.new_page()
+        page.goto(f"{url}/lab?token={TOKEN}", wait_until="domcontentloaded")  # logged in, as the instructor is
+        page.goto(f"{url}/formgrader/submissions/{submission}/", wait_until="load")
+        answer = page.locator(".nbgrader_cell", has_text="My answer.")
+        assert answer.locator("input.score").count() == 1  # the answer, with its grading controls
+        assert page.locator("h1", has_text="Lab 1").count() == 1  # the notebook's Markdown, rendered
+        assert page.locator("code", has_text="YOUR CODE HERE").count() > 0
+        page.wait_for_timeout(1000)  # for a request an onerror handler would make
+        shot(page, "formgrader-answer")
+        assert page.evaluate("window.injected") is None
+        assert not (graded_carol.root / "written-by-a-student.txt").exists()
+        assert TRACKER not in requested
+        context.close()

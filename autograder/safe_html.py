@@ -1,0 +1,42 @@
+"""What nbgrader's formgrader shows of a submission runs nothing the student wrote.
+
+The formgrader renders autograded notebooks as HTML in the grader's own Jupyter session: a written answer holding
+``<img src=x onerror=...>``, or a cell that displays HTML with a script, would run there with the grader's rights
+(write files, open a terminal, change grades through the formgrader's API). ``nbgrader_config.py`` turns on
+nbconvert's option for untrusted notebooks (``sanitize_html``) and replaces its two filters with these: Markdown
+is rendered, then cleaned (the formgrader's template renders written answers without cleaning them), and both keep
+what notebooks are read for (headings, lists, tables, code, formulas, embedded images) and drop scripts, event
+handlers, styles and addresses other than links.
+"""
+import bleach
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
+        "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
+LINKS = ("http:", "https:", "mailto:", "#")
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    """Whether an attribute stays: classes (code highlighting), links, images embedded in the notebook (an image
+    from elsewhere would tell its server when the answer was read), table spans and titles."""
+    if name == "class":
+        return tag in {"code", "div", "pre", "span"}
+    if tag == "a" and name == "href":
+        return value.lower().startswith(LINKS)
+    if tag == "img" and name == "src":
+        return value.lower().startswith("data:image/")
+    return name in {"alt", "title"} or (tag in {"td", "th"} and name in {"colspan", "rowspan"})
+
+
+def clean_html(html) -> str:
+    """``html`` with only the tags of ``TAGS`` and the attributes ``_allowed`` keeps; other tags are dropped (their
+    text stays, shown as text)."""
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=TAGS, attributes=_allowed, protocols={"http", "https", "mailto", "data"},
+                        strip=True, strip_comments=True)
+
+
+def markdown_html(source: str) -> str:
+    """A Markdown cell as nbconvert renders it (formulas left for MathJax), cleaned by ``clean_html``."""
+    return clean_html(markdown2html_mistune(source))

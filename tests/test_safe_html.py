@@ -1,0 +1,71 @@
+"""What the formgrader shows of a student's Markdown and HTML (``autograder.safe_html``): what notebooks are read for
+stays, nothing that runs or calls elsewhere does. The formgrader itself, in a browser: test_browser.py."""
+import base64
+import re
+
+import pytest
+
+from autograder.safe_html import clean_html, markdown_html
+
+PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+
+# (a student's HTML or Markdown, what must not be left of it)
+ATTACKS = [
+    ("<script>alert(1)</script>", "<script"),
+    ('<img src="x" onerror="alert(1)">', "onerror"),
+    ('<svg onload="alert(1)"><circle r="4"/></svg>', "onload"),
+    ('<a href="javascript:alert(1)">grade</a>', "javascript:"),
+    ('<a href=" JaVaScRiPt:alert(1)">grade</a>', "javascript:"),
+    ('<a href="data:text/html,<script>alert(1)</script>">grade</a>', "data:text/html"),
+    ('<iframe src="/api/contents"></iframe>', "<iframe"),
+    ('<object data="x.swf"></object><embed src="x.swf">', "<object"),
+    ('<form action="/api/terminals" method="post"><input name="x"><button>ok</button></form>', "<form"),
+    ('<meta http-equiv="refresh" content="0; url=https://example.com">', "<meta"),
+    ('<base href="https://example.com/">', "<base"),
+    ('<link rel="stylesheet" href="https://example.com/x.css">', "<link"),
+    ('<style>.score {display: none}</style>', "<style"),
+    ('<div style="position: fixed; top: 0; width: 100%">Score: 10 / 10</div>', "style="),
+    ('<img src="https://tracker.example/pixel.png">', "tracker.example"),
+    ('<p id="scores" class="navbar-fixed-top">x</p>', "id="),
+    ("<!-- <img src=x onerror=alert(1)> -->", "onerror"),
+    ('<details open ontoggle="alert(1)"><summary>x</summary></details>', "ontoggle"),
+]
+# ... in Markdown's own syntax (in HTML, only text)
+MARKDOWN_ATTACKS = [
+    ("[grade](javascript:alert(1))", "javascript:"),
+    ("![plot](https://tracker.example/pixel.png)", "tracker.example"),
+]
+
+
+@pytest.mark.parametrize(("attack", "left"), ATTACKS, ids=[attack[:40] for attack, _ in ATTACKS])
+def test_nothing_that_runs_or_calls_elsewhere_is_left(attack, left):
+    for cleaned in (markdown_html(attack), clean_html(attack)):
+        assert left.lower() not in cleaned.lower(), cleaned
+
+
+@pytest.mark.parametrize(("attack", "left"), MARKDOWN_ATTACKS, ids=[attack for attack, _ in MARKDOWN_ATTACKS])
+def test_no_markdown_link_or_image_runs_or_calls_elsewhere(attack, left):
+    assert left not in markdown_html(attack)
+
+
+def test_what_a_notebook_is_read_for_stays():
+    source = ("## Question 1\n\nThe cost is **lower**, *not* higher: $J < \\ln 2$ and\n\n$$\\frac{1}{N}\\sum_i x_i$$\n\n"
+              "- first\n- second\n\n| lr | cost |\n|---|---|\n| 0.1 | 0.69 |\n\n"
+              "```python\nif a < b:\n    print(a)\n```\n\nSee [the notes](https://example.com/notes) and "
+              f"![my plot]({PNG}).<br>x<sup>2</sup>")
+    html = markdown_html(source)
+    assert re.search(r"<h2[^>]*>Question 1", html)
+    assert "<strong>lower</strong>" in html and "<em>not</em>" in html
+    assert "$J &lt; \\ln 2$" in html and "\\frac{1}{N}\\sum_i x_i" in html  # left for MathJax, as text
+    assert html.count("<li>") == 2 and "<td>0.69</td>" in html
+    assert re.search(r'<div class="highlight"><pre><span></span><span class="k">if</span>', html)
+    assert '<a href="https://example.com/notes">the notes</a>' in html
+    assert f'<img src="{PNG}" alt="my plot">' in html
+    assert "<br>" in html and "<sup>2</sup>" in html
+
+
+def test_a_table_of_an_output_stays_a_table():
+    frame = ('<table class="dataframe" border="1"><thead><tr><th></th><th>loss</th></tr></thead>'
+             '<tbody><tr><th>0</th><td>0.5</td></tr></tbody></table>')
+    assert clean_html(frame) == ("<table><thead><tr><th></th><th>loss</th></tr></thead>"
+                                 "<tbody><tr><th>0</th><td>0.5</td></tr></tbody></table>")
