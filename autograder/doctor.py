@@ -5,9 +5,10 @@ import nbformat
 
 from . import canary
 from .capacity import available_memory, default_workers, usable_cores
-from .course import Course, CourseError, install_command, sqlite_file
+from .course import CONFIG_FILE, Course, CourseError, install_command, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url, tests_changed_since_release
 from .leaks import cell_label
+from .safe_html import formgrader_runs_scripts
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
 
@@ -33,6 +34,11 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
         if changes:
             check(False, f"source/{released_lab} changed since it was released ({'; '.join(changes[:3])}): grade "
                          f"refuses until it is released again ({course.command('release', released_lab)})")
+    runs = formgrader_runs_scripts(course.config())
+    check(not runs, "formgrader: shows students' Markdown and HTML outputs cleaned of scripts" if not runs else
+          f"formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a script in a "
+          "student's written answer would run in your Jupyter session, with your rights, when you grade it: copy the "
+          f"HTMLExporter lines of the kit's {CONFIG_FILE} into yours")
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")

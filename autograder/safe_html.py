@@ -40,3 +40,23 @@ def clean_html(html) -> str:
 def markdown_html(source: str) -> str:
     """A Markdown cell as nbconvert renders it (formulas left for MathJax), cleaned by ``clean_html``."""
     return clean_html(markdown2html_mistune(source))
+
+
+PROBE = '<img src="data:," onerror="alert(1)">'  # HTML that runs a script where it is shown as HTML
+
+
+def formgrader_runs_scripts(config) -> bool:
+    """Whether nbgrader's formgrader, configured by ``config`` (the course's nbgrader configuration), would show
+    ``PROBE`` in a written answer or in an output as HTML that runs it: it renders both as the formgrader does."""
+    import nbformat
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    exporter = HTMLExporter(config=config, template_name="formgrade", extra_template_basedirs=[handlers.template_path])
+    answer = nbformat.v4.new_markdown_cell(PROBE, metadata={"nbgrader": {"solution": True, "grade": True,
+                                                                         "grade_id": "answer", "points": 1}})
+    output = nbformat.v4.new_code_cell("show()", outputs=[nbformat.v4.new_output("display_data", {"text/html": PROBE})])
+    resources = {"assignment_id": "lab", "notebook_id": "lab", "submission_id": "0", "index": 0, "total": 1,
+                 "base_url": "", "student": "student", "last_name": None, "first_name": None, "notebook_path": ""}
+    html, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[answer, output]), resources=resources)
+    return "onerror" in html

@@ -185,6 +185,7 @@ def test_a_healthy_server_passes_the_doctor_with_time_and_memory(tmp_path):
     assert "[ok] graded kernels import course_utils from" in report.stdout
     assert "[ok] score 13 / 13 automatic points" in report.stdout
     assert "memory: the kernel's peak was" in report.stdout and "ready to grade" in report.stdout
+    assert "[ok] formgrader: shows students' Markdown and HTML outputs cleaned of scripts" in report.stdout
     assert f"capacity: grade runs {default_workers(2 * 1024 ** 3)} notebook(s) side by side by default " \
            f"({usable_cores()} usable core(s), " in report.stdout
 
@@ -204,6 +205,18 @@ def test_a_data_folder_graded_kernels_cannot_read_is_a_problem_for_the_doctor(tm
     report = subprocess.run(command(course, "doctor"), capture_output=True, text=True, env=env)
     assert report.returncode == 0 and f"[info] data: COURSE_DATA_DIR={missing}; graded kernels see: nothing" in \
         report.stdout, report.stdout + report.stderr
+
+
+def test_a_configuration_without_the_formgraders_cleaning_is_a_problem_for_the_doctor(tmp_path):
+    """An nbgrader_config.py written before the formgrader was made to clean what it shows, or from scratch."""
+    course = released(tmp_path, LAB1)
+    config = course.root / CONFIG_FILE
+    config.write_text(config.read_text().replace("c.HTMLExporter.sanitize_html = True", ""))
+    report = subprocess.run(command(course, "doctor"), capture_output=True, text=True)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert (f"[PROBLEM] formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a "
+            "script in a student's written answer would run in your Jupyter session, with your rights, when you grade "
+            f"it: copy the HTMLExporter lines of the kit's {CONFIG_FILE} into yours") in report.stdout, report.stdout
 
 
 def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):
