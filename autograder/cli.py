@@ -178,9 +178,13 @@ def cmd_export(course: Course, args) -> int:
 
 
 def cmd_report(course: Course, args) -> int:
+    from .export import grade_rows, queued_warning
     from .report import report
     page, table = report(course, args.lab, Path(args.out).resolve() if args.out else None)
     print(f"Wrote {page} (per-question analytics, viewable offline) and {table}")
+    queued = queued_warning(course, grade_rows(course, [args.lab])[1], page.name, again="run report again")
+    if queued:
+        print(queued, file=sys.stderr)
     warn_if_being_graded(course, [args.lab])
     return 0
 

@@ -188,10 +188,10 @@ def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None
             f"{'them' if count != 1 else 'it'} ({regrade}) and export again.")
 
 
-def queued_warning(course: Course, rows: list[dict], file_name: str) -> str | None:
-    """What to tell an instructor about the rows (of ``rows``) that show a submission's grading from before a regrade
-    that has not reached it yet (``records.mark_to_grade``: a run under way, or one stopped), or None if there are
-    none."""
+def queued_warning(course: Course, rows: list[dict], file_name: str, again: str = "export again") -> str | None:
+    """What to tell an instructor about the rows (of ``rows``, written to ``file_name``) that show a submission's
+    grading from before a regrade that has not reached it yet (``records.mark_to_grade``: a run under way, or one
+    stopped), or None if there are none; ``again``: what to do once it is graded."""
     by_lab = _per_lab(row for row in rows if row["status"] != Status.NOT_GRADED  # those ungraded_warning counts
                       and (record := load_record(course, row["lab"], row["student_id"])) and record.queued)
     if not by_lab:
@@ -201,7 +201,7 @@ def queued_warning(course: Course, rows: list[dict], file_name: str) -> str | No
     return (f"warning: {count} row{'s' if count != 1 else ''} of {file_name} "
             f"({', '.join(f'{lab}: {n}' for lab, n in by_lab.items())}) show{'' if count != 1 else 's'} the grading "
             f"from before a regrade that has not reached {'them' if count != 1 else 'it'} yet: the previous scores "
-            f"and status. Let the regrade end (or, if it was stopped, finish it: {regrade}) and export again.")
+            f"and status. Let the regrade end (or, if it was stopped, finish it: {regrade}) and {again}.")
 
 
 def _per_lab(rows) -> dict[str, int]:

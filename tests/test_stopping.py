@@ -251,6 +251,10 @@ def test_a_regrade_shows_the_submissions_it_has_not_reached_with_their_last_grad
     _, rows = grade_rows(course)  # after it was stopped
     assert_not_reached_show_their_last_grading(rows)
     assert queued_warning(course, rows, "grades.csv") == warning("grades.csv")
+    reported = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "report", LAB],
+                              capture_output=True, text=True)  # its figures mix the two gradings
+    assert reported.returncode == 0 and warning(f"{LAB}.html").replace("export again", "run report again") in \
+        reported.stderr, reported.stderr
     for student in ("ben", "cai"):  # queued, not blanked
         assert load_record(course, LAB, student).fingerprint == before[student].fingerprint
     # the instructor asked for a regrade: no page of the grading before it, nor of the one stopped half-way
