@@ -9,7 +9,9 @@ what notebooks are read for (headings, lists, tables, code, formulas, embedded i
 handlers, styles and addresses other than links.
 """
 import bleach
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
+import nbformat
+from jinja2 import pass_context
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
         "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
@@ -37,9 +39,12 @@ def clean_html(html) -> str:
                         strip=True, strip_comments=True)
 
 
-def markdown_html(source: str) -> str:
-    """A Markdown cell as nbconvert renders it (formulas left for MathJax), cleaned by ``clean_html``."""
-    return clean_html(markdown2html_mistune(source))
+@pass_context
+def markdown_html(context, source: str) -> str:
+    """A Markdown cell as nbconvert renders it (formulas left for MathJax, images pasted into the cell embedded),
+    cleaned by ``clean_html``."""
+    renderer = IPythonRenderer(escape=False, attachments=context.get("cell", {}).get("attachments", {}))
+    return clean_html(MarkdownWithMath(renderer=renderer).render(source))
 
 
 PROBE = '<img src="data:," onerror="alert(1)">'  # HTML that runs a script where it is shown as HTML
@@ -48,7 +53,6 @@ PROBE = '<img src="data:," onerror="alert(1)">'  # HTML that runs a script where
 def formgrader_runs_scripts(config) -> bool:
     """Whether nbgrader's formgrader, configured by ``config`` (the course's nbgrader configuration), would show
     ``PROBE`` in a written answer or in an output as HTML that runs it: it renders both as the formgrader does."""
-    import nbformat
     from nbconvert.exporters import HTMLExporter
     from nbgrader.server_extensions.formgrader import handlers
 

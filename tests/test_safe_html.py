@@ -9,6 +9,11 @@ from autograder.safe_html import clean_html, markdown_html
 
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
 
+def markdown(source: str, attachments: dict | None = None) -> str:
+    """``markdown_html`` as the formgrader's template calls it, on a cell with these attachments."""
+    return markdown_html({"cell": {"attachments": attachments or {}}}, source)
+
+
 # (a student's HTML or Markdown, what must not be left of it)
 ATTACKS = [
     ("<script>alert(1)</script>", "<script"),
@@ -39,13 +44,13 @@ MARKDOWN_ATTACKS = [
 
 @pytest.mark.parametrize(("attack", "left"), ATTACKS, ids=[attack[:40] for attack, _ in ATTACKS])
 def test_nothing_that_runs_or_calls_elsewhere_is_left(attack, left):
-    for cleaned in (markdown_html(attack), clean_html(attack)):
+    for cleaned in (markdown(attack), clean_html(attack)):
         assert left.lower() not in cleaned.lower(), cleaned
 
 
 @pytest.mark.parametrize(("attack", "left"), MARKDOWN_ATTACKS, ids=[attack for attack, _ in MARKDOWN_ATTACKS])
 def test_no_markdown_link_or_image_runs_or_calls_elsewhere(attack, left):
-    assert left not in markdown_html(attack)
+    assert left not in markdown(attack)
 
 
 def test_what_a_notebook_is_read_for_stays():
@@ -53,7 +58,7 @@ def test_what_a_notebook_is_read_for_stays():
               "- first\n- second\n\n| lr | cost |\n|---|---|\n| 0.1 | 0.69 |\n\n"
               "```python\nif a < b:\n    print(a)\n```\n\nSee [the notes](https://example.com/notes) and "
               f"![my plot]({PNG}).<br>x<sup>2</sup>")
-    html = markdown_html(source)
+    html = markdown(source)
     assert re.search(r"<h2[^>]*>Question 1", html)
     assert "<strong>lower</strong>" in html and "<em>not</em>" in html
     assert "$J &lt; \\ln 2$" in html and "\\frac{1}{N}\\sum_i x_i" in html  # left for MathJax, as text
@@ -69,3 +74,10 @@ def test_a_table_of_an_output_stays_a_table():
              '<tbody><tr><th>0</th><td>0.5</td></tr></tbody></table>')
     assert clean_html(frame) == ("<table><thead><tr><th></th><th>loss</th></tr></thead>"
                                  "<tbody><tr><th>0</th><td>0.5</td></tr></tbody></table>")
+
+
+def test_an_image_pasted_into_an_answer_is_shown():
+    """JupyterLab keeps a pasted image in the cell's attachments; the answer refers to it as attachment:NAME."""
+    html = markdown("My sketch: ![sketch.png](attachment:sketch.png)",
+                    {"sketch.png": {"image/png": PNG.removeprefix("data:image/png;base64,")}})
+    assert f'<img src="{PNG}" alt="sketch.png">' in html
