@@ -561,6 +561,7 @@ def test_the_formgrader_shows_a_students_html_and_runs_none_of_it(browser, grade
         assert answer.locator("input.score").count() == 1  # the answer, with its grading controls
         assert page.locator("h1", has_text="Lab 1").count() == 1  # the notebook's Markdown, rendered
         assert page.locator("code", has_text="YOUR CODE HERE").count() > 0
+        assert page.locator(".output_png img[src^='data:image/png']").count() > 0  # the plots the answers discuss
         page.wait_for_timeout(1000)  # for a request an onerror handler would make
         shot(page, "formgrader-answer")
         assert page.evaluate("window.injected") is None
