@@ -567,4 +567,19 @@ def test_the_formgrader_shows_a_students_html_and_runs_none_of_it(browser, grade
         assert page.evaluate("window.injected") is None
         assert not (graded_carol.root / "written-by-a-student.txt").exists()
         assert TRACKER not in requested
+        answer.locator(".full-credit").click()  # and the answer can be graded
+        grade_id = next(cell.metadata.nbgrader.grade_id for cell in solved(graded_carol, FEEDBACK_LAB).cells
+                        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"))
+        for _ in range(40):
+            with Gradebook(graded_carol.db_url()) as gradebook:
+                given = gradebook.find_grade(grade_id, FEEDBACK_LAB, FEEDBACK_LAB, "carol")
+                scores = given.manual_score, given.max_score
+            if scores[0] is not None:
+                break
+            time.sleep(0.25)
+        assert scores[0] == scores[1] > 0, scores
         context.close()
+    with Gradebook(graded_carol.db_url()) as gradebook:  # pending again, as feedback_page's test has it
+        given = gradebook.find_grade(grade_id, FEEDBACK_LAB, FEEDBACK_LAB, "carol")
+        given.manual_score, given.needs_manual_grade = None, True
+        gradebook.db.commit()
