@@ -484,7 +484,8 @@ def graded_carol(tmp_path_factory):
     from autograder.sandbox import sandbox_problem
     from autograder.submissions import submit, with_mistake
     from released import released_course
-    course = released_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])  # a copy of the process's one release of the lab
+    # a copy of the process's one release of the lab
+    course = released_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])
     nb = with_mistake(course, FEEDBACK_LAB)
     nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
                  nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})")]

@@ -54,7 +54,8 @@ def test_no_markdown_link_or_image_runs_or_calls_elsewhere(attack, left):
 
 
 def test_what_a_notebook_is_read_for_stays():
-    source = ("## Question 1\n\nThe cost is **lower**, *not* higher: $J < \\ln 2$ and\n\n$$\\frac{1}{N}\\sum_i x_i$$\n\n"
+    source = ("## Question 1\n\nThe cost is **lower**, *not* higher: $J < \\ln 2$ and\n\n"
+              "$$\\frac{1}{N}\\sum_i x_i$$\n\n"
               "- first\n- second\n\n| lr | cost |\n|---|---|\n| 0.1 | 0.69 |\n\n"
               "```python\nif a < b:\n    print(a)\n```\n\nSee [the notes](https://example.com/notes) and "
               f"![my plot]({PNG}).<br>x<sup>2</sup>")
