@@ -53,6 +53,10 @@ c.Execute.shutdown_kernel = "immediate"
 # even where the exercise before it was deleted too (PutBackTests).
 c.OverwriteCells.add_missing_cells = True
 
+# `python -m autograder grade` runs nbgrader's autograde; run alone (the formgrader's Autograde button, or
+# `nbgrader autograde`), without the canary, its time limits and the kit's records, it refuses and says so.
+c.Autograde.exporter_class = "autograder.grade.NbgraderAloneExporter"
+
 # A duplicated grade cell counts once (the last copy); the copies become ordinary cells.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,

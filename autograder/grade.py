@@ -182,6 +182,19 @@ class SubmissionExporter(NotebookExporter):
                                        resources=resources, **kw)
 
 
+class NbgraderAloneExporter(NotebookExporter):
+    """The exporter ``nbgrader_config.py`` gives nbgrader's autograde, which the kit replaces by
+    ``SubmissionExporter``: run without the kit (the formgrader's Autograde button, ``nbgrader autograde``),
+    autograde refuses as it starts, before it clears the student's last grading."""
+
+    def __init__(self, *args, **kwargs):
+        raise CourseError(
+            "This course grades with `python -m autograder grade LAB`, run in the course root: it grades the lab's own "
+            "solution first (the canary), sets each cell's time limit from it, and records each grading for export and "
+            "feedback. nbgrader's autograde run alone (the formgrader's Autograde button, or `nbgrader autograde`) "
+            "would skip all three, so it grades nothing here.")
+
+
 def _holds(course: Course, lab: str, student: str) -> str:
     """What the folder of a submission without a notebook holds: its files, and what the exports among them are."""
     files = course.submitted_files(student, lab)

@@ -41,6 +41,21 @@ def grade_command(course, *extra):
     return [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", LAB, *unsafe, *extra]
 
 
+def test_nbgraders_autograde_alone_grades_nothing_and_says_to_grade_with_the_kit(course):
+    """As the formgrader's Autograde button runs it (with --force): without the canary, the time limits it sets or the
+    kit's records (an endless loop would have had nbgrader's 300 s per cell)."""
+    submit(course, "s0", LAB, solved(course, LAB))
+    [graded] = grade(course, LAB, workers=1, progress=False, sandbox=SANDBOX, skip_canary=True)
+    notebook = course.autograded_notebook("s0", LAB).read_bytes()
+    alone = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", LAB, "--student", "s0", "--force"],
+                           cwd=course.root, capture_output=True, text=True)
+    said = " ".join((alone.stdout + alone.stderr).split())
+    assert alone.returncode != 0 and ("This course grades with `python -m autograder grade LAB`, run in the course "
+                                      "root") in said and "so it grades nothing here" in said, said
+    assert course.autograded_notebook("s0", LAB).read_bytes() == notebook  # its last grading stays as it was
+    assert load_record(course, LAB, "s0") == graded and graded.status == "graded"
+
+
 def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothing_twice(course):
     good = solved(course, LAB)
     students = [f"s{i}" for i in range(4)]  # two workers: at most two are recorded by the time the kill lands
