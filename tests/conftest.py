@@ -21,6 +21,14 @@ from course_data import stage_course_data  # noqa: E402
 from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error  # noqa: E402
 
 
+def pytest_sessionstart(session):
+    """With COURSE_KIT_REQUIRE_SANDBOX=1 (``.ci/run`` sets it), a machine where graded kernels cannot be sandboxed
+    fails the run at once, saying why, instead of passing with every sandboxed test skipped."""
+    from autograder.sandbox import sandbox_problem
+    if os.environ.get("COURSE_KIT_REQUIRE_SANDBOX") == "1" and (problem := sandbox_problem()):
+        pytest.exit(f"COURSE_KIT_REQUIRE_SANDBOX=1, but no sandbox is possible here: {problem}", returncode=1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def course_data():
     """CIFAR-10 and MNIST stand-ins in the official formats (``course_data.stage_course_data``), pre-staged as
