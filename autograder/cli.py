@@ -178,11 +178,11 @@ def cmd_export(course: Course, args) -> int:
 
 
 def cmd_report(course: Course, args) -> int:
-    from .export import grade_rows, queued_warning
+    from .export import queued_warning
     from .report import report
-    page, table = report(course, args.lab, Path(args.out).resolve() if args.out else None)
+    page, table, rows = report(course, args.lab, Path(args.out).resolve() if args.out else None)
     print(f"Wrote {page} (per-question analytics, viewable offline) and {table}")
-    queued = queued_warning(course, grade_rows(course, [args.lab])[1], page.name, again="run report again")
+    queued = queued_warning(course, rows, page.name, again="run report again")
     if queued:
         print(queued, file=sys.stderr)
     warn_if_being_graded(course, [args.lab])

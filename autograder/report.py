@@ -185,11 +185,12 @@ ul{{margin:0;padding-left:1.2em}}img{{max-width:100%}}</style></head><body>
 """
 
 
-def report(course: Course, lab: str, out_dir: Path | None = None) -> tuple[Path, Path]:
-    """Write ``reports/<lab>.html`` and ``reports/<lab>.csv`` (or into ``out_dir``); return their paths."""
+def report(course: Course, lab: str, out_dir: Path | None = None) -> tuple[Path, Path, list[dict]]:
+    """Write ``reports/<lab>.html`` and ``reports/<lab>.csv`` (or into ``out_dir``); return their paths and the export
+    rows they count."""
     questions, rows = analyse(course, lab)
     folder = out_dir or course.root / "reports"
     page, table = folder / f"{lab}.html", folder / f"{lab}.csv"
     write_whole(table, csv_table(questions))
     write_whole(page, html_page(lab, questions, rows))
-    return page, table
+    return page, table, rows

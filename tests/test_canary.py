@@ -290,7 +290,7 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     # the loop in a cell of the student's own is named above the summary, where every test passed
     page = visible_text((course.feedback_dir("stuck_once", LAB1) / f"{LAB1}.html").read_text())
     # the item report counts the stops as such, not as the KeyboardInterrupt that stopped them
-    _, table = report(course, LAB1, tmp_path / "report")
+    _, table, _ = report(course, LAB1, tmp_path / "report")
     failures = " | ".join(row["top_failures"] for row in csv.DictReader(io.StringIO(table.read_text())))
     assert "1x stopped at its time limit" in failures and "KeyboardInterrupt" not in failures, failures
     notes = page[page.index("What the grader saw while it ran your notebook:"):page.index("Summary")]  # old code: none

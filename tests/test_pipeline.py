@@ -318,7 +318,7 @@ def test_release_is_in_sync_with_source(lab):
 
 def test_the_item_report_gives_the_gradebooks_numbers_and_the_failure_messages(graded, tmp_path):
     course, lab, outcomes, rows = graded
-    page, table = report(course, lab, tmp_path)
+    page, table, _ = report(course, lab, tmp_path)
     by_question = {row["question"]: row for row in csv.DictReader(io.StringIO(table.read_text()))}
     assert list(by_question) == question_ids(course, lab)
     for question, points in auto_points(course, lab).items():
