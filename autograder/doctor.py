@@ -34,11 +34,16 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
         if changes:
             check(False, f"source/{released_lab} changed since it was released ({'; '.join(changes[:3])}): grade "
                          f"refuses until it is released again ({course.command('release', released_lab)})")
-    runs = formgrader_runs_scripts(course.config())
-    check(not runs, "formgrader: shows students' Markdown and HTML outputs cleaned of scripts" if not runs else
-          f"formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a script in a "
-          "student's written answer would run in your Jupyter session, with your rights, when you grade it: copy the "
-          f"HTMLExporter lines of the kit's {CONFIG_FILE} into yours")
+    try:
+        runs = formgrader_runs_scripts(course.config())
+    except Exception as error:  # noqa: BLE001 (the formgrader could not show a submission either: say so)
+        check(False, f"formgrader: it cannot render a submission here ({type(error).__name__}: "
+                     f"{(str(error).splitlines() or [''])[0]})")
+    else:
+        check(not runs, "formgrader: shows students' Markdown and HTML outputs cleaned of scripts" if not runs else
+              f"formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a script in a "
+              "student's written answer would run in your Jupyter session, with your rights, when you grade it: copy "
+              f"the HTMLExporter lines of the kit's {CONFIG_FILE} into yours")
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")

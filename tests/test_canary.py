@@ -217,6 +217,12 @@ def test_a_configuration_without_the_formgraders_cleaning_is_a_problem_for_the_d
     assert (f"[PROBLEM] formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a "
             "script in a student's written answer would run in your Jupyter session, with your rights, when you grade "
             f"it: copy the HTMLExporter lines of the kit's {CONFIG_FILE} into yours") in report.stdout, report.stdout
+    typo = '\nc.HTMLExporter.filters = {"markdown2html": "autograder.no_such.filter"}\n'
+    config.write_text(config.read_text() + typo)
+    report = subprocess.run(command(course, "doctor"), capture_output=True, text=True)  # a problem, said
+    assert report.returncode == 1 and ("[PROBLEM] formgrader: it cannot render a submission here "
+                                       "(ModuleNotFoundError: No module named 'autograder.no_such')") in report.stdout, \
+        report.stdout + report.stderr
 
 
 def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):

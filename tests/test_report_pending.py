@@ -43,7 +43,7 @@ def test_written_answers_are_pending_in_every_graded_notebook_whatever_its_statu
     assert "deleted_test" in graded_notebooks and "malformed" not in graded_notebooks
     # the untouched release's answers are as released: nbgrader scored them 0 by itself, none is left to grade
     answered = [student for student in graded_notebooks if student != "untouched"]
-    _, table = report(course, lab, tmp_path)
+    _, table, _ = report(course, lab, tmp_path)
     by_question = {row["question"]: row for row in csv.DictReader(io.StringIO(table.read_text()))}
     written = written_questions(course, lab)
     assert written
