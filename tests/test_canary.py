@@ -220,9 +220,9 @@ def test_a_configuration_without_the_formgraders_cleaning_is_a_problem_for_the_d
     typo = '\nc.HTMLExporter.filters = {"markdown2html": "autograder.no_such.filter"}\n'
     config.write_text(config.read_text() + typo)
     report = subprocess.run(command(course, "doctor"), capture_output=True, text=True)  # a problem, said
-    assert report.returncode == 1 and ("[PROBLEM] formgrader: it cannot render a submission here "
-                                       "(ModuleNotFoundError: No module named 'autograder.no_such')") in report.stdout, \
-        report.stdout + report.stderr
+    said = ("[PROBLEM] formgrader: it cannot render a submission here (ModuleNotFoundError: No module named "
+            "'autograder.no_such')")
+    assert report.returncode == 1 and said in report.stdout, report.stdout + report.stderr
 
 
 def test_releasing_a_lab_makes_its_canary_course_so_that_its_first_grading_need_not(tmp_path):
