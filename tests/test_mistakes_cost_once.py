@@ -210,12 +210,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
         ("dscores[rows, y] = -1", "each sample's label got the same -1/N"),
         ("positive = terms >= 0", "the label's own column was counted as a class with a positive margin"),
         ("dscores[rows, y] = 0", "the entry of the sample's label is 0, but the score of the correct class appears"))),
-    (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.new == "dscores[:, y] -= 1"),
-     "1 was subtracted in columns 0, 1 and 2 of every row, because dscores[:, y] -= 1 changes whole columns: subtract "
-     "1 only at each sample's own label, one entry per row (row i, column y[i])"),
-    (next(m for m in MISTAKES if m.lab == "lab3_loss_functions" and "dZ[:, y] -= 1" in m.new),
-     "1 was subtracted in columns 0, 1 and 2 of every row, because dZ[:, y] -= 1 changes whole columns: subtract 1 "
-     "only at each sample's own label, one entry per row (row i, column y[i])"),
+    *((next(m for m in MISTAKES if m.lab == lab and f"{name}[:, y] -= 1" in m.new),
+       f"1 was subtracted in columns 0, 1 and 2 of every row, because {name}[:, y] -= 1 changes whole columns: "
+       "subtract 1 only at each sample's own label, one entry per row (row i, column y[i])")
+      for lab, name in (("lab3_loss_functions", "dZ"), ("lab5_cifar10_mlp", "dscores"))),
     (next(m for m in MISTAKES if m.lab == "lab3_loss_functions" and m.new == "cost = float(np.mean(error ** 2) / 2)"),
      "found 0.125, expected 0.25 (rtol=1e-06, atol=1e-08): it is the sum divided by 2 * 4, twice the number of "
      "entries: N is the number of samples (rows), here 2, so divide by 2N = 4"),
