@@ -11,7 +11,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import Course, CourseError, command_line, in_course_root, sqlite_file, write_whole
-from .gradebook_access import graded_submissions
+from .gradebook_access import graded_submissions, require_released
 from .hand_grades import waiting
 from .records import UNGRADABLE, Outcome, Status, load_record, lost, unfinished
 
@@ -122,8 +122,22 @@ def grade_rows(course: Course, labs: list[str] | None = None) -> tuple[list[str]
 
 def export(course: Course, out: Path | None = None, labs: list[str] | None = None) -> str:
     """Write the grade table (of every lab, or ``labs``) to ``out`` (default: grades.csv in the course root) and return
-    its text."""
-    return write_table(*grade_rows(course, labs), out or course.root / "grades.csv")
+    its text; ``check_exportable`` first."""
+    out = out or course.root / "grades.csv"
+    header, rows = grade_rows(course, labs)
+    check_exportable(course, rows, labs, out)
+    return write_table(header, rows, out)
+
+
+def check_exportable(course: Course, rows: list[dict], labs: list[str] | None, out: Path) -> None:
+    """Raise CourseError when one of ``labs`` (None: every lab) was never released, or when ``rows`` is empty (no
+    student submitted any of them): a table without rows would replace the instructor's last one at ``out``."""
+    for lab in labs or []:
+        require_released(course, lab, "export")
+    if not rows:
+        raise CourseError(f"No student has submitted {' or '.join(labs) if labs else 'any lab'} yet "
+                          f"(submitted/<student>/<lab>/), so there is nothing to export: {out} was left as it was. "
+                          "Collect the submissions, grade them, then export again.")
 
 
 def write_table(header: list[str], rows: list[dict], out: Path) -> str:

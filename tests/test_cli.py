@@ -117,8 +117,10 @@ def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path,
     from autograder.course import Course
     from autograder.demo import scratch_course
     from released import released_course
+    from autograder.submissions import submit, untouched
     course = released_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course",
                              ["lab1_initialization"])  # released (a copy of the process's one release), nothing graded yet
+    submit(course, "ana", "lab1_initialization", untouched(course, "lab1_initialization"))  # a row to export
     out = tmp_path / "out"
     out.mkdir()
     run = shlex.join([sys.executable, "-m", "autograder", "--root", str(course.root),
@@ -205,9 +207,10 @@ def test_tables_of_a_course_with_no_gradebook_yet_say_what_to_do_first(tmp_path,
     assert "Release a lab" in result.stderr and not (root / "gradebook.db").exists()
 
 
-def test_feedback_and_report_of_a_lab_not_released_say_to_release_and_grade_it_first(tmp_path):
-    """Lab 1 released and graded, Lab 3 handed out by hand (its release/ is in the repository) but never released
-    into the gradebook: its feedback and report say so, and what to run, instead of writing nothing and succeeding."""
+def test_feedback_report_and_export_of_a_lab_not_released_say_to_release_and_grade_it_first(tmp_path):
+    """Lab 1 released, Lab 3 handed out by hand (its release/ is in the repository) but never released into the
+    gradebook: its feedback, report and export say so, and what to run, instead of writing nothing (or a table
+    without rows, over the last one) and succeeding."""
     from autograder.course import Course
     from autograder.demo import scratch_course
     from autograder.release import release_lab
@@ -225,13 +228,18 @@ def test_feedback_and_report_of_a_lab_not_released_say_to_release_and_grade_it_f
     assert said.returncode == 2 and f"{lab} has not been released into the gradebook yet" in said.stderr, said.stderr
     assert not (root / "gradebook.db").exists()
     assert release_lab(Course(root), "lab1_initialization") == []
-    for command in (["feedback", lab, "--allow-pending"], ["report", lab]):
+    (root / "grades.csv").write_text("the table uploaded last week\n")
+    for command in (["feedback", lab, "--allow-pending"], ["report", lab], ["export", lab]):
         said = run(*command)
         assert said.returncode == 2 and "Traceback" not in said.stderr, said.stderr
         course = Course(root)  # run from another folder: the commands name the course
         assert f"Release it (`{course.command('release', lab)}`), grade it (`{course.command('grade', lab)}`), " \
                f"then run `{course.command(command[0], lab)}` again." in said.stderr
     assert not (root / "feedback").exists() and not (root / "reports").exists()
+    said = run("export", "lab1_initialization")  # released, but nobody submitted it
+    assert said.returncode == 2 and "No student has submitted lab1_initialization yet" in said.stderr, said.stderr
+    assert f"{root / 'grades.csv'} was left as it was" in said.stderr
+    assert (root / "grades.csv").read_text() == "the table uploaded last week\n"
 
 
 def test_a_course_whose_path_nbgrader_would_read_as_a_pattern_is_refused_saying_why(tmp_path):
