@@ -151,13 +151,16 @@ def cmd_feedback(course: Course, args) -> int:
     if not course.students(args.lab):
         print(f"There is no submission of {args.lab} in {course.root / 'submitted'} (one folder per student, "
               f"submitted/<student>/{args.lab}/): collect them, grade them, then give feedback.", file=sys.stderr)
-    missing, lost = without_page(course, args.lab)
+    missing, stopped, lost = without_page(course, args.lab)
     if missing:
         gone = (f"The gradebook has no grades of {len(lost)} of them, graded before ({', '.join(lost[:10])}"
                 f"{' and more' if len(lost) > 10 else ''}): it was replaced, or restored from an older copy? Their "
                 "pages from before, if any, were left as they were. ") if lost else ""
+        redone = (f"The pages of the {len(stopped)} stopped ones from before, if any, were removed: they showed a "
+                  "grading being redone. ") if stopped else ""
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
-              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. {gone}Run "
+              f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. {redone}"
+              f"{gone}Run "
               f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0

@@ -122,14 +122,15 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
             and page.parent.parent.name not in unheld - ungradable]
 
 
-def without_page(course: Course, lab: str) -> tuple[list[str], list[str]]:
+def without_page(course: Course, lab: str) -> tuple[list[str], list[str], list[str]]:
     """(students who submitted ``lab`` but get no page: never graded, or their last grading was stopped half-way (no
     graded notebook, or a half-graded one) or before it reached them (a regrade), and no status that says why their
-    work could not be graded; those of them whose grades the gradebook does not hold (``records.lost``: it was
-    replaced, or restored from an older copy), whose page from before, if any, ``feedback`` left as it was)."""
+    work could not be graded; those of them whose grading was stopped, whose page from before ``feedback`` removed;
+    those whose grades the gradebook does not hold (``records.lost``: it was replaced, or restored from an older
+    copy), whose page from before, if any, ``feedback`` left as it was)."""
     pages = _pages(course, lab)
     return ([student for student in pages.records if student not in pages.graded and student not in pages.ungradable],
-            sorted(pages.lost))
+            sorted(pages.stopped), sorted(pages.lost))
 
 
 class FeedbackOf(GenerateFeedback):

@@ -133,7 +133,9 @@ def assert_stopped_ones_get_no_page_and_no_grade(course: Course, graded: list[st
         page.write_text("an earlier page")
     said = run(course, "feedback", LAB, "--allow-pending")
     assert said.returncode == 1 and f"Wrote {len(graded)} feedback page(s)" in said.stdout, said.stderr
-    assert f"whose grading was stopped before it ended or reached them: {', '.join(stopped)}." in said.stderr
+    assert f"whose grading was stopped before it ended or reached them: {', '.join(stopped)}. The pages of the " \
+           f"{len(stopped)} stopped ones from before, if any, were removed: they showed a grading being redone." \
+           in said.stderr
     assert sorted(path.parent.parent.name for path in (course.root / "feedback").glob(f"*/{LAB}/*.html")) == graded
     exported = run(course, "export")
     assert exported.returncode == 0, exported.stderr
@@ -258,7 +260,8 @@ def test_a_regrade_shows_the_submissions_it_has_not_reached_with_their_last_grad
     for student in ("ben", "cai"):  # queued, not blanked
         assert load_record(course, LAB, student).fingerprint == before[student].fingerprint
     # the instructor asked for a regrade: no page of the grading before it, nor of the one stopped half-way
-    assert feedback(course, LAB, allow_pending=True) == [] and without_page(course, LAB) == (["amy", "ben", "cai"], [])
+    everyone = ["amy", "ben", "cai"]
+    assert feedback(course, LAB, allow_pending=True) == [] and without_page(course, LAB) == (everyone, everyone, [])
 
     grading.unlink()
     told = []
