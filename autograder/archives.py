@@ -78,12 +78,26 @@ class BoundedExtractor(ExtractorPlugin):
 
 def tidy(extracted: Path, zip_ext: list[str]) -> None:
     """Take out of ``extracted`` each archive that nbgrader unpacked (into a folder of its name, beside it) and Jupyter's
-    and macOS's leftovers (``uploads.LEFTOVERS``): the download in the archive folder keeps them."""
+    and macOS's leftovers (``uploads.LEFTOVERS``): the download in the archive folder keeps them. Give back their
+    accents to the names that a zip holds as UTF-8 without saying so (``utf8_read_as_cp437``)."""
     for path in sorted(extracted.rglob("*"), reverse=True):  # a folder's files before the folder
         if path.name in LEFTOVERS and path.is_dir():
             shutil.rmtree(path)
         elif path.suffix in zip_ext and path.is_file() and unpacked_folder(path).is_dir():
             path.unlink()
+        elif (name := utf8_read_as_cp437(path.name)) != path.name and not path.with_name(name).exists():
+            path.rename(path.with_name(name))
+
+
+def utf8_read_as_cp437(name: str) -> str:
+    """``name`` as its writer meant it. A zip marks a name in UTF-8 with a flag, and Python reads a name without it as
+    cp437, the zip format's first encoding; but Info-ZIP's ``zip`` (a download zipped again on Linux) and macOS's
+    Archive Utility write UTF-8 without the flag: "Ana María" is then read as "Ana Mar├¡a". Such a name, written back
+    in cp437, is valid UTF-8; a name really in cp437 (or any other) with accents almost never is."""
+    try:
+        return name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
 
 
 def unpacked_folder(archive: Path) -> Path:

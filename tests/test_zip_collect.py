@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -62,11 +63,11 @@ def upload(name: str, notebook: str) -> bytes:
                    f"__MACOSX/{LAB}/._{LAB}.ipynb": b"\x00\x05\x16\x07"})
 
 
-def collect(course: Course, members: dict[str, bytes]) -> subprocess.CompletedProcess:
-    """``nbgrader zip_collect LAB`` of an LMS download holding ``members`` (name -> content)."""
+def collect(course: Course, members: dict[str, bytes], utf8_flag: bool = True) -> subprocess.CompletedProcess:
+    """``nbgrader zip_collect LAB`` of an LMS download holding ``members`` (name -> content) (``zipped``)."""
     archive = course.root / "downloaded" / LAB / "archive"
     archive.mkdir(parents=True)
-    (archive / "submissions.zip").write_bytes(zipped(members))
+    (archive / "submissions.zip").write_bytes(zipped(members, utf8_flag))
     return subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
                           capture_output=True, text=True, timeout=120)
 
@@ -104,6 +105,19 @@ def test_the_offered_collector_puts_each_notebook_where_grade_looks(tmp_path, lm
     for student, text in sent.items():
         assert sorted(path.name for path in course.submission_dir(student, LAB).iterdir()) == [f"{LAB}.ipynb"]
         assert course.submission_dir(student, LAB).joinpath(f"{LAB}.ipynb").read_text(encoding="utf-8") == text
+
+
+def test_a_download_zipped_again_without_the_utf8_flag_keeps_the_students_accents(tmp_path):
+    """A Moodle download unpacked and zipped again with Linux's ``zip`` (or a Mac's Archive Utility): its names are
+    UTF-8 without the flag that says so. Before, Ana Pérez was collected as "Ana P├⌐rez"."""
+    course = lms_course(tmp_path / "course", "Moodle")
+    released = nbformat.read(course.release_notebook(LAB), as_version=4)
+    members = {name: upload(name, nbformat.writes(released)) for name in DOWNLOADS["Moodle"]}
+
+    result = collect(course, members, utf8_flag=False)
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(course.students(LAB)) == sorted(DOWNLOADS["Moodle"].values())
 
 
 def test_the_same_notebook_uploaded_and_zipped_is_collected_once(tmp_path):
@@ -156,12 +170,23 @@ def test_a_notebook_whose_upload_is_not_named_by_the_lms_is_skipped_with_a_warni
     assert course.students(LAB) == ["12345"]
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
-    """A zip archive of ``members`` (name -> content), compressed."""
+class WithoutUtf8Flag(zipfile.ZipInfo):
+    """A member whose name is written in UTF-8 without the flag that says so, as Info-ZIP's ``zip`` and macOS's Archive
+    Utility write names."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("utf-8"), self.flag_bits
+
+
+def zipped(members: dict[str, bytes], utf8_flag: bool = True) -> bytes:
+    """A zip archive of ``members`` (name -> content), compressed; ``utf8_flag``: the flag of names in UTF-8 set, as
+    Python sets it, or not."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in members.items():
-            archive.writestr(name, content)
+            info = (zipfile.ZipInfo if utf8_flag else WithoutUtf8Flag)(name, time.localtime()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
     return buffer.getvalue()
 
 
