@@ -284,6 +284,14 @@ def unusable_student_id(root: str | os.PathLike, student: str) -> str | None:
     """Why a submission of student ``student`` (a folder name) of the course at ``root`` is not graded, or None if it
     is. A rename it suggests is a command to paste into a shell from any folder (``rename_command``): the text is
     kept in the submission's record and read later, by export or report run elsewhere too."""
+    if (trimmed := student.strip()) != student:
+        taken = trimmed and (Path(root) / "submitted" / trimmed).exists()
+        exists = f"; submitted/{trimmed}/ exists already" if taken else ""
+        rename = (f"rename the folder and grade again: "
+                  f"{rename_command(root, f'submitted/{student}', f'submitted/{trimmed}')}" if trimmed and not taken
+                  else f"rename the folder (to the student's id{exists}) and grade again")
+        return (f"the folder name 'submitted/{student}/' starts or ends with a space, which nbgrader drops from a "
+                f"student id before it looks for the notebook, in a folder of another name: {rename}")
     if glob.has_magic(student):
         plain = re.sub(r"[][*?]+", "_", student).strip("_")
         taken = plain and (Path(root) / "submitted" / plain).exists()

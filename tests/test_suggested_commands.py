@@ -147,11 +147,11 @@ def test_a_student_folder_to_rename_is_renamed_by_the_mv_its_detail_suggests_pas
     quoted (the pattern characters too, which the shell would expand)."""
     from autograder.course import unusable_student_id
     course, other = tmp_path / "Redes neuronales d'Ana", tmp_path / "other course"
-    mac, pattern = unicodedata.normalize("NFD", "María López"), "li[1]"
-    for student in (mac, pattern, "li1"):  # li1/: what nbgrader would read for li[1]
+    mac, pattern, spaced = unicodedata.normalize("NFD", "María López"), "li[1]", " kim lee "
+    for student in (mac, pattern, spaced, "li1"):  # li1/: what nbgrader would read for li[1]
         (course / "submitted" / student / LAB).mkdir(parents=True)
     other.mkdir()
-    for cwd, student, renamed in ((other, mac, "María López"), (course, pattern, "li_1")):
+    for cwd, student, renamed in ((other, mac, "María López"), (course, pattern, "li_1"), (other, spaced, "kim lee")):
         monkeypatch.chdir(cwd)  # where the detail is made does not matter either
         detail = unusable_student_id(course, student)
         command = detail.partition("grade again: ")[2]
@@ -159,7 +159,7 @@ def test_a_student_folder_to_rename_is_renamed_by_the_mv_its_detail_suggests_pas
         pasted = paste(command, other)
         assert pasted.returncode == 0, pasted.stdout + pasted.stderr
         assert (course / "submitted" / renamed / LAB).is_dir() and not (course / "submitted" / student).exists()
-    assert {p.name for p in (course / "submitted").iterdir()} == {"li1", "li_1", "María López"}
+    assert {p.name for p in (course / "submitted").iterdir()} == {"li1", "li_1", "María López", "kim lee"}
     assert not list(other.iterdir())
     assert unusable_student_id(course, "[*]") == (  # no name to suggest: no command
         "nbgrader cannot grade a student id that contains '[' and '*' (it reads the id as a pattern when it looks for "
