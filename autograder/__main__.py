@@ -5,7 +5,15 @@ if sys.platform == "win32":  # the commands' own modules need a POSIX system (pw
     from .linux_only import not_linux
     raise SystemExit(f"error: {not_linux('python -m autograder')}")
 
-from .cli import main, stop_on_signals  # noqa: E402
+try:
+    from .cli import main, stop_on_signals
+except ModuleNotFoundError as missing:  # found in the course folder by a Python the kit was not installed in
+    if missing.name.partition(".")[0] in ("autograder", "course_utils"):
+        raise
+    raise SystemExit(f"error: this Python ({sys.executable}) does not have what the kit needs (no module named "
+                     f"{missing.name!r}): activate the virtual environment you installed the kit in (`. .venv/bin/"
+                     f"activate`, say; a new terminal starts without it), or install it in this one: "
+                     f"`{sys.executable} -m pip install -e .` in the course folder.") from None
 
 if __name__ == "__main__":
     stop_on_signals()

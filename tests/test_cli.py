@@ -178,6 +178,19 @@ def test_a_system_other_than_linux_is_told_where_to_run_the_commands_that_need_l
         f"so it needs Linux, and this is {system}. Run it on a Linux server" in result.stderr, result.stderr
 
 
+def test_a_python_without_the_kits_requirements_is_told_to_activate_the_environment_the_kit_is_in(tmp_path):
+    """A new terminal, the virtual environment not activated: ``python3 -m autograder`` in the course folder finds the
+    kit's code there, not what it imports. Before, a ModuleNotFoundError's traceback."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    python = tmp_path / "bare" / "bin" / "python"
+    result = subprocess.run([str(python), "-m", "autograder", "export"], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: this Python ({python}) does not have what the kit needs (no module named ")
+    assert "activate the virtual environment you installed the kit in" in result.stderr
+    assert f"`{python} -m pip install -e .` in the course folder." in result.stderr
+
+
 def test_a_file_out_of_the_course_it_may_not_write_says_to_choose_another_place(tmp_path):
     from autograder.cli import permission_problem
     denied = PermissionError(13, "Permission denied", "/etc/grades.csv")
