@@ -185,14 +185,17 @@ class SubmissionExporter(NotebookExporter):
 class NbgraderAloneExporter(NotebookExporter):
     """The exporter ``nbgrader_config.py`` gives nbgrader's autograde, which the kit replaces by
     ``SubmissionExporter``: run without the kit (the formgrader's Autograde button, ``nbgrader autograde``),
-    autograde refuses as it starts, before it clears the student's last grading."""
+    autograde refuses as it starts, before it clears the student's last grading: it logs why (which the formgrader
+    shows), then exits, without a traceback."""
 
     def __init__(self, *args, **kwargs):
-        raise CourseError(
+        super().__init__(*args, **kwargs)
+        self.log.error(
             "This course grades with `python -m autograder grade LAB`, run in the course root: it grades the lab's own "
             "solution first (the canary), sets each cell's time limit from it, and records each grading for export and "
             "feedback. nbgrader's autograde run alone (the formgrader's Autograde button, or `nbgrader autograde`) "
             "would skip all three, so it grades nothing here.")
+        raise SystemExit(1)
 
 
 def _holds(course: Course, lab: str, student: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
 
 from autograder.cli import permission_problem
 from autograder.course import CONFIG_FILE, Course
@@ -50,8 +51,12 @@ def test_nbgraders_autograde_alone_grades_nothing_and_says_to_grade_with_the_kit
     alone = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", LAB, "--student", "s0", "--force"],
                            cwd=course.root, capture_output=True, text=True)
     said = " ".join((alone.stdout + alone.stderr).split())
-    assert alone.returncode != 0 and ("This course grades with `python -m autograder grade LAB`, run in the course "
-                                      "root") in said and "so it grades nothing here" in said, said
+    refusal = "This course grades with `python -m autograder grade LAB`, run in the course root"
+    assert alone.returncode != 0 and refusal in said and "so it grades nothing here" in said, said
+    assert "Traceback" not in said  # the refusal alone, not under nbgrader's traceback
+    config = course.config()
+    button = NbGraderAPI(course.coursedir(config), config=config).autograde(LAB, "s0", force=True)
+    assert not button["success"] and refusal in button["log"]  # what the formgrader shows
     assert course.autograded_notebook("s0", LAB).read_bytes() == notebook  # its last grading stays as it was
     assert load_record(course, LAB, "s0") == graded and graded.status == "graded"
 
