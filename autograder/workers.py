@@ -21,15 +21,19 @@ def worker_context():
 def start_worker_server() -> None:
     """Start the workers' server now (it imports the grader in the background); later pools use it.
 
-    The server and multiprocessing's resource tracker ignore SIGHUP: when a terminal closes, ``grade`` stops
-    its workers itself and says so (in a log the output went to), instead of the tracker dying noisily.
+    The server and multiprocessing's resource tracker ignore SIGHUP and SIGINT: when a terminal closes or Ctrl-C
+    is pressed, ``grade`` stops its workers itself and says so (in a log the output went to), instead of the
+    tracker dying noisily, or the server with a traceback while it imports the grader (the server ignores Ctrl-C only
+    once it has).
     """
     worker_context()
     if threading.current_thread() is not threading.main_thread():
         multiprocessing.forkserver.ensure_running()
         return
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # an ignored signal stays ignored in a started program
-    try:
+    ignored = (signal.SIGHUP, signal.SIGINT)
+    previous = [signal.signal(signum, signal.SIG_IGN) for signum in ignored]  # an ignored signal stays ignored in a
+    try:                                                                         # started program
         multiprocessing.forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGHUP, previous)
+        for signum, handler in zip(ignored, previous):
+            signal.signal(signum, handler)

@@ -170,6 +170,19 @@ def test_a_closed_terminal_or_sigterm_during_the_canary_stops_everything_before_
            f"them: {', '.join(STUDENTS)}. Run `python -m autograder grade {LAB}`, then feedback again." in said.stderr
 
 
+def test_ctrl_c_as_the_command_starts_stops_it_with_its_own_message_alone(course):
+    """Pressed while the workers' server imports the grader (the command's first seconds): before, the server also
+    printed a KeyboardInterrupt's traceback of some 55 lines, from multiprocessing's forkserver."""
+    process = start_grading(course)
+    wait_for(lambda: any("forkserver" in command_line(pid) for pid in descendants(process.pid)), seconds=20)
+    started, folders = stop(process, signal.SIGINT, group=True)
+    assert process.wait(timeout=20) == 128 + signal.SIGINT
+    out, err = process.communicate()
+    assert_all_gone(process, started, folders)
+    assert "stopped" in err and "Traceback" not in err, err
+    assert recorded(course) == []
+
+
 def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_finishes_each(course):
     process = start_grading(course, "--skip-canary")  # a stop during the canary: the test above
     wait_for(lambda: recorded(course) and kernels(process.pid))  # a submission graded, others being graded
