@@ -163,8 +163,9 @@ def check_finite(value, name):
     first = np.unravel_index(int(np.argmin(finite)), array.shape) if array.ndim else ()
     where = f" (the first at index {tuple(int(i) for i in first)})" if array.ndim else ""
     _fail(f"{name} should contain only finite numbers, but {n_nan} NaN and {n_inf} inf value(s) were found{where}.",
-          "look for log(0), division by zero, or exp of a large number; subtract the maximum before "
-          "exp in softmax, and clip probabilities before log.")
+          "look for log(0), division by zero, or exp of a large number: subtract the row maximum before exp, "
+          "and compute a log-probability with the log-sum-exp trick rather than as the log of a probability, which "
+          "can round to 0.")
 
 
 def check_passed_on(value, given, name):

@@ -189,6 +189,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("loss_and_grads", "logic", "grads = net.grads()", "grads = net.params()"),
     ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, rng)"),
     ("build_mlp", "logic", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(0)"),
+    ("build_mlp", "logic", "layers.append(activations[activation]())",  # one activation object in every place
+     "layers.append(layers[1] if len(layers) > 1 else activations[activation]())"),
     ("softmax_cross_entropy", "axis", "dlogits[np.arange(N), y] -= 1", "dlogits[:, y] -= 1"),
     ("softmax_cross_entropy", "axis", "log_probs[np.arange(N), y]", "log_probs[:, y]"),
     ("softmax_cross_entropy", "factor", "dlogits /= N", "dlogits /= N * N"),
@@ -203,6 +205,11 @@ MISTAKES = _lab("lab1_initialization", [
     ("mse_loss", "inplace", "    diff = pred - target\n", "    pred -= target\n    diff = pred\n"),
     ("Sigmoid", "logic", "        self.cache = out\n", "        self.cache = X\n"),
     ("Tanh", "logic", "        self.cache = out\n", "        self.cache = X\n"),
+    ("Softmax", "inplace", "exps = np.exp(X - X.max(axis=1, keepdims=True))",
+     "X -= X.max(axis=1, keepdims=True)\n        exps = np.exp(X)"),
+    ("softmax_cross_entropy", "inplace", "shifted = logits - logits.max(axis=1, keepdims=True)",
+     "logits -= logits.max(axis=1, keepdims=True)\n    shifted = logits"),
+    ("mse_loss", "factor", "loss = float(np.sum(diff ** 2) / (2 * N))", "loss = float(np.sum(diff ** 2) / 2)"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),
@@ -274,6 +281,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("momentum_update", "logic", "        v *= beta\n        v += grads[key]\n        params[key] -= lr * v",
      "        params[key] -= lr * v\n        v *= beta\n        v += grads[key]"),
     ("momentum_update", "logic", 'if "v" not in state:', "if True:"),
+    ("rmsprop_update", "logic", 'if "s" not in state:', "if True:"),
     ("momentum_update", "inplace", 'state["v"] = {key: np.zeros_like(value) for key, value in params.items()}\n',
      'state["v"] = dict(grads)\n        for key in params:\n            params[key] -= lr * grads[key]\n        return\n'),
     ("adam_update", "logic", "m_hat = m / (1 - beta1 ** t)\n        v_hat = v / (1 - beta2 ** t)", "m_hat, v_hat = m, v"),

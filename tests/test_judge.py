@@ -37,7 +37,7 @@ from autograder.judge.cells import (BrokenCheckError, CheckCall, HiddenTestForma
 from autograder.judge import student
 from autograder.judge.student import secret_rng, secret_seed
 from autograder.judge.remote import (KernelSession, KernelUnavailable, RemoteFunction, _shared, kernel_signature,
-                                     stop_judge_client, type_name)
+                                     same_object, stop_judge_client, type_name)
 from autograder.preprocessors import SandboxedExecute
 from autograder.reference import activations, mlp, modules
 from autograder.release import release_lab
@@ -285,6 +285,17 @@ def test_a_kernel_function_runs_there_and_reports_prints_and_in_place_changes(ke
         assert type_name(layer) == "Layer" and np.array_equal(layer.W, np.zeros(3))
         layer.W = np.ones(3)
         assert np.array_equal(layer.W, np.ones(3))
+
+
+def test_one_kernel_object_met_twice_is_known_as_one(kernel):
+    """A network holding one activation object in two places (its caches overwrite each other): the check of
+    build_mlp asks ``same_object``, as ``is`` would in the notebook."""
+    run, session = kernel
+    run("class ReLU:\n    pass\n\nshared = ReLU()\nlayers = [shared, ReLU(), shared]\n")
+    with session() as judge:
+        layers = judge.lookup("layers")
+        assert same_object(layers[0], layers[2]) and same_object(layers[0], judge.lookup("shared"))
+        assert not same_object(layers[0], layers[1]) and not same_object(layers[1], layers[2])
 
 
 IN_PLACE = '''

@@ -425,6 +425,14 @@ def build_mlp_final_activation(layer_sizes, activation="relu", seed=0, dtype=np.
     return modules.Sequential(net.layers + [modules.ACTIVATIONS[activation]()])
 
 
+def build_mlp_one_activation_object(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    rng, activation_layer = np.random.default_rng(seed), modules.ACTIVATIONS[activation]()
+    layers = []
+    for D_in, D_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        layers += [modules.Dense(D_in, D_out, rng, dtype), activation_layer]
+    return modules.Sequential(layers[:-1])
+
+
 def loss_and_grads_without_backward(net, X, y, loss_fn):
     return loss_fn(net.forward(X), y)[0], net.grads()
 
@@ -434,6 +442,7 @@ def loss_and_grads_without_backward(net, X, y, loss_fn):
     (lab4.check_Sequential, SequentialSkippingBackward, "pass dout through every layer's backward"),
     (lab4.check_build_mlp, build_mlp_same_seed_per_layer, "pass it to every Dense layer"),
     (lab4.check_build_mlp, build_mlp_final_activation, "no activation after the last Dense layer"),
+    (lab4.check_build_mlp, build_mlp_one_activation_object, "put one layer object in the network more than once"),
     (lab4.check_loss_and_grads, loss_and_grads_without_backward, "call net.backward(dscores)"),
 ])
 def test_network_checks_catch(check, student, expected):

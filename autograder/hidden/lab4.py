@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 
-from autograder.judge.student import own_helpers_first, type_name
+from autograder.judge.student import own_helpers_first, same_object, type_name
 from autograder.reference import losses, modules, scalar_graphs
 from autograder.reference.worked_examples import (
     CLASSIC_KEYS,
@@ -457,6 +457,10 @@ def check_build_mlp(build_mlp):
             raise AssertionError(f"build_mlp {context} gave the layers {names}, but it should give {expected}: "
                                  "a Dense layer for each pair of consecutive sizes, the activation between them, "
                                  "and no activation after the last Dense layer.")
+        if any(same_object(a, b) for i, a in enumerate(layers) for b in layers[i + 1:]):
+            raise AssertionError(f"build_mlp {context} put one layer object in the network more than once: each layer "
+                                 "keeps the cache of its own forward pass for backward, so create a new activation "
+                                 "(and Dense) layer for each place, inside the loop.")
         dense = layers[::2]
         for i, (layer, D_in, D_out) in enumerate(zip(dense, sizes[:-1], sizes[1:]), start=1):
             W = np.asarray(getattr(layer, "W", None))

@@ -187,6 +187,13 @@ def type_name(obj):
     return obj._type if isinstance(obj, RemoteObject) else type(obj).__name__
 
 
+def same_object(a, b) -> bool:
+    """True if ``a`` and ``b`` are one object (``a is b``), wherever they live."""
+    if isinstance(a, RemoteObject) and isinstance(b, RemoteObject):
+        return a._session is b._session and a._id == b._id
+    return a is b
+
+
 def _update(local, changed):
     """Make ``local`` (a judge value sent to the kernel) equal to ``changed`` (what the kernel made of it), in place."""
     if isinstance(local, np.ndarray):

@@ -18,7 +18,7 @@ where they live; this is all it does with them, the same way for both:
   helpers swapped, and that verdict counts;
 - ``beside(func, name)``: the notebook's other global ``name`` (None if there is none), e.g. the student's own
   loss function for a first try (``own_first``) of a training loop that takes it as an argument;
-- ``type_name(obj)``: the name of the object's class;
+- ``type_name(obj)``: the name of the object's class; ``same_object(a, b)``: ``a is b``;
 - read and set attributes (``layer.W``), index (``obj[key]``).
 A kernel that cannot answer (it died, or ran out of time) raises ``KernelUnavailable``; checks let it pass.
 The judge owns the secret seed of the test inputs: it sets it around a cell's checks (``secret_seed``),
@@ -35,10 +35,10 @@ import types
 import numpy as np
 
 from .agent import with_globals
-from .remote import KernelUnavailable, RemoteFunction, RemoteObject, first_try, type_name
+from .remote import KernelUnavailable, RemoteFunction, RemoteObject, first_try, same_object, type_name
 
-__all__ = ["KernelUnavailable", "beside", "both_ways", "call_each", "own_first", "own_helpers_first", "secret_rng",
-           "secret_seed", "type_name", "with_helpers"]
+__all__ = ["KernelUnavailable", "beside", "both_ways", "call_each", "own_first", "own_helpers_first", "same_object",
+           "secret_rng", "secret_seed", "type_name", "with_helpers"]
 
 _SEED = contextvars.ContextVar("secret_seed", default=0)  # 0 in a source notebook; secret when the judge grades
 _BOTH_WAYS = contextvars.ContextVar("both_ways", default=False)  # True while the judge grades the canary
