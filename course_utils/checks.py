@@ -211,6 +211,15 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-12))
 
 
+def _scaled_by(found, dout):
+    """``found * dout`` (float64), or ``found`` itself where dout does not broadcast to its shape."""
+    dout = np.asarray(dout, dtype=np.float64)
+    try:
+        return found if np.broadcast_shapes(found.shape, dout.shape) != found.shape else found * dout
+    except ValueError:
+        return found
+
+
 def _equal(a, b):
     """True if two numbers agree within a relative 1e-6 (the tolerance of every factor named here)."""
     return abs(a - b) <= 1e-6 * abs(b)
@@ -301,7 +310,7 @@ def diagnose(found, expected, n=None, given=None, dout=None):
     if the value depends on it (a factor N, 1/N or -N is then named as such, also for N = 2); given: the
     function's input, and dout: the upstream gradient of a backward pass, to recognise a value returned
     unchanged (and, for given, a step taken the wrong way: the input changed by the opposite of the expected
-    change). For single numbers only usual factors are named: any two numbers have a ratio, and saying
+    change; for dout, a local derivative not multiplied by it). For single numbers only usual factors are named: any two numbers have a ratio, and saying
     it would give the expected value away (``check_close`` states it, next to both values).
     """
     found, expected = np.asarray(found), np.asarray(expected)
@@ -344,6 +353,8 @@ def _diagnose(found, expected, n, given, dout):
             return text
     if found.shape != expected.shape:
         return None
+    if dout is not None and _same(_scaled_by(found, dout), expected):
+        return "it is the local derivative alone: multiply it by dout, the gradient from above (the chain rule)"
     if given is not None and np.shape(given) == expected.shape:
         start = np.asarray(given, dtype=np.float64)
         step = None if _same(expected, start) else ratio(found - start, expected - start)  # found/expected change

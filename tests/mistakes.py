@@ -210,6 +210,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_cross_entropy", "inplace", "shifted = logits - logits.max(axis=1, keepdims=True)",
      "logits -= logits.max(axis=1, keepdims=True)\n    shifted = logits"),
     ("mse_loss", "factor", "loss = float(np.sum(diff ** 2) / (2 * N))", "loss = float(np.sum(diff ** 2) / 2)"),
+    ("ReLU", "logic", "dX = dout * (X > 0)", "dX = (X > 0).astype(X.dtype)"),  # the chain rule forgotten
+    ("Sigmoid", "logic", "dX = dout * out * (1 - out)", "dX = out * (1 - out)"),
+    ("Tanh", "logic", "dX = dout * (1 - out ** 2)", "dX = 1 - out ** 2"),
 ]) + _lab("lab5_cifar10_mlp", [
     ("svm_loss", "logic", "    terms[rows, y] = 0\n", ""),
     ("svm_loss", "factor", "loss = float(np.sum(terms * positive) / N)", "loss = float(np.sum(terms * positive))"),

@@ -274,6 +274,18 @@ def test_single_numbers_name_only_the_usual_factors_in_diagnose():
     assert diagnose(-1.0, 0.5, n=4) is None and diagnose(-2.0, 0.5, n=4).startswith("it is -4 times")
 
 
+def test_a_local_derivative_not_multiplied_by_dout_is_named_whatever_dout_is():
+    """The chain rule forgotten in a backward pass: before, "1/7 of the expected value" for dout = 7 everywhere, and
+    "no simple pattern" for a dout that varies."""
+    rng = np.random.default_rng(0)
+    local, dout = rng.uniform(0.1, 1.0, size=(3, 4)), rng.uniform(1.5, 3.0, size=(3, 4))
+    forgotten = "it is the local derivative alone: multiply it by dout, the gradient from above (the chain rule)"
+    for upstream in (dout, np.full((3, 4), 7.0), 2.0, dout[0]):  # an array, a constant one, a number, a row
+        assert diagnose(local, local * upstream, dout=upstream) == forgotten
+    assert diagnose(local, local * 3.0, dout=np.ones((5, 6))) == "it is 1/3 of the expected value"  # not dout's shape
+    assert diagnose(local, local * 3.0) == "it is 1/3 of the expected value"
+
+
 @pytest.mark.parametrize("factor, n, phrase", [
     (2.0, 2, "it is twice the expected value, a factor 2 = N: did you sum over the samples instead of averaging, "
              "or forget to divide by N (or by 2)?"),
