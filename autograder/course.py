@@ -29,6 +29,7 @@ EXPORTS = {  # a notebook saved in another format, which cannot be graded: suffi
     ".html": "an HTML export of a notebook",
     ".pdf": "a PDF of a notebook",
 }
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".gz", ".rar", ".7z")  # a notebook packed, which grading does not open
 # A line among the first of a Python script (``export_kind``): a script as JupyterLab's Save and Export As and
 # ``jupyter nbconvert --to script`` write it (``#!/usr/bin/env python``, ``# coding: utf-8``, ``# In[ ]:``), Colab's
 # Download .py (``# -*- coding: utf-8 -*-``), VS Code's export and jupytext (``# %%`` cells, a ``# jupyter:`` header),
@@ -92,6 +93,11 @@ class Course:
         (``EXPORTS``: a .py script, an HTML page, a PDF), which cannot be graded; found by its name's suffix."""
         return [(name, EXPORTS[Path(name).suffix.lower()]) for name in self.submitted_files(student, lab)
                 if Path(name).suffix.lower() in EXPORTS]
+
+    def archives(self, student: str, lab: str) -> list[str]:
+        """The files of a submission's folder that are archives (``ARCHIVES``, by name): a zipped notebook, say, copied
+        in by hand (``nbgrader zip_collect`` unpacks the students' own archives)."""
+        return [name for name in self.submitted_files(student, lab) if name.lower().endswith(ARCHIVES)]
 
     def notebook_saved_as(self, student: str, lab: str) -> str | None:
         """What a submission's ``<lab>.ipynb`` is (an ``EXPORTS`` text) when it is evidently no notebook but one saved

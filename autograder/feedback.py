@@ -176,7 +176,8 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
     untouched = record.status == Status.MISSING and (course.submission_dir(student, lab) / f"{lab}.ipynb").is_file()
     saved_as = course.notebook_saved_as(student, lab) if record.status == Status.MALFORMED else None
     page = STATUS_PAGE.render(lab=lab, status=record.status, found=found, untouched=untouched, saved_as=saved_as,
-                              exports=course.exports(student, lab), max_score=record.max_score)
+                              exports=course.exports(student, lab), archives=course.archives(student, lab),
+                              max_score=record.max_score)
     for name in [lab, *(Path(notebook).stem for notebook in found)]:  # nbgrader fetch_feedback looks a page up by
         (folder / f"{name}.html").write_text(page)                    # the name of a notebook the student submitted
     if not course.symbolic_links(student, lab):  # nbgrader release_feedback reads these beside the page, as nbgrader's

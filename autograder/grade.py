@@ -208,6 +208,9 @@ def _holds(course: Course, lab: str, student: str) -> str:
     holds = f"the folder holds no notebook, only {named}" + (f" and {len(files) - 5} more" if len(files) > 5 else "")
     if exports:
         holds += f"; {ASK_FOR_NOTEBOOK}"
+    if course.archives(student, lab):
+        holds += (f"; an archive is not opened: unpack it so that the folder holds {lab}.ipynb (`nbgrader zip_collect` "
+                  "unpacks the archives of an LMS download), then grade again")
     return holds
 
 

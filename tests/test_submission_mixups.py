@@ -4,7 +4,8 @@ command line (grade, feedback, export, report), with what the instructor and the
 A notebook exported as a .py script (JupyterLab's Save and Export As, ``jupyter nbconvert --to script``, Colab's
 Download .py), as a web page or a PDF cannot be graded: the instructor's detail names the file and what it is, and
 the student's page says how to download the notebook itself (and not to rename the export, which would still not
-be a notebook); one saved under the notebook's name (``<lab>.ipynb`` holding a script) is ``malformed_notebook``,
+be a notebook); a zip of the notebook copied in by hand is named, with what to do; an export saved under the
+notebook's name (``<lab>.ipynb`` holding a script) is ``malformed_notebook``,
 and the detail and the page say what it is, not that the file is damaged. A notebook that begins with a UTF-8
 byte-order mark (some Windows editors write one) is intact: it is graded as any other, and the student's file stays
 as it was. The released notebook submitted untouched beside a
@@ -17,6 +18,7 @@ import io
 import shlex
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -67,6 +69,10 @@ def graded(tmp_path_factory):
     submit(course, "byte_order_mark", LAB, good).write_bytes(with_mark)
     submit(course, "worked_in_colab_copy", LAB, untouched(course, LAB))
     nbformat.write(good, course.submission_dir("worked_in_colab_copy", LAB) / COPY)
+    folder = course.submission_dir("zipped", LAB)  # a student's zip of the notebook, copied in by hand
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "lab1.zip", "w") as archive:
+        archive.writestr(f"lab1/{LAB}.ipynb", nbformat.writes(good))
     submit(course, "answered_and_a_copy", LAB, good)  # the work is in the notebook to grade: graded as usual
     nbformat.write(untouched(course, LAB), course.submission_dir("answered_and_a_copy", LAB) / COPY)
     result = cli(course, "grade", LAB, "--workers", "2", "--skip-canary")  # the canary: test_canary.py
@@ -126,6 +132,20 @@ def test_an_html_or_pdf_export_is_named_too(graded):
     assert HOW_TO_DOWNLOAD in text
 
 
+def test_a_zipped_notebook_copied_in_by_hand_is_named_with_what_to_do(graded):
+    """Before, the detail named the zip alone, and the student's page said the folder held no notebook at all."""
+    course, table, rows, _ = graded
+    assert table["zipped"] == (
+        f"zipped 0 / 21 missing_notebook expected {LAB}.ipynb in submitted/zipped/{LAB}/: the folder holds no notebook, "
+        f"only lab1.zip; an archive is not opened: unpack it so that the folder holds {LAB}.ipynb (`nbgrader "
+        "zip_collect` unpacks the archives of an LMS download), then grade again")
+    assert rows["zipped"]["status"] == "missing_notebook"
+    text = page(course, "zipped")
+    assert "It holds this archive instead, which the grader does not open: lab1.zip" in text
+    assert f"Submit the notebook file itself, {LAB}.ipynb, not packed in an archive." in text
+    assert "It holds no notebook at all" not in text
+
+
 def test_a_notebook_with_a_byte_order_mark_is_graded_and_left_as_submitted(graded):
     course, table, rows, with_mark = graded
     score = rows["answered_and_a_copy"]["total"]  # the same answers
@@ -168,5 +188,5 @@ def test_the_reports_totals_are_of_the_graded_notebooks_and_say_what_was_left_ou
     course, _, rows, _ = graded
     text = " ".join(visible_text((course.root / "reports" / f"{LAB}.html").read_text()).split())
     total = float(rows["answered_and_a_copy"]["total"])
-    assert (f"6 submissions; mean total {total:.2f}, median {total:g}; 4 without a graded notebook are left out of the "
-            "totals' figures (1 malformed_notebook, 3 missing_notebook).") in text
+    assert (f"7 submissions; mean total {total:.2f}, median {total:g}; 5 without a graded notebook are left out of the "
+            "totals' figures (1 malformed_notebook, 4 missing_notebook).") in text
