@@ -202,6 +202,20 @@ def ungraded_warning(rows: list[dict], file_name: str, root: Path) -> str | None
             f"{'them' if count != 1 else 'it'} ({regrade}) and export again.")
 
 
+def error_warning(rows: list[dict], file_name: str, root: Path) -> str | None:
+    """What to tell an instructor about the rows of ``rows`` whose grading failed (``grading_error``: a student
+    folder nbgrader cannot use, say; their total of 0 is no grade), or None if there are none."""
+    failed = [row for row in rows if row["status"] == Status.ERROR]
+    if not failed:
+        return None
+    named = ", ".join(f"{row['student_id']} ({row['lab']})" for row in failed[:NAMED])
+    more = f" and {len(failed) - NAMED} more" if len(failed) > NAMED else ""
+    which = command_line(root, "grade", failed[0]["lab"] if len({row["lab"] for row in failed}) == 1 else "LAB")
+    return (f"warning: {len(failed)} row{'s' if len(failed) != 1 else ''} of {file_name} could not be graded "
+            f"({Status.ERROR}, a total of 0 that is no grade): {named}{more}. `{which}` prints why for each (in its "
+            "detail column) and what to do; then grade again and export again.")
+
+
 def queued_warning(course: Course, rows: list[dict], file_name: str, again: str = "export again") -> str | None:
     """What to tell an instructor about the rows (of ``rows``, written to ``file_name``) that show a submission's
     grading from before a regrade that has not reached it yet (``records.mark_to_grade``: a run under way, or one

@@ -17,7 +17,7 @@ from nbgrader import utils
 
 from autograder.cli import main
 from autograder.course import CourseError
-from autograder.export import NAMED, pending_warning, ungraded_warning
+from autograder.export import NAMED, error_warning, pending_warning, ungraded_warning
 from autograder.feedback import feedback, pending_answers
 from autograder.records import UNGRADABLE
 from autograder.report import Question, html_page, report
@@ -116,3 +116,15 @@ def test_export_warns_of_submissions_not_graded_yet_by_lab():
     assert "Grade it (python -m autograder --root /srv/course grade lab3) and export again." in \
         ungraded_warning(rows[:2], "g.csv", Path("/srv/course"))  # exported from another folder
     assert ungraded_warning(rows[:1], "g.csv", Path.cwd()) is None
+
+
+def test_export_warns_of_submissions_whose_grading_failed():
+    """A grading_error row (a folder name nbgrader cannot use, say) was exported with a total of 0 and no word."""
+    rows = [{"student_id": student, "lab": "lab1", "total": "0", "max_total": "21", "status": status}
+            for student, status in [("ana", "graded"), ("trail ", "grading_error"), ("li[1]", "grading_error"),
+                                    ("cho", "missing_notebook")]]
+    assert error_warning(rows, "g.csv", Path.cwd()) == (
+        "warning: 2 rows of g.csv could not be graded (grading_error, a total of 0 that is no grade): trail  (lab1), "
+        "li[1] (lab1). `python -m autograder grade lab1` prints why for each (in its detail column) and what to do; "
+        "then grade again and export again.")
+    assert error_warning(rows[:1] + rows[3:], "g.csv", Path.cwd()) is None
