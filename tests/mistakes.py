@@ -187,6 +187,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, seed, dtype)"),
     ("loss_and_grads", "logic", "net.backward(dscores)", "net.backward(np.ones_like(dscores))"),
     ("loss_and_grads", "logic", "grads = net.grads()", "grads = net.params()"),
+    ("loss_and_grads", "logic", "    net.backward(dscores)\n", ""),
     ("build_mlp", "logic", "Dense(D_in, D_out, rng, dtype)", "Dense(D_in, D_out, rng)"),
     ("build_mlp", "logic", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(0)"),
     ("build_mlp", "logic", "layers.append(activations[activation]())",  # one activation object in every place
@@ -285,6 +286,8 @@ MISTAKES = _lab("lab1_initialization", [
      "        params[key] -= lr * v\n        v *= beta\n        v += grads[key]"),
     ("momentum_update", "logic", 'if "v" not in state:', "if True:"),
     ("rmsprop_update", "logic", 'if "s" not in state:', "if True:"),
+    ("iterate_minibatches", "inplace", "    order = rng.permutation(X.shape[0])\n",  # shuffled in place, X and y alike
+     "    order = rng.permutation(X.shape[0])\n    X[:], y[:] = X[order], y[order]\n    order = np.arange(X.shape[0])\n"),
     ("momentum_update", "inplace", 'state["v"] = {key: np.zeros_like(value) for key, value in params.items()}\n',
      'state["v"] = dict(grads)\n        for key in params:\n            params[key] -= lr * grads[key]\n        return\n'),
     ("adam_update", "logic", "m_hat = m / (1 - beta1 ** t)\n        v_hat = v / (1 - beta2 ** t)", "m_hat, v_hat = m, v"),
