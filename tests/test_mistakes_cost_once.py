@@ -129,7 +129,7 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
     *((m, "it is the local derivative alone: multiply it by dout, the gradient from above (the chain rule)")
       for m in MISTAKES if m.lab == "lab4_backprop" and "dout" in m.old and "dout" not in m.new),
     (next(m for m in MISTAKES if m.solution_id == "loss_and_grads" and m.new == ""),
-     "net.grads() was asked for the gradients before any net.backward: call net.backward(dscores) after the loss"),
+     "net.grads() was asked for the gradients before any backward pass: after the loss, pass its gradient dscores"),
     (next(m for m in MISTAKES if m.solution_id == "build_mlp" and "layers[1] if" in m.new),
      "build_mlp put one layer object in the network more than once: each layer keeps the cache of its own forward"),
     (next(m for m in MISTAKES if m.solution_id == "rmsprop_update" and m.new == "if True:"),
