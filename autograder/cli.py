@@ -67,6 +67,7 @@ def cmd_release(course: Course, args) -> int:
     from .gradebook_access import gradebook_problem, tests_changed_since_release
     from .lab_lock import lab_lock
     from .canary import foreign_code
+    from .leaks import unmarked_solutions
     from .release import out_of_sync, release_lab
     foreign = foreign_code(course, {})  # another copy of the kit would write (or judge) release/ with its own code
     if foreign:
@@ -93,6 +94,11 @@ def cmd_release(course: Course, args) -> int:
                                 "NOT released: the student version would leak (previous release kept)"))
         for problem in problems:
             print(f"  {problem}")
+        for cell in [] if args.check else unmarked_solutions(nbformat.read(course.source_notebook(lab), as_version=4)):
+            print(f"  note: {cell} is a solution cell without ### BEGIN SOLUTION / ### END SOLUTION: nbgrader blanks "
+                  "all of it, its def line and docstring too, and each of its lines counts as a solution line (a "
+                  "short one, such as a return, may then be found in a test's code). Put the markers around the "
+                  "answer's lines, unless students are to write the whole cell.")
         failed |= bool(problems)
     return 1 if failed else 0
 

@@ -80,6 +80,13 @@ def secret_lines(source_nb, kinds=tuple(REGIONS)) -> set[str]:
             if len(s) >= MIN_SECRET_LENGTH and s not in public and not s.startswith("#")}
 
 
+def unmarked_solutions(nb) -> list[str]:
+    """The labels of a source notebook's code solution cells without ``### BEGIN SOLUTION``: nbgrader blanks each
+    whole, and ``secret_lines`` counts each of its lines (the def line, a short ``return``) as a solution's."""
+    return [cell_label(cell, index) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            and _nbgrader(cell).get("solution") and "BEGIN SOLUTION" not in cell.source]
+
+
 def source_marker(nb) -> str | None:
     """Where a notebook holds one of nbgrader's region markers, which only source notebooks have (``release`` proves
     that no student version does): ``cell 12 (init_params) holds 'BEGIN SOLUTION'``; None if it holds none."""

@@ -178,6 +178,29 @@ def test_a_system_other_than_linux_is_told_where_to_run_the_commands_that_need_l
         f"so it needs Linux, and this is {system}. Run it on a Linux server" in result.stderr, result.stderr
 
 
+def test_a_solution_cell_without_markers_is_named_when_its_lab_is_released(tmp_path):
+    """An instructor who took the markers out of Lab 3's softmax: nbgrader blanks the whole cell, whose short
+    ``return probs`` the leak check then found in a test's ``return probs.copy()``; the refusal named that test's cell
+    alone, not the cell without markers."""
+    import nbformat
+    from autograder.course import Course
+    from autograder.demo import scratch_course
+    from autograder.leaks import cell_label
+    lab = "lab3_loss_functions"
+    course = scratch_course(Course(Path(__file__).resolve().parents[1]), tmp_path, [lab])
+    nb = nbformat.read(course.source_notebook(lab), as_version=4)
+    index, cell = next((i, c) for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id")
+                       == "softmax")
+    cell.source = "\n".join(line for line in cell.source.splitlines() if "SOLUTION" not in line)
+    label = cell_label(cell, index)
+    nbformat.write(nb, course.source_notebook(lab))
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "release", lab],
+                            capture_output=True, text=True)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1 and f"note: {label} is a solution cell without ### BEGIN SOLUTION / ### END " \
+           "SOLUTION: nbgrader blanks all of it" in " ".join(result.stdout.split()), result.stdout
+
+
 def test_a_python_without_the_kits_requirements_is_told_to_activate_the_environment_the_kit_is_in(tmp_path):
     """A new terminal, the virtual environment not activated: ``python3 -m autograder`` in the course folder finds the
     kit's code there, not what it imports. Before, a ModuleNotFoundError's traceback."""
