@@ -101,6 +101,14 @@ def grade_rows(course: Course, labs: list[str] | None = None) -> tuple[list[str]
     """The CSV header and rows for every lab (or ``labs``) and every student who submitted it."""
     url = course.db_url()
     if (gradebook := sqlite_file(url)) and not gradebook.is_file():
+        graded = sorted(folder.name for folder in course.records_dir.glob("*") if any(folder.glob("*.json")))
+        if graded:  # the gradebook deleted, or moved, after gradings
+            raise CourseError(f"The gradebook {gradebook} is gone, though {', '.join(graded)} "
+                              f"{'were' if len(graded) > 1 else 'was'} graded here (the grading records are in "
+                              f"{course.records_dir}): put it back from a backup, then run this again. Without one, "
+                              f"release and grade {'each lab' if len(graded) > 1 else 'it'} again "
+                              f"(`{course.command('release', graded[0])}`, then "
+                              f"`{course.command('grade', graded[0])}`).")
         raise CourseError(f"This course has no gradebook yet ({gradebook}): nothing was "
                           f"released or graded here. Release a lab (`{course.command('release', 'LAB')}`), grade it "
                           f"(`{course.command('grade', 'LAB')}`), then run this again.")

@@ -126,3 +126,17 @@ def test_feedback_keeps_their_pages_writes_none_for_them_and_says_what_to_run(gr
     assert f"Grading again {len(lost)} submission(s) graded before: {len(lost)} {WHY}." in capsys.readouterr().out
     assert main(["--root", str(course.root), "feedback", LAB, "--allow-pending"]) == 0
     assert not [student for student, page in pages.items() if "<!-- page from before -->" in page.read_text()]  # written anew
+
+
+def test_export_and_report_of_a_course_whose_gradebook_was_deleted_say_to_restore_it(graded, tmp_path, capsys):
+    """Before, "This course has no gradebook yet: nothing was released or graded here", beside the records of the
+    gradings."""
+    course = course_with(graded, tmp_path / "course", "restored")
+    (course.root / "gradebook.db").unlink()
+    for command in (["export"], ["report", LAB]):
+        assert main(["--root", str(course.root), *command]) == 2
+        err = capsys.readouterr().err
+        assert f"The gradebook {course.root / 'gradebook.db'} is gone, though {LAB} was graded here (the grading " \
+               f"records are in {course.records_dir}): put it back from a backup, then run this again." in err, err
+        assert f"release and grade it again (`python -m autograder --root {course.root} release {LAB}`" in err
+    assert not (course.root / "gradebook.db").exists()
