@@ -166,8 +166,7 @@ def cmd_feedback(course: Course, args) -> int:
                   "grading being redone. ") if stopped else ""
         print(f"No page for {len(missing)} submission(s) not graded yet, or whose grading was stopped before it "
               f"ended or reached them: {', '.join(missing[:10])}{' and more' if len(missing) > 10 else ''}. {redone}"
-              f"{gone}Run "
-              f"`{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
+              f"{gone}Run `{course.command('grade', args.lab)}`, then feedback again.", file=sys.stderr)
         return 1
     return 0
 
