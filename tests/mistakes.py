@@ -286,6 +286,9 @@ MISTAKES = _lab("lab1_initialization", [
      "        params[key] -= lr * v\n        v *= beta\n        v += grads[key]"),
     ("momentum_update", "logic", 'if "v" not in state:', "if True:"),
     ("rmsprop_update", "logic", 'if "s" not in state:', "if True:"),
+    ("momentum_update", "logic", '        v = state["v"][key]\n        v *= beta\n        v += grads[key]\n',  # one array
+     '        state["v"] = beta * (state["v"] if isinstance(state["v"], np.ndarray) else 0) + grads[key]\n'
+     '        v = state["v"]\n'),
     ("iterate_minibatches", "inplace", "    order = rng.permutation(X.shape[0])\n",  # shuffled in place, X and y alike
      "    order = rng.permutation(X.shape[0])\n    X[:], y[:] = X[order], y[order]\n    order = np.arange(X.shape[0])\n"),
     ("momentum_update", "inplace", 'state["v"] = {key: np.zeros_like(value) for key, value in params.items()}\n',

@@ -132,6 +132,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "net.grads() was asked for the gradients before any backward pass: after the loss, pass its gradient dscores"),
     (next(m for m in MISTAKES if m.solution_id == "build_mlp" and "layers[1] if" in m.new),
      "build_mlp put one layer object in the network more than once: each layer keeps the cache of its own forward"),
+    (next(m for m in MISTAKES if m.solution_id == "momentum_update" and "isinstance" in m.new),
+     "state['v'] after step 1 (one velocity per key of params) should be of type dict, not"),
     (next(m for m in MISTAKES if m.solution_id == "rmsprop_update" and m.new == "if True:"),
      "the running average started again from zero: make it only when state has none yet"),
     (next(m for m in MISTAKES if m.solution_id == "iterate_minibatches" and m.new == "order = np.arange(X.shape[0])"),
