@@ -44,7 +44,8 @@ def test_checks_reach_the_judge_through_its_facade_only(path):
     judge = {name for name in imported(path) if name.startswith("autograder.judge")}
     assert judge <= {"autograder.judge", "autograder.judge.student"} | {
         f"autograder.judge.student.{name}" for name in ("KernelUnavailable", "beside", "own_first", "own_helpers_first",
-                                                         "secret_rng", "secret_seed", "type_name", "with_helpers")}
+                                                         "same_object", "secret_rng", "secret_seed", "type_name",
+                                                         "with_helpers")}
 
 
 def definitions(path):
