@@ -136,6 +136,11 @@ MISTAKES = _lab("lab1_initialization", [
     ("nn_model", "logic", "update_parameters(params, grads, learning_rate)", "update_parameters(params, grads, 1.2)"),
     ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", scale=scale)'),
     ("nn_model", "logic", '"random", seed=seed, scale=scale)', '"random", seed=seed)'),
+    ("nn_model", "logic", "        costs.append(cost)\n        grads = backward_propagation(params, cache, X, Y, loss=loss)\n"
+     "        params = update_parameters(params, grads, learning_rate)\n",  # the cost recorded after the update
+     "        grads = backward_propagation(params, cache, X, Y, loss=loss)\n"
+     "        params = update_parameters(params, grads, learning_rate)\n"
+     "        costs.append(cost_function(forward_propagation(X, params)[0], Y)[0])\n"),
     ("softmax_cross_entropy", "inplace", "shifted = Z - Z.max(axis=1, keepdims=True)",
      "Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z"),
     ("mse_cost", "inplace", "error = A2 - Y", "error = A2\n    error -= Y"),
