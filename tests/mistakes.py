@@ -218,6 +218,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("mse_loss", "factor", "loss = float(np.sum(diff ** 2) / (2 * N))", "loss = float(np.sum(diff ** 2) / 2)"),
     ("ReLU", "logic", "dX = dout * (X > 0)", "dX = (X > 0).astype(X.dtype)"),  # the chain rule forgotten
     ("classic_step", "sign", 'delta_o1 = (r["out_o1"] - t1)', 'delta_o1 = (t1 - r["out_o1"])'),
+    ("Softmax", "derivative", "dX = out * (dout - np.sum(dout * out, axis=1, keepdims=True))",
+     "dX = dout * out * (1 - out)"),  # the Jacobian's diagonal only
     ("Sigmoid", "logic", "dX = dout * out * (1 - out)", "dX = out * (1 - out)"),
     ("Tanh", "logic", "dX = dout * (1 - out ** 2)", "dX = 1 - out ** 2"),
 ]) + _lab("lab5_cifar10_mlp", [

@@ -130,6 +130,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
       for m in MISTAKES if m.lab == "lab4_backprop" and "dout" in m.old and "dout" not in m.new),
     (next(m for m in MISTAKES if m.lab == "lab3_loss_functions" and "costs.append(cost_function(" in m.new),
      "it is the cost after the first update: record each iteration's cost before updating the parameters"),
+    (next(m for m in MISTAKES if m.solution_id == "Softmax" and m.new == "dX = dout * out * (1 - out)"),
+     "it uses only the diagonal of the softmax's Jacobian, as if each output depended on its own input alone"),
+    (next(m for m in MISTAKES if m.solution_id == "rmsprop_update" and m.new == "lr * g / (s + eps)"),
+     "it divides g by s + eps, not by the square root of s (plus eps)"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
      "new_w5: found 0.44108352, expected 0.35891648 (rtol=1e-07, atol=1e-08): it changed the input by the opposite "
      "of the expected change: check the sign of the step"),
