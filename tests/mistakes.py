@@ -304,6 +304,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("adam_update", "logic", "m_hat = m / (1 - beta1 ** t)\n        v_hat = v / (1 - beta2 ** t)", "m_hat, v_hat = m, v"),
     ("adam_update", "logic", '    state["t"] += 1\n    t = state["t"]\n    for key in params:\n',
      '    for key in params:\n        state["t"] += 1\n        t = state["t"]\n'),
+    ("rmsprop_update", "logic", "lr * g / (np.sqrt(s) + eps)", "lr * g / np.sqrt(s + eps)"),
+    ("adam_update", "logic", "m_hat / (np.sqrt(v_hat) + eps)", "m_hat / np.sqrt(v_hat + eps)"),
 ]) + _lab("lab7_architectures", [
     ("identity", "logic", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.ones(Z.shape)"),
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.zeros_like(Z)"),

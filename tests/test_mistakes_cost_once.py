@@ -134,6 +134,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "it uses only the diagonal of the softmax's Jacobian, as if each output depended on its own input alone"),
     (next(m for m in MISTAKES if m.solution_id == "rmsprop_update" and m.new == "lr * g / (s + eps)"),
      "it divides g by s + eps, not by the square root of s (plus eps)"),
+    (next(m for m in MISTAKES if m.solution_id == "rmsprop_update" and m.new == "lr * g / np.sqrt(s + eps)"),
+     "epsilon is inside the square root: divide by np.sqrt(s) + eps"),
+    (next(m for m in MISTAKES if m.solution_id == "adam_update" and m.new == "m_hat / np.sqrt(v_hat + eps)"),
+     "epsilon is inside the square root: divide m_hat by np.sqrt(v_hat) + eps"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
      "new_w5: found 0.44108352, expected 0.35891648 (rtol=1e-07, atol=1e-08): it changed the input by the opposite "
      "of the expected change: check the sign of the step"),
