@@ -7,9 +7,9 @@ what was checked, what was expected, what was found, and gives a hint.
 ``diagnose`` names the usual mistakes when a value differs from the expected one (a factor N, 2 or 1/2,
 a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or inf); ``check_close``
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
-``check_unchanged`` catches a function that changes its input in place, ``check_passed_on`` one that uses a notebook
-variable in place of its argument, ``check_raises`` one that accepts an
-invalid argument. ``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
+``check_unchanged`` catches a function that changes its input in place, ``check_changed_in_place`` one that puts a
+new array where it had to change the given one, ``check_passed_on`` one that uses a notebook variable in place of its
+argument, ``check_raises`` one that accepts an invalid argument. ``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
 """
 
 import contextlib
@@ -205,6 +205,17 @@ def check_unchanged(value, before, name):
         _fail(f"{name}: it was changed in place, but the function must leave its inputs unchanged.",
               "compute into a new array (Z = Z - m, or a new name) instead of changing the input "
               "(Z -= m, Z[mask] = 0).")
+
+
+def check_changed_in_place(value, original, name):
+    """Check that ``value`` is the array ``original`` itself, which a function had to change in place.
+
+    name: what the student reads, e.g. "params['W'] after sgd_update".
+    """
+    if value is not original:
+        _fail(f"{name} is a new array, but the function must change the array it was given in place.",
+              "write into the array itself (params[key] -= step) instead of putting a new array in its place "
+              "(params[key] = params[key] - step).")
 
 
 def _same(a, b):

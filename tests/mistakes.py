@@ -306,6 +306,9 @@ MISTAKES = _lab("lab1_initialization", [
      '    for key in params:\n        state["t"] += 1\n        t = state["t"]\n'),
     ("rmsprop_update", "logic", "lr * g / (np.sqrt(s) + eps)", "lr * g / np.sqrt(s + eps)"),
     ("adam_update", "logic", "m_hat / (np.sqrt(v_hat) + eps)", "m_hat / np.sqrt(v_hat + eps)"),
+    *((name, "logic", f"params[key] -= {step}", f"params[key] = params[key] - {step}") for name, step in [
+        ("sgd_update", "lr * grads[key]"), ("momentum_update", "lr * v"),
+        ("rmsprop_update", "lr * g / (np.sqrt(s) + eps)"), ("adam_update", "lr * m_hat")]),  # a new array each step
 ]) + _lab("lab7_architectures", [
     ("identity", "logic", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.ones(Z.shape)"),
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = np.zeros_like(Z)"),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (check_close, check_dtype, check_finite, check_keys, check_label_loss, check_raises,
+from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys, check_label_loss, check_raises,
                                  check_shape, check_type, check_unchanged, diagnose)
 
 
@@ -335,6 +335,18 @@ def test_an_input_changed_in_place_is_named_and_an_unchanged_one_passes():
     message, hint = failure_of(check_unchanged, Z, before, "Z after softmax(Z)")
     assert message == "Z after softmax(Z): it was changed in place, but the function must leave its inputs unchanged."
     assert "Z -= m" in hint
+
+
+def test_a_new_array_in_place_of_one_to_change_in_place_is_named():
+    W = np.ones(3)
+    params = {"W": W}
+    params["W"] -= 0.5  # in place: the same array
+    check_changed_in_place(params["W"], W, "params['W'] after sgd_update")
+    params["W"] = params["W"] - 0.5  # equal values would pass a comparison; the array is another one
+    message, hint = failure_of(check_changed_in_place, params["W"], W, "params['W'] after sgd_update")
+    assert message == ("params['W'] after sgd_update is a new array, but the function must change the array it was "
+                       "given in place.")
+    assert "params[key] -= step" in hint
 
 
 def test_a_step_taken_the_wrong_way_is_named_when_the_input_is_given():

@@ -138,6 +138,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "epsilon is inside the square root: divide by np.sqrt(s) + eps"),
     (next(m for m in MISTAKES if m.solution_id == "adam_update" and m.new == "m_hat / np.sqrt(v_hat + eps)"),
      "epsilon is inside the square root: divide m_hat by np.sqrt(v_hat) + eps"),
+    *((m, "is a new array, but the function must change the array it was given in place") for m in MISTAKES
+      if m.lab == "lab6_optimizers" and m.new.startswith("params[key] = params[key] - ")),
     (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "** 2)" in m.new),
      "these are the squared norms (sums of squares): the norm is their square root, np.linalg.norm"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
