@@ -78,6 +78,9 @@ MISTAKES = _lab("lab1_initialization", [
      "forward_propagation(X_xor, params)\n        cost = compute_cost(A2, Y_xor)"),
     ("predict", "logic", "A2, _ = forward_propagation(X, params)", "A2, _ = forward_propagation(X_xor, params)"),
     ("compute_cost", "logic", "N = Y.shape[0]", "N = Y_xor.shape[0]"),
+    ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)", "Y * np.log(A2)"),
+    ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
+     "Y @ np.log(A2).T + (1 - Y) @ np.log(1 - A2).T"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),
@@ -261,6 +264,12 @@ MISTAKES = _lab("lab1_initialization", [
     ("predict", "logic", 'Z1 = X @ params["W1"] + params["b1"]', 'Z1 = X @ params["W1"]'),
     ("predict", "logic", ' + params["b2"]', ""),
     ("loss_and_grads", "logic", "data.one_hot(y, scores.shape[1], dtype=scores.dtype)", "y"),
+    ("loss_and_grads", "logic", "total_loss = data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
+     "total_loss = data_loss"),
+    ("loss_and_grads", "logic", '"b1": dZ1.sum(axis=0)', '"b1": dZ1.sum(axis=0) + reg * b1'),
+    ("train", "logic", "    for epoch in range(1, epochs + 1):\n        order",
+     "    lr *= lr_decay\n    for epoch in range(1, epochs + 1):\n        order"),  # decayed before each epoch
+    ("train", "logic", "loss_fn(params, X[rows], y[rows])", "loss_fn(params, X[rows], y[start:start + batch_size])"),
     ("mse_loss", "factor", "N = scores.shape[0]", "N = scores.size"),
     ("mse_loss", "inplace", "    difference = scores - Y\n", "    scores -= Y\n    difference = scores\n"),
     ("svm_loss", "inplace", "    terms = scores - scores[rows, y][:, None] + 1\n",
