@@ -351,4 +351,5 @@ MISTAKES = _lab("lab1_initialization", [
     ("identity", "derivative", "dA_dZ = np.ones_like(Z)", "dA_dZ = Z"),
     ("success_rate", "logic", 'train(params, X, y, "tanh"', 'train(params, X, y, "relu"'),
     ("success_rate", "factor", "rate = successes / len(seeds)", "rate = successes // len(seeds)"),
+    ("success_rate", "logic", '"tanh", lr, iterations)', '"tanh", iterations, lr)'),  # swapped
 ])

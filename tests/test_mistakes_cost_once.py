@@ -152,6 +152,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "lr was multiplied by lr_decay before the first epoch too"),
     (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and "y[start:start + batch_size]" in m.new),
      "which are not theirs"),
+    (next(m for m in MISTAKES if m.solution_id == "success_rate" and m.new == '"tanh", iterations, lr)'),
+     "success_rate should call train once per seed (6 times here), on the 2-2-1 network it made, with 'tanh', "
+     "lr=0.7 and iterations=25 as given; it called it 6 time(s), once with 'tanh', lr=25 and iterations=0.7"),
     (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "** 2)" in m.new),
      "these are the squared norms (sums of squares): the norm is their square root, np.linalg.norm"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
