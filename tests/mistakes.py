@@ -234,6 +234,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("softmax_ce_loss", "sign", "dscores[rows, y] -= 1", "dscores[rows, y] += 1"),
     ("softmax_ce_loss", "axis", "dscores[rows, y] -= 1", "dscores[:, y] -= 1"),
     ("softmax_ce_loss", "axis", "scores.max(axis=1, keepdims=True)", "scores.max(axis=0, keepdims=True)"),
+    ("softmax_ce_loss", "logic", "scores.max(axis=1, keepdims=True)", "scores.max()"),  # one shift for all rows
+    ("softmax_ce_loss", "logic", "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+     "log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))"),  # probabilities first
     ("softmax_ce_loss", "inplace", "shifted = scores - scores.max(axis=1, keepdims=True)",
      "scores -= scores.max(axis=1, keepdims=True)\n    shifted = scores"),
     ("mse_loss", "factor", "loss = np.sum(difference ** 2) / (2 * N)", "loss = np.sum(difference ** 2) / N"),
@@ -267,6 +270,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("loss_and_grads", "logic", "total_loss = data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
      "total_loss = data_loss"),
     ("loss_and_grads", "logic", '"b1": dZ1.sum(axis=0)', '"b1": dZ1.sum(axis=0) + reg * b1'),
+    ("loss_and_grads", "logic", "data.one_hot(y, scores.shape[1], dtype=scores.dtype)", "np.eye(scores.shape[1])[y]"),
+    ("loss_and_grads", "logic", '    if activation not in ("relu", "sigmoid"):\n', "    if False:\n"),
     ("train", "logic", "    for epoch in range(1, epochs + 1):\n        order",
      "    lr *= lr_decay\n    for epoch in range(1, epochs + 1):\n        order"),  # decayed before each epoch
     ("train", "logic", "loss_fn(params, X[rows], y[rows])", "loss_fn(params, X[rows], y[start:start + batch_size])"),

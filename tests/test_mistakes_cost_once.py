@@ -155,6 +155,14 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
     (next(m for m in MISTAKES if m.solution_id == "success_rate" and m.new == '"tanh", iterations, lr)'),
      "success_rate should call train once per seed (6 times here), on the 2-2-1 network it made, with 'tanh', "
      "lr=0.7 and iterations=25 as given; it called it 6 time(s), once with 'tanh', lr=25 and iterations=0.7"),
+    *((m, "the loss when the correct class loses by far (scores of size 1e4), or a row's scores are all far below "
+          "another row's should contain only finite numbers") for m in MISTAKES
+      if m.solution_id == "softmax_ce_loss" and m.new in ("scores.max()", "log_probs = np.log(np.exp(shifted) / "
+                                                          "np.exp(shifted).sum(axis=1, keepdims=True))")),
+    (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.new == "np.eye(scores.shape[1])[y]"),
+     "the targets that loss_and_grads passes to mse_loss (one-hot rows in the dtype of the scores"),
+    (next(m for m in MISTAKES if m.lab == "lab5_cifar10_mlp" and m.new == "    if False:\n"),
+     "loss_and_grads(..., activation='softplus') should raise a ValueError"),
     (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "** 2)" in m.new),
      "these are the squared norms (sums of squares): the norm is their square root, np.linalg.norm"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
