@@ -79,6 +79,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("predict", "logic", "A2, _ = forward_propagation(X, params)", "A2, _ = forward_propagation(X_xor, params)"),
     ("compute_cost", "logic", "N = Y.shape[0]", "N = Y_xor.shape[0]"),
     ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)", "Y * np.log(A2)"),
+    ("nn_model", "logic", "if print_cost and i % 100 == 0:", "if print_cost and i % 100 == 0 and i > 0:"),
     ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
      "Y @ np.log(A2).T + (1 - Y) @ np.log(1 - A2).T"),
 ]) + _lab("lab2_learning_rates", [
@@ -91,6 +92,7 @@ MISTAKES = _lab("lab1_initialization", [
     ("detect_divergence", "logic", "if np.isnan(cost):", "if False:"),
     ("train", "logic", "step_decay(learning_rate, i, *decay)", "step_decay(learning_rate, i + 1, *decay)"),
     ("train", "logic", "            break\n", ""),
+    ("train", "logic", "            break\n", '            history["learning_rates"].append(learning_rate)\n            break\n'),
     ("train", "logic", "update_parameters(params, grads, rate)", "update_parameters(params, grads, learning_rate)"),
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations)"),
