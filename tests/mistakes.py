@@ -359,4 +359,6 @@ MISTAKES = _lab("lab1_initialization", [
     ("success_rate", "logic", 'train(params, X, y, "tanh"', 'train(params, X, y, "relu"'),
     ("success_rate", "factor", "rate = successes / len(seeds)", "rate = successes // len(seeds)"),
     ("success_rate", "logic", '"tanh", lr, iterations)', '"tanh", iterations, lr)'),  # swapped
+    ("layer_gradient_norms", "logic", 'np.linalg.norm(grads[f"W{layer}"])', 'np.linalg.norm(grads[f"W{layer}"], 2)'),
+    ("dead_fraction", "logic", "caches[layer][0] == 0", "caches[layer - 1][0] == 0"),
 ])
