@@ -220,15 +220,23 @@ def check_dead_fraction(dead_fraction):
             alive = 1 - expected
             any_zero = np.array([np.mean(np.any(caches[layer][0] == 0, axis=0)) for layer in range(1, depth)])
             dead_rows = np.array([np.mean(np.all(caches[layer][0] == 0, axis=1)) for layer in range(1, depth)])
+            one_early = np.array([np.mean(np.all(caches[layer - 1][0] == 0, axis=0)) for layer in range(1, depth)])
             hints = (lambda actual, expected: "a unit is dead when its output is 0 for every sample; this is the share "
                      "of zero outputs over all samples and units" if np.allclose(actual, zero_share) else None,
                      lambda actual, expected: "this is the fraction of units that are alive; dead ones output 0 for "
                      "every sample" if np.allclose(actual, alive) else None,
                      lambda actual, expected: "a unit is dead when it outputs 0 for every sample, not for at least one "
                      "(np.all over the samples, axis 0)" if np.allclose(actual, any_zero) else None,
+                     lambda actual, expected: "these are the fractions of each layer's input, one layer too early (the "
+                     "first is X's): the output of hidden layer l is caches[l][0]"
+                     if np.any(one_early) and np.allclose(actual, one_early) else None,
                      lambda actual, expected: "this is the fraction of samples (rows) for which every unit outputs 0; "
                      "a unit is a column of caches[l][0] (np.all over the samples, axis 0)"
-                     if np.allclose(actual, dead_rows) else None)
+                     if np.any(dead_rows) and np.allclose(actual, dead_rows) else None,
+                     lambda actual, expected: "no unit counts as dead in any layer, though some are: in the output of "
+                     "each hidden layer l, caches[l][0] (not its input), count the columns that are 0 in every row "
+                     "(np.all over the samples, axis 0), with forward(params, X, 'relu'): only a ReLU outputs exact zeros"
+                     if not np.any(actual) else None)
             expect_close(fractions, expected, "dead_fraction", "for each hidden layer l, the fraction of the columns "
                          "of caches[l][0] that are 0 in every row", diagnoses=hints)
 
