@@ -268,11 +268,16 @@ def _sample_factors(n):
 
 
 def _factor_text(factor, n):
-    """How a usual found/expected factor (N, 1/N, -N for n samples; -1, 2, 1/2) reads to a student, or None."""
+    """How a usual found/expected factor (N, 1/N, -N for n samples; -1, 2, 1/2; a logarithm's base) reads to a student,
+    or None."""
     named = _sample_factors(int(n)) if n is not None and n >= 2 else []
     named += [(-1.0, "it is the negative of the expected value: check the sign"),
               (2.0, "it is twice the expected value: a factor 2 too many (or a missing 1/2)"),
-              (0.5, "it is half the expected value: a missing factor 2 (or an extra 1/2)")]
+              (0.5, "it is half the expected value: a missing factor 2 (or an extra 1/2)"),
+              (1 / np.log(10), "it is 1/ln(10) = 0.4343 times the expected value, as a base-10 logarithm gives: use "
+                               "the natural logarithm, np.log, not np.log10"),
+              (1 / np.log(2), "it is 1/ln(2) = 1.443 times the expected value, as a base-2 logarithm gives: use the "
+                              "natural logarithm, np.log, not np.log2")]
     return next((text for value, text in named if _equal(factor, value)), None) or _other_count_text(factor, n)
 
 

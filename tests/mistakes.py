@@ -81,6 +81,9 @@ MISTAKES = _lab("lab1_initialization", [
     ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)", "Y * np.log(A2)"),
     ("nn_model", "logic", "if print_cost and i % 100 == 0:", "if print_cost and i % 100 == 0 and i > 0:"),
     ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
+     "Y * np.log10(A2) + (1 - Y) * np.log10(1 - A2)"),
+    ("forward_propagation", "logic", 'Z2 = A1 @ params["W2"] + params["b2"]', 'Z2 = A1 @ params["W2"]'),
+    ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
      "Y @ np.log(A2).T + (1 - Y) @ np.log(1 - A2).T"),
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),

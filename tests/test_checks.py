@@ -337,6 +337,14 @@ def test_an_input_changed_in_place_is_named_and_an_unchanged_one_passes():
     assert "Z -= m" in hint
 
 
+@pytest.mark.parametrize("log, named", [(np.log10, "np.log10"), (np.log2, "np.log2")])
+def test_a_logarithm_of_another_base_is_named(log, named):
+    probabilities = np.array([0.9, 0.2, 0.6])
+    message, _ = failure_of(check_close, -np.mean(log(probabilities)), -np.mean(np.log(probabilities)), "the cost")
+    assert message.endswith(f"as a {'base-10' if log is np.log10 else 'base-2'} logarithm gives: use the natural "
+                            f"logarithm, np.log, not {named}.")
+
+
 def test_a_new_array_in_place_of_one_to_change_in_place_is_named():
     W = np.ones(3)
     params = {"W": W}
