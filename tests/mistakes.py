@@ -112,6 +112,9 @@ MISTAKES = _lab("lab1_initialization", [
      "value - learning_rate * grads[key] if key != 'b2' else value for"),
     ("sweep_learning_rates", "logic", "for learning_rate in learning_rates:", "for learning_rate in sorted(learning_rates):"),
     ("step_decay", "logic", "drop ** (iteration // every)", "drop ** np.ceil(iteration / every)"),
+    ("step_decay", "logic", "drop ** (iteration // every)", "0.5 ** (iteration // every)"),
+    ("train", "logic", "rate = learning_rate if decay is None else step_decay(learning_rate, i, *decay)",
+     "rate = learning_rate = learning_rate if decay is None else step_decay(learning_rate, i, *decay)"),  # compounds
     ("detect_divergence", "logic", 'return "the cost is nan"', "return True"),
     ("sweep_learning_rates", "logic", "train(X, Y, learning_rate, num_iterations, **options)",
      "train(X, Y, learning_rate, num_iterations, options)"),
