@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_core.utils import ensure_async, run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
@@ -95,7 +95,8 @@ class SandboxedExecute(Execute):
         self.kernel_manager_class = SandboxedKernelManager if self.sandbox else UnsandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
-        self.death = None  # why the kernel died, once it has
+        self.death = None  # why the kernel died, once it has (or stopped answering)
+        self.ended = "the kernel had died"  # why the cells after that were not run
         self.judge_client = None  # the judge's own client of the kernel, once it has started
         self.secret = secrets.randbits(63) if self.seed is None else self.seed  # of the hidden tests' inputs
         self.output_bytes, self.output_dropped = 0, False  # output so far, and whether some was dropped
@@ -242,11 +243,28 @@ class SandboxedExecute(Execute):
                 self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
                 note(self.nb, index, getattr(self.km, "exit_kind", None) or Fact.EXIT, self.death)
                 cell.outputs.append(error_output(KERNEL_DIED_ERROR, f"the kernel died here: {self.death}"))
+            except CellTimeoutError:  # the cell did not end after its interrupt (caught or ignored): no later cell can run
+                self._did_not_stop(cell, index)
             else:
                 self._note_findings(cell, index)
         elif cell.cell_type == "code":
-            cell.outputs = [error_output(KERNEL_DIED_ERROR, "not run: the kernel had died")]
+            cell.outputs = [error_output(KERNEL_DIED_ERROR, f"not run: {self.ended}")]
         return cell, self.resources
+
+    def _did_not_stop(self, cell, index):
+        """Cell ``index`` was interrupted at its time limit (or had replied) and its kernel still had not said it was
+        done ``iopub_timeout`` s later: it keeps the kernel, so later cells are not run; what ran before still
+        counts, as when a kernel dies."""
+        self.death = "a cell that did not stop"
+        self.ended = "the kernel was stopped after an earlier cell that did not stop at its time limit"
+        if self.timed_out:
+            self._stopped(index)
+            what = f"was stopped at its time limit ({self.limit:.3g} s) and did not stop (the interrupt was ignored)"
+        else:
+            note(self.nb, index, Fact.CELL_TIMEOUT, f"went on sending output for over {self.iopub_timeout} s")
+            what = f"went on sending output for over {self.iopub_timeout} s after it ended"
+        self.log.error("Cell %d of the notebook %s: the later cells are not run.", index, what)
+        cell.outputs.append(error_output("CellTimeoutError", f"this cell {what}, so the later cells were not run"))
 
     def _note_findings(self, cell, index):
         if self.timed_out:

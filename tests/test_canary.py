@@ -262,13 +262,18 @@ def limits_of_stopped_cells(outcome):
 def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     course = released(tmp_path, LAB1)
     config = course.root / CONFIG_FILE
-    config.write_text(config.read_text() + "\nc.SandboxedExecute.time_floor = 3\nc.SandboxedExecute.time_floor_after_stop = 2\n")
+    config.write_text(config.read_text() + "\nc.SandboxedExecute.time_floor = 3\nc.SandboxedExecute.time_floor_after_stop = 2\n"
+                      "c.SandboxedExecute.iopub_timeout = 10\n")
     good = solved(course, LAB1)
     submit(course, "honest", LAB1, good)
     submit(course, "loops", LAB1, every_function_loops(good))
     stuck = copy.deepcopy(good)
     stuck.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
     submit(course, "stuck_once", LAB1, stuck)
+    stubborn = copy.deepcopy(good)  # a loop that swallows the interrupt, after every test: before, a grading error
+    stubborn.cells.append(nbformat.v4.new_code_cell("while True:\n    try:\n        sum(range(10**6))\n    except:\n"
+                                                     "        pass"))
+    submit(course, "stubborn", LAB1, stubborn)
     said = []
     outcomes = {o.student: o for o in grade(course, LAB1, workers=2, progress=False, sandbox=SANDBOX, say=said.append)}
     assert said and "full marks (13 / 13)" in said[0] and "10x its time in the canary, at least 3 s" in said[0]
@@ -287,6 +292,9 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     assert outcomes["stuck_once"].status == Status.TIMEOUT
     assert "cell 2 was stopped at its time limit" in outcomes["stuck_once"].detail
     assert outcomes["stuck_once"].score == 13
+    stubborn = outcomes["stubborn"]  # its kernel is stopped; what ran before still counts
+    assert stubborn.status == Status.TIMEOUT and stubborn.score == 13, (stubborn.status, stubborn.detail)
+    assert f"cell {len(good.cells) + 1} was stopped at its time limit" in stubborn.detail, stubborn.detail
     # the student reads that their code ran out of time, not the KeyboardInterrupt that stopped it
     feedback(course, LAB1, allow_pending=True)
     page = (course.feedback_dir("loops", LAB1) / f"{LAB1}.html").read_text()
