@@ -5,7 +5,8 @@ from nbgrader.preprocessors import (
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder.preprocessors import (
-    CondenseTestErrors, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute, StderrToStdout)
+    CondenseTestErrors, DropBrokenMetadata, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute,
+    StderrToStdout)
 from autograder.feedback_page import (
     TEMPLATE as FEEDBACK_TEMPLATE, TEMPLATES as FEEDBACK_TEMPLATES, FeedbackExporter, FeedbackSummary)
 
@@ -57,9 +58,11 @@ c.OverwriteCells.add_missing_cells = True
 # `nbgrader autograde`), without the canary, its time limits and the kit's records, it refuses and says so.
 c.Autograde.exporter_class = "autograder.grade.NbgraderAloneExporter"
 
-# A duplicated grade cell counts once (the last copy); the copies become ordinary cells.
+# A duplicated grade cell counts once (the last copy); the copies become ordinary cells, as do cells whose nbgrader
+# metadata are broken (null, say) and cells pasted from another lab (a grade id this lab does not have).
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
+    DropBrokenMetadata,
     DropDuplicateIds,
     OverwriteKernelspec,
     PutBackTests,

@@ -301,6 +301,17 @@ class NotedLimitOutput(LimitOutput):
         return cell, resources
 
 
+class DropBrokenMetadata(NbGraderPreprocessor):
+    """Remove the ``nbgrader`` metadata of every cell whose metadata is not a dict with a grade id (``null``, say, as an
+    editor may save it): nbgrader's own preprocessors fail the whole notebook on it. The cell is then an ordinary
+    cell, or one whose metadata were lost, which ``PutBackTests`` recognises."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.get("metadata", {}) and not nbgrader_metadata(cell):
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
 class DropDuplicateIds(DeduplicateIds):
     """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind.
 
@@ -339,13 +350,29 @@ class PutBackTests(OverwriteCells):
                      "its cells (saved by another editor?), and several cells here could be the answer. Look for it "
                      "and grade it here.\n\n")
 
+    FLAGS = ("grade", "solution", "locked", "task")  # what nbgrader's checksum of a cell covers, with its text
+
     def preprocess(self, nb, resources):
         with_unix_newlines(nb)
         self.release = self._release(resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"])
         found, self.unplaced = lost_answers(self.release, nb) if self.release is not None else ({}, [])
         for index, meta in found.items():
             nb.cells[index].metadata["nbgrader"] = meta
+        self.flags = {meta["grade_id"]: {key: meta[key] for key in self.FLAGS if key in meta}
+                      for meta in map(nbgrader_metadata, getattr(self.release, "cells", [])) if meta}
         return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        """nbgrader's, with the release's flags put back first (a test the student's editor made ungraded fails
+        nbgrader's checksum, and the whole notebook), and a cell of a grade id nbgrader does not know (pasted from
+        another lab) left an ordinary cell (nbgrader drops its id only, then fails on the grade cell without one)."""
+        released = self.flags.get(nbgrader_metadata(cell).get("grade_id"))
+        if released:
+            cell.metadata["nbgrader"].update(released)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata["nbgrader"]:
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
     def add_missing_grade_cells(self, nb, resources):
         stored = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)

@@ -5,7 +5,8 @@ Each gets the points its work earns, with a status that says what happened, neve
 exercise deleted with its test (nbgrader itself fails the whole notebook with a KeyError), an answer
 rewritten in a cell of its own, a notebook saved by an editor that dropped every cell's metadata, a Google
 Colab download, an old notebook format, a kernel named after the student's own conda environment, cells
-turned into Markdown by a stray key, answer cells whose nbgrader metadata were dropped (written answers too, which
+turned into Markdown by a stray key, a cell pasted from another lab with its metadata, a test cell made ungraded or
+its metadata saved as null, answer cells whose nbgrader metadata were dropped (written answers too, which
 are graded as the student's where their place is clear, and named where it is not), Windows line endings saved
 inside the cells' text by VS Code. A student id that nbgrader would read as a pattern, or that a Mac wrote
 with its accents as separate marks, gets a grading error that says which folder to rename; a notebook under
@@ -105,6 +106,21 @@ def crlf_unmarked(nb):
     metadata_dropped(nb)
 
 
+def cell_from_another_lab(nb):
+    """A test cell of Lab 4 pasted in with its metadata (JupyterLab copies them), after predict's test."""
+    meta = {"grade": True, "grade_id": "test_gate_backward", "locked": True, "points": 2, "schema_version": 3,
+            "solution": False, "task": False}
+    nb.cells.insert(index_of(nb, "test_predict") + 1, new_code_cell("print('a cell of Lab 4')", metadata={"nbgrader": meta}))
+
+
+def made_ungraded(nb):
+    nb.cells[index_of(nb, "test_predict")].metadata.nbgrader["grade"] = False
+
+
+def metadata_null(nb):
+    nb.cells[index_of(nb, "test_predict")].metadata["nbgrader"] = None
+
+
 def colab_download(nb):
     """As Google Colab saves a notebook: its own metadata, no cell ids, an id in each cell's metadata."""
     nb.metadata = {"colab": {"provenance": []}, "kernelspec": {"name": "python3", "display_name": "Python 3"},
@@ -158,6 +174,10 @@ CHANGES = {  # student -> (change, status, what the detail names)
     "crlf_everywhere": (windows_line_endings(tests_only=False), "graded", ""),
     "crlf_unmarked": (crlf_unmarked, "tests_changed", f"unmarked test cell(s) {', '.join(TESTS)}: their nbgrader "
                       "metadata were lost"),
+    "cell_from_another_lab": (cell_from_another_lab, "graded", ""),
+    "test_made_ungraded": (made_ungraded, "tests_changed", "edited test cell(s) test_predict: graded as released"),
+    "metadata_null": (metadata_null, "tests_changed", "unmarked test cell(s) test_predict: their nbgrader metadata were "
+                      "lost"),
 }
 
 
