@@ -271,8 +271,8 @@ def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     stuck.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
     submit(course, "stuck_once", LAB1, stuck)
     stubborn = copy.deepcopy(good)  # a loop that swallows the interrupt, after every test: before, a grading error
-    stubborn.cells.append(nbformat.v4.new_code_cell("while True:\n    try:\n        sum(range(10**6))\n    except:\n"
-                                                     "        pass"))
+    stubborn.cells.append(nbformat.v4.new_code_cell("import time\nwhile True:\n    try:\n        time.sleep(1)\n"
+                                                     "    except:\n        pass"))
     submit(course, "stubborn", LAB1, stubborn)
     said = []
     outcomes = {o.student: o for o in grade(course, LAB1, workers=2, progress=False, sandbox=SANDBOX, say=said.append)}
