@@ -104,8 +104,9 @@ c.GenerateFeedback.preprocessors = [
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.FeedbackExporter.template_name = FEEDBACK_TEMPLATE
 c.FeedbackExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATES)]
-# Their pages run no script (their security policy forbids any); their formulas are MathML, which cleaning would drop.
-c.FeedbackExporter.sanitize_html = False
+# Their pages run no script (their security policy forbids any), and the student's Markdown and HTML outputs are
+# cleaned as in the formgrader (below), but with their formulas kept as MathML (FeedbackExporter's own filters).
+c.FeedbackExporter.sanitize_html = True
 c.FeedbackExporter.filters = {}
 
 # What you grade by hand in the formgrader runs nothing a student wrote: a written answer or an output that holds

@@ -7,7 +7,9 @@ the grader's removal of hidden tests; ``FeedbackExporter`` is its HTML exporter,
 notebook's nearest heading, the points earned of those possible, and, where points were lost, the
 message the checks stored in the test cell's output), then shows the notebook. Written answers still
 to grade by hand read "not graded yet". Formulas are turned into MathML when the page is written, which
-every current browser typesets by itself: the page loads no script, font or style from anywhere.
+every current browser typesets by itself: the page loads no script, font or style from anywhere. The student's own
+Markdown and HTML are cleaned as the formgrader's are (``safe_html.clean_html``), MathML kept: no refresh to another
+page, no form, no style that lays a box of theirs over the page's scores.
 """
 from __future__ import annotations
 
@@ -23,12 +25,14 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool
 
 from .course import Course
 from .export import final_score, late_plugin
 from .findings import noted, stopped
 from .leaks import cell_label
 from .records import DEATHS, Fact, load_record
+from .safe_html import clean_html
 
 try:
     from jinja2 import pass_context
@@ -82,7 +86,13 @@ class MathMLRenderer(IPythonRenderer):
 
 
 def markdown_html(source: str, **options) -> str:
-    return MarkdownWithMath(renderer=MathMLRenderer(escape=False, **options)).render(source)
+    """Markdown as HTML with MathML formulas, cleaned (``clean_html``): the student writes it."""
+    return clean_mathml(MarkdownWithMath(renderer=MathMLRenderer(escape=False, **options)).render(source))
+
+
+def clean_mathml(html) -> str:
+    """``html`` cleaned as the formgrader's is, its MathML formulas kept."""
+    return clean_html(html, mathml=True)
 
 
 def inline_html(text: str) -> str:
@@ -102,18 +112,22 @@ def without_font_files(css: str) -> str:
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter with formulas rendered as MathML (the page needs no network)."""
+    """nbconvert's HTML exporter with formulas rendered as MathML (the page needs no network), and the student's HTML
+    outputs cleaned as their Markdown is."""
+
+    sanitize_html = Bool(True, help="Clean the HTML of outputs (with clean_mathml)").tag(config=True)
 
     def default_filters(self):
         yield from super().default_filters()
         yield ("without_font_files", without_font_files)
+        yield ("clean_html", clean_mathml)
 
     @pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
         return markdown_html(source, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
                              path=context.get("resources", {}).get("metadata", {}).get("path", ""),
-                             anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                             exclude_anchor_links=True,  # cleaning would show them (it drops their class)
                              **self.lexer_options)
 
 

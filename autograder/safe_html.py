@@ -6,24 +6,46 @@ The formgrader renders autograded notebooks as HTML in the grader's own Jupyter 
 nbconvert's option for untrusted notebooks (``sanitize_html``) and replaces its two filters with these: Markdown
 is rendered, then cleaned (the formgrader's template renders written answers without cleaning them), and both keep
 what notebooks are read for (headings, lists, tables, code, formulas, embedded images) and drop scripts, event
-handlers, styles and addresses other than links.
+handlers, styles and addresses other than links. Feedback pages clean the student's Markdown and HTML with
+``clean_html`` too, keeping their MathML formulas.
 """
+import re
+
 import bleach
 import nbformat
 from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from pygments.token import STANDARD_TYPES
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
         "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
         "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
 LINKS = ("http:", "https:", "mailto:", "#")
+# classes that code highlighting and formulas left as source are written with; any other could be one of the page's
+# own (Bootstrap's navbar-fixed-top, a box fixed over the page)
+CLASSES = {"highlight", "tex"} | set(STANDARD_TYPES.values()) - {""}
+CLASS_PREFIXES = re.compile(r"(hl|language)-[\w+#.-]+")
+# MathML, which feedback pages show formulas with (autograder/feedback_page.py); not annotation-xml, which holds HTML
+MATHML = {"math", "menclose", "merror", "mfrac", "mi", "mmultiscripts", "mn", "mo", "mover", "mpadded", "mphantom",
+          "mprescripts", "mroot", "mrow", "ms", "mspace", "msqrt", "mstyle", "msub", "msubsup", "msup", "mtable", "mtd",
+          "mtext", "mtr", "munder", "munderover", "none"}
+# its layout attributes; not href, style, class or voffset (which moves a formula anywhere on the page)
+MATHML_ATTRIBUTES = {"accent", "accentunder", "columnalign", "columnlines", "columnspacing", "columnspan", "depth",
+                     "display", "displaystyle", "fence", "form", "height", "largeop", "linethickness", "lspace",
+                     "mathbackground", "mathcolor", "mathsize", "mathvariant", "maxsize", "minsize", "movablelimits",
+                     "notation", "rowalign", "rowlines", "rowspacing", "rowspan", "rspace", "scriptlevel", "separator",
+                     "stretchy", "symmetric", "width"}
 
 
 def _allowed(tag: str, name: str, value: str) -> bool:
-    """Whether an attribute stays: classes (code highlighting), links, images embedded in the notebook (an image
-    from elsewhere would tell its server when the answer was read), table spans and titles."""
+    """Whether an attribute stays: classes of code highlighting, links, images embedded in the notebook (an image
+    from elsewhere would tell its server when the answer was read), table spans and titles; and the layout of
+    MathML formulas."""
+    if tag in MATHML:
+        return name in MATHML_ATTRIBUTES
     if name == "class":
-        return tag in {"code", "div", "pre", "span"}
+        return tag in {"code", "div", "pre", "span"} and all(
+            token in CLASSES or CLASS_PREFIXES.fullmatch(token) for token in value.split())
     if tag == "a" and name == "href":
         return value.lower().startswith(LINKS)
     if tag == "img" and name == "src":
@@ -31,12 +53,13 @@ def _allowed(tag: str, name: str, value: str) -> bool:
     return name in {"alt", "title"} or (tag in {"td", "th"} and name in {"colspan", "rowspan"})
 
 
-def clean_html(html) -> str:
-    """``html`` with only the tags of ``TAGS`` and the attributes ``_allowed`` keeps; other tags are dropped (their
-    text stays, shown as text)."""
+def clean_html(html, mathml: bool = False) -> str:
+    """``html`` with only the tags of ``TAGS`` (and of ``MATHML`` if ``mathml``) and the attributes ``_allowed``
+    keeps; other tags are dropped (their text stays, shown as text): scripts, styles, forms, ``<meta>`` (a refresh
+    that opens another page) and ``<base>`` among them."""
     html = html.decode() if isinstance(html, bytes) else str(html)
-    return bleach.clean(html, tags=TAGS, attributes=_allowed, protocols={"http", "https", "mailto", "data"},
-                        strip=True, strip_comments=True)
+    return bleach.clean(html, tags=TAGS | MATHML if mathml else TAGS, attributes=_allowed,
+                        protocols={"http", "https", "mailto", "data"}, strip=True, strip_comments=True)
 
 
 @pass_context

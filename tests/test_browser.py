@@ -466,6 +466,12 @@ FEEDBACK_LAB = "lab1_initialization"
 TRACKER = "https://tracker.example/pixel.png"
 INJECTED = ('<script>window.injected = (window.injected || 0) + 1</script>'
             f'<img src="data:," onerror="window.injected = (window.injected || 0) + 1"><img src="{TRACKER}">')
+# A student's Markdown that would open another page (a refresh, which no security policy stops) and cover the feedback
+# page's total with a total of its own
+ELSEWHERE = "http://127.0.0.1:8765/x"
+LEAVES_AND_COVERS = (f'<meta http-equiv="refresh" content="1; url={ELSEWHERE}">'
+                     '<div style="position: fixed; top: 0; left: 0; width: 100%; height: 100%; background: white; '
+                     'z-index: 9"><p>Score: <b>21 / 21</b></p></div>')
 
 
 # A written answer whose image, failing to load, has the reader's browser write a file with the reader's rights,
@@ -478,8 +484,8 @@ WRITES_A_FILE = ("My answer. <img src=\"data:,\" onerror=\"fetch('/api/contents/
 
 @pytest.fixture(scope="module")
 def graded_carol(tmp_path_factory):
-    """A course where carol's Lab 1 (one planted mistake, written answers not yet graded by hand, her own HTML in a
-    Markdown cell, an output and her first written answer) went through real grading."""
+    """A course where carol's Lab 1 (one planted mistake, written answers not yet graded by hand, her own HTML in
+    Markdown cells, an output and her first written answer) went through real grading."""
     from autograder.grade import grade
     from autograder.sandbox import sandbox_problem
     from autograder.submissions import submit, with_mistake
@@ -488,7 +494,8 @@ def graded_carol(tmp_path_factory):
     course = released_course(KIT, tmp_path_factory.mktemp("feedback") / "course", [FEEDBACK_LAB])
     nb = with_mistake(course, FEEDBACK_LAB)
     nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
-                 nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})")]
+                 nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})"),
+                 nbformat.v4.new_markdown_cell(f"My score {LEAVES_AND_COVERS}")]
     answer = next(cell for cell in nb.cells if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get(
         "solution"))
     answer.source = WRITES_A_FILE
@@ -536,10 +543,31 @@ def test_feedback_page_shows_its_summary_and_typeset_formulas_offline(browser, f
     assert "$\\ln" not in text and "\\approx" not in text and "\\frac" not in text  # no LaTeX left as text
     shot(page, "feedback-formula")
     # the page asks for nothing outside itself; the student's own HTML (in a Markdown cell and an output) would,
-    # and would run a script and an onerror handler: the page's security policy stops all three
-    assert {url for url in requested if not url.startswith(("file:", "data:"))} == {TRACKER}
-    assert failed[TRACKER] == "csp" and TRACKER in feedback_page.read_text()
+    # and would run a script and an onerror handler: all three are cleaned away (and the page's security policy
+    # would stop them)
+    assert {url for url in requested if not url.startswith(("file:", "data:"))} == set()
+    assert not failed
     assert page.evaluate("window.injected") is None
+    context.close()
+
+
+def test_a_students_html_on_the_feedback_page_neither_opens_another_page_nor_covers_the_score(browser, feedback_page):
+    """Before, the page opened from disk followed the refresh in carol's Markdown, and her box fixed over the page
+    hid the real total under hers."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
+    requested = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(feedback_page.as_uri(), wait_until="load")
+    page.wait_for_timeout(2000)  # past the refresh's second
+    assert page.url == feedback_page.as_uri() and ELSEWHERE not in requested
+    total = page.locator("p.total")
+    box = total.bounding_box()
+    assert total.evaluate("(p, [x, y]) => p.contains(document.elementFromPoint(x, y))",
+                          [box["x"] + 5, box["y"] + box["height"] / 2])  # the real total is what shows there
+    assert page.locator("p", has_text="Score: 21 / 21").is_visible()  # her text stays, where she wrote it
+    shot(page, "feedback-leaves-and-covers")
     context.close()
 
 

@@ -32,6 +32,8 @@ ATTACKS = [
     ('<div style="position: fixed; top: 0; width: 100%">Score: 10 / 10</div>', "style="),
     ('<img src="https://tracker.example/pixel.png">', "tracker.example"),
     ('<p id="scores" class="navbar-fixed-top">x</p>', "id="),
+    ('<div class="navbar-fixed-top">Score: 10 / 10</div>', "navbar-fixed-top"),  # a page's class, fixed over it
+    ('<span class="k affix">x</span>', "affix"),
     ("<!-- <img src=x onerror=alert(1)> -->", "onerror"),
     ('<details open ontoggle="alert(1)"><summary>x</summary></details>', "ontoggle"),
 ]

