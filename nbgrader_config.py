@@ -115,3 +115,6 @@ c.FeedbackExporter.filters = {}
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"markdown2html": "autograder.safe_html.markdown_html",
                           "clean_html": "autograder.safe_html.clean_html"}
+# An output's image shows from the notebook, never from an address the student's kernel wrote in its metadata (whose
+# server would learn when you looked), and a width or height there that is no number is dropped.
+c.HTMLExporter.preprocessors = ["autograder.safe_html.SafeOutputMetadata"]

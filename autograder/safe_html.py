@@ -15,6 +15,7 @@ import bleach
 import nbformat
 from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors import Preprocessor
 from pygments.token import STANDARD_TYPES
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4",
@@ -70,20 +71,44 @@ def markdown_html(context, source: str) -> str:
     return clean_html(MarkdownWithMath(renderer=renderer).render(source))
 
 
+class SafeOutputMetadata(Preprocessor):
+    """Drops what nbconvert's templates write of an output's metadata into an image's tag as it stands: the image's
+    address (``filenames``, meant for images saved next to a page: an address of the student's would have their
+    server learn when the grader opened the submission) and a width or height that is not a number (written
+    unquoted: ``1 onload=...`` adds an event handler). The student's kernel chooses every output's metadata; the
+    image then shows from the notebook itself."""
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            metadata = output.get("metadata", {})
+            metadata.pop("filenames", None)
+            for where in [metadata, *(value for value in metadata.values() if isinstance(value, dict))]:
+                for name in ("width", "height"):
+                    if not isinstance(where.get(name, 0), (int, float)):
+                        del where[name]
+        return cell, resources
+
+
 PROBE = '<img src="data:," onerror="alert(1)">'  # HTML that runs a script where it is shown as HTML
+ELSEWHERE = "http://127.0.0.1:1/probe.png"  # an address an output's metadata gives its image
+PNG = "iVBORw0KGgo="
 
 
 def formgrader_runs_scripts(config) -> bool:
     """Whether nbgrader's formgrader, configured by ``config`` (the course's nbgrader configuration), would show
-    ``PROBE`` in a written answer or in an output as HTML that runs it: it renders both as the formgrader does."""
+    ``PROBE`` in a written answer or in an output as HTML that runs it, or an output's image from ``ELSEWHERE`` or
+    with a script in its width (from the output's metadata): it renders them as the formgrader does."""
     from nbconvert.exporters import HTMLExporter
     from nbgrader.server_extensions.formgrader import handlers
 
     exporter = HTMLExporter(config=config, template_name="formgrade", extra_template_basedirs=[handlers.template_path])
     answer = nbformat.v4.new_markdown_cell(PROBE, metadata={"nbgrader": {"solution": True, "grade": True,
                                                                          "grade_id": "answer", "points": 1}})
-    output = nbformat.v4.new_code_cell("show()", outputs=[nbformat.v4.new_output("display_data", {"text/html": PROBE})])
+    image = nbformat.v4.new_output("display_data", {"image/png": PNG}, metadata={
+        "filenames": {"image/png": ELSEWHERE}, "image/png": {"width": "1 onload=alert(1)"}})
+    output = nbformat.v4.new_code_cell("show()", outputs=[nbformat.v4.new_output("display_data", {"text/html": PROBE}),
+                                                          image])
     resources = {"assignment_id": "lab", "notebook_id": "lab", "submission_id": "0", "index": 0, "total": 1,
                  "base_url": "", "student": "student", "last_name": None, "first_name": None, "notebook_path": ""}
     html, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[answer, output]), resources=resources)
-    return "onerror" in html
+    return "onerror" in html or "onload" in html or ELSEWHERE in html

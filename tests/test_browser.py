@@ -466,6 +466,10 @@ FEEDBACK_LAB = "lab1_initialization"
 TRACKER = "https://tracker.example/pixel.png"
 INJECTED = ('<script>window.injected = (window.injected || 0) + 1</script>'
             f'<img src="data:," onerror="window.injected = (window.injected || 0) + 1"><img src="{TRACKER}">')
+# A student's output whose image the formgrader would load from the student's server, telling them when it was looked at
+LOOKED = "http://127.0.0.1:8765/looked.png"
+TELLS = ("from IPython.display import display\n"
+         f"display({{'image/png': 'iVBORw0KGgo='}}, raw=True, metadata={{'filenames': {{'image/png': {LOOKED!r}}}}})")
 # A student's Markdown that would open another page (a refresh, which no security policy stops) and cover the feedback
 # page's total with a total of its own
 ELSEWHERE = "http://127.0.0.1:8765/x"
@@ -485,7 +489,8 @@ WRITES_A_FILE = ("My answer. <img src=\"data:,\" onerror=\"fetch('/api/contents/
 @pytest.fixture(scope="module")
 def graded_carol(tmp_path_factory):
     """A course where carol's Lab 1 (one planted mistake, written answers not yet graded by hand, her own HTML in
-    Markdown cells, an output and her first written answer) went through real grading."""
+    Markdown cells, an output and her first written answer, an image with an address of hers) went through real
+    grading."""
     from autograder.grade import grade
     from autograder.sandbox import sandbox_problem
     from autograder.submissions import submit, with_mistake
@@ -495,7 +500,7 @@ def graded_carol(tmp_path_factory):
     nb = with_mistake(course, FEEDBACK_LAB)
     nb.cells += [nbformat.v4.new_markdown_cell(f"My notes {INJECTED}"),  # a student's own HTML, in both places
                  nbformat.v4.new_code_cell(f"from IPython.display import HTML\nHTML({INJECTED!r})"),
-                 nbformat.v4.new_markdown_cell(f"My score {LEAVES_AND_COVERS}")]
+                 nbformat.v4.new_markdown_cell(f"My score {LEAVES_AND_COVERS}"), nbformat.v4.new_code_cell(TELLS)]
     answer = next(cell for cell in nb.cells if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get(
         "solution"))
     answer.source = WRITES_A_FILE
@@ -574,7 +579,8 @@ def test_a_students_html_on_the_feedback_page_neither_opens_another_page_nor_cov
 def test_the_formgrader_shows_a_students_html_and_runs_none_of_it(browser, graded_carol, tmp_path):
     """The instructor opens carol's submission in nbgrader's formgrader to grade her written answers, logged in to
     JupyterLab started in the course (README, "Written answers"). Before, her answer's image wrote a file in the
-    course with the instructor's rights, and her output's and her Markdown cell's scripts ran."""
+    course with the instructor's rights, and her output's and her Markdown cell's scripts ran; and an image her code
+    displayed, with an address of hers in its metadata, came from her server."""
     from nbgrader.api import Gradebook
     with Gradebook(graded_carol.db_url()) as gradebook:
         submission = gradebook.find_submission_notebook(FEEDBACK_LAB, FEEDBACK_LAB, "carol").id
@@ -595,7 +601,7 @@ def test_the_formgrader_shows_a_students_html_and_runs_none_of_it(browser, grade
         shot(page, "formgrader-answer")
         assert page.evaluate("window.injected") is None
         assert not (graded_carol.root / "written-by-a-student.txt").exists()
-        assert TRACKER not in requested
+        assert TRACKER not in requested and LOOKED not in requested
         answer.locator(".full-credit").click()  # and the answer can be graded
         grade_id = next(cell.metadata.nbgrader.grade_id for cell in solved(graded_carol, FEEDBACK_LAB).cells
                         if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"))

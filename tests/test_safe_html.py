@@ -2,12 +2,16 @@
 stays, nothing that runs or calls elsewhere does. The formgrader itself, in a browser: test_browser.py."""
 import base64
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
 
-from autograder.safe_html import clean_html, markdown_html
+from autograder.course import Course
+from autograder.safe_html import clean_html, formgrader_runs_scripts, markdown_html
 
 PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+KIT = Course(Path(__file__).resolve().parents[1])
 
 def markdown(source: str, attachments: dict | None = None) -> str:
     """``markdown_html`` as the formgrader's template calls it, on a cell with these attachments."""
@@ -84,3 +88,37 @@ def test_an_image_pasted_into_an_answer_is_shown():
     html = markdown("My sketch: ![sketch.png](attachment:sketch.png)",
                     {"sketch.png": {"image/png": PNG.removeprefix("data:image/png;base64,")}})
     assert f'<img src="{PNG}" alt="sketch.png">' in html
+
+
+def formgrader_page(config, cells) -> str:
+    """The page nbgrader's formgrader, configured by ``config``, shows of a submission with these cells."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    exporter = HTMLExporter(config=config, template_name="formgrade", extra_template_basedirs=[handlers.template_path])
+    resources = {"assignment_id": "lab", "notebook_id": "lab", "submission_id": "0", "index": 0, "total": 1,
+                 "base_url": "", "student": "student", "last_name": None, "first_name": None, "notebook_path": ""}
+    html, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells), resources=resources)
+    return html
+
+
+def test_an_outputs_image_shows_from_the_notebook_whatever_its_metadata_says():
+    """A student's cell ran ``display({"image/png": PNG}, raw=True, metadata={"filenames": {"image/png": URL}})``: the
+    formgrader showed the image from the student's server, which learnt when the grader looked; a width of
+    "1 onload=..." there added an event handler to the image."""
+    data = PNG.removeprefix("data:image/png;base64,")
+    elsewhere = nbformat.v4.new_output("display_data", {"image/png": data, "image/jpeg": data}, metadata={
+        "filenames": {"image/png": "http://127.0.0.1:8765/x.png", "image/jpeg": "/logout"}})
+    handler = nbformat.v4.new_output("display_data", {"image/png": data}, metadata={
+        "image/png": {"width": "1 onload=alert(1)"}, "height": "1 onerror=alert(1)"})
+    plot = nbformat.v4.new_output("display_data", {"image/png": data}, metadata={"image/png": {"width": 320}})
+    html = formgrader_page(KIT.config(), [nbformat.v4.new_code_cell("show()", outputs=[elsewhere, handler, plot])])
+    images = re.findall(r"<img [^>]*>", html)
+    assert len(images) == 3 and all(f'src="{PNG}"' in image for image in images), images
+    assert "127.0.0.1:8765" not in html and "/logout" not in html
+    assert "onload" not in html and "onerror" not in html
+    assert 'width="320"' in images[2]  # a plot's own size stays
+    # the doctor's probe of the formgrader finds a configuration that would show such an image
+    assert not formgrader_runs_scripts(KIT.config())
+    without = KIT.config()
+    without.HTMLExporter.preprocessors = []
+    assert formgrader_runs_scripts(without)
