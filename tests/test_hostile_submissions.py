@@ -191,6 +191,24 @@ REMEMBERED = PlantedMistake("predict", "test_predict", """def predict(params, X)
     return np.zeros((len(X), 1), dtype=np.int64)
 """)
 
+# Garbage from the kernel, which stopped the grading of the whole notebook: the agent's first message for predict's
+# check nested 100,000 levels deep (too deep for the grader's JSON parser), once; a predict whose error message holds
+# a lone surrogate, which a notebook file cannot hold. Each costs predict's question only.
+DEEP_MESSAGE = """import json
+real_dumps = json.dumps
+
+def deep_dumps(message, *args, **kwargs):
+    if isinstance(message, dict) and message.get("op") == "ready":
+        json.dumps = real_dumps
+        return "[" * 100_000 + "]" * 100_000
+    return real_dumps(message, *args, **kwargs)
+
+json.dumps = deep_dumps"""
+
+SURROGATE_ERROR = PlantedMistake("predict", "test_predict", """def predict(params, X):
+    raise ValueError(f"\\ud800 is no prediction for {len(X)} samples")
+""")
+
 
 # walks the whole file system, lists every notebook and course configuration it finds, and prints those
 # that belong to this course (they import course_utils); nbgrader's own example notebooks are only listed
@@ -285,6 +303,8 @@ def corpus(course, port):
         "reference_import": (answered_with_reference(blank), 0, None),
         "stack_peek": (with_mistake(course, LAB, STACK_PEEK), "mistake", None),
         "remembered_answers": (with_mistake(course, LAB, REMEMBERED), "mistake", None),
+        "deep_message": (plus(good, DEEP_MESSAGE, at=before(good, "test_predict")), "mistake", None),
+        "surrogate_error": (with_mistake(course, LAB, SURROGATE_ERROR), "mistake", None),
     }
 
 
@@ -350,7 +370,8 @@ STUDENTS = ["honest", "one_mistake", "memory_bomb", "fork_loop", "output_flood",
             "forged_row", "edited_tests", "raised_points", "duplicated_tests", "forged_findings", "late_outputs",
             "deleted_tests", "tests_moved_first",
             "exception_hook", "input_transformer", "ast_transformer", "hidden_failures", "patched_numpy",
-            "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers"]
+            "patched_libraries", "patched_test_helpers", "reference_import", "stack_peek", "remembered_answers",
+            "deep_message", "surrogate_error"]
 
 
 # What the status and the detail name, where the submission was not simply graded. A hostile cell
@@ -400,6 +421,19 @@ def test_text_of_a_students_prints_in_the_grade_table_as_written_not_as_terminal
     forged = next(line for line in table.splitlines() if line.startswith("forged_row "))
     assert re.match(r"forged_row +0 / \d+ +graded +errors outside the tests in cell 2 \(\\x1b\[2K\\rhonest", forged)
     assert r"the folder also holds \x1b[1Anotes.ipynb, not graded" in forged
+
+
+def test_garbage_from_the_kernel_fails_the_check_that_met_it_with_a_message_saying_so(graded):
+    course, _, _ = graded
+
+    def failure(student):
+        nb = nbformat.read(course.autograded_notebook(student, LAB), as_version=4)
+        return [o for o in nb.cells[before(nb, "test_predict")].outputs if o.output_type == "error"][-1]
+
+    deep = failure("deep_message")
+    assert deep.ename == "KernelUnavailable"
+    assert deep.evalue.startswith("The notebook's kernel answered the tests in a way they cannot read")
+    assert "predict raised ValueError: \\ud800 is no prediction for " in failure("surrogate_error").evalue
 
 
 def test_resource_attacks_were_stopped_by_the_limits(graded):

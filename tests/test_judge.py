@@ -465,6 +465,63 @@ def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
     assert time.monotonic() - start < 4
 
 
+DEEP = "'[' * 100_000 + ']' * 100_000"  # JSON that Python's parser cannot read: it runs out of recursion
+GARBLED = {
+    "ready": f"return {DEEP}",  # the agent's first message
+    "value": f"return {DEEP}",  # an answer
+    "raw": ("kernel = get_ipython().kernel  # a message of the kernel's own, its content the same JSON\n"
+            f"        kernel.session.send(kernel.stdin_socket, 'input_request', ({DEEP}).encode(), "
+            "kernel.get_parent('shell'), ident=kernel._parent_ident['shell'])"),
+}
+
+
+@pytest.mark.parametrize("garbled", GARBLED)
+def test_a_message_the_judge_cannot_decode_ends_the_conversation(kernel, garbled):
+    run, session = kernel
+    op = "ready" if garbled == "raw" else garbled
+    run("import json\nreal_dumps = json.dumps\n"  # the agent's messages go through json.dumps
+        "def garbled_dumps(message, *args, **kwargs):\n"
+        f"    if isinstance(message, dict) and message.get('op') == {op!r}:\n"
+        f"        {GARBLED[garbled]}\n"
+        "    return real_dumps(message, *args, **kwargs)\n"
+        "json.dumps = garbled_dumps\n"
+        "def answer():\n    return 42\n")
+    with session(seconds=20) as judge:  # on the old code: RecursionError, which stopped the grading of the notebook
+        with pytest.raises(KernelUnavailable, match="answered the tests in a way they cannot read"):
+            judge.lookup("answer")
+    run("json.dumps = real_dumps\nprint('still here')")  # the kernel was not left waiting for a reply
+    with session() as judge:
+        assert judge.lookup("answer")() == 42
+
+
+ODD_TEXT = '''
+def odd(x):
+    print("printed \\udcff")
+    return {"key \\ud800": ["value \\udfff", x]}
+
+def fail():
+    raise ValueError("\\ud800 is no character")
+'''
+
+
+def test_text_from_the_kernel_that_no_file_can_hold_is_written_out(kernel):
+    """Lone surrogates (which UTF-8 cannot encode) in what the kernel sends: a notebook holding them cannot be
+    written, which stopped the grading of the notebook."""
+    run, session = kernel
+    run(ODD_TEXT)
+    with session() as judge:
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            assert judge.lookup("odd")(1) == {"key \\ud800": ["value \\udfff", 1]}
+        assert printed.getvalue() == "printed \\udcff\n"
+        with pytest.raises(ValueError) as error:
+            judge.lookup("fail")()
+        assert str(error.value) == "\\ud800 is no character"
+        with pytest.raises(AssertionError) as failure:  # the check's message, as it goes into the notebook
+            common.call(judge.lookup("fail"))
+    assert str(failure.value).encode("utf-8").startswith(b"fail raised ValueError: \\ud800 is no character")
+
+
 def peak_rss_bytes():
     """This process's peak resident memory since it was last reset (by writing 5 to /proc/self/clear_refs)."""
     return int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) * 1024

@@ -42,6 +42,7 @@ CALLBACK_OPS = ("call", "getattr")
 PROBED_HERE = frozenset({"_partialmethod"})
 KINDS = tuple(inspect.Parameter.POSITIONAL_ONLY.__class__)  # inspect.Parameter's kinds, by their number
 MAX_NAME = 64  # characters of a parameter's name from the kernel
+UNREADABLE = (TypeError, ValueError, RecursionError)  # what reading a message of the kernel's may raise
 _FIRST_TRY = contextvars.ContextVar("first_try", default=None)  # when the first try in progress began
 
 
@@ -229,6 +230,44 @@ def _updatable(local, changed):
     return type(local) is type(changed) and isinstance(local, (dict, list, tuple))
 
 
+def _encodable(text):
+    """``text`` with what UTF-8 cannot encode (a lone surrogate, ``"\\ud800"``) written out as a backslash escape."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def encodable_strings(tree):
+    """Make every string in ``tree`` (JSON data: dicts, lists and plain values) ``_encodable``, in place; return it.
+
+    Not recursive: what the kernel sent may be nested as deeply as the JSON parser allows.
+    """
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict) and not all(type(key) is not str or key.isascii() for key in node):
+            pairs = list(node.items())
+            node.clear()
+            node.update((_encodable(key) if type(key) is str else key, value) for key, value in pairs)
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if type(value) is str and not value.isascii():
+                node[key] = _encodable(value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return tree
+
+
+def read_message(text):
+    """The message (a dict) a kernel sent as JSON ``text``, or None if it is not one.
+
+    Its strings are made ``_encodable``: the kernel's texts (its errors, prints and values) end up in messages and
+    in the graded notebook, which a lone surrogate would keep from being written.
+    """
+    try:
+        message = json.loads(text)
+    except UNREADABLE:  # RecursionError: nested too deeply to be read
+        return None
+    return encodable_strings(message) if isinstance(message, dict) else None
+
+
 def judge_client(connection_info, max_message=MAX_ANSWER):
     """A started client of a kernel (shell and input channels) that takes no message over ``max_message`` bytes.
 
@@ -334,6 +373,9 @@ class KernelSession:
                             "or was far too slow")
             try:
                 message = self.client.get_stdin_msg(timeout=min(0.5, max(0.01, self.deadline - now)))
+            except UNREADABLE:  # a message of the kernel's own whose parts are not JSON the client can read
+                self.asked = True  # it may wait for a reply: closing sends one
+                self._unreadable()
             except queue.Empty:
                 if self._dropped():
                     self._too_large()
@@ -346,17 +388,18 @@ class KernelSession:
             if message.get("msg_type") != "input_request":
                 continue
             self.asked = True  # the kernel now waits for a reply
-            prompt = message.get("content", {}).get("prompt", "")
+            content = message.get("content")
+            prompt = content.get("prompt", "") if isinstance(content, dict) else None
             if isinstance(prompt, str) and len(prompt) > self.max_message:
                 self._too_large()
-            try:
-                decoded = json.loads(prompt)
-            except (TypeError, ValueError):
-                decoded = None
-            if not isinstance(decoded, dict):
-                self._break("the notebook's kernel answered the tests in a way they cannot read: did your code "
-                            "call input() or change how the kernel prints or reads?")
+            decoded = read_message(prompt)
+            if decoded is None:
+                self._unreadable()
             return decoded
+
+    def _unreadable(self):
+        self._break("the notebook's kernel answered the tests in a way they cannot read: did your code "
+                    "call input() or change how the kernel prints or reads?")
 
     def _too_large(self):
         self.asked = True  # the kernel waits for a reply to the answer the judge did not read: closing sends one
