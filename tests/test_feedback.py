@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder.course import Course, CourseError
-from autograder.feedback import course_secrets, feedback, output_text, secret_outputs
+from autograder.feedback import course_secrets, feedback, output_text, secret_outputs, visible_text
 from autograder.grade import grade
 from autograder.submissions import solved, submit, untouched
 from released import released_course
@@ -81,6 +81,29 @@ def test_a_page_showing_another_labs_solution_is_deleted_and_the_command_says_wh
     shutil.rmtree(course.submission_dir("mallory", LAB))
     shutil.rmtree(course.autograded_notebook("mallory", LAB).parent)
     assert feedback(course, LAB, allow_pending=True) == [page(course, "alice"), page(course, "bob")]
+
+
+GUESS = "My guess at the hidden test, from the docs: `hidden_lab1.check_predict(predict)`."
+WITHOUT_CLEARING = ("\nc.GenerateFeedback.preprocessors = [p for p in c.GenerateFeedback.preprocessors "
+                    "if p is not ClearHiddenTests]\n")
+
+
+def test_a_hidden_test_line_the_student_wrote_is_no_leak_but_hidden_tests_reaching_the_page_are(tmp_path):
+    """A written answer that quotes a hidden test's line (guessable from the docs) is the student's own text on their
+    page, which made the command fail and delete the page; the gradebook's hidden tests on the page still do."""
+    course = released_course(KIT, tmp_path / "course", [LAB])
+    guessed = solved(course, LAB)
+    guessed.cells[cell_index(guessed, "reflect_symmetry")].source = GUESS
+    submit(course, "grace", LAB, guessed)
+    grade(course, LAB, workers=1, progress=False, sandbox=False, skip_canary=True)
+    assert feedback(course, LAB, allow_pending=True) == [page(course, "grace")]
+    assert "hidden_lab1.check_predict(predict)" in visible_text(page(course, "grace").read_text())
+
+    config = course.root / "nbgrader_config.py"  # a configuration that lost the removal of hidden tests from pages
+    config.write_text(config.read_text() + WITHOUT_CLEARING)
+    with pytest.raises(CourseError, match=r"^Hidden test code reached the feedback page .*, which was deleted\.$"):
+        feedback(course, LAB, allow_pending=True)
+    assert not page(course, "grace").exists()
 
 
 def test_a_traceback_through_course_utils_shows_no_secret(tmp_path):
