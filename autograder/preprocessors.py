@@ -243,7 +243,7 @@ class SandboxedExecute(Execute):
                 self.log.error("The notebook's kernel died in cell %d: %s.", index, self.death)
                 note(self.nb, index, getattr(self.km, "exit_kind", None) or Fact.EXIT, self.death)
                 cell.outputs.append(error_output(KERNEL_DIED_ERROR, f"the kernel died here: {self.death}"))
-            except CellTimeoutError:  # the cell did not end after its interrupt (caught or ignored): no later cell can run
+            except CellTimeoutError:  # it did not end after its interrupt (caught or ignored): no later cell can run
                 self._did_not_stop(cell, index)
             else:
                 self._note_findings(cell, index)

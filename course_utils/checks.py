@@ -9,7 +9,8 @@ a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or i
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
 ``check_unchanged`` catches a function that changes its input in place, ``check_changed_in_place`` one that puts a
 new array where it had to change the given one, ``check_passed_on`` one that uses a notebook variable in place of its
-argument, ``check_raises`` one that accepts an invalid argument. ``stand_ins`` lets a test run one function with known-good stand-ins for the others it calls.
+argument, ``check_raises`` one that accepts an invalid argument. ``stand_ins`` lets a test run one function with
+known-good stand-ins for the others it calls.
 """
 
 import contextlib

@@ -95,7 +95,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("detect_divergence", "logic", "if np.isnan(cost):", "if False:"),
     ("train", "logic", "step_decay(learning_rate, i, *decay)", "step_decay(learning_rate, i + 1, *decay)"),
     ("train", "logic", "            break\n", ""),
-    ("train", "logic", "            break\n", '            history["learning_rates"].append(learning_rate)\n            break\n'),
+    ("train", "logic", "            break\n",
+     '            history["learning_rates"].append(learning_rate)\n            break\n'),
     ("train", "logic", "params = update_parameters(params, grads, rate)",  # the point after the update recorded
      'params = update_parameters(params, grads, rate)\n        history["path"][-1] = flatten_parameters(params)'),
     ("train", "logic", 'history["path"].append(flatten_parameters(params))', 'history["path"].append(dict(params))'),

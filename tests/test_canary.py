@@ -262,8 +262,8 @@ def limits_of_stopped_cells(outcome):
 def test_runaway_code_is_stopped_at_limits_calibrated_by_the_canary(tmp_path):
     course = released(tmp_path, LAB1)
     config = course.root / CONFIG_FILE
-    config.write_text(config.read_text() + "\nc.SandboxedExecute.time_floor = 3\nc.SandboxedExecute.time_floor_after_stop = 2\n"
-                      "c.SandboxedExecute.iopub_timeout = 10\n")
+    config.write_text(config.read_text() + "\nc.SandboxedExecute.time_floor = 3\n"
+                      "c.SandboxedExecute.time_floor_after_stop = 2\nc.SandboxedExecute.iopub_timeout = 10\n")
     good = solved(course, LAB1)
     submit(course, "honest", LAB1, good)
     submit(course, "loops", LAB1, every_function_loops(good))

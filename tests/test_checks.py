@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys, check_label_loss, check_raises,
-                                 check_shape, check_type, check_unchanged, diagnose)
+from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys,
+                                 check_label_loss, check_raises, check_shape, check_type, check_unchanged, diagnose)
 
 
 @settings(max_examples=30, deadline=None)

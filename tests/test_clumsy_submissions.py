@@ -110,7 +110,8 @@ def cell_from_another_lab(nb):
     """A test cell of Lab 4 pasted in with its metadata (JupyterLab copies them), after predict's test."""
     meta = {"grade": True, "grade_id": "test_gate_backward", "locked": True, "points": 2, "schema_version": 3,
             "solution": False, "task": False}
-    nb.cells.insert(index_of(nb, "test_predict") + 1, new_code_cell("print('a cell of Lab 4')", metadata={"nbgrader": meta}))
+    pasted = new_code_cell("print('a cell of Lab 4')", metadata={"nbgrader": meta})
+    nb.cells.insert(index_of(nb, "test_predict") + 1, pasted)
 
 
 def made_ungraded(nb):

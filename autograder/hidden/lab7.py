@@ -235,8 +235,8 @@ def check_dead_fraction(dead_fraction):
                      if np.any(dead_rows) and np.allclose(actual, dead_rows) else None,
                      lambda actual, expected: "no unit counts as dead in any layer, though some are: in the output of "
                      "each hidden layer l, caches[l][0] (not its input), count the columns that are 0 in every row "
-                     "(np.all over the samples, axis 0), with forward(params, X, 'relu'): only a ReLU outputs exact zeros"
-                     if not np.any(actual) else None)
+                     "(np.all over the samples, axis 0), with forward(params, X, 'relu'): only a ReLU outputs exact "
+                     "zeros" if not np.any(actual) else None)
             expect_close(fractions, expected, "dead_fraction", "for each hidden layer l, the fraction of the columns "
                          "of caches[l][0] that are 0 in every row", diagnoses=hints)
 
