@@ -183,6 +183,8 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "it is the point after the first update: record each iteration's parameters before its update"),
     (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and "dict(params)" in m.new),
      "history['path'][0] (one point of the path: flatten_parameters(params), a 1-D array) should be of type ndarray"),
+    (next(m for m in MISTAKES if m.solution_id == "success_rate" and m.new == "init_network([2, n_h, 1]"),
+     "take D from X.shape[1], not from XOR's 2 features"),
     (next(m for m in MISTAKES if m.solution_id == "layer_gradient_norms" and "** 2)" in m.new),
      "these are the squared norms (sums of squares): the norm is their square root, np.linalg.norm"),
     (next(m for m in MISTAKES if m.solution_id == "classic_step" and m.kind == "sign"),
