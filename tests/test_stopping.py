@@ -185,7 +185,10 @@ def test_ctrl_c_as_the_command_starts_stops_it_with_its_own_message_alone(course
 
 def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_finishes_each(course):
     process = start_grading(course, "--skip-canary")  # a stop during the canary: the test above
-    wait_for(lambda: recorded(course) and kernels(process.pid))  # a submission graded, others being graded
+    # a submission graded, the others being graded: each started (a submission not reached yet has no record, and its
+    # page, planted below, would stay, as one from before its first grading could not exist)
+    wait_for(lambda: recorded(course) and kernels(process.pid)
+             and all(load_record(course, LAB, student) for student in STUDENTS))
     started, folders = stop(process, signal.SIGINT, group=True)  # as a terminal sends it
     assert process.wait(timeout=20) == 128 + signal.SIGINT
     out, err = process.communicate()
