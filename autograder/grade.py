@@ -58,7 +58,7 @@ from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_rec
                       mark_to_grade, save_record, status_of)
 from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
                       kill_orphaned_sandboxes, sandbox_problem)
-from .workers import start_worker_server, worker_context
+from .workers import start_worker_server, unblock_stop_signals, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
                   "unmarked": "their nbgrader metadata were lost (saved by another editor?); put back and graded",
@@ -554,6 +554,7 @@ def _worker_env(root: str, workers: int, fonts: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    unblock_stop_signals()  # blocked in the workers' server since it started
     threading.Thread(target=_stop_when_grade_ends, daemon=True).start()
     # Kernels inherit the worker's output: send their chatter to a log file, not the terminal (nor keep the
     # command's output open, for a pipe such as `grade ... | tee`, after the command ended).

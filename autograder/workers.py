@@ -3,11 +3,14 @@
 Importing the grader (nbgrader) takes seconds; ``start_worker_server`` lets the server do it while the
 calling process does other work (imports the grader too, probes the sandbox, prepares the canary).
 """
+import contextlib
 import functools
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import signal
-import threading
+
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT)
 
 
 @functools.cache
@@ -21,19 +24,30 @@ def worker_context():
 def start_worker_server() -> None:
     """Start the workers' server now (it imports the grader in the background); later pools use it.
 
-    The server and multiprocessing's resource tracker ignore SIGHUP and SIGINT: when a terminal closes or Ctrl-C
-    is pressed, ``grade`` stops its workers itself and says so (in a log the output went to), instead of the
-    tracker dying noisily, or the server with a traceback while it imports the grader (the server ignores Ctrl-C only
-    once it has).
+    The server and multiprocessing's resource tracker never act on SIGHUP or SIGINT: when a terminal closes or
+    Ctrl-C is pressed, ``grade`` stops its workers itself and says so (in a log the output went to), instead of the
+    tracker dying noisily, or the server with a traceback while it imports the grader. Both signals are blocked,
+    not ignored, while the server starts: the server inherits the block (it ignores Ctrl-C itself once it runs;
+    ``unblock_stop_signals`` lets its workers take signals again), and one that reaches this process meanwhile
+    waits, and is acted on as soon as the server has started, instead of being lost.
     """
     worker_context()
-    if threading.current_thread() is not threading.main_thread():
+    with _stop_signals_held():
+        multiprocessing.resource_tracker.ensure_running()  # it lets SIGINT through once started: a Ctrl-C
+    with _stop_signals_held():                             # meanwhile is acted on here
         multiprocessing.forkserver.ensure_running()
-        return
-    ignored = (signal.SIGHUP, signal.SIGINT)
-    previous = [signal.signal(signum, signal.SIG_IGN) for signum in ignored]  # an ignored signal stays ignored in a
-    try:                                                                         # started program
-        multiprocessing.forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _stop_signals_held():
+    """Block SIGHUP and SIGINT (processes started meanwhile inherit the block); then let them through again."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
     finally:
-        for signum, handler in zip(ignored, previous):
-            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def unblock_stop_signals() -> None:
+    """In a worker, once it has chosen what SIGHUP and SIGINT do: take them again, as its kernels must."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

@@ -74,16 +74,6 @@ def kernels(pid: int) -> list[int]:
     return [child for child in descendants(pid) if "ipykernel" in command_line(child)]
 
 
-def ignores(pid: int, signum: int) -> bool:
-    """Whether process ``pid`` ignores signal ``signum`` now (its SigIgn mask in /proc)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
-    return bool(mask >> (signum - 1) & 1)
-
-
 def recorded(course: Course, since: float = 0.0) -> list[str]:
     """Students whose outcome was recorded (after ``since``); not those only marked to be graded (again)."""
     return sorted(path.stem for path in (course.records_dir / LAB).glob("*.json") if path.stat().st_mtime > since
@@ -184,16 +174,44 @@ def test_ctrl_c_as_the_command_starts_stops_it_with_its_own_message_alone(course
     """Pressed while the workers' server imports the grader (the command's first seconds): before, the server also
     printed a KeyboardInterrupt's traceback of some 55 lines, from multiprocessing's forkserver."""
     process = start_grading(course)
-    # the command ignores Ctrl-C for the instant it starts the server (which inherits that, and so ignores it too):
-    # a Ctrl-C then is lost, and the grading goes on; the test presses it just after
-    wait_for(lambda: any("forkserver" in command_line(pid) for pid in descendants(process.pid))
-             and not ignores(process.pid, signal.SIGINT), seconds=20)
+    wait_for(lambda: any("forkserver" in command_line(pid) for pid in descendants(process.pid)), seconds=20)
     started, folders = stop(process, signal.SIGINT, group=True)
     assert process.wait(timeout=20) == 128 + signal.SIGINT
     out, err = process.communicate()
     assert_all_gone(process, started, folders)
     assert "stopped" in err and "Traceback" not in err, err
     assert recorded(course) == []
+
+
+PRESS_CTRL_C_AS_IT_STARTS = """
+import os, signal
+import multiprocessing.{module} as module
+from autograder.workers import start_worker_server, worker_context
+start = module.ensure_running
+def start_while_ctrl_c_is_pressed():
+    os.kill(os.getpid(), signal.SIGINT)  # in the instant the process is started
+    module.ensure_running = start  # once
+    start()
+module.ensure_running = start_while_ctrl_c_is_pressed
+try:
+    start_worker_server()
+except KeyboardInterrupt:
+    print("stopped")
+worker = worker_context().Process(target=os.getpid)  # the workers' server, if it was started, still serves
+worker.start()
+worker.join()
+print("a worker ended with", worker.exitcode)
+"""
+
+
+@pytest.mark.parametrize("module", ["resource_tracker", "forkserver"])
+def test_a_ctrl_c_in_the_instant_the_workers_server_starts_stops_the_command_and_not_the_server(module):
+    """Before, the command ignored Ctrl-C while it started the server (so that the server, which inherits that, would
+    not die of it with a traceback while it imports the grader): one pressed then was lost, and the grading went on."""
+    ran = subprocess.run([sys.executable, "-c", PRESS_CTRL_C_AS_IT_STARTS.format(module=module)], capture_output=True,
+                         text=True, timeout=120)
+    assert ran.stdout.splitlines() == ["stopped", "a worker ended with 0"], ran.stdout + ran.stderr
+    assert ran.stderr == ""
 
 
 def test_ctrl_c_then_a_regrade_killed_outright_stop_at_once_and_the_next_run_finishes_each(course):
