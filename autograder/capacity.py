@@ -13,7 +13,8 @@ import math
 import os
 from pathlib import Path, PurePosixPath
 
-WORKER_BYTES = 256 * 1024 ** 2  # a grading worker's own memory, besides its kernel's
+WORKER_BYTES = 512 * 1024 ** 2  # a grading worker's own memory, besides its kernel's, with the 256 MiB a call
+                                # of its kernel on a reference helper may add (judge.remote.CALLBACK_MEMORY)
 LIMITED = {"cpu", "memory"}      # the cgroup v1 controllers whose limits count
 
 

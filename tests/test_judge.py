@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import resource
 import sys
 import time
 import traceback
@@ -36,10 +37,10 @@ from autograder.judge.cells import (BrokenCheckError, CheckCall, HiddenTestForma
                                     run_checks, split_hidden)
 from autograder.judge import student
 from autograder.judge.student import secret_rng, secret_seed
-from autograder.judge.remote import (KernelSession, KernelUnavailable, RemoteFunction, _shared, kernel_signature,
-                                     same_object, stop_judge_client, type_name)
+from autograder.judge.remote import (CALLBACK_MEMORY, KernelSession, KernelUnavailable, RemoteFunction, _shared,
+                                     kernel_signature, same_object, stop_judge_client, type_name)
 from autograder.preprocessors import SandboxedExecute
-from autograder.reference import activations, mlp, modules
+from autograder.reference import activations, mlp, modules, shallow
 from autograder.release import release_lab
 from autograder.sandbox import sandbox_problem
 
@@ -381,6 +382,34 @@ def test_the_kernel_reaches_reference_results_but_not_reference_code(kernel):
             assert raw(activations.relu_forward, request) == "raise", request
         with pytest.raises(TypeError, match="does not share"):
             judge.lookup("use")(os.system, None)
+
+
+ASK_FOR_SIZE = """
+def ask_for(helper, n):
+    try:
+        return sorted(helper(n, n, 1))
+    except MemoryError as error:
+        return f"MemoryError: {error}"
+"""
+
+
+def test_a_reference_helper_called_with_huge_sizes_gets_a_memory_error_not_the_graders_memory(kernel):
+    """A stand-in for a reference helper runs in the grader, with the sizes the kernel chose: 12,000 x 12,000 weights
+    took 2 GiB and more of the grading worker's memory, as much as its own kernel may have (found by a student's
+    ``initialize_parameters(11300, 11300, 1)``)."""
+    run, session = kernel
+    run(ASK_FOR_SIZE)
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    Path("/proc/self/clear_refs").write_text("5")
+    before = peak_rss_bytes()
+    with session() as judge:
+        ask_for = judge.lookup("ask_for")
+        said = ask_for(shallow.initialize_parameters, 12_000)
+        assert ask_for(shallow.initialize_parameters, 4) == ["W1", "W2", "b1", "b2"]  # the grader works on
+    assert said.startswith("MemoryError: the grader gives a call of its functions at most 256 MiB of memory (Unable "
+                           "to allocate 1.07 GiB for an array with shape (12000, 12000)"), said
+    assert peak_rss_bytes() - before < CALLBACK_MEMORY
+    assert resource.getrlimit(resource.RLIMIT_AS) == limits
 
 
 def test_the_students_exceptions_keep_their_type_and_message(kernel):

@@ -19,7 +19,9 @@ import contextvars
 import functools
 import inspect
 import json
+import os
 import queue
+import resource
 import sys
 import time
 import types
@@ -37,6 +39,7 @@ AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
 MAX_ANSWER = 64 * 1024**2  # bytes of one message from the kernel, by default
 RECONNECT_SECONDS = 5  # to connect again after ZeroMQ dropped a message (and with it the connection)
 CALLBACK_OPS = ("call", "getattr")
+CALLBACK_MEMORY = 256 * 1024**2  # bytes by which one call of the kernel on a judge object may grow the grader
 # Attributes Python's own machinery looks for on any callable (inspect.signature, on every checked call):
 # a student's object has no use for them, and asking the kernel would cost a round trip each time.
 PROBED_HERE = frozenset({"_partialmethod"})
@@ -61,6 +64,26 @@ def first_try():
 
 class KernelUnavailable(Exception):
     """The kernel cannot answer (it died, ran out of time or broke the conversation); the message says why."""
+
+
+@contextlib.contextmanager
+def memory_budget(nbytes):
+    """Let this process's address space grow by at most ``nbytes`` meanwhile: past it, allocating raises MemoryError.
+
+    For work the kernel asks of the grader (a reference helper called with sizes the student chose): the process's
+    soft RLIMIT_AS is lowered for the while, unless a limit as low is already set.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:
+        limit = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") + nbytes
+    if min(soft, hard) != resource.RLIM_INFINITY and min(soft, hard) <= limit:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _shared(obj):
@@ -477,7 +500,13 @@ class KernelSession:
             well_formed = isinstance(args, list) and isinstance(kwargs, dict)
             if not well_formed or not all(isinstance(key, str) for key in kwargs):
                 raise TypeError("malformed call")
-            return {"op": "value", "v": self.codec.encode(target(*args, **kwargs))}
+            with memory_budget(CALLBACK_MEMORY):
+                result = target(*args, **kwargs)
+            return {"op": "value", "v": self.codec.encode(result)}
+        except MemoryError as error:
+            return {"op": "raise", "type": "MemoryError",
+                    "message": f"the grader gives a call of its functions at most {size_text(CALLBACK_MEMORY)} of "
+                               f"memory ({str(error)[:200] or 'out of memory'})"}
         except KernelUnavailable:
             raise
         except Exception as error:
