@@ -9,7 +9,8 @@ a flipped sign, a transpose, a value equal to the input or to ``dout``, NaN or i
 and the grader's hidden tests both use it, so they describe a mistake in the same words.
 ``check_unchanged`` catches a function that changes its input in place, ``check_changed_in_place`` one that puts a
 new array where it had to change the given one, ``check_passed_on`` one that uses a notebook variable in place of its
-argument, ``check_raises`` one that accepts an invalid argument. ``stand_ins`` lets a test run one function with
+argument, ``check_raises`` one that accepts an invalid argument, ``check_spread`` random draws of the wrong
+standard deviation (naming uniform draws where normal ones were asked). ``stand_ins`` lets a test run one function with
 known-good stand-ins for the others it calls.
 """
 
@@ -441,6 +442,35 @@ def check_close(actual, expected, name, rtol=1e-6, atol=1e-8, n=None, given=None
                     f"{float(a[worst]):.8g}, expected {float(e[worst]):.8g}; {tolerance})"
                     + (f": {found}" if found else "")),
           hint if found else "no simple pattern (a constant factor, a sign, a transpose) fits, so " + hint)
+
+
+UNIFORM_SPREAD = ("its standard deviation is about 1/sqrt(3) = 0.58 of the one asked, as a uniform distribution on "
+                  "(-a, a) gives (its standard deviation is a / sqrt(3)): draw from a normal (Gaussian) distribution "
+                  "with the standard deviation asked")
+
+
+def uniform_spread(values, std):
+    """``UNIFORM_SPREAD`` if the random ``values`` look drawn uniformly from (-std, std), where a normal distribution
+    of standard deviation ``std`` was asked (all within std, their spread std / sqrt(3) within 5%); else None.
+
+    values: an array of at least 100 random draws; std: the standard deviation asked (a positive number).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 100 or not np.all(np.isfinite(values)) or not std > 0:
+        return None
+    inside = np.max(np.abs(values)) <= std * (1 + 1e-6)
+    return UNIFORM_SPREAD if inside and abs(values.std() * np.sqrt(3) / std - 1) < 0.05 else None
+
+
+def check_spread(values, std, name, rtol=0.05):
+    """Check that the standard deviation of random draws ``values`` (an array) is ``std`` within ``rtol``.
+
+    name: what the student reads, e.g. "standard deviation of W1 for method='he', n_x=400". Names draws from a
+    uniform distribution on (-std, std) (``uniform_spread``), whose spread is std / sqrt(3).
+    """
+    values = _as_numeric_array(values, name)
+    found = float(values.std())
+    check_close(found, std, name, rtol=rtol, known={UNIFORM_SPREAD: found} if uniform_spread(values, std) else None)
 
 
 def check_label_loss(loss, log_probs, y, name):

@@ -85,6 +85,10 @@ MISTAKES = _lab("lab1_initialization", [
     ("forward_propagation", "logic", 'Z2 = A1 @ params["W2"] + params["b2"]', 'Z2 = A1 @ params["W2"]'),
     ("compute_cost", "logic", "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
      "Y @ np.log(A2).T + (1 - Y) @ np.log(1 - A2).T"),
+    ("initialize_parameters", "logic", "return generator.standard_normal((fan_in, fan_out)) * std",
+     "return generator.uniform(-std, std, (fan_in, fan_out))"),  # spread std / sqrt(3)
+    ("backward_propagation", "derivative", " * (1 - A1 ** 2)", ' * (1 - cache["Z1"] ** 2)'),
+    ("backward_propagation", "derivative", " * (1 - A1 ** 2)", " * (1 - np.tanh(A1) ** 2)"),  # tanh twice
 ]) + _lab("lab2_learning_rates", [
     ("update_parameters", "sign", "value - learning_rate * grads[key]", "value + learning_rate * grads[key]"),
     ("update_parameters", "factor", "value - learning_rate * grads[key]", "value - 0.5 * learning_rate * grads[key]"),

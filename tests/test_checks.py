@@ -8,7 +8,8 @@ from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys,
-                                 check_label_loss, check_raises, check_shape, check_type, check_unchanged, diagnose)
+                                 check_label_loss, check_raises, check_shape, check_spread, check_type, check_unchanged,
+                                 diagnose)
 
 
 @settings(max_examples=30, deadline=None)
@@ -403,3 +404,13 @@ def test_a_value_divided_by_another_count_than_n_is_named(found, n):
         f"it looks divided by another count than N = {n}, the number of samples it was given: is N taken from a notebook "
         "variable (the notebook's data, say) instead of from the arguments?")
     assert diagnose(found, 1.0) is None and diagnose(1 / 3, 1.0, n=6) is None and diagnose(3.0, 1.0, n=12) is None
+
+
+def test_weights_drawn_uniformly_on_minus_std_to_std_are_named_and_normal_ones_pass():
+    rng = np.random.default_rng(0)
+    check_spread(rng.standard_normal((400, 300)) * 0.07, 0.07, "standard deviation of W")
+    with pytest.raises(AssertionError, match=r"about 1/sqrt\(3\) = 0.58 of the one asked, as a uniform distribution"):
+        check_spread(rng.uniform(-0.07, 0.07, (400, 300)), 0.07, "standard deviation of W")
+    with pytest.raises(AssertionError) as failure:  # half the spread, normal: no uniform distribution named
+        check_spread(rng.standard_normal((400, 300)) * 0.035, 0.07, "standard deviation of W")
+    assert "uniform" not in str(failure.value)

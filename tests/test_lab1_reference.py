@@ -368,7 +368,8 @@ def backward_d_keys(params, cache, X, Y):
 @pytest.mark.parametrize("student, expected", [
     (backward_without_mean, "grads['W2'] has the right shape but wrong values: did you average over the batch"),
     (backward_keepdims, "has shape (1, "),
-    (backward_tanh_of_z, "grads['W1'] has the right shape but wrong values: the output-layer gradients are right"),
+    (backward_tanh_of_z, "grads['W1'] has the right shape but wrong values: it uses 1 - Z1**2, with Z1 from before "
+                         "the activation"),
     (backward_d_keys, "Use the keys 'W1', 'b1', 'W2', 'b2'"),
 ])
 def test_check_backward_propagation_catches(student, expected):

@@ -66,6 +66,10 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "which is about sqrt(2 / fan_in), He's formula; Xavier's standard deviation is sqrt(2 / (fan_in + fan_out))"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == '"xavier": 2.0 / (fan_in + fan_out)'),
      "which is about 2 / (fan_in + fan_out), the variance rather than the standard deviation"),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new.startswith("return generator.uniform(")),
+     "standard deviation of W1 for method='he', n_x=400: found 0.040807821, expected 0.070710678 (rtol=0.05, "
+     "atol=1e-08): its standard deviation is about 1/sqrt(3) = 0.58 of the one asked, as a uniform distribution on "
+     "(-a, a) gives"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == '"he": np.sqrt(2.0 / n_x)'),
      "which is about the value for W1's fan_in (400); for W2, fan_in = n_h = 300"),
     (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.new == "if cost >= max_ratio * first_cost:"),
@@ -96,6 +100,11 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
      "count the completed blocks, rounding down (integer division //)"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.old == " * (1 - A1 ** 2)" and m.new == ""),
      "it lacks the derivative of tanh: multiply the error sent back to the hidden layer by tanh's derivative"),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == ' * (1 - cache["Z1"] ** 2)'),
+     "it uses 1 - Z1**2, with Z1 from before the activation: tanh's derivative is written with the hidden layer's "
+     "activation A1 = tanh(Z1)"),
+    (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == " * (1 - np.tanh(A1) ** 2)"),
+     "it uses 1 - tanh(A1)**2, which applies tanh a second time"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == " * A1 * (1 - A1)"),
      "it uses A1 * (1 - A1), the derivative of the sigmoid, but the hidden layer's activation is tanh"),
     (next(m for m in MISTAKES if m.lab == "lab1_initialization" and m.new == "A1 = sigmoid(Z1)"),

@@ -11,10 +11,12 @@ import re
 import numpy as np
 
 from autograder.reference import shallow
+from course_utils.checks import uniform_spread
 from course_utils.data import make_xor
 
 from ..judge.student import own_helpers_first
-from .network import HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes
+from .network import (HIDDEN_LAYER_HINTS, KEYS, describe, expect_arrays, shallow_problem, sizes,
+                      tanh_derivative_diagnoses)
 from .common import (
     MEAN_HINT,
     SIGN_FLIPPED,
@@ -60,6 +62,9 @@ def _check_weight_statistics(W, method, fan_in, fan_out, scale, what):
     if abs(W.mean()) > 6 * expected / np.sqrt(W.size):
         raise AssertionError(f"{what} should have mean 0, but its entries are shifted away from 0: "
                              "draw from a normal distribution centred at 0.")
+    uniform = uniform_spread(W, expected) if abs(std / expected - 1) > 0.03 else None
+    if uniform:
+        raise AssertionError(f"{what} has the wrong spread: {uniform}.")
     if abs(std / expected - 1) > 0.03:
         formula = {"random": "the standard deviation should be scale",
                    "xavier": "Xavier uses the standard deviation sqrt(2 / (fan_in + fan_out))",
@@ -202,8 +207,9 @@ def check_backward_propagation(backward_propagation):
                 **HIDDEN_LAYER_HINTS,
             }
             for key in ("W2", "b2", "W1", "b1"):
+                derivative = tanh_derivative_diagnoses(params, cache, X, Y, key) if key in ("W1", "b1") else []
                 expect_close(values[key], expected[key], f"backward_propagation: grads[{key!r}]", layer_hints[key],
-                             diagnoses)
+                             diagnoses + derivative)
             expect_numerical_gradients(lambda p: shallow.compute_cost(shallow.forward_propagation(X, p)[0], Y),
                                        params, values, "backward_propagation")
 
