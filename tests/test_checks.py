@@ -414,3 +414,12 @@ def test_weights_drawn_uniformly_on_minus_std_to_std_are_named_and_normal_ones_p
     with pytest.raises(AssertionError) as failure:  # half the spread, normal: no uniform distribution named
         check_spread(rng.standard_normal((400, 300)) * 0.035, 0.07, "standard deviation of W")
     assert "uniform" not in str(failure.value)
+
+
+def test_a_label_loss_normalised_over_the_batch_is_named():
+    scores = np.array([[2.0, 1.0, 0.0], [0.5, -1.0, 1.5], [0.0, 3.0, 1.0]])
+    log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    over_columns = shifted - np.log(np.exp(shifted).sum(axis=0))
+    with pytest.raises(AssertionError, match=r"it normalises over the batch \(axis 0\)"):
+        check_label_loss(-over_columns[np.arange(3), LABELS].mean(), log_probs, LABELS, "the loss")

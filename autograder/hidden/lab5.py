@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from autograder.reference import losses, mlp, sgd
+from course_utils.checks import OVER_THE_BATCH, loss_over_the_batch
 from course_utils.data import one_hot
 
 from ..judge.student import beside, own_first, own_helpers_first
@@ -94,7 +95,8 @@ def check_softmax_ce_loss(softmax_ce_loss):
             stable = " (for large scores, subtract each row's maximum before np.exp)" if scale > 100 else ""
             expect_close(loss, expected_loss, "softmax_ce_loss: the loss",
                          f"it is the mean over the samples of -log(softmax(scores)[i, y[i]]){stable}",
-                         [SIGN_FLIPPED, times(N, "you summed over the samples: divide by N to average")])
+                         [SIGN_FLIPPED, times(N, "you summed over the samples: divide by N to average"),
+                          lambda a, e: OVER_THE_BATCH if np.isclose(a, loss_over_the_batch(scores, y), rtol=1e-6) else None])
             expect_close(dscores, expected_dscores, "softmax_ce_loss: dscores",
                          "it is (softmax(scores) - one_hot(y)) / N, row by row",
                          [SIGN_FLIPPED, times(N, "divide the gradient by N as well")])
