@@ -532,6 +532,23 @@ def whole_label_columns(expected, y, name):
             "(row i, column y[i])": expected - columns / len(y)}
 
 
+EVERY_LABEL_MARGINS = ("it compares each sample's scores with scores[:, y], the scores of every label in y ((N, N): it "
+                       "fits the shape of scores only when N = C), not with the score of the sample's own label: take "
+                       "one entry per row, that of the sample's label (row i, column y[i])")
+
+
+def margins_with_every_label(scores, y):
+    """``check_close``'s ``known`` for a mean multiclass hinge loss (margin 1) of ``scores`` (N, C) and labels ``y``
+    (N,), as it comes out when ``scores - scores[:, y] + 1`` compares every score with the scores of every label
+    (``EVERY_LABEL_MARGINS``); empty unless N = C (otherwise the shapes do not broadcast, and that code raises)."""
+    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y)
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or y.shape != scores.shape[:1]:
+        return {}
+    terms = scores - scores[:, y] + 1
+    terms[np.arange(len(y)), y] = 0
+    return {EVERY_LABEL_MARGINS: float(np.maximum(terms, 0).sum() / len(y))}
+
+
 def check_type(value, expected_type, name):
     """Check ``isinstance(value, expected_type)`` (a type or a tuple of types)."""
     if isinstance(value, expected_type):

@@ -299,6 +299,8 @@ MISTAKES = _lab("lab1_initialization", [
     ("svm_loss", "logic", "positive = terms > 0", "positive = terms >= 0"),
     ("softmax_ce_loss", "axis", "np.exp(shifted).sum(axis=1, keepdims=True)",
      "np.exp(shifted).sum(axis=0, keepdims=True)"),  # the log-sum-exp over the batch
+    ("svm_loss", "logic", "terms = scores - scores[rows, y][:, None] + 1",
+     "terms = scores - scores[:, y] + 1"),  # every label's scores, (N, N): raises unless N = C
 ]) + _lab("lab6_optimizers", [
     ("iterate_minibatches", "logic", "order = rng.permutation(X.shape[0])", "order = np.arange(X.shape[0])"),
     ("iterate_minibatches", "logic", "range(0, len(order), batch_size)", "range(0, len(order) - batch_size + 1, batch_size)"),

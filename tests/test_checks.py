@@ -423,3 +423,15 @@ def test_a_label_loss_normalised_over_the_batch_is_named():
     over_columns = shifted - np.log(np.exp(shifted).sum(axis=0))
     with pytest.raises(AssertionError, match=r"it normalises over the batch \(axis 0\)"):
         check_label_loss(-over_columns[np.arange(3), LABELS].mean(), log_probs, LABELS, "the loss")
+
+
+def test_a_hinge_loss_against_the_scores_of_every_label_is_named_on_square_scores():
+    from course_utils.checks import margins_with_every_label
+    scores, y = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]), np.array([1, 0, 0])
+    (words, wrong), = margins_with_every_label(scores, y).items()
+    terms = scores - scores[:, y] + 1
+    terms[np.arange(3), y] = 0
+    assert wrong == pytest.approx(np.maximum(terms, 0).sum() / 3) and "scores[:, y]" in words
+    with pytest.raises(AssertionError, match=r"scores\[:, y\], the scores of every label in y"):
+        check_close(wrong, 1.0, "the loss", known=margins_with_every_label(scores, y))
+    assert margins_with_every_label(scores[:2], y[:2]) == {}

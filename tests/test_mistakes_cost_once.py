@@ -295,6 +295,9 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
     *((m, "it computes the derivative from X instead of from the layer's output") for m in MISTAKES
       if m.lab == "lab4_backprop" and m.new == "        self.cache = X\n"),
     *((next(m for m in MISTAKES if m.solution_id == "svm_loss" and m.new == new), message) for new, message in (
+        ("terms = scores - scores[:, y] + 1", "svm_loss of the three-sample example (a mean over the samples): "
+         "found 2, expected 5.2666667 (rtol=1e-06, atol=1e-08): it compares each sample's scores with scores[:, y], "
+         "the scores of every label in y"),
         ("dscores[rows, y] = -1", "each sample's label got the same -1/N"),
         ("positive = terms >= 0", "the label's own column was counted as a class with a positive margin"),
         ("dscores[rows, y] = 0", "the entry of the sample's label is 0, but the score of the correct class appears"))),

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from autograder.reference import losses, mlp, sgd
-from course_utils.checks import OVER_THE_BATCH, loss_over_the_batch
+from course_utils.checks import OVER_THE_BATCH, loss_over_the_batch, margins_with_every_label
 from course_utils.data import one_hot
 
 from ..judge.student import beside, own_first, own_helpers_first
@@ -131,8 +131,33 @@ def check_mse_loss(mse_loss):
 
 # ----------------------------------------------------------------------------- svm_loss
 
+def _margins_with_every_label(svm_loss):
+    """If ``svm_loss`` compares the scores with ``scores[:, y]`` (``EVERY_LABEL_MARGINS``), an AssertionError that says
+    so, tried on square scores (N = C), where that code runs; elsewhere it raises a broadcasting ValueError."""
+    rng = secret_rng(5031)
+    N = int(rng.integers(4, 8))
+    scores, y = rng.normal(size=(N, N)), _labels(rng, N, N)
+    try:
+        loss = expect_number(expect_tuple(call(svm_loss, scores, y), 2, "svm_loss")[0], "svm_loss: the loss")
+    except AssertionError:
+        return
+    (hint, wrong), = margins_with_every_label(scores, y).items()
+    if np.isclose(loss, wrong, rtol=1e-6) and not np.isclose(loss, losses.multiclass_hinge(scores, y)[0], rtol=1e-6):
+        raise AssertionError(f"svm_loss: the loss has the wrong value: {hint}. (Tested with N={N} samples and C={N} "
+                             "classes; for N != C it raises a ValueError, as the shapes do not broadcast.)")
+
+
 def check_svm_loss(svm_loss):
-    """The multiclass hinge loss (margin 1, averaged over the samples) and its gradient; float32 stays float32."""
+    """The multiclass hinge loss (margin 1, averaged over the samples) and its gradient; float32 stays float32.
+    A failure is looked at once more on square scores, to name the comparison with scores[:, y]."""
+    try:
+        _check_svm_loss(svm_loss)
+    except AssertionError:
+        _margins_with_every_label(svm_loss)
+        raise
+
+
+def _check_svm_loss(svm_loss):
     rng = secret_rng(503)
     for scale in (0.3, 1.0, 3.0):
         N, C = random_sizes(rng, (2, 12), (3, 8))
