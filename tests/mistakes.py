@@ -380,4 +380,5 @@ MISTAKES = _lab("lab1_initialization", [
     ("success_rate", "logic", "init_network([X.shape[1], n_h, 1]", "init_network([2, n_h, 1]"),  # XOR's D
     ("layer_gradient_norms", "logic", 'np.linalg.norm(grads[f"W{layer}"])', 'np.linalg.norm(grads[f"W{layer}"], 2)'),
     ("dead_fraction", "logic", "caches[layer][0] == 0", "caches[layer - 1][0] == 0"),
+    ("backward", "derivative", "* caches[layer - 2][1]", "* A_prev"),  # the activation, not its derivative
 ])

@@ -237,6 +237,14 @@ NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with wha
     (next(m for m in MISTAKES if m.solution_id == "dead_fraction" and m.new == "np.mean(caches[layer][0] == 0)"),
      "this is the share of zero outputs over all samples and units; a unit is dead when its output is 0 for every "
      "sample"),
+    (next(m for m in MISTAKES if m.solution_id == "backward" and m.new == 'dZ = dZ @ params[f"W{layer}"].T'),
+     "grads['W1'] for the two-layer example: right shape, but 4 of 4 values differ; the largest deviation is 2 at "
+     "index (1, 1) (found -2.5, expected -0.5; rtol=1e-06, atol=1e-08): the derivative of the activation of the "
+     "layer below is missing"),
+    (next(m for m in MISTAKES if m.solution_id == "backward" and m.new == "* A_prev"),
+     "grads['W1'] for the two-layer example: right shape, but 4 of 4 values differ; the largest deviation is 0.391 at "
+     "index (1, 0) (found 0.6875, expected 0.296875; rtol=1e-06, atol=1e-08): it multiplies by A_prev, the "
+     "activation of the layer below, where the derivative of that activation is needed"),
     (next(m for m in MISTAKES if m.solution_id == "backward" and "mean(axis=0)" in m.new),
      "grads['b1'] for the one-layer example (sum over the samples): found 0.125, expected 0.25 (rtol=1e-06, "
      "atol=1e-08): it is half the expected value, a factor 1/2 = 1/N: did you divide by N twice"),

@@ -136,6 +136,10 @@ def _expect_grads(grads, params, what, N):
     return checked
 
 
+WITH_A_PREV = ("it multiplies by A_prev, the activation of the layer below, where the derivative of that activation "
+               "is needed: the dA_dZ stored with the layer below in the caches")
+
+
 def check_backward(backward):
     """Depths 1 to 4, widths equal and different, the three activations; against the reference and numerical
     gradients."""
@@ -149,6 +153,9 @@ def check_backward(backward):
         _, dscores = arch.bce_loss(scores, y)
         expected = arch.backward(params, caches, dscores)
         L = len(sizes) - 1
+        # the layer's input A_prev in place of the derivative of the layer below (the next cache's A_prev)
+        with_A_prev = arch.backward(params, [(A_prev, caches[i + 1][0] if i + 1 < L else None)
+                                             for i, (A_prev, _) in enumerate(caches)], dscores)
         with tested_with(f"{_describe(sizes, N)} with {activation}"):
             grads = _expect_grads(call(backward, params, caches, dscores), params, "backward: grads", N)
             for layer in range(L, 0, -1):  # the last layer first: the first wrong one is named
@@ -160,7 +167,9 @@ def check_backward(backward):
                             if later_right else f"d{key[0]} of the last layer is {last}")
                     diagnoses = (times(N, "dscores already holds the 1/N of the mean: do not multiply or divide by "
                                           "N again"),
-                                 times(1 / N, "dscores already holds the 1/N of the mean: do not divide by N again"))
+                                 times(1 / N, "dscores already holds the 1/N of the mean: do not divide by N again"),
+                                 lambda a, e, wrong=with_A_prev[key]: WITH_A_PREV if later_right and np.allclose(
+                                     a, wrong, rtol=1e-6, atol=1e-9) else None)
                     expect_close(grads[key], expected[key], f"backward: grads[{key!r}]", hint, diagnoses=diagnoses)
             if activation == "tanh":
                 def cost_of(point):
