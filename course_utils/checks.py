@@ -477,26 +477,12 @@ OVER_THE_BATCH = ("it normalises over the batch (axis 0): each column's probabil
                   "over the C classes of its sample")
 
 
-def loss_over_the_batch(logits, y):
-    """The mean cross-entropy that a log-softmax normalised over the batch gives (``OVER_THE_BATCH``): each row shifted
-    by its maximum, then the log-sum-exp of each column subtracted, over axis 0 where axis 1 was meant.
-
-    logits: float array (N, C), the scores or their right log-probabilities (they differ by a constant per row, which
-    the shift removes); y: int array (N,), the labels. Returns a float.
-    """
-    shifted = np.asarray(logits, dtype=np.float64)
-    with np.errstate(all="ignore"):  # a column far below the other rows' maxima has the log of 0: inf, no warning
-        shifted = shifted - shifted.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
-        return float(-log_probs[np.arange(len(y)), np.asarray(y)].mean())
-
-
-def check_label_loss(loss, log_probs, y, name):
+def check_label_loss(loss, log_probs, y, name, known=None):
     """Check a cross-entropy ``loss`` (a number): the mean over the N samples of ``-log_probs[i, y[i]]``.
 
     log_probs: float array (N, C), each sample's log-probabilities; y: int array (N,), the labels. Names the
-    classic ``log_probs[:, y]`` mistake, which takes every sample's log-probability of every label in y, and a
-    log-softmax normalised over the batch (``loss_over_the_batch``).
+    classic ``log_probs[:, y]`` mistake, which takes every sample's log-probability of every label in y.
+    known: optional {what went wrong: the loss it gives}, as for ``check_close`` (e.g. ``OVER_THE_BATCH``).
     """
     log_probs, y = np.asarray(log_probs, dtype=np.float64), np.asarray(y)
     count = len(y)
@@ -504,17 +490,13 @@ def check_label_loss(loss, log_probs, y, name):
     every_pair = float(-log_probs[:, y].mean())  # (N, N): every sample with every label
     found = _as_numeric_array(loss, name)
     value = float(found.reshape(())) if found.size == 1 else None
-    if value is not None and np.isfinite(value) and not np.isclose(value, expected, rtol=1e-6) \
-            and np.isclose(value, loss_over_the_batch(log_probs, y), rtol=1e-6):
-        _fail(f"{name}: found {value:.8g}, expected {expected:.8g}: {OVER_THE_BATCH}.",
-              "a row is a sample: take each row's maximum and each row's log-sum-exp, over its classes (axis 1).")
     if value is not None and not np.isclose(value, expected, rtol=1e-6) and any(
             np.isclose(value, factor * every_pair, rtol=1e-6) for factor in (1, count)):
         _fail(f"{name}: found {value:.8g}, expected {expected:.8g}: it takes the log-probability "
               "of every sample for every label in y.",
               "log_probs[:, y] has shape (N, N); take one entry per row, the one of the sample's own label, with "
               "log_probs[np.arange(N), y].")
-    check_close(loss, expected, name, n=count)
+    check_close(loss, expected, name, n=count, known=known)
 
 
 def whole_label_columns(expected, y, name):
@@ -535,18 +517,6 @@ def whole_label_columns(expected, y, name):
 EVERY_LABEL_MARGINS = ("it compares each sample's scores with scores[:, y], the scores of every label in y ((N, N): it "
                        "fits the shape of scores only when N = C), not with the score of the sample's own label: take "
                        "one entry per row, that of the sample's label (row i, column y[i])")
-
-
-def margins_with_every_label(scores, y):
-    """``check_close``'s ``known`` for a mean multiclass hinge loss (margin 1) of ``scores`` (N, C) and labels ``y``
-    (N,), as it comes out when ``scores - scores[:, y] + 1`` compares every score with the scores of every label
-    (``EVERY_LABEL_MARGINS``); empty unless N = C (otherwise the shapes do not broadcast, and that code raises)."""
-    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y)
-    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or y.shape != scores.shape[:1]:
-        return {}
-    terms = scores - scores[:, y] + 1
-    terms[np.arange(len(y)), y] = 0
-    return {EVERY_LABEL_MARGINS: float(np.maximum(terms, 0).sum() / len(y))}
 
 
 def check_type(value, expected_type, name):

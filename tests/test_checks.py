@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys,
                                  check_label_loss, check_raises, check_shape, check_spread, check_type, check_unchanged,
-                                 diagnose)
+                                 diagnose, OVER_THE_BATCH)
 
 
 @settings(max_examples=30, deadline=None)
@@ -416,22 +416,8 @@ def test_weights_drawn_uniformly_on_minus_std_to_std_are_named_and_normal_ones_p
     assert "uniform" not in str(failure.value)
 
 
-def test_a_label_loss_normalised_over_the_batch_is_named():
-    scores = np.array([[2.0, 1.0, 0.0], [0.5, -1.0, 1.5], [0.0, 3.0, 1.0]])
-    log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    over_columns = shifted - np.log(np.exp(shifted).sum(axis=0))
-    with pytest.raises(AssertionError, match=r"it normalises over the batch \(axis 0\)"):
-        check_label_loss(-over_columns[np.arange(3), LABELS].mean(), log_probs, LABELS, "the loss")
-
-
-def test_a_hinge_loss_against_the_scores_of_every_label_is_named_on_square_scores():
-    from course_utils.checks import margins_with_every_label
-    scores, y = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]), np.array([1, 0, 0])
-    (words, wrong), = margins_with_every_label(scores, y).items()
-    terms = scores - scores[:, y] + 1
-    terms[np.arange(3), y] = 0
-    assert wrong == pytest.approx(np.maximum(terms, 0).sum() / 3) and "scores[:, y]" in words
-    with pytest.raises(AssertionError, match=r"scores\[:, y\], the scores of every label in y"):
-        check_close(wrong, 1.0, "the loss", known=margins_with_every_label(scores, y))
-    assert margins_with_every_label(scores[:2], y[:2]) == {}
+def test_a_label_loss_given_a_known_mistakes_value_names_it():
+    log_probs = np.log(np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]]))
+    check_label_loss(-log_probs[np.arange(3), LABELS].mean(), log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})
+    with pytest.raises(AssertionError, match=r"found 9, expected .*: it normalises over the batch \(axis 0\)"):
+        check_label_loss(9.0, log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})

@@ -219,6 +219,12 @@ MISTAKES = {
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return float(-log_probs[np.arange(len(y)), y].mean()), (np.exp(log_probs) - np.eye(scores.shape[1])[y]) / len(y)
 """, "keep float32"),
+        ("""def softmax_ce_loss(scores, y):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+    probs = np.exp(log_probs)
+    return float(-log_probs[np.arange(len(y)), y].mean()), (probs - np.eye(scores.shape[1])[y]) / len(y)
+""", "it normalises over the batch (axis 0)"),
     ],
     "mse_loss": [
         ("""def mse_loss(scores, Y):

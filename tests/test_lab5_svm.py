@@ -74,6 +74,12 @@ def without_right_class_gradient(scores, y):
     return loss, dscores
 
 
+def against_every_label(scores, y):
+    terms = scores - scores[:, y] + 1  # (N, N) against the scores of every label; a ValueError unless N = C
+    terms[np.arange(len(y)), y] = 0
+    return float(np.maximum(terms, 0).sum() / len(y)), multiclass_hinge(scores, y)[1]
+
+
 def in_float64(scores, y):
     loss, dscores = multiclass_hinge(np.asarray(scores, dtype=np.float64), y)
     return loss, dscores
@@ -84,6 +90,8 @@ def in_float64(scores, y):
     (summed, "you summed over the samples"),
     (without_right_class_gradient, "the right class gets a gradient too"),
     (in_float64, "has dtype float64 but the inputs were float32"),
+    (against_every_label, "it compares each sample's scores with scores[:, y], the scores of every label in y ((N, N): "
+                          "it fits the shape of scores only when N = C)"),
 ])
 def test_the_hidden_check_catches(student, expected):
     message = failure_message(lab5.check_svm_loss, student)

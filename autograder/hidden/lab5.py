@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from autograder.reference import losses, mlp, sgd
-from course_utils.checks import OVER_THE_BATCH, loss_over_the_batch, margins_with_every_label
+from course_utils.checks import EVERY_LABEL_MARGINS, OVER_THE_BATCH
 from course_utils.data import one_hot
 
 from ..judge.student import beside, own_first, own_helpers_first
@@ -83,6 +83,15 @@ def _expect_loss_pair(result, N, C, name):
 
 # ----------------------------------------------------------------------------- softmax_ce_loss
 
+def _loss_over_the_batch(scores, y):
+    """The loss a log-softmax normalised over the batch gives (``OVER_THE_BATCH``): each row shifted by its maximum,
+    then each column's log-sum-exp subtracted (axis 0 where axis 1 was meant). scores: (N, C); y: (N,) ints."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):  # a column far below the other rows' maxima: the log of 0, inf
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+    return float(-log_probs[np.arange(len(y)), y].mean())
+
+
 def check_softmax_ce_loss(softmax_ce_loss):
     """Mean softmax cross-entropy and its gradient; stable for huge scores; float32 stays float32."""
     rng = secret_rng(501)
@@ -96,7 +105,8 @@ def check_softmax_ce_loss(softmax_ce_loss):
             expect_close(loss, expected_loss, "softmax_ce_loss: the loss",
                          f"it is the mean over the samples of -log(softmax(scores)[i, y[i]]){stable}",
                          [SIGN_FLIPPED, times(N, "you summed over the samples: divide by N to average"),
-                          lambda a, e: OVER_THE_BATCH if np.isclose(a, loss_over_the_batch(scores, y), rtol=1e-6) else None])
+                          lambda a, e: OVER_THE_BATCH if np.isclose(a, _loss_over_the_batch(scores, y), rtol=1e-6)
+                          else None])
             expect_close(dscores, expected_dscores, "softmax_ce_loss: dscores",
                          "it is (softmax(scores) - one_hot(y)) / N, row by row",
                          [SIGN_FLIPPED, times(N, "divide the gradient by N as well")])
@@ -141,9 +151,12 @@ def _margins_with_every_label(svm_loss):
         loss = expect_number(expect_tuple(call(svm_loss, scores, y), 2, "svm_loss")[0], "svm_loss: the loss")
     except AssertionError:
         return
-    (hint, wrong), = margins_with_every_label(scores, y).items()
+    terms = scores - scores[:, y] + 1  # every score against the scores of every label in y: (N, N)
+    terms[np.arange(N), y] = 0
+    wrong = np.maximum(terms, 0).sum() / N
     if np.isclose(loss, wrong, rtol=1e-6) and not np.isclose(loss, losses.multiclass_hinge(scores, y)[0], rtol=1e-6):
-        raise AssertionError(f"svm_loss: the loss has the wrong value: {hint}. (Tested with N={N} samples and C={N} "
+        raise AssertionError(f"svm_loss: the loss has the wrong value: {EVERY_LABEL_MARGINS}. (Tested with N={N} "
+                             f"samples and C={N} "
                              "classes; for N != C it raises a ValueError, as the shapes do not broadcast.)")
 
 
