@@ -8,7 +8,7 @@ from autograder.preprocessors import (
     CondenseTestErrors, DropBrokenMetadata, DropDuplicateIds, NotedLimitOutput, PutBackTests, SandboxedExecute,
     StderrToStdout)
 from autograder.feedback_page import (
-    TEMPLATE as FEEDBACK_TEMPLATE, TEMPLATES as FEEDBACK_TEMPLATES, FeedbackExporter, FeedbackSummary)
+    TEMPLATE as FEEDBACK_TEMPLATE, TEMPLATES as FEEDBACK_TEMPLATES, FeedbackSummary, NbgraderAloneFeedback)
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -101,7 +101,10 @@ c.GenerateFeedback.preprocessors = [
     FeedbackSummary,
     CSSHTMLHeaderPreprocessor,
 ]
-c.GenerateFeedback.exporter_class = FeedbackExporter
+# `python -m autograder feedback` writes the pages with autograder.feedback_page.FeedbackExporter; run alone (the
+# formgrader's Generate Feedback button, or `nbgrader generate_feedback`), without the kit's checks (below), nbgrader's
+# generate_feedback refuses and says so. The formgrader's Release Feedback button releases the pages `feedback` wrote.
+c.GenerateFeedback.exporter_class = NbgraderAloneFeedback
 c.FeedbackExporter.template_name = FEEDBACK_TEMPLATE
 c.FeedbackExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATES)]
 # Their pages run no script (their security policy forbids any), and the student's Markdown and HTML outputs are

@@ -15,6 +15,7 @@ from nbgrader.utils import capture_log
 
 from . import gradebook_schema  # noqa: F401 -- new gradebooks' schema version read in this process
 from .course import EXCHANGE_FILES, Course, CourseError, in_course_root
+from .feedback_page import FeedbackExporter
 from .gradebook_access import graded_submissions, if_released, require_released
 from .hand_grades import WAITING_KINDS, waiting
 from .lab_lock import lab_lock
@@ -97,6 +98,7 @@ def _feedback(course: Course, lab: str, allow_pending: bool) -> list[Path]:
         coursedir = course.coursedir(config)
         coursedir.assignment_id, coursedir.student_id = lab, "*"
         app = FeedbackOf(coursedir=coursedir, config=config)
+        app.exporter_class = FeedbackExporter  # the course's configuration gives nbgrader alone a refusing one
         app.force, app.left_out = True, unheld  # it would delete their page, then fail on them
         result = capture_log(app)
         if not result["success"]:

@@ -131,6 +131,24 @@ class FeedbackExporter(HTMLExporter):
                              **self.lexer_options)
 
 
+
+class NbgraderAloneFeedback(HTMLExporter):
+    """The exporter ``nbgrader_config.py`` gives nbgrader's generate_feedback, which the kit's ``feedback`` replaces
+    by ``FeedbackExporter``: run without the kit (the formgrader's Generate Feedback button, ``nbgrader
+    generate_feedback``), generate_feedback refuses as it starts, before it writes or deletes a page: it logs why
+    (which the formgrader shows), then exits, without a traceback."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log.error(
+            "This course writes feedback with `python -m autograder feedback LAB`, run in the course root: it writes "
+            "pages only of gradings that finished, says whose written answers are still to grade by hand, tells each "
+            "student whose work could not be graded why, and deletes any page that shows hidden test code. nbgrader's "
+            "generate_feedback run alone (the formgrader's Generate Feedback button, or `nbgrader generate_feedback`) "
+            "would skip all of that, so it writes nothing here. The formgrader's Release Feedback button releases the "
+            "pages that `feedback` wrote.")
+        raise SystemExit(1)
+
 # -- the summary ---------------------------------------------------------------------------------
 
 @dataclass

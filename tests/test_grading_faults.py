@@ -42,9 +42,11 @@ def grade_command(course, *extra):
     return [sys.executable, "-m", "autograder", "--root", str(course.root), "grade", LAB, *unsafe, *extra]
 
 
-def test_nbgraders_autograde_alone_grades_nothing_and_says_to_grade_with_the_kit(course):
-    """As the formgrader's Autograde button runs it (with --force): without the canary, the time limits it sets or the
-    kit's records (an endless loop would have had nbgrader's 300 s per cell)."""
+def test_nbgraders_autograde_and_generate_feedback_alone_do_nothing_and_say_to_use_the_kit(course):
+    """As the formgrader's Autograde and Generate Feedback buttons run them (with --force): autograde without the
+    canary, the time limits it sets or the kit's records (an endless loop would have had nbgrader's 300 s per cell);
+    generate_feedback without feedback's checks (it wrote a page of a half-graded notebook, or one with hidden test
+    code, and a page for no submission that could not be graded)."""
     submit(course, "s0", LAB, solved(course, LAB))
     [graded] = grade(course, LAB, workers=1, progress=False, sandbox=SANDBOX, skip_canary=True)
     notebook = course.autograded_notebook("s0", LAB).read_bytes()
@@ -59,6 +61,18 @@ def test_nbgraders_autograde_alone_grades_nothing_and_says_to_grade_with_the_kit
     assert not button["success"] and refusal in button["log"]  # what the formgrader shows
     assert course.autograded_notebook("s0", LAB).read_bytes() == notebook  # its last grading stays as it was
     assert load_record(course, LAB, "s0") == graded and graded.status == "graded"
+
+    [page] = feedback(course, LAB, allow_pending=True)  # the kit's command writes the page, with nbgrader's converter
+    written = page.read_bytes()
+    alone = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", LAB, "--student", "s0", "--force"],
+                           cwd=course.root, capture_output=True, text=True)
+    said = " ".join((alone.stdout + alone.stderr).split())
+    refusal = "This course writes feedback with `python -m autograder feedback LAB`, run in the course root"
+    assert alone.returncode != 0 and refusal in said and "so it writes nothing here" in said, said
+    assert "Traceback" not in said
+    button = NbGraderAPI(course.coursedir(config), config=config).generate_feedback(LAB, "s0", force=True)
+    assert not button["success"] and refusal in button["log"]
+    assert page.read_bytes() == written  # the page stays as the kit wrote it
 
 
 def test_killing_the_grader_and_running_it_again_loses_nothing_and_counts_nothing_twice(course):

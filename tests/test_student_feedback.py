@@ -26,7 +26,7 @@ from autograder import hand_grades
 from autograder.course import Course
 from autograder.demo import scratch_course
 from autograder.feedback import visible_text
-from autograder.feedback_page import inline_html, question_titles
+from autograder.feedback_page import FeedbackExporter, inline_html, question_titles
 from autograder.grade import grade
 from autograder.records import load_record
 from autograder.sandbox import sandbox_problem
@@ -420,7 +420,7 @@ def feedback_html(nb) -> str:
     from nbgrader.converters import GenerateFeedback
     config = KIT.config()
     converter = GenerateFeedback(coursedir=KIT.coursedir(config), config=config)
-    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    exporter = FeedbackExporter(parent=converter, config=converter.config)  # as autograder.feedback gives it
     html, _ = exporter.from_notebook_node(nb, resources={"summary": [], "nbgrader": {
         "notebook": LAB, "assignment": LAB, "student": "mallory", "score": 0, "max_score": 21}})
     return html
