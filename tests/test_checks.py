@@ -7,9 +7,9 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (check_changed_in_place, check_close, check_dtype, check_finite, check_keys,
-                                 check_label_loss, check_raises, check_shape, check_spread, check_type, check_unchanged,
-                                 diagnose, OVER_THE_BATCH)
+from course_utils.checks import (OVER_THE_BATCH, check_changed_in_place, check_close, check_dtype, check_finite,
+                                 check_keys, check_label_loss, check_raises, check_shape, check_spread, check_type,
+                                 check_unchanged, diagnose)
 
 
 @settings(max_examples=30, deadline=None)
@@ -418,6 +418,7 @@ def test_weights_drawn_uniformly_on_minus_std_to_std_are_named_and_normal_ones_p
 
 def test_a_label_loss_given_a_known_mistakes_value_names_it():
     log_probs = np.log(np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]]))
-    check_label_loss(-log_probs[np.arange(3), LABELS].mean(), log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})
+    right = -log_probs[np.arange(3), LABELS].mean()
+    check_label_loss(right, log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})
     with pytest.raises(AssertionError, match=r"found 9, expected .*: it normalises over the batch \(axis 0\)"):
         check_label_loss(9.0, log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})

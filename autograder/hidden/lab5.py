@@ -156,8 +156,8 @@ def _margins_with_every_label(svm_loss):
     wrong = np.maximum(terms, 0).sum() / N
     if np.isclose(loss, wrong, rtol=1e-6) and not np.isclose(loss, losses.multiclass_hinge(scores, y)[0], rtol=1e-6):
         raise AssertionError(f"svm_loss: the loss has the wrong value: {EVERY_LABEL_MARGINS}. (Tested with N={N} "
-                             f"samples and C={N} "
-                             "classes; for N != C it raises a ValueError, as the shapes do not broadcast.)")
+                             f"samples and C={N} classes; for N != C it raises a ValueError, as the shapes do not "
+                             "broadcast.)")
 
 
 def check_svm_loss(svm_loss):
