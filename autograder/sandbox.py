@@ -19,7 +19,8 @@ Every kernel runs inside ``bwrap`` with:
   building it at its first ``import matplotlib``, as a fresh cache folder makes it do;
 * limits: address space (memory), CPU time, processes (threads count too), size of each file
   written (rlimits, set with ``prlimit``), and wall time per notebook (the manager kills the
-  kernel at the deadline). The per-cell limit is nbgrader's ``Execute.timeout``.
+  kernel at the deadline). The per-cell limit is nbgrader's ``Execute.timeout``;
+* a seccomp filter (``seccomp.py``): the calls that make memory outside the address space fail.
 
 When the grader runs as root, the kernel runs as an unprivileged uid of its own (claimed with a
 lock file, so parallel kernels never share one), which makes the process limit count only this
@@ -67,6 +68,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Float, Int, List, Unicode, default
+
+from . import seccomp
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -289,14 +292,15 @@ def _read_only(args: list[str]) -> list[str]:
 
 def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_dir: str,
                     private_dir: str, connection_file: str, uid: int | None,
-                    env: dict[str, str], fonts: str | None = None) -> list[str]:
+                    env: dict[str, str], fonts: str | None = None, seccomp_fd: int | None = None) -> list[str]:
     """The command line running ``kernel_cmd`` in the sandbox.
 
     ``notebook_dir``, but its notebooks, is copied into the scratch; ``private_dir`` (under /tmp) holds
     ``connection_file`` (bound read-only) and, inside the sandbox only, the ``ipc`` socket folder;
     ``uid`` is the kernel's uid when the grader is root, None otherwise (user namespace);
     ``env`` is the kernel's whole environment; ``fonts``, a matplotlib font list (``font_list``), is
-    copied into the kernel's matplotlib cache. Writes the stubs of ``blocked_packages`` into
+    copied into the kernel's matplotlib cache; ``seccomp_fd``, an inherited file descriptor holding a seccomp filter
+    (``seccomp.filter_fd``), the system calls the kernel may not make. Writes the stubs of ``blocked_packages`` into
     ``private_dir``.
     """
     args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc",
@@ -305,6 +309,8 @@ def sandbox_command(policy: SandboxPolicy, kernel_cmd: list[str], *, notebook_di
             "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/tmp", *_system_links()]
     if uid is None:
         args.append("--unshare-user")
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     made = {"/dev", "/proc", "/run", "/tmp"}  # mounted above: never made again
     args += _view(_shown_paths(policy), _hidden_paths(policy), made)
     args += _blocked(policy.blocked_packages, private_dir, made)
@@ -674,13 +680,19 @@ class SandboxedKernelManager(AsyncKernelManager):
             if os.geteuid() == 0:
                 self._uid_claim = _UidClaim()
                 os.chown(self.connection_file, self._uid_claim.uid, self._uid_claim.uid)
-            command = sandbox_command(self.policy, kernel_cmd, notebook_dir=notebook_dir,
-                                      private_dir=self._private, connection_file=self.connection_file,
-                                      uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment(),
-                                      fonts=font_list())
-            self.log.debug("Sandboxed kernel: %s", shlex.join(command))
-            kw.update(cwd=self._private, env=kernel_environment())
-            await super()._async_launch_kernel(command, **kw)
+            seccomp_fd = seccomp.filter_fd()
+            try:
+                command = sandbox_command(self.policy, kernel_cmd, notebook_dir=notebook_dir,
+                                          private_dir=self._private, connection_file=self.connection_file,
+                                          uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment(),
+                                          fonts=font_list(), seccomp_fd=seccomp_fd)
+                self.log.debug("Sandboxed kernel: %s", shlex.join(command))
+                kw.update(cwd=self._private, env=kernel_environment(),
+                          pass_fds=() if seccomp_fd is None else (seccomp_fd,))  # bwrap reads the filter from it
+                await super()._async_launch_kernel(command, **kw)
+            finally:
+                if seccomp_fd is not None:
+                    os.close(seccomp_fd)
             await self._link_sockets()
         except BaseException:
             self._discard()

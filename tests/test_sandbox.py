@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -428,6 +429,51 @@ def test_memory_processes_and_file_sizes_are_limited(course):
     assert error_name(nb.cells[2]) == "OSError" and "File too large" in str(nb.cells[2].outputs[-1].evalue)
     assert error_name(nb.cells[3]) == "OSError" and "No space left" in str(nb.cells[3].outputs[-1].evalue)
     assert text(nb.cells[4]).strip() == "still alive"
+
+
+HOARD_MEMORY = """
+import ctypes, os
+try:
+    os.memfd_create("hoard")  # a file in memory: up to max_file_bytes each, as many as it may open
+    print("memfd_create made a file")
+except PermissionError:
+    print("memfd_create refused")
+libc = ctypes.CDLL(None, use_errno=True)
+segment = libc.shmget(0, 64 * 1024**2, 0o1600)  # a System V segment: IPC_PRIVATE, IPC_CREAT | 0600
+print("shmget", "refused" if segment == -1 and ctypes.get_errno() == 1 else f"made {segment}")
+"""
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_memory_outside_the_address_space_cannot_be_made(course):
+    """Memory in a memfd file or a System V segment is not the kernel's address space once unmapped, so its memory
+    limit did not count it (3 GiB held past the 2 GiB limit in twelve memfd files, measured)."""
+    nb, km, error = run(course, [HOARD_MEMORY, "import numpy as np\nprint(np.ones(3).sum())"])
+    assert error is None
+    assert text(nb.cells[0], "stdout").split("\n")[:2] == ["memfd_create refused", "shmget refused"], text(nb.cells[0])
+    assert text(nb.cells[1]).strip() == "3.0"
+
+
+UNDER_THE_FILTER = """
+import ctypes, os
+from autograder.seccomp import filter_program
+program = filter_program()
+libc = ctypes.CDLL(None, use_errno=True)
+class Program(ctypes.Structure):  # struct sock_fprog
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS, as bwrap sets it
+assert libc.prctl(22, 2, ctypes.byref(Program(len(program) // 8, program)), 0, 0) == 0  # PR_SET_SECCOMP, a filter
+getpid_x32 = libc.syscall(0x40000000 | 39)
+print(getpid_x32 == -1 and ctypes.get_errno() == 1, os.getpid() == libc.syscall(39) > 0)
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x32 calls are x86_64's")
+def test_the_filter_refuses_the_x32_form_of_a_call_and_lets_the_usual_one_through():
+    """An x32 call is a way around a filter of x86_64 numbers: memfd_create's x32 number is another."""
+    ran = subprocess.run([sys.executable, "-c", UNDER_THE_FILTER], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.split() == ["True", "True"], ran.stdout + ran.stderr
 
 
 @pytest.mark.slow
