@@ -387,11 +387,13 @@ def run_in_sandbox(policy: SandboxPolicy, argv: list[str], files: dict[str, str]
         connection.write_text("{}")
         claim = _UidClaim() if os.geteuid() == 0 else None
         try:
-            command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
-                                      connection_file=str(connection), uid=claim and claim.uid,
-                                      env=kernel_environment())
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  env=kernel_environment(), cwd=private)
+            with seccomp.filter_fd() as seccomp_fd:
+                command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
+                                          connection_file=str(connection), uid=claim and claim.uid,
+                                          env=kernel_environment(), seccomp_fd=seccomp_fd)
+                return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                      env=kernel_environment(), cwd=private,
+                                      pass_fds=() if seccomp_fd is None else (seccomp_fd,))
         finally:
             if claim:
                 claim.release()
@@ -680,8 +682,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             if os.geteuid() == 0:
                 self._uid_claim = _UidClaim()
                 os.chown(self.connection_file, self._uid_claim.uid, self._uid_claim.uid)
-            seccomp_fd = seccomp.filter_fd()
-            try:
+            with seccomp.filter_fd() as seccomp_fd:
                 command = sandbox_command(self.policy, kernel_cmd, notebook_dir=notebook_dir,
                                           private_dir=self._private, connection_file=self.connection_file,
                                           uid=self._uid_claim and self._uid_claim.uid, env=kernel_environment(),
@@ -690,9 +691,6 @@ class SandboxedKernelManager(AsyncKernelManager):
                 kw.update(cwd=self._private, env=kernel_environment(),
                           pass_fds=() if seccomp_fd is None else (seccomp_fd,))  # bwrap reads the filter from it
                 await super()._async_launch_kernel(command, **kw)
-            finally:
-                if seccomp_fd is not None:
-                    os.close(seccomp_fd)
             await self._link_sockets()
         except BaseException:
             self._discard()

@@ -6,6 +6,7 @@ starve the kernels graded beside it. Both fail with ``EPERM`` instead; Python, N
 do not use them. The filter is classic BPF (``struct sock_filter``), built here for the two machine types Linux
 graders run on; elsewhere there is none (``filter_program`` returns None), and the limits are as before.
 """
+import contextlib
 import errno
 import os
 import platform
@@ -48,15 +49,21 @@ def filter_program(machine: str | None = None) -> bytes | None:
     return b"".join(program)
 
 
-def filter_fd() -> int | None:
+@contextlib.contextmanager
+def filter_fd():
     """A file descriptor from which ``bwrap --seccomp`` reads the filter (the read end of a pipe that holds it whole),
-    to pass to bwrap (``pass_fds``); the caller closes it once bwrap started. None where there is no filter."""
+    to pass to bwrap (``pass_fds``), closed on leaving; None where there is no filter."""
     program = filter_program()
     if program is None:
-        return None
+        yield None
+        return
     read, write = os.pipe()
     try:
         os.write(write, program)  # a few dozen bytes: far below a pipe's buffer
-    finally:
         os.close(write)
-    return read
+        write = None
+        yield read
+    finally:
+        os.close(read)
+        if write is not None:
+            os.close(write)
