@@ -1,9 +1,11 @@
 """``python -m autograder doctor [LAB]``: is this server ready to grade? The canary's checks, alone, as a report."""
 from __future__ import annotations
 
+import platform
+
 import nbformat
 
-from . import canary
+from . import canary, seccomp
 from .capacity import available_memory, default_workers, usable_cores
 from .course import CONFIG_FILE, Course, CourseError, install_command, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url, tests_changed_since_release
@@ -49,6 +51,11 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")
     if problem:
         return "\n".join(lines), False
+    if sandbox:
+        lines.append("  [info] sandbox: memfd_create and shmget fail in graded kernels (a seccomp filter), so what they "
+                     "hold past their memory limit is at most their scratch and /tmp" if seccomp.filter_program() else
+                     f"  [info] sandbox: no seccomp filter for this machine type ({platform.machine()}): graded "
+                     "kernels can hold memory past their limit in memfd files and System V segments")
     env = canary.environment(course, sandbox)
     ours = course.root / "course_utils"
     where = env["grader_course_utils"]
