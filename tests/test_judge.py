@@ -12,6 +12,7 @@ import json
 import os
 import re
 import resource
+import subprocess
 import sys
 import time
 import traceback
@@ -410,6 +411,26 @@ def test_a_reference_helper_called_with_huge_sizes_gets_a_memory_error_not_the_g
                            "to allocate 1.07 GiB for an array with shape (12000, 12000)"), said
     assert peak_rss_bytes() - before < CALLBACK_MEMORY
     assert resource.getrlimit(resource.RLIMIT_AS) == limits
+
+
+UNDER_A_LIMIT = """
+import resource
+from autograder.judge.remote import memory_budget
+GiB = 1024**3
+for soft in (8 * GiB, 1 * GiB):  # the grader run under `ulimit -S -v`: a soft limit, and no hard one
+    resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
+    with memory_budget(3 * GiB):
+        inside = resource.getrlimit(resource.RLIMIT_AS)[0]
+    print(inside <= soft, resource.getrlimit(resource.RLIMIT_AS)[0] == soft)  # lowered for the while, or kept
+with memory_budget(256 * 1024**2):
+    inside = resource.getrlimit(resource.RLIMIT_AS)[0]
+print(inside < 1 * GiB)
+"""
+
+
+def test_a_memory_budget_never_loosens_a_limit_the_grader_runs_under():
+    ran = subprocess.run([sys.executable, "-c", UNDER_A_LIMIT], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.split() == ["True"] * 5, ran.stdout + ran.stderr
 
 
 def test_the_students_exceptions_keep_their_type_and_message(kernel):

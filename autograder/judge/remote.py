@@ -76,7 +76,7 @@ def memory_budget(nbytes):
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     with open("/proc/self/statm") as statm:
         limit = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") + nbytes
-    if min(soft, hard) != resource.RLIM_INFINITY and min(soft, hard) <= limit:
+    if soft != resource.RLIM_INFINITY and soft <= limit:  # the hard limit is never below the soft one
         yield
         return
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
