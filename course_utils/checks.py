@@ -514,6 +514,14 @@ def whole_label_columns(expected, y, name):
             "(row i, column y[i])": expected - columns / len(y)}
 
 
+TANH_WITH_Z1 = ("it uses 1 - Z1**2, with Z1 from before the activation: tanh's derivative is written with the hidden "
+                "layer's activation A1 = tanh(Z1)")
+TANH_TWICE = ("it uses 1 - tanh(A1)**2, which applies tanh a second time: A1 is tanh(Z1) already, and tanh's derivative "
+              "is written with A1 itself")
+WITH_A_PREV = ("it multiplies by A_prev, the activation of the layer below, where the derivative of that activation is "
+               "needed: the dA_dZ stored with the layer below in the caches")
+
+
 EVERY_LABEL_MARGINS = ("it compares each sample's scores with scores[:, y], the scores of every label in y ((N, N): it "
                        "fits the shape of scores only when N = C), not with the score of the sample's own label: take "
                        "one entry per row, that of the sample's label (row i, column y[i])")

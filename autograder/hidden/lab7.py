@@ -13,6 +13,7 @@ import numpy as np
 
 from autograder.judge.student import own_helpers_first, secret_rng, with_helpers
 from autograder.reference import architectures as arch
+from course_utils.checks import WITH_A_PREV
 
 from .common import (bias_hint, call, expect_array, expect_close, expect_dict, expect_number,
                      expect_numerical_gradients, expect_tuple, tested_with, times)
@@ -134,10 +135,6 @@ def _expect_grads(grads, params, what, N):
         checked[key] = expect_array(grads[key], f"{what}[{key!r}]", value.shape, f"{value.shape}, like params[{key!r}]",
                                     shape_hint=hint)
     return checked
-
-
-WITH_A_PREV = ("it multiplies by A_prev, the activation of the layer below, where the derivative of that activation "
-               "is needed: the dA_dZ stored with the layer below in the caches")
 
 
 def check_backward(backward):

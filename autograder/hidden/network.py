@@ -6,6 +6,7 @@ float64.
 import numpy as np
 
 from autograder.reference import shallow
+from course_utils.checks import TANH_TWICE, TANH_WITH_Z1
 
 from .common import KEY_HINT, bias_hint, expect_array, expect_dict, random_sizes
 
@@ -15,19 +16,12 @@ HIDDEN_LAYER_HINTS = {"W1": "the output-layer gradients are right, so check how 
                             "dZ1 = (dZ2 @ W2.T) * (1 - A1**2) and dW1 = X.T @ dZ1",
                       "b1": "check db1 = the sum of dZ1 over the samples, with dZ1 = (dZ2 @ W2.T) * (1 - A1**2)"}
 
-# tanh's derivative in the hidden layer written with another value than the activation A1, and what it is then
-TANH_DERIVATIVE_MISTAKES = {
-    "Z1": "it uses 1 - Z1**2, with Z1 from before the activation: tanh's derivative is written with the hidden "
-          "layer's activation A1 = tanh(Z1)",
-    "tanh(A1)": "it uses 1 - tanh(A1)**2, which applies tanh a second time: A1 is tanh(Z1) already, and tanh's "
-                "derivative is written with A1 itself",
-}
-
 
 def tanh_derivative_diagnoses(params, cache, X, Y, key, loss="bce"):
-    """Diagnoses (see ``common``) of the hidden layer's gradient ``grads[key]`` ("W1" or "b1") for the
-    ``TANH_DERIVATIVE_MISTAKES``: the reference gradient with Z1, or tanh(A1), where tanh's derivative uses A1."""
-    wrong = {TANH_DERIVATIVE_MISTAKES["Z1"]: cache["Z1"], TANH_DERIVATIVE_MISTAKES["tanh(A1)"]: np.tanh(cache["A1"])}
+    """Diagnoses (see ``common``) of the hidden layer's gradient ``grads[key]`` ("W1" or "b1") for
+    tanh's derivative written with Z1 or with tanh(A1) (``TANH_WITH_Z1``, ``TANH_TWICE``): the reference gradient with
+    that value where tanh's derivative uses A1."""
+    wrong = {TANH_WITH_Z1: cache["Z1"], TANH_TWICE: np.tanh(cache["A1"])}
     grads = {hint: shallow.backward_propagation(params, {**cache, "A1": value}, X, Y, loss)[key]
              for hint, value in wrong.items()}
     return [lambda a, e, hint=hint, grad=grad: hint if a.shape == grad.shape and np.allclose(a, grad, rtol=1e-6,
