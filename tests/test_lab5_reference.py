@@ -180,6 +180,15 @@ def test_hidden_checks_pass_on_the_solutions(name, seed):
         run_check(name, solved_namespace()[name])
 
 
+@pytest.mark.parametrize("seed", [933, 1598, 3038])
+def test_a_right_gradient_is_not_failed_by_relus_kink(seed):
+    """Secret seeds (3 of the first 4,000) whose inputs put a ReLU pre-activation within reach of the numerical
+    gradient's step: it differed from the right gradient (relative error 6e-2), and a correct submission lost 5
+    points in a real grading."""
+    with secret_seed(seed):
+        lab5.check_loss_and_grads(mlp.loss_and_grads)
+
+
 def test_hidden_checks_pass_on_the_reference_implementations():
     run_check("softmax_ce_loss", lab5.losses.softmax_ce)
     run_check("mse_loss", lab5.losses.mse)
