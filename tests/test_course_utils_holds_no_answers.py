@@ -82,16 +82,7 @@ def student_function(name, code):
     return namespace[name]
 
 
-# Known and not yet resolved: Lab 5's checks accept any per-epoch shuffle, so fit, a documented contract that Lab 5's
-# text even suggests for comparison, still runs Lab 5's whole training loop. Resolving it is a grading decision
-# (check that each epoch follows rng.permutation(N), as the exercise says): then this case fails the check, and strict
-# makes this test report it, so that the mark is removed.
-OPEN = {"lab5 train: fit with a momentum update and the test set as validation":
-        "Lab 5's checks accept any shuffle, so a thin wrapper of fit passes check_train"}
-
-
-@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=OPEN[case]))
-                                  if case in OPEN else case for case in DELEGATIONS])
+@pytest.mark.parametrize("case", DELEGATIONS)
 def test_no_delegation_to_course_utils_passes_the_hidden_check(case):
     lab, name, code = DELEGATIONS[case]
     assert passing_seeds(lab, name, student_function(name, code)) == [], (

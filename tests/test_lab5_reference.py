@@ -289,6 +289,9 @@ MISTAKES = {
         (PLANTED.code.replace("    order = rng.permutation(len(X))\n", "")
          .replace("        batch_losses = []\n", "        batch_losses = []\n        order = np.random.permutation(len(X))\n"),
          "run twice with the same seed"),
+        (PLANTED.code.replace("    order = rng.permutation(len(X))\n", "")  # fit's order: sorted random keys
+         .replace("        batch_losses = []\n", "        batch_losses = []\n        order = np.argsort(rng.random(len(X)))\n"),
+         "do not follow order = rng.permutation(N)"),
         (PLANTED.code.replace("velocity[key] *= momentum", "velocity[key] *= 0.0"), "momentum is ignored"),
         (PLANTED.code.replace("        lr *= lr_decay\n", ""), "lr_decay is ignored"),
         (PLANTED.code.replace("    rng = np.random.default_rng(seed)\n",
@@ -323,6 +326,15 @@ def test_planted_mistake_fails_exactly_its_question():
         except AssertionError:
             failed.append(f"test_{name}")
     assert failed == [PLANTED.question_id]
+
+
+@pytest.mark.parametrize("shuffle", ["order = rng.permutation(X.shape[0])",
+                                     "order = np.arange(len(X))\n        rng.shuffle(order)"])
+def test_train_that_draws_the_same_permutation_another_way_gets_its_points(shuffle):
+    """The check asks for rng.permutation(N)'s order each epoch, not for that call."""
+    code = (PLANTED.code.replace("    order = rng.permutation(len(X))\n", "")
+            .replace("        batch_losses = []\n", f"        batch_losses = []\n        {shuffle}\n"))
+    run_check("train", with_cell(code)["train"])
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -456,6 +456,16 @@ def _check_shuffling(train):
     if np.array_equal(orders, other):
         raise AssertionError(f"train {context} used the same minibatches with seed=3 and seed=4: create the "
                              "generator from the seed argument, np.random.default_rng(seed).")
+    rng = np.random.default_rng(3)
+    expected = [rng.permutation(orders.shape[1]) for _ in orders]
+    differs = next((epoch for epoch, (order, right) in enumerate(zip(orders, expected), start=1)
+                    if not np.array_equal(order, right)), None)
+    if differs:
+        raise AssertionError(f"train {context}: the minibatches of epoch {differs} do not follow order = "
+                             "rng.permutation(N): create one generator rng = np.random.default_rng(seed) at the "
+                             "start of train, draw nothing else from it, and at the start of every epoch take "
+                             "the batches order[0:batch_size], order[batch_size:2 * batch_size], ... of a new "
+                             "order = rng.permutation(N).")
 
 
 # loss_and_grads and predict with their default arguments (ReLU, softmax cross-entropy, no L2): the reference's
