@@ -104,7 +104,9 @@ def check_step_decay(step_decay):
 def check_detect_divergence(detect_divergence):
     """None for healthy costs; a message for NaN, inf, and costs above max_ratio times the first cost."""
     rng = secret_rng(1203)
-    first_cost = float(rng.uniform(0.3, 0.9))  # 3.2 times it stays below 3: a ratio is told from an absolute cost
+    # 3.2 times it stays below 3: a ratio is told from an absolute cost; a multiple of 2**-10, whose product by 3 is
+    # exact: a cost of 3 times it is then healthy however a right answer compares (cost / first_cost > max_ratio too)
+    first_cost = round(float(rng.uniform(0.3, 0.9)) * 1024) / 1024
     healthy = [(first_cost * 0.2, 3.0), (first_cost, 3.0), (first_cost * 2.9, 3.0), (first_cost * 3.0, 3.0),
                (first_cost * 4.5, 5.0)]
     for cost, max_ratio in healthy:
