@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from autograder.hidden import common, lab7
+from autograder.judge.student import both_ways
 from autograder.reference import architectures as arch
 from autograder.submissions import PLANTED_MISTAKES
 from course_utils import data
@@ -254,6 +255,15 @@ def test_check_success_rate_catches_a_run_unlike_the_exercises_at_every_secret_s
     for seed in range(10):
         with common.secret_seed(seed), pytest.raises(AssertionError, match="success_rate should"):
             lab7.check_success_rate(student["success_rate"])
+
+
+@pytest.mark.parametrize("seed", [2335, 3358, 3510, 4105, 4691])
+def test_check_success_rate_passes_the_solution_both_ways_when_a_run_grows_unstable(seed):
+    """Secret seeds (5 of the first 5,000) whose draw had a run growing unstable in its last steps: its rounding errors
+    grew to whole predictions, the notebook's own train reached another accuracy than the reference's, and the
+    solution graded both ways, as the canary is, lost the question."""
+    with common.secret_seed(seed), both_ways():
+        lab7.check_success_rate(notebook()["success_rate"])
 
 
 def test_check_success_rate_catches_one_seed_for_every_run_even_when_the_first_draw_has_runs_that_all_agree():

@@ -292,12 +292,25 @@ def _check_runs(success_rate, n_h, seeds, X, y, lr, iterations):
                                           for activation, lr_run, its in runs) or "none"))
 
 
+def _decided_by_rounding(n_h, seed, X, y, lr, iterations):
+    """Whether the run of ``arch.final_accuracy`` ends with a score within 1e-4 of 0, or 1e-4 away from the same run's
+    in float64: its rounding errors then decide a prediction, and a right train that rounds otherwise (the notebook's
+    own, in a run growing unstable in its last steps) reaches another accuracy."""
+    start = arch.init_network([X.shape[1], n_h, 1], "random", scale=1.0, seed=seed)
+    scores = [arch.forward(arch.train({key: value.astype(dtype) for key, value in start.items()}, X.astype(dtype), y,
+                                      "tanh", lr, iterations)[0], X.astype(dtype), "tanh")[0]
+              for dtype in (np.float32, np.float64)]
+    return np.abs(scores[0]).min() < 1e-4 or np.abs(scores[0] - scores[1]).max() > 1e-4
+
+
 @own_helpers_first(REFERENCE_TRAINING)
 def check_success_rate(success_rate):
     """Secret seeds, width, learning rate and a threshold that some seeds reach and others miss (one of them exactly);
     the reference init_network, train and predict are swapped in."""
     rng = secret_rng(1706)
-    for _ in range(10):  # until the seeds' runs differ: some then succeed and some fail, as one seed for all cannot
+    # drawn until the seeds' runs differ (some then succeed and some fail, as one seed for all cannot), none of them
+    # decided by rounding
+    for _ in range(10):
         N = int(rng.integers(24, 41))
         X = rng.normal(scale=0.15, size=(N, 2)) + np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])[
             np.arange(N) % 4]
@@ -307,7 +320,7 @@ def check_success_rate(success_rate):
         lr, iterations = float(rng.choice([0.8, 1.0, 1.2])), int(rng.integers(40, 80))
         seeds = [int(s) for s in rng.choice(1000, size=6, replace=False)]
         accuracies = sorted({arch.final_accuracy(n_h, seed, X, y, lr, iterations) for seed in seeds})
-        if len(accuracies) > 1:
+        if len(accuracies) > 1 and not any(_decided_by_rounding(n_h, seed, X, y, lr, iterations) for seed in seeds):
             break
     # a threshold that one run reaches exactly, with runs on both sides when the seeds allow it
     threshold = accuracies[len(accuracies) // 2] if len(accuracies) > 1 else accuracies[0]
