@@ -439,24 +439,24 @@ def _epoch_orders(train, seed, N=50, batch_size=16, epochs=3):
     return context, orders
 
 
-def _check_shuffling(train):
-    context, orders = _epoch_orders(train, seed=3)
+def _check_shuffling(train, seed=3):
+    context, orders = _epoch_orders(train, seed=seed)
     if any(np.array_equal(order, np.arange(len(order))) for order in orders):
         raise AssertionError(f"train {context}: the samples were used in their original order: shuffle them "
                              "at the start of every epoch with rng.permutation(N).")
     if all(np.array_equal(order, orders[0]) for order in orders):
         raise AssertionError(f"train {context}: every epoch used the samples in the same order: draw a new "
                              "permutation at the start of every epoch, not once before the loop.")
-    _, again = _epoch_orders(train, seed=3)
+    _, again = _epoch_orders(train, seed=seed)
     if not np.array_equal(orders, again):
         raise AssertionError(f"train {context} used different minibatches when run twice with the same seed: "
                              "create one generator rng = np.random.default_rng(seed) at the start of train and "
                              "draw every permutation from it.")
-    _, other = _epoch_orders(train, seed=4)
+    _, other = _epoch_orders(train, seed=seed + 1)
     if np.array_equal(orders, other):
-        raise AssertionError(f"train {context} used the same minibatches with seed=3 and seed=4: create the "
-                             "generator from the seed argument, np.random.default_rng(seed).")
-    rng = np.random.default_rng(3)
+        raise AssertionError(f"train {context} used the same minibatches with seed={seed} and seed={seed + 1}: "
+                             "create the generator from the seed argument, np.random.default_rng(seed).")
+    rng = np.random.default_rng(seed)
     expected = [rng.permutation(orders.shape[1]) for _ in orders]
     differs = next((epoch for epoch, (order, right) in enumerate(zip(orders, expected), start=1)
                     if not np.array_equal(order, right)), None)
