@@ -80,6 +80,7 @@ KERNEL_UID_FIRST = 200_000         # unprivileged uids claimed by kernels when t
 KERNEL_UID_COUNT = 10_000
 UID_LOCKS = Path(PRIVATE_ROOT) / "autograder-sandbox-uids"
 UNLINKED_SECONDS = 3600            # a private folder without its socket link this old belongs to no live sandbox
+KERNEL_SOCKETS = "autograder-kernel-"  # + the grader's pid + "-": an unsandboxed kernel's socket folder
 _RUNNING: set = set()              # this process's sandboxed kernel managers that have a private folder
 MPLCONFIGDIR = "/tmp/.matplotlib"  # the kernel's matplotlib settings and cache (its font list) inside the sandbox
 FONT_LIST_ENV = "AUTOGRADER_FONT_LIST"  # the grader's (never the kernel's): the file font_list() built
@@ -547,8 +548,9 @@ PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37  # prctl(2)
 @contextlib.contextmanager
 def adopting_orphans():
     """Within it, this process adopts the processes orphaned below it (a child subreaper) instead of the system's
-    init; leaving it kills every sandbox among them (``kill_orphaned_sandboxes``). Entering it deletes what earlier
-    gradings killed outright left in ``PRIVATE_ROOT`` (``remove_abandoned_private_folders``).
+    init; leaving it kills every sandbox among them (``kill_orphaned_sandboxes``). Entering and leaving it delete what
+    gradings killed outright (earlier ones, or this one's workers) left in ``PRIVATE_ROOT``
+    (``remove_abandoned_private_folders``).
 
     A grading worker killed outright (SIGKILL, the out-of-memory killer) as it starts a sandbox can orphan that
     sandbox before bwrap's --die-with-parent holds: its init and an idle kernel would live on for good.
@@ -562,23 +564,35 @@ def adopting_orphans():
         yield
     finally:
         kill_orphaned_sandboxes()
+        remove_abandoned_private_folders()
         libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)
 
 
 def remove_abandoned_private_folders() -> None:
-    """Delete this user's sandbox private folders whose sandbox is gone: a grading killed outright together with its
-    workers (a service manager's SIGKILL to the whole group, the out-of-memory killer) had no time to.
+    """Delete this user's sandbox private folders whose sandbox is gone, and the socket folders of unsandboxed kernels
+    whose grading process is gone: a grading killed outright together with its workers (a service manager's SIGKILL
+    to the whole group, the out-of-memory killer) had no time to.
 
     Other users' folders, and anything that is not a folder, are never touched.
     """
-    for folder in Path(PRIVATE_ROOT).glob("autograder-sandbox-*"):
-        try:
-            info = folder.lstat()
-        except OSError:
-            continue
-        if folder != UID_LOCKS and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() \
-                and _sandbox_gone(folder, changed=info.st_mtime):
-            shutil.rmtree(folder, ignore_errors=True)
+    root = Path(PRIVATE_ROOT)
+    for folders, gone in ((root.glob("autograder-sandbox-*"), _sandbox_gone),
+                          (root.glob(f"{KERNEL_SOCKETS}*"), _grader_gone)):
+        for folder in folders:
+            try:
+                info = folder.lstat()
+            except OSError:
+                continue
+            if folder != UID_LOCKS and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() \
+                    and gone(folder, changed=info.st_mtime):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _grader_gone(sockets: Path, changed: float) -> bool:
+    """True if the process that made the unsandboxed kernel's socket folder ``sockets`` (its pid is in the name) is
+    gone: no grader can talk to that kernel any more, whenever the folder last ``changed``."""
+    pid = re.match(rf"{KERNEL_SOCKETS}(\d+)-", sockets.name)
+    return pid is not None and not Path("/proc", pid.group(1)).exists()
 
 
 def _sandbox_gone(private: Path, changed: float) -> bool:
@@ -783,7 +797,7 @@ class UnsandboxedKernelManager(AsyncKernelManager):
     _sockets: str | None = None  # the folder of its sockets, once it starts
 
     async def _async_pre_start_kernel(self, **kw):
-        self._sockets = tempfile.mkdtemp(prefix="autograder-kernel-")
+        self._sockets = tempfile.mkdtemp(prefix=f"{KERNEL_SOCKETS}{os.getpid()}-", dir=PRIVATE_ROOT)
         self.transport = "ipc"
         self.ip = os.path.join(self._sockets, "kernel")
         return await super()._async_pre_start_kernel(**kw)

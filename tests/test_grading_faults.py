@@ -123,16 +123,24 @@ def test_a_kernel_that_does_not_start_in_time_gets_a_timeout_that_says_so(course
         result.stdout + result.stderr
 
 
-def test_a_worker_that_dies_is_retried_once_then_recorded(course):
+def test_a_worker_that_dies_is_retried_once_then_recorded_and_leaves_nothing_in_tmp(course, tmp_path):
     good = solved(course, LAB)
-    # Kills the process that runs the kernel: the grader's worker (possible only without the sandbox).
-    killer = with_cell(good, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    # Kills the process that runs the kernel: the grader's worker (possible only without the sandbox). First it
+    # writes down where its kernel's sockets are: the worker had no time to delete that folder.
+    sockets = tmp_path / "sockets.txt"
+    killer = with_cell(good, "import os, signal\nfrom ipykernel.connect import get_connection_info\n"
+                             f"with open({str(sockets)!r}, 'a') as seen:\n"
+                             "    print(get_connection_info(unpack=True)['ip'], file=seen)\n"
+                             "os.kill(os.getppid(), signal.SIGKILL)")
     submit(course, "killer", LAB, killer)
     submit(course, "honest", LAB, good)
     outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, sandbox=False, skip_canary=True)}
     assert outcomes["killer"].status == "grading_error"
     assert "died twice" in outcomes["killer"].detail
     assert outcomes["honest"].status == "graded" and outcomes["honest"].score > 0
+    folders = [Path(ip).parent for ip in sockets.read_text().split()]
+    assert len(folders) == 2 and all(folder.name.startswith("autograder-kernel-") for folder in folders)
+    assert not any(folder.exists() for folder in folders)  # deleted when the grading ended, not left in /tmp
 
 
 def with_cell(nb, source):
