@@ -23,6 +23,7 @@ from course_utils import data, training
 from course_utils.gradcheck import numerical_gradient
 from course_utils.training import fit
 from hidden_checks import SEEDS
+from notebook_namespace import failed_tests
 
 PLANTED = PLANTED_MISTAKES["lab5_cifar10_mlp"]
 
@@ -199,6 +200,216 @@ def test_hidden_checks_pass_on_the_reference_implementations():
         return sgd.train(*args, **kwargs)
 
     run_check("train", train)
+
+
+ALTERNATIVES = {  # right answers written otherwise than the solutions, as students write them
+    "softmax_ce_loss": ["""
+def softmax_ce_loss(scores, y):
+    N = scores.shape[0]
+    shifted = scores - scores.max(axis=1)[:, None]
+    lse = np.log(np.sum(np.exp(shifted), axis=1))
+    loss = np.mean(lse - shifted[np.arange(N), y])
+    dscores = np.exp(shifted) / np.sum(np.exp(shifted), axis=1)[:, None]
+    dscores[np.arange(N), y] -= 1
+    return float(loss), dscores / N
+""", """
+def softmax_ce_loss(scores, y):
+    N, C = scores.shape
+    Y = np.eye(C, dtype=scores.dtype)[y]
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.einsum("ij,ij->", Y, log_probs) / N), (np.exp(log_probs) - Y) / N
+""", """
+def softmax_ce_loss(scores, y):
+    log_probs = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+    loss = -np.mean(log_probs[np.arange(len(y)), y])
+    return float(loss), (np.exp(log_probs) - data.one_hot(y, scores.shape[1], dtype=scores.dtype)) / len(y)
+"""],
+    "mse_loss": ["""
+def mse_loss(scores, Y):
+    d = scores - Y
+    return float(0.5 * np.mean(np.sum(d ** 2, axis=1))), d / scores.shape[0]
+""", """
+def mse_loss(scores, Y):
+    N = len(scores)
+    return float(np.linalg.norm(scores - Y) ** 2 / (2 * N)), (scores - Y) / N
+""", """
+def mse_loss(scores, Y):
+    N = scores.shape[0]
+    total = 0.0
+    for i in range(N):
+        d = scores[i] - Y[i]
+        total += np.dot(d, d)
+    return float(total / (2 * N)), np.subtract(scores, Y) / N
+"""],
+    "svm_loss": ["""
+def svm_loss(scores, y):
+    N = scores.shape[0]
+    correct = scores[np.arange(N), y]
+    margins = np.maximum(0, scores - correct[:, np.newaxis] + 1)
+    margins[np.arange(N), y] = 0
+    mask = (margins > 0).astype(scores.dtype)
+    mask[np.arange(N), y] = -np.sum(mask, axis=1)
+    return float(np.sum(margins) / N), mask / N
+""", """
+def svm_loss(scores, y):
+    N, C = scores.shape
+    right = np.zeros((N, C), dtype=bool)
+    right[np.arange(N), y] = True
+    margins = np.maximum(scores - np.sum(np.where(right, scores, 0), axis=1, keepdims=True) + 1, 0)
+    positive = (margins > 0) & ~right
+    dscores = positive.astype(scores.dtype)
+    dscores -= right * positive.sum(axis=1, keepdims=True)
+    return float((margins.sum() - N) / N), dscores / N  # each right class's own term is 1
+""", """
+def svm_loss(scores, y):
+    N, C = scores.shape
+    rows, correct = np.arange(N), scores[np.arange(N), y]
+    loss, dscores = 0.0, np.zeros_like(scores)
+    for j in range(C):
+        term = scores[:, j] - correct + 1
+        active = (term > 0) & (y != j)
+        loss += np.sum(term[active])
+        dscores[active, j] += 1
+        dscores[rows[active], y[active]] -= 1
+    return float(loss / N), dscores / N
+"""],
+    "loss_and_grads": ["""
+def loss_and_grads(params, X, y, activation="relu", loss="softmax_ce", reg=0.0):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = np.dot(X, W1) + b1
+    if activation == "relu":
+        A1 = np.maximum(0, Z1)
+    elif activation == "sigmoid":
+        A1 = sigmoid(Z1)
+    else:
+        raise ValueError("activation must be 'relu' or 'sigmoid'")
+    S = np.dot(A1, W2) + b2
+    if loss == "softmax_ce":
+        data_loss, dS = softmax_ce_loss(S, y)
+    elif loss == "mse":
+        data_loss, dS = mse_loss(S, data.one_hot(y, S.shape[1], dtype=S.dtype))
+    else:
+        raise ValueError("loss must be 'softmax_ce' or 'mse'")
+    grads = {"b2": np.sum(dS, axis=0), "W2": np.dot(A1.T, dS) + reg * W2}
+    dA1 = np.dot(dS, W2.T)
+    dZ1 = np.where(Z1 > 0, dA1, 0) if activation == "relu" else dA1 * A1 * (1 - A1)
+    grads["b1"] = np.sum(dZ1, axis=0)
+    grads["W1"] = np.dot(X.T, dZ1) + reg * W1
+    return float(data_loss + reg / 2 * (np.linalg.norm(W1) ** 2 + np.linalg.norm(W2) ** 2)), grads
+""", """
+def loss_and_grads(params, X, y, activation="relu", loss="softmax_ce", reg=0.0):
+    if activation not in ["relu", "sigmoid"] or loss not in ["softmax_ce", "mse"]:
+        raise ValueError("valid activations: relu, sigmoid; valid losses: softmax_ce, mse")
+    Z1 = np.einsum("nd,dh->nh", X, params["W1"]) + params["b1"]
+    A1 = Z1 * (Z1 > 0) if activation == "relu" else sigmoid(Z1)
+    scores = np.einsum("nh,hc->nc", A1, params["W2"]) + params["b2"]
+    N, C = scores.shape
+    if loss == "softmax_ce":
+        value, dscores = softmax_ce_loss(scores, y)
+    else:
+        Y = np.zeros((N, C), dtype=scores.dtype)
+        Y[np.arange(N), y] = 1
+        value, dscores = mse_loss(scores, Y)
+    for key in ("W1", "W2"):
+        value += 0.5 * reg * np.sum(np.square(params[key]))
+    dZ1 = dscores @ params["W2"].T
+    if activation == "relu":
+        dZ1[A1 <= 0] = 0
+    else:
+        dZ1 = dZ1 * sigmoid(Z1) * (1 - sigmoid(Z1))
+    grads = {"W1": np.einsum("nd,nh->dh", X, dZ1), "b1": dZ1.sum(0), "W2": A1.T @ dscores, "b2": dscores.sum(0)}
+    for key in ("W1", "W2"):
+        grads[key] += reg * params[key]
+    return float(value), grads
+"""],
+    "predict": ["""
+def predict(params, X, activation="relu"):
+    labels = []
+    for x in X:
+        z = x @ params["W1"] + params["b1"]
+        a = np.maximum(z, 0) if activation == "relu" else sigmoid(z)
+        labels.append(np.argmax(a @ params["W2"] + params["b2"]))
+    return np.array(labels, dtype=np.int64)
+""", """
+def forward(params, X, activation):
+    Z1 = X @ params["W1"] + params["b1"]
+    return (np.where(Z1 > 0, Z1, 0) if activation == "relu" else sigmoid(Z1)) @ params["W2"] + params["b2"]
+
+
+def predict(params, X, activation="relu"):
+    S = forward(params, X, activation)
+    P = np.exp(S - S.max(axis=1, keepdims=True))  # the softmax keeps the largest score's place
+    return np.argmax(P / P.sum(axis=1, keepdims=True), axis=1).astype(int)
+"""],
+    "train": ["""
+def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256, lr=0.01,
+          lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
+    rng = np.random.default_rng(seed)
+    N = X.shape[0]
+    velocity = {k: np.zeros(v.shape) for k, v in params.items()}
+    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    for epoch in range(epochs):
+        losses = []
+        for rows in np.array_split(rng.permutation(N), np.arange(batch_size, N, batch_size)):
+            loss, grads = loss_fn(params, X[rows], y[rows])
+            losses.append(loss)
+            for k in grads:
+                velocity[k] = momentum * velocity[k] - lr * grads[k]
+                params[k] += velocity[k]
+        history["train_loss"].append(sum(losses) / len(losses))
+        history["train_acc"].append(np.sum(predict_fn(params, X) == y) / len(y))
+        history["test_loss"].append(loss_fn(params, X_test, y_test)[0])
+        history["test_acc"].append(np.count_nonzero(predict_fn(params, X_test) == y_test) / len(y_test))
+        if verbose:
+            print(epoch, *(values[-1] for values in history.values()))
+        lr = lr * lr_decay
+    return history
+""", """
+def train(loss_fn, predict_fn, params, X, y, X_test, y_test, *, epochs=10, batch_size=256, lr=0.01,
+          lr_decay=1.0, momentum=0.0, seed=0, verbose=True):
+    rng = np.random.default_rng(seed)
+    step = {key: np.zeros_like(params[key]) for key in params}
+    history = dict(train_loss=[], train_acc=[], test_loss=[], test_acc=[])
+    for epoch in range(epochs):
+        rate = lr * lr_decay ** epoch
+        perm = rng.permutation(len(y))
+        X_shuffled, y_shuffled = X[perm], y[perm]
+        batch_losses, start = [], 0
+        while start < len(y):
+            end = min(start + batch_size, len(y))
+            loss, grads = loss_fn(params, X_shuffled[start:end], y_shuffled[start:end])
+            batch_losses.append(loss)
+            for key in params:  # the velocity's opposite: step = -velocity
+                step[key] = momentum * step[key] + rate * grads[key]
+                params[key] -= step[key]
+            start = end
+        history["train_loss"].append(float(np.mean(batch_losses)))
+        history["train_acc"].append(float((predict_fn(params, X) == y).mean()))
+        history["test_loss"].append(float(loss_fn(params, X_test, y_test)[0]))
+        history["test_acc"].append(float((predict_fn(params, X_test) == y_test).mean()))
+        if verbose:
+            print(f"epoch {epoch + 1}: {history}")
+    return history
+"""],
+}
+ALTERNATIVE_CASES = [pytest.param(name, code, id=f"{name}-{i}") for name, codes in ALTERNATIVES.items()
+                     for i, code in enumerate(codes)]
+
+
+@pytest.mark.parametrize("name, code", ALTERNATIVE_CASES)
+def test_other_correct_ways_of_writing_it_pass(name, code):
+    function = with_cell(code)[name]
+    for seed in SEEDS:
+        with secret_seed(seed):
+            run_check(name, function)
+
+
+@pytest.mark.parametrize("round_", range(max(len(codes) for codes in ALTERNATIVES.values())))
+def test_other_correct_ways_of_writing_it_pass_the_visible_tests_too(round_):
+    """The notebook run with one alternative of every function at once: no question fails, visible or hidden."""
+    answers = {name: codes[round_ % len(codes)] for name, codes in ALTERNATIVES.items()}
+    assert failed_tests("lab5_cifar10_mlp", answers) == {}
 
 
 MISTAKES = {
