@@ -4,6 +4,9 @@ The reference is tested against known mathematical facts (ln 2 at a symmetric st
 numerical gradients, tanh saturation); the hidden checks must pass on the reference and fail, with
 the right hint and without revealing expected values, on typical student mistakes.
 """
+import contextlib
+import functools
+import io
 import re
 
 import numpy as np
@@ -17,6 +20,7 @@ from autograder.reference import shallow
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
 from hidden_checks import SEEDS, failure_message
+from notebook_namespace import source_cells
 
 X4, y4 = make_xor()
 Y4 = y4.reshape(-1, 1).astype(np.float64)
@@ -513,3 +517,309 @@ def test_check_predict_catches_a_threshold_on_Z2_whatever_the_secret_seed():
     for seed in range(200):
         with secret_seed(seed):
             assert "some predictions are wrong" in failure_message(lab1.check_predict, predict_from_Z2), seed
+
+
+# ----------------------------------------------------------------------------- other right answers pass
+
+LAB = "lab1_initialization"
+
+
+@functools.cache
+def solved_notebook():
+    """The namespace of the source notebook's definitions (setup, data, given and solution cells; no tests)."""
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for _, is_test, source in source_cells(LAB):
+            if not is_test:
+                exec(source, namespace)  # noqa: S102
+    return namespace
+
+
+def notebook(**replacements):
+    """The solved notebook's namespace with some solution cells replaced: {grade_id: code}, run in a copy of it."""
+    namespace = dict(solved_notebook())
+    for code in replacements.values():
+        exec(code, namespace)  # noqa: S102
+    return namespace
+
+
+# Right answers written otherwise than the notebook's solution, as students write them: loops, np.dot, einsum,
+# another form of the sigmoid or of tanh's derivative, np.mean, keepdims, in place on a copy, keywords.
+ALTERNATIVES = {
+    "initialize_parameters": [
+        ('if-chain, rng.normal(0, std, shape), math.sqrt', """
+import math
+def initialize_parameters(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
+    rng = np.random.default_rng(seed)
+    if method == "zeros":
+        W1, W2 = np.zeros((n_x, n_h)), np.zeros((n_h, n_y))
+    elif method == "constant":
+        W1, W2 = value * np.ones((n_x, n_h)), value * np.ones((n_h, n_y))
+    elif method == "random":
+        W1 = rng.normal(0.0, scale, (n_x, n_h))
+        W2 = rng.normal(0.0, scale, (n_h, n_y))
+    elif method == "xavier":
+        W1 = rng.normal(0.0, math.sqrt(2 / (n_x + n_h)), size=(n_x, n_h))
+        W2 = rng.normal(0.0, math.sqrt(2 / (n_h + n_y)), size=(n_h, n_y))
+    elif method == "he":
+        W1 = rng.normal(loc=0, scale=math.sqrt(2 / n_x), size=(n_x, n_h))
+        W2 = rng.normal(loc=0, scale=math.sqrt(2 / n_h), size=(n_h, n_y))
+    else:
+        raise ValueError("method must be one of 'zeros', 'constant', 'random', 'xavier', 'he'")
+    return {"W1": W1, "b1": np.zeros((n_h,)), "W2": W2, "b2": np.zeros(n_y, dtype=np.float64)}
+"""),
+        ('loop over layers, std dict, ** 0.5, np.full with dtype', """
+def initialize_parameters(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
+    valid = ["zeros", "constant", "random", "xavier", "he"]
+    if method not in valid:
+        raise ValueError("unknown method " + str(method) + ", valid methods: " + ", ".join(valid))
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer, (fan_in, fan_out) in enumerate([(n_x, n_h), (n_h, n_y)], start=1):
+        if method == "zeros":
+            W = np.zeros([fan_in, fan_out])
+        elif method == "constant":
+            W = np.full([fan_in, fan_out], value, dtype=np.float64)
+        else:
+            std = {"random": scale, "xavier": (2 / (fan_in + fan_out)) ** 0.5, "he": (2 / fan_in) ** 0.5}[method]
+            W = std * rng.standard_normal(size=(fan_in, fan_out))
+        params["W" + str(layer)] = W
+        params["b" + str(layer)] = np.zeros(fan_out)
+    return params
+"""),
+        ('flat draw reshaped, np.sqrt(2) / np.sqrt(fan_in), zeros_like', """
+def initialize_parameters(n_x, n_h, n_y, method, seed=0, scale=0.01, value=0.5):
+    shapes = {"W1": (n_x, n_h), "W2": (n_h, n_y)}
+    if method == "zeros" or method == "constant":
+        fill = 0.0 if method == "zeros" else float(value)
+        W1, W2 = np.full(shapes["W1"], fill), np.full(shapes["W2"], fill)
+    elif method in ("random", "xavier", "he"):
+        generator = np.random.default_rng(seed=seed)
+        W1 = generator.standard_normal(n_x * n_h).reshape(n_x, n_h)
+        W2 = generator.standard_normal(n_h * n_y).reshape(n_h, n_y)
+        if method == "random":
+            W1, W2 = W1 * scale, W2 * scale
+        elif method == "xavier":
+            W1, W2 = W1 * np.sqrt(2) / np.sqrt(n_x + n_h), W2 * np.sqrt(2) / np.sqrt(n_h + n_y)
+        else:
+            W1, W2 = W1 * np.sqrt(2) / np.sqrt(n_x), W2 * np.sqrt(2) / np.sqrt(n_h)
+    else:
+        raise ValueError(f"{method!r} is not a method: choose zeros, constant, random, xavier or he")
+    b1 = np.zeros_like(W1[0])
+    b2 = np.zeros_like(W2[0])
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+"""),
+    ],
+    "forward_propagation": [
+        ('np.dot and a stable split sigmoid', """
+def forward_propagation(X, params):
+    Z1 = np.dot(X, params["W1"]) + params["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = np.dot(A1, params["W2"]) + params["b2"]
+    A2 = np.where(Z2 >= 0, 1 / (1 + np.exp(-np.abs(Z2))), np.exp(-np.abs(Z2)) / (1 + np.exp(-np.abs(Z2))))
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+"""),
+        ('np.matmul, np.add, bias as a row, dict()', """
+def forward_propagation(X, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = np.add(np.matmul(X, W1), b1.reshape(1, -1))
+    A1 = np.tanh(Z1)
+    Z2 = np.add(np.matmul(A1, W2), b2[np.newaxis, :])
+    A2 = sigmoid(Z2)
+    cache = dict(Z1=Z1, A1=A1, Z2=Z2, A2=A2)
+    return (A2, cache)
+"""),
+        ('einsum', """
+def forward_propagation(X, params):
+    Z1 = np.einsum("ni,ih->nh", X, params["W1"]) + params["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = np.einsum("nh,ho->no", A1, params["W2"]) + params["b2"]
+    A2 = sigmoid(Z2)
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+"""),
+        ('sigmoid as 0.5 * (1 + tanh(z / 2)), in-place on new arrays', """
+def forward_propagation(X, params):
+    Z1 = X @ params["W1"]
+    Z1 += params["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = A1 @ params["W2"]
+    Z2 += params["b2"]
+    A2 = 0.5 * (1 + np.tanh(Z2 / 2))
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+"""),
+    ],
+    "compute_cost": [
+        ('np.mean', """
+def compute_cost(A2, Y):
+    return float(-np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))
+"""),
+        ('a loop with math.log over the samples', """
+import math
+def compute_cost(A2, Y):
+    total = 0.0
+    N = len(Y)
+    for i in range(N):
+        a, y = A2[i, 0], Y[i, 0]
+        total += y * math.log(a) + (1 - y) * math.log(1 - a)
+    return float(-total / N)
+"""),
+        ('matrix products Y.T @ log(A2), squeezed, np.float64 result', """
+def compute_cost(A2, Y):
+    N = Y.shape[0]
+    cost = -(Y.T @ np.log(A2) + (1 - Y).T @ np.log(1 - A2)) / N
+    return np.squeeze(cost)[()]
+"""),
+        ('np.where on the labels, log1p, Y.size', """
+def compute_cost(A2, Y):
+    losses = np.where(Y == 1, -np.log(A2), -np.log1p(-A2))
+    return float(np.sum(losses) / Y.size)
+"""),
+    ],
+    "backward_propagation": [
+        ('np.dot, 1/N at the end, np.power', """
+def backward_propagation(params, cache, X, Y):
+    m = X.shape[0]
+    A1, A2 = cache["A1"], cache["A2"]
+    dZ2 = A2 - Y
+    dW2 = np.dot(A1.T, dZ2) / m
+    db2 = np.sum(dZ2, axis=0) / m
+    dZ1 = np.dot(dZ2, params["W2"].T) * (1 - np.power(A1, 2))
+    dW1 = np.dot(X.T, dZ1) / m
+    db1 = np.sum(dZ1, axis=0) / m
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+"""),
+        ('tanh derivative from Z1 (1 - tanh(Z1)**2), keepdims then reshape', """
+def backward_propagation(params, cache, X, Y):
+    N = len(Y)
+    dZ2 = (cache["A2"] - Y) / N
+    dW2 = cache["A1"].T @ dZ2
+    db2 = np.sum(dZ2, axis=0, keepdims=True).reshape(params["b2"].shape)
+    dZ1 = (dZ2 @ params["W2"].T) * (1 - np.tanh(cache["Z1"]) ** 2)
+    dW1 = X.T @ dZ1
+    db1 = dZ1.sum(axis=0, keepdims=True).ravel()
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+"""),
+        ('sech squared, einsum, ones @ dZ', """
+def backward_propagation(params, cache, X, Y):
+    N = X.shape[0]
+    dZ2 = (cache["A2"] - Y) / N
+    dZ1 = np.einsum("no,ho->nh", dZ2, params["W2"]) / np.cosh(cache["Z1"]) ** 2
+    return {"W1": np.einsum("ni,nh->ih", X, dZ1), "b1": np.ones(N) @ dZ1,
+            "W2": np.einsum("nh,no->ho", cache["A1"], dZ2), "b2": np.ones(N) @ dZ2}
+"""),
+        ('a loop over the samples', """
+def backward_propagation(params, cache, X, Y):
+    N = X.shape[0]
+    grads = {key: np.zeros_like(value) for key, value in params.items()}
+    for i in range(N):
+        a1 = cache["A1"][i]
+        dz2 = (cache["A2"][i] - Y[i]) / N
+        grads["W2"] += np.outer(a1, dz2)
+        grads["b2"] += dz2
+        dz1 = (params["W2"] @ dz2) * (1 - a1 * a1)
+        grads["W1"] += np.outer(X[i], dz1)
+        grads["b1"] += dz1
+    return grads
+"""),
+    ],
+    "update_parameters": [
+        ('dict comprehension over grads', """
+def update_parameters(params, grads, learning_rate):
+    return {key: params[key] - learning_rate * grad for key, grad in grads.items()}
+"""),
+        ('in-place on a deep copy', """
+import copy
+def update_parameters(params, grads, learning_rate):
+    new_params = copy.deepcopy(params)
+    for key in new_params:
+        new_params[key] -= learning_rate * grads[key]
+    return new_params
+"""),
+        ('copies of each array, np.subtract', """
+def update_parameters(params, grads, learning_rate):
+    new_params = dict(params)
+    for key in params:
+        step = np.multiply(learning_rate, grads[key])
+        new_params[key] = np.subtract(params[key].copy(), step)
+    return new_params
+"""),
+    ],
+    "nn_model": [
+        ('while loop, f-string print, keyword calls', """
+def nn_model(X, Y, n_h=2, num_iterations=1000, learning_rate=1.2, method="random", seed=0, scale=0.01,
+             print_cost=False):
+    n_x, n_y = X.shape[1], Y.shape[1]
+    params = initialize_parameters(n_x, n_h, n_y, method=method, seed=seed, scale=scale)
+    costs = []
+    i = 0
+    while i < num_iterations:
+        A2, cache = forward_propagation(X, params)
+        cost = compute_cost(A2, Y)
+        grads = backward_propagation(params, cache, X, Y)
+        params = update_parameters(params, grads, learning_rate=learning_rate)
+        costs.append(cost)
+        if print_cost and not i % 100:
+            print(f"Cost after iteration# {i}: {cost:.6f}")
+        i += 1
+    return params, costs
+"""),
+        ('positional calls, float costs, print with format', """
+def nn_model(X, Y, n_h=2, num_iterations=1000, learning_rate=1.2, method="random", seed=0, scale=0.01,
+             print_cost=False):
+    params = initialize_parameters(X.shape[1], n_h, Y.shape[1], method, seed, scale)
+    costs = []
+    for iteration in range(num_iterations):
+        A2, cache = forward_propagation(X, params)
+        costs.append(float(compute_cost(A2, Y)))
+        if print_cost and iteration % 100 == 0:
+            print("Cost after iteration# {}: {}".format(iteration, costs[-1]))
+        params = update_parameters(params, backward_propagation(params, cache, X, Y), learning_rate)
+    return (params, costs)
+"""),
+        ('costs in a preallocated array, returned as a list', """
+def nn_model(X, Y, n_h=2, num_iterations=1000, learning_rate=1.2, method="random", seed=0, scale=0.01,
+             print_cost=False):
+    params = initialize_parameters(X.shape[1], n_h, Y.shape[1], method, seed=seed, scale=scale)
+    costs = np.zeros(num_iterations)
+    for i in range(num_iterations):
+        A2, cache = forward_propagation(X, params)
+        costs[i] = compute_cost(A2, Y)
+        grads = backward_propagation(params, cache, X, Y)
+        params = update_parameters(params, grads, learning_rate)
+        if print_cost and i % 100 == 0:
+            print("Cost after iteration# %i: %f" % (i, costs[i]))
+    return params, costs.tolist()
+"""),
+    ],
+    "predict": [
+        ('np.where', """
+def predict(params, X):
+    A2, cache = forward_propagation(X, params)
+    return np.where(A2 > 0.5, 1, 0).astype(np.int64)
+"""),
+        ("the cache's A2, not (A2 <= 0.5)", """
+def predict(params, X):
+    _, cache = forward_propagation(X, params)
+    return (~(cache["A2"] <= 0.5)).astype(np.int64)
+"""),
+        ('np.round (0.5 rounds to 0)', """
+def predict(params, X):
+    A2, _ = forward_propagation(X, params)
+    return np.round(A2).astype(np.int64)
+"""),
+        ('np.heaviside(A2 - 0.5, 0)', """
+def predict(params, X):
+    A2, _ = forward_propagation(X, params)
+    return np.heaviside(A2 - 0.5, 0).astype(np.int64)
+"""),
+    ],
+}
+
+
+@pytest.mark.parametrize("name, code", [(name, code) for name, codes in ALTERNATIVES.items() for _, code in codes],
+                         ids=[f"{name}-{i}" for name, codes in ALTERNATIVES.items() for i in range(len(codes))])
+def test_other_correct_ways_of_writing_it_pass(name, code):
+    student = notebook(**{name: code})[name]
+    for seed in SEEDS:
+        with secret_seed(seed):
+            getattr(lab1, f"check_{name}")(student)

@@ -159,6 +159,196 @@ def test_the_planted_mistake_fails_exactly_its_question():
     assert failed == [mistake.question_id.removeprefix("test_")]
 
 
+# Right answers written otherwise than the notebook's solution, as students write them: loops, math instead of
+# NumPy, the divergence test as a ratio or written the other way round, keyword calls, another int default.
+ALTERNATIVES = {
+    "update_parameters": [
+        ('lr <= 0 or not finite, dict comprehension', """
+def update_parameters(params, grads, learning_rate):
+    if learning_rate <= 0 or not np.isfinite(learning_rate):
+        raise ValueError("learning_rate must be a finite number > 0")
+    return {key: params[key] - learning_rate * grads[key] for key in params}
+"""),
+        ('math.isfinite, chained 0 < lr < inf, deep copy in place', """
+import copy, math
+def update_parameters(params, grads, learning_rate):
+    if not (0 < learning_rate < math.inf) or not math.isfinite(learning_rate):
+        raise ValueError(f"the learning rate must be a finite number > 0, not {learning_rate}")
+    new_params = copy.deepcopy(params)
+    for key in new_params:
+        new_params[key] -= learning_rate * grads[key]
+    return new_params
+"""),
+        ('np.isnan / np.isinf / not > 0, loop', """
+def update_parameters(params, grads, learning_rate):
+    if np.isnan(learning_rate) or np.isinf(learning_rate) or not learning_rate > 0:
+        raise ValueError("The learning rate must be finite and > 0.")
+    new_params = {}
+    for key, value in params.items():
+        new_params[key] = np.subtract(value, learning_rate * grads[key])
+    return new_params
+"""),
+    ],
+    "step_decay": [
+        ('math.floor of a true division', """
+import math
+def step_decay(initial_lr, iteration, drop=0.5, every=100):
+    return initial_lr * drop ** math.floor(iteration / every)
+"""),
+        ('a loop multiplying by drop', """
+def step_decay(initial_lr, iteration, drop=0.5, every=100):
+    rate = initial_lr
+    for _ in range(iteration // every):
+        rate *= drop
+    return rate
+"""),
+        ('int() of a true division, math.pow', """
+import math
+def step_decay(initial_lr, iteration, drop=0.5, every=100):
+    completed_blocks = int(iteration / every)
+    return math.pow(drop, completed_blocks) * initial_lr
+"""),
+        ('recursion, one drop per completed block', """
+def step_decay(initial_lr, iteration, drop=0.5, every=100):
+    if iteration < every:
+        return initial_lr
+    return drop * step_decay(initial_lr, iteration - every, drop, every)
+"""),
+    ],
+    "detect_divergence": [
+        ('cost / first_cost > max_ratio', """
+def detect_divergence(cost, first_cost, max_ratio=3.0):
+    if np.isnan(cost) or np.isinf(cost):
+        return f"the cost is {cost}"
+    if cost / first_cost > max_ratio:
+        return f"the cost grew to {cost / first_cost:.1f} times its first value"
+    return None
+"""),
+        ('cost != cost, == inf, not cost <= ...', """
+def detect_divergence(cost, first_cost, max_ratio=3.0):
+    if cost != cost:
+        return "the cost is nan"
+    if cost == float("inf"):
+        return "the cost is inf"
+    if not cost <= first_cost * max_ratio:
+        return "the cost grew from " + str(first_cost) + " to " + str(cost)
+    return None
+"""),
+        ('cost / max_ratio > first_cost', """
+def detect_divergence(cost, first_cost, max_ratio=3.0):
+    if np.isnan(cost):
+        return "the cost is nan"
+    if np.isinf(cost):
+        return "the cost is inf"
+    if cost / max_ratio > first_cost:
+        return "the cost grew more than max_ratio times"
+    return None
+"""),
+        ('an int default max_ratio=3, message from a format', """
+def detect_divergence(cost, first_cost, max_ratio=3):
+    if np.isnan(cost) or np.isinf(cost):
+        return "the cost is {}".format(cost)
+    elif cost > max_ratio * first_cost:
+        return "the cost grew from {:.2f} to {:.2f}".format(first_cost, cost)
+    else:
+        return None
+"""),
+    ],
+    "train": [
+        ('while loop, first cost in a variable, keyword calls, unpacked decay', """
+def train(X, Y, learning_rate, num_iterations, n_h=2, scale=1.0, seed=0, decay=None, max_ratio=3.0):
+    params = initialize_parameters(X.shape[1], n_h, Y.shape[1], method="random", seed=seed, scale=scale)
+    history = {"costs": [], "learning_rates": [], "path": [], "diverged": False, "message": None}
+    first_cost = None
+    i = 0
+    while i < num_iterations:
+        A2, cache = forward_propagation(X, params)
+        cost = compute_cost(A2, Y)
+        if first_cost is None:
+            first_cost = cost
+        history["costs"].append(cost)
+        history["path"].append(flatten_parameters(params).copy())
+        message = detect_divergence(cost, first_cost, max_ratio=max_ratio)
+        if message:
+            history["diverged"] = True
+            history["message"] = "stopped at iteration " + str(i) + ": " + message
+            break
+        if decay:
+            drop, every = decay
+            rate = step_decay(learning_rate, i, drop=drop, every=every)
+        else:
+            rate = learning_rate
+        history["learning_rates"].append(rate)
+        params = update_parameters(params, backward_propagation(params, cache, X, Y), rate)
+        i += 1
+    history["params"] = params
+    return history
+"""),
+        ('for/else, path by hand with np.concatenate, decay[0] decay[1]', """
+def train(X, Y, learning_rate, num_iterations, n_h=2, scale=1.0, seed=0, decay=None, max_ratio=3.0):
+    n_x, n_y = X.shape[1], Y.shape[1]
+    params = initialize_parameters(n_x, n_h, n_y, "random", seed, scale)
+    costs, rates, path = [], [], []
+    diverged, message = False, None
+    for i in range(num_iterations):
+        A2, cache = forward_propagation(X, params)
+        cost = compute_cost(A2, Y)
+        costs.append(cost)
+        path.append(np.concatenate([params[k].ravel() for k in ["W1", "b1", "W2", "b2"]]))
+        reason = detect_divergence(cost, costs[0], max_ratio)
+        if reason is not None:
+            diverged, message = True, f"stopped at iteration {i}: {reason}"
+            break
+        rate = step_decay(learning_rate, i, decay[0], decay[1]) if decay is not None else learning_rate
+        rates.append(float(rate))
+        grads = backward_propagation(params, cache, X, Y)
+        params = update_parameters(params, grads, rate)
+    return {"costs": costs, "learning_rates": rates, "path": path, "params": params, "diverged": diverged,
+            "message": message}
+"""),
+    ],
+    "sweep_learning_rates": [
+        ('dict comprehension, then a printing loop', """
+def sweep_learning_rates(X, Y, learning_rates, num_iterations, **options):
+    histories = {lr: train(X, Y, lr, num_iterations, **options) for lr in learning_rates}
+    for lr, history in histories.items():
+        if history["diverged"]:
+            print(f"learning rate {lr}: {history['message']}")
+        else:
+            print(f"learning rate {lr}: final cost {history['costs'][-1]:.4f}")
+    return histories
+"""),
+        ('keyword arguments to train, update()', """
+def sweep_learning_rates(X, Y, learning_rates, num_iterations, **options):
+    results = dict()
+    for rate in learning_rates:
+        history = train(X, Y, learning_rate=rate, num_iterations=num_iterations, **options)
+        results.update({rate: history})
+        print("learning rate", rate, ":", history["message"] or "final cost %.4f" % history["costs"][-1])
+    return results
+"""),
+        ('a list of histories zipped into a dict', """
+def sweep_learning_rates(X, Y, learning_rates, num_iterations, **options):
+    histories = []
+    for lr in learning_rates:
+        histories.append(train(X, Y, lr, num_iterations, **options))
+        h = histories[-1]
+        print(f"learning rate {lr:g}: " + (h["message"] if h["diverged"] else f"final cost {h['costs'][-1]:.4f}"))
+    return dict(zip(learning_rates, histories))
+"""),
+    ],
+}
+
+
+@pytest.mark.parametrize("name, code", [(name, code) for name, codes in ALTERNATIVES.items() for _, code in codes],
+                         ids=[f"{name}-{i}" for name, codes in ALTERNATIVES.items() for i in range(len(codes))])
+def test_other_correct_ways_of_writing_it_pass(name, code):
+    student = notebook(**{name: code})[name]
+    for seed in SEEDS:
+        with secret_seed(seed), contextlib.redirect_stdout(io.StringIO()):
+            getattr(lab2, f"check_{name}")(student)
+
+
 def test_checks_restore_the_notebooks_own_helpers():
     namespace = notebook()
     own = {name: namespace[name] for name in ("step_decay", "update_parameters", "train")}
