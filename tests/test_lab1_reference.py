@@ -1,8 +1,9 @@
 """Lab 1: the reference shallow network and the hidden checks built on it.
 
 The reference is tested against known mathematical facts (ln 2 at a symmetric start, solving XOR,
-numerical gradients, tanh saturation); the hidden checks must pass on the reference and fail, with
-the right hint and without revealing expected values, on typical student mistakes.
+numerical gradients, tanh saturation); the hidden checks must pass on the reference and on other correct
+ways of writing each function, and fail, with the right hint and without revealing expected values, on
+typical student mistakes.
 """
 import contextlib
 import functools
@@ -536,7 +537,8 @@ def solved_notebook():
 
 
 def notebook(**replacements):
-    """The solved notebook's namespace with some solution cells replaced: {grade_id: code}, run in a copy of it."""
+    """The solved notebook's namespace with some solution cells replaced, {grade_id: code}: the code runs in a copy of
+    the namespace, so the functions it defines call the solution's other functions."""
     namespace = dict(solved_notebook())
     for code in replacements.values():
         exec(code, namespace)  # noqa: S102

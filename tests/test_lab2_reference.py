@@ -1,9 +1,9 @@
 """Lab 2: the learning-rate reference and the hidden checks built on it.
 
 The reference is tested against independent formulations (Lab 1's training loop, the step-decay
-formula, hand-made cost sequences); the hidden checks must pass on the reference and on the
-notebook's own solution, fail with the right hint on typical mistakes, and charge one wrong
-function to its own question only.
+formula, hand-made cost sequences); the hidden checks must pass on the reference, on the
+notebook's own solution and on other correct ways of writing each function, fail with the right hint
+on typical mistakes, and charge one wrong function to its own question only.
 """
 import contextlib
 import io
