@@ -162,6 +162,165 @@ def test_a_broken_mse_cost_costs_only_the_mse_question():
     assert failures(notebook_namespace({"mse_cost": no_mean})) == ["test_mse_cost"]
 
 
+# ----------------------------------------------------------------------------- other correct ways of writing it
+
+ALTERNATIVES = [
+    ("mse_cost", "loops", """
+def mse_cost(A2, Y):
+    N, n_y = A2.shape
+    total = 0.0
+    for i in range(N):
+        for k in range(n_y):
+            total += (A2[i, k] - Y[i, k]) ** 2
+    dA2 = np.zeros_like(A2)
+    for i in range(N):
+        dA2[i] = (A2[i] - Y[i]) / N
+    return total / (2 * N), dA2
+"""),
+    ("mse_cost", "mean of the row sums", """
+def mse_cost(A2, Y):
+    cost = 0.5 * np.mean(np.sum((A2 - Y) ** 2, axis=1))
+    return float(cost), (A2 - Y) * (1 / A2.shape[0])
+"""),
+    ("mse_cost", "norm", """
+def mse_cost(A2, Y):
+    return float(np.linalg.norm(A2 - Y) ** 2 / (2 * len(A2))), np.divide(A2 - Y, len(A2))
+"""),
+    ("backward_propagation", "np.dot, the formula of dZ2 written out, grads in another order", """
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    N = X.shape[0]
+    A1, A2 = cache["A1"], cache["A2"]
+    if loss == "mse":
+        dZ2 = (A2 - Y) * A2 * (1 - A2) / N
+    else:
+        dZ2 = (A2 - Y) / N
+    dZ1 = np.dot(dZ2, params["W2"].T) * (1 - np.power(A1, 2))
+    return {"W2": np.dot(A1.T, dZ2), "b2": np.sum(dZ2, axis=0), "W1": np.dot(X.T, dZ1), "b1": np.sum(dZ1, axis=0)}
+"""),
+    ("backward_propagation", "the chain rule through dA2 of bce_cost or mse_cost", """
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    A1, A2 = cache["A1"], cache["A2"]
+    _, dA2 = bce_cost(A2, Y) if loss == "bce" else mse_cost(A2, Y)
+    dZ2 = dA2 * A2 * (1 - A2)
+    dZ1 = (dZ2 @ params["W2"].T) * (1 - A1 * A1)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": A1.T @ dZ2, "b2": dZ2.sum(axis=0)}
+"""),
+    ("backward_propagation", "tanh's derivative from Z1, einsum, keepdims then reshape", """
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    dZ2 = (cache["A2"] - Y) / len(X)
+    if loss == "mse":
+        dZ2 = dZ2 * cache["A2"] * (1 - cache["A2"])
+    dZ1 = np.matmul(dZ2, params["W2"].T) * (1 - np.tanh(cache["Z1"]) ** 2)
+    return dict(W1=np.einsum("ni,nj->ij", X, dZ1), b1=np.sum(dZ1, axis=0, keepdims=True).reshape(-1),
+                W2=np.einsum("ni,nj->ij", cache["A1"], dZ2), b2=np.sum(dZ2, axis=0, keepdims=True).ravel())
+"""),
+    ("backward_propagation", "a loop over the samples", """
+def backward_propagation(params, cache, X, Y, loss="bce"):
+    N = X.shape[0]
+    grads = {key: np.zeros_like(value) for key, value in params.items()}
+    for i in range(N):
+        a1, a2 = cache["A1"][i], cache["A2"][i]
+        dz2 = (a2 - Y[i]) / N * (a2 * (1 - a2) if loss == "mse" else 1.0)
+        dz1 = (params["W2"] @ dz2) * (1 - a1 ** 2)
+        grads["W2"] += np.outer(a1, dz2)
+        grads["b2"] += dz2
+        grads["W1"] += np.outer(X[i], dz1)
+        grads["b1"] += dz1
+    return grads
+"""),
+    ("nn_model", "copied parameters updated in place, if/else on the loss", """
+def nn_model(X, Y, loss="bce", n_h=2, num_iterations=1000, learning_rate=1.2, seed=0, scale=1.0,
+             initial_params=None):
+    if initial_params is None:
+        initial_params = initialize_parameters(X.shape[1], n_h, Y.shape[1], seed=seed, scale=scale)
+    params = {key: value.copy() for key, value in initial_params.items()}
+    costs = []
+    for _ in range(num_iterations):
+        A2, cache = forward_propagation(X, params)
+        if loss == "mse":
+            cost = mse_cost(A2, Y)[0]
+        else:
+            cost = bce_cost(A2, Y)[0]
+        costs.append(float(cost))
+        grads = backward_propagation(params, cache, X, Y, loss)
+        for key in params:
+            params[key] -= learning_rate * grads[key]
+    return params, costs
+"""),
+    ("nn_model", "a while loop from a shallow copy", """
+def nn_model(X, Y, loss="bce", n_h=2, num_iterations=1000, learning_rate=1.2, seed=0, scale=1.0,
+             initial_params=None):
+    params = dict(initial_params) if initial_params else initialize_parameters(
+        X.shape[1], n_h, Y.shape[1], method="random", seed=seed, scale=scale)
+    cost_of = bce_cost if loss == "bce" else mse_cost
+    costs = []
+    while len(costs) < num_iterations:
+        A2, cache = forward_propagation(X, params)
+        costs.append(cost_of(A2, Y)[0])
+        params = update_parameters(params, backward_propagation(params, cache, X, Y, loss=loss), learning_rate)
+    return params, costs
+"""),
+    ("softmax", "a loop over the rows", """
+def softmax(Z):
+    probs = np.empty_like(Z, dtype=float)
+    for i in range(Z.shape[0]):
+        row = np.exp(Z[i] - Z[i].max())
+        probs[i] = row / row.sum()
+    return probs
+"""),
+    ("softmax", "the exponential of the log-probabilities", """
+def softmax(Z):
+    m = np.max(Z, axis=1, keepdims=True)
+    return np.exp(Z - m - np.log(np.sum(np.exp(Z - m), axis=1, keepdims=True)))
+"""),
+    ("softmax", "transposes and np.newaxis instead of keepdims", """
+def softmax(Z):
+    e = np.exp((Z.T - Z.max(axis=1)).T)
+    return e / e.sum(axis=1)[:, np.newaxis]
+"""),
+    ("softmax_cross_entropy", "one-hot rows of np.eye, log-sum-exp with the maximum added back", """
+def softmax_cross_entropy(Z, y):
+    N, C = Z.shape
+    m = np.max(Z, axis=1, keepdims=True)
+    log_probs = Z - (m + np.log(np.sum(np.exp(Z - m), axis=1, keepdims=True)))
+    onehot = np.eye(C)[y]
+    return float(-np.sum(onehot * log_probs) / N), (np.exp(log_probs) - onehot) / N
+"""),
+    ("softmax_cross_entropy", "a loop for the cost, softmax with 1 subtracted at the labels", """
+def softmax_cross_entropy(Z, y):
+    N = Z.shape[0]
+    total = 0.0
+    for i in range(N):
+        shifted = Z[i] - np.max(Z[i])
+        total += np.log(np.sum(np.exp(shifted))) - shifted[y[i]]
+    dZ = softmax(Z)
+    dZ[np.arange(N), y] -= 1
+    return float(total / N), dZ / N
+"""),
+    ("softmax_cross_entropy", "np.take_along_axis and np.mean", """
+def softmax_cross_entropy(Z, y):
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    cost = -np.mean(np.take_along_axis(log_probs, y.reshape(-1, 1), axis=1))
+    onehot = np.zeros(Z.shape)
+    onehot[range(len(y)), y] = 1
+    return float(cost), (softmax(Z) - onehot) / len(y)
+"""),
+]
+
+
+@pytest.mark.parametrize("name, way, code", ALTERNATIVES, ids=[f"{name}-{way}" for name, way, _ in ALTERNATIVES])
+def test_other_correct_ways_of_writing_it_pass(name, way, code):
+    """A right answer written another way than the solution passes its hidden check, and costs no other question
+    (nn_model and backward_propagation call the student's mse_cost, softmax_cross_entropy may call softmax)."""
+    namespace = notebook_namespace({name: code})
+    for seed in SEEDS:
+        with secret_seed(seed):
+            getattr(lab3, f"check_{name}")(namespace[name])
+    with secret_seed(SEEDS[1]):
+        assert failures(namespace) == []
+
+
 # ----------------------------------------------------------------------------- hidden checks: messages
 
 def mse_sum(A2, Y):

@@ -4,6 +4,8 @@ The references are tested against independent formulas, numerical gradients and 
 the classic 2-2-2 example (recomputed here from scalar formulas); the hidden checks must pass on the
 references and fail, with the right hint and without revealing expected values, on typical mistakes.
 """
+import contextlib
+import io
 import math
 
 import numpy as np
@@ -16,7 +18,8 @@ from autograder.judge.student import secret_seed
 from autograder.reference import losses, modules, worked_examples
 from autograder.submissions import PLANTED_MISTAKES
 from course_utils.gradcheck import numerical_gradient, numerical_gradient_array
-from hidden_checks import SEEDS, failure_message
+from hidden_checks import SEEDS, failing_checks, failure_message
+from notebook_namespace import source_cells
 
 PLANTED = PLANTED_MISTAKES["lab4_backprop"]
 
@@ -462,3 +465,373 @@ def test_a_backward_that_reverses_self_layers_is_told_so():
         "Sequential.backward changed the order of the list self.layers: it should go through the layers backwards "
         "without changing the list (list.reverse() reverses the list itself, so the next pass runs in the wrong "
         "order).")
+
+
+# ----------------------------------------------------------------------------- other correct ways of writing it
+
+LAB = "lab4_backprop"
+CHECKED = ("gate_backward", "graph_forward", "graph_backward", "layer_grads", "classic_step", "Dense", "Sigmoid", "ReLU",
+           "Tanh", "Softmax", "mse_loss", "softmax_cross_entropy", "Sequential", "build_mlp", "loss_and_grads")
+
+
+def solution_sources():
+    """{grade_id: code} for every solution cell of the source notebook, without the solution markers."""
+    return {grade_id: "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                                and "### END SOLUTION" not in line)
+            for grade_id, is_test, source in source_cells(LAB) if grade_id in CHECKED and not is_test}
+
+
+def notebook(**replacements):
+    """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
+    with some solution cells replaced: {grade_id: code}."""
+    namespace = {"__name__": "__main__"}
+    solutions = {**solution_sources(), **replacements}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for grade_id, is_test, source in source_cells(LAB):
+            if not is_test:
+                exec(solutions.get(grade_id, source), namespace)  # noqa: S102
+    return namespace
+
+
+def with_methods(name, methods):
+    """The class ``name`` of the notebook with the student's ``forward`` and ``backward`` replaced by ``methods`` (the
+    constructor, params and grads stay as the notebook gives them)."""
+    code = solution_sources()[name]
+    head, rest = code.split("    def forward", 1)
+    tail = "    def params" + rest.split("    def params", 1)[1] if "    def params" in rest else ""
+    return head + methods.strip("\n") + "\n\n" + tail
+
+
+ALTERNATIVES = [
+    ("gate_backward", "a dict of rules", """
+def gate_backward(gate, a, b, dout):
+    rules = {"add": lambda: (dout, dout), "mul": lambda: (b * dout, a * dout),
+             "max": lambda: (dout, 0.0) if a >= b else (0.0, dout)}
+    da, db = rules[gate]()
+    return float(da), float(db)
+"""),
+    ("gate_backward", "indicators of the larger input", """
+def gate_backward(gate, a, b, dout):
+    if gate == "add":
+        return float(dout), float(dout)
+    if gate == "mul":
+        return float(dout * b), float(dout * a)
+    return float(dout * (a >= b)), float(dout * (a < b))
+"""),
+    ("graph_forward", "a conditional for the max, np.multiply and np.maximum", """
+def graph_forward(x, y, z, w):
+    q = np.multiply(x, y)
+    r = q if q >= z else np.maximum(q, z)
+    s = r + x
+    return dict(f=float(w * s), s=float(s), r=float(r), q=float(q))
+"""),
+    ("graph_backward", "the branch taken from r == q", """
+def graph_backward(x, y, z, w, values):
+    dw, ds = values["s"], w
+    dr, dx = ds, ds
+    dq, dz = (dr, 0.0) if values["r"] == values["q"] else (0.0, dr)
+    dx += dq * y
+    return {"x": float(dx), "y": float(dq * x), "z": float(dz), "w": float(dw)}
+"""),
+    ("graph_backward", "an indicator, z strictly larger", """
+def graph_backward(x, y, z, w, values):
+    to_z = 1.0 if z > values["q"] else 0.0
+    return dict(w=float(values["s"]), z=float(w * to_z), y=float(w * (1 - to_z) * x), x=float(w + w * (1 - to_z) * y))
+"""),
+    ("layer_grads", "dy @ W and a broadcast outer product", """
+def layer_grads(W, x):
+    z = sigmoid(np.dot(W, x))
+    dy = 2 * z ** 2 * (1 - z)
+    return dy, dy @ W, dy[:, None] * x[None, :]
+"""),
+    ("layer_grads", "loops", """
+def layer_grads(W, x):
+    z = sigmoid(W @ x)
+    dy = np.zeros(2)
+    dx = np.zeros(3)
+    dW = np.zeros((2, 3))
+    for i in range(2):
+        dy[i] = 2 * z[i] * z[i] * (1 - z[i])
+        for j in range(3):
+            dx[j] += W[i, j] * dy[i]
+            dW[i, j] = dy[i] * x[j]
+    return dy, dx, dW
+"""),
+    ("classic_step", "the course's matrices", """
+def classic_step(weights, x, target, learning_rate=0.5):
+    w = weights
+    W1 = np.array([[w["w1"], w["w3"]], [w["w2"], w["w4"]]])
+    W2 = np.array([[w["w5"], w["w7"]], [w["w6"], w["w8"]]])
+    X, T = np.array(x, dtype=float), np.array(target, dtype=float)
+    net_h = X @ W1 + w["b1"]
+    out_h = sigmoid(net_h)
+    net_o = out_h @ W2 + w["b2"]
+    out_o = sigmoid(net_o)
+    delta_o = (out_o - T) * out_o * (1 - out_o)
+    dW2 = np.outer(out_h, delta_o)
+    dW1 = np.outer(X, (W2 @ delta_o) * out_h * (1 - out_h))
+    grads = {"w1": dW1[0, 0], "w2": dW1[1, 0], "w3": dW1[0, 1], "w4": dW1[1, 1],
+             "w5": dW2[0, 0], "w6": dW2[1, 0], "w7": dW2[0, 1], "w8": dW2[1, 1]}
+    result = {"net_h1": net_h[0], "out_h1": out_h[0], "net_h2": net_h[1], "out_h2": out_h[1], "net_o1": net_o[0],
+              "out_o1": out_o[0], "net_o2": net_o[1], "out_o2": out_o[1], "E_total": 0.5 * np.sum((T - out_o) ** 2)}
+    for k in range(1, 9):
+        result[f"dE_dw{k}"] = grads[f"w{k}"]
+        result[f"new_w{k}"] = w[f"w{k}"] - learning_rate * grads[f"w{k}"]
+    return {key: float(value) for key, value in result.items()}
+"""),
+    ("classic_step", "three chain-rule factors, math.exp", """
+def classic_step(weights, x, target, learning_rate=0.5):
+    logistic = lambda t: 1.0 / (1.0 + math.exp(-t))
+    (i1, i2), (t1, t2), w = x, target, weights
+    r = {"net_h1": w["w1"] * i1 + w["w2"] * i2 + w["b1"], "net_h2": w["w3"] * i1 + w["w4"] * i2 + w["b1"]}
+    r["out_h1"], r["out_h2"] = logistic(r["net_h1"]), logistic(r["net_h2"])
+    r["net_o1"] = w["w5"] * r["out_h1"] + w["w6"] * r["out_h2"] + w["b2"]
+    r["net_o2"] = w["w7"] * r["out_h1"] + w["w8"] * r["out_h2"] + w["b2"]
+    r["out_o1"], r["out_o2"] = logistic(r["net_o1"]), logistic(r["net_o2"])
+    r["E_total"] = (t1 - r["out_o1"]) ** 2 / 2 + (t2 - r["out_o2"]) ** 2 / 2
+    d1 = -(t1 - r["out_o1"]) * (r["out_o1"] * (1 - r["out_o1"]))
+    d2 = -(t2 - r["out_o2"]) * (r["out_o2"] * (1 - r["out_o2"]))
+    r.update(dE_dw5=d1 * r["out_h1"], dE_dw6=d1 * r["out_h2"], dE_dw7=d2 * r["out_h1"], dE_dw8=d2 * r["out_h2"])
+    e1 = (d1 * w["w5"] + d2 * w["w7"]) * r["out_h1"] * (1 - r["out_h1"])
+    e2 = (d1 * w["w6"] + d2 * w["w8"]) * r["out_h2"] * (1 - r["out_h2"])
+    r.update(dE_dw1=e1 * i1, dE_dw2=e1 * i2, dE_dw3=e2 * i1, dE_dw4=e2 * i2)
+    for k in range(1, 9):
+        r["new_w%d" % k] = w["w%d" % k] - learning_rate * r["dE_dw%d" % k]
+    return r
+"""),
+    ("Dense", "np.dot and a tuple in the cache", with_methods("Dense", """
+    def forward(self, X):
+        self.cache = (X,)
+        return np.dot(X, self.W) + self.b
+
+    def backward(self, dout):
+        (X,) = self.cache
+        self.db = np.sum(dout, axis=0)
+        self.dW = np.dot(X.T, dout)
+        return np.dot(dout, self.W.T)
+""")),
+    ("Dense", "einsum, a sum written as a product", with_methods("Dense", """
+    def forward(self, X):
+        self.cache = X.copy()
+        return np.einsum("nd,de->ne", X, self.W) + self.b
+
+    def backward(self, dout):
+        X = self.cache
+        self.dW = np.einsum("nd,ne->de", X, dout)
+        self.db = np.ones(X.shape[0]) @ dout
+        return (self.W @ dout.T).T
+""")),
+    ("Dense", "a loop over the samples", with_methods("Dense", """
+    def forward(self, X):
+        self.cache = X
+        return np.matmul(X, self.W) + self.b
+
+    def backward(self, dout):
+        X = self.cache
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        for n in range(X.shape[0]):
+            self.dW += np.outer(X[n], dout[n])
+            self.db += dout[n]
+        return dout @ self.W.T
+""")),
+    ("Sigmoid", "1 / (1 + exp(-X)), out - out**2", """
+class Sigmoid:
+    def forward(self, X):
+        self.cache = 1 / (1 + np.exp(-X))
+        return self.cache
+
+    def backward(self, dout):
+        return dout * (self.cache - self.cache ** 2)
+"""),
+    ("ReLU", "np.where", """
+class ReLU:
+    def forward(self, X):
+        self.cache = X
+        return np.where(X > 0, X, 0.0)
+
+    def backward(self, dout):
+        return np.where(self.cache > 0, dout, 0.0)
+"""),
+    ("ReLU", "boolean masks on copies", """
+class ReLU:
+    def forward(self, X):
+        self.cache = X.copy()
+        out = X.copy()
+        out[out < 0] = 0
+        return out
+
+    def backward(self, dout):
+        dX = dout.copy()
+        dX[self.cache <= 0] = 0
+        return dX
+"""),
+    ("Tanh", "from the sigmoid, (1 - out)(1 + out)", """
+class Tanh:
+    def forward(self, X):
+        self.cache = 2 * sigmoid(2 * X) - 1
+        return self.cache
+
+    def backward(self, dout):
+        return dout * (1 - self.cache) * (1 + self.cache)
+"""),
+    ("Softmax", "the Jacobian of each row", """
+class Softmax:
+    def forward(self, X):
+        e = np.exp(X - np.max(X, axis=1)[:, None])
+        self.cache = e / np.sum(e, axis=1)[:, None]
+        return self.cache
+
+    def backward(self, dout):
+        dX = np.zeros_like(dout)
+        for i, p in enumerate(self.cache):
+            dX[i] = (np.diag(p) - np.outer(p, p)) @ dout[i]
+        return dX
+"""),
+    ("Softmax", "log-sum-exp, the product expanded", """
+class Softmax:
+    def forward(self, X):
+        shifted = X - X.max(axis=1, keepdims=True)
+        self.cache = np.exp(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        return self.cache
+
+    def backward(self, dout):
+        out = self.cache
+        return out * dout - out * (out * dout).sum(axis=1, keepdims=True)
+"""),
+    ("Softmax", "einsum Jacobians", """
+class Softmax:
+    def forward(self, X):
+        exps = np.exp(X - X.max(axis=1, keepdims=True))
+        self.cache = exps / exps.sum(axis=1, keepdims=True)
+        return self.cache
+
+    def backward(self, dout):
+        p = self.cache
+        J = np.einsum("ij,jk->ijk", p, np.eye(p.shape[1])) - np.einsum("ij,ik->ijk", p, p)
+        return np.einsum("ijk,ij->ik", J, dout)
+"""),
+    ("mse_loss", "the mean of the row sums", """
+def mse_loss(pred, target):
+    diff = pred - target
+    return float(np.mean(np.sum(diff ** 2, axis=1)) / 2), diff / len(pred)
+"""),
+    ("mse_loss", "a loop of dot products", """
+def mse_loss(pred, target):
+    N = pred.shape[0]
+    loss = 0.0
+    for n in range(N):
+        d = pred[n] - target[n]
+        loss += 0.5 * np.dot(d, d)
+    return loss / N, (pred - target) * (1.0 / N)
+"""),
+    ("softmax_cross_entropy", "one-hot rows of np.eye", """
+def softmax_cross_entropy(logits, y):
+    N, C = logits.shape
+    m = logits.max(axis=1, keepdims=True)
+    log_p = logits - m - np.log(np.exp(logits - m).sum(axis=1, keepdims=True))
+    one_hot = np.eye(C)[y]
+    return float(-np.sum(log_p * one_hot) / N), (np.exp(log_p) - one_hot) / N
+"""),
+    ("softmax_cross_entropy", "a loop over the samples", """
+def softmax_cross_entropy(logits, y):
+    N = logits.shape[0]
+    loss, dlogits = 0.0, np.zeros_like(logits)
+    for n in range(N):
+        exps = np.exp(logits[n] - np.max(logits[n]))
+        loss -= (logits[n, y[n]] - np.max(logits[n])) - np.log(np.sum(exps))
+        dlogits[n] = exps / np.sum(exps)
+        dlogits[n, y[n]] -= 1.0
+    return loss / N, dlogits / N
+"""),
+    ("Sequential", "slices and a separate variable", with_methods("Sequential", """
+    def forward(self, X):
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out)
+        return out
+
+    def backward(self, dout):
+        grad = dout
+        for layer in self.layers[::-1]:
+            grad = layer.backward(grad)
+        return grad
+""")),
+    ("Sequential", "indices, and functools.reduce", with_methods("Sequential", """
+    def forward(self, X):
+        for i in range(len(self.layers)):
+            X = self.layers[i].forward(X)
+        return X
+
+    def backward(self, dout):
+        from functools import reduce
+        return reduce(lambda grad, layer: layer.backward(grad), reversed(self.layers), dout)
+""")),
+    ("build_mlp", "an index loop, if/elif, keywords", """
+def build_mlp(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    if activation == "relu":
+        Act = ReLU
+    elif activation == "sigmoid":
+        Act = Sigmoid
+    elif activation == "tanh":
+        Act = Tanh
+    else:
+        raise ValueError("activation must be 'relu', 'sigmoid' or 'tanh'")
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i in range(len(layer_sizes) - 1):
+        layers.append(Dense(layer_sizes[i], layer_sizes[i + 1], seed=rng, dtype=dtype))
+        if i < len(layer_sizes) - 2:
+            layers.append(Act())
+    return Sequential(layers)
+"""),
+    ("build_mlp", "a tuple of layers", """
+def build_mlp(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    act = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}.get(activation)
+    if act is None:
+        raise ValueError(f"unknown activation {activation}; valid: relu, sigmoid, tanh")
+    rng = np.random.default_rng(seed)
+    pairs = list(zip(layer_sizes, layer_sizes[1:]))
+    layers = ()
+    for k, (n_in, n_out) in enumerate(pairs):
+        layers += (Dense(n_in, n_out, rng, dtype),)
+        if k != len(pairs) - 1:
+            layers += (act(),)
+    return Sequential(layers)
+"""),
+    ("build_mlp", "the Dense layers first, the activations put between them", """
+def build_mlp(layer_sizes, activation="relu", seed=0, dtype=np.float32):
+    kinds = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+    if activation not in kinds:
+        raise ValueError("activation should be one of " + ", ".join(kinds))
+    rng = np.random.default_rng(seed)
+    dense = [Dense(a, b, rng, dtype=dtype) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
+    layers = [dense[0]]
+    for layer in dense[1:]:
+        layers += [kinds[activation](), layer]
+    return Sequential(layers)
+"""),
+    ("loss_and_grads", "in one line, a float", """
+def loss_and_grads(net, X, y, loss_fn):
+    loss, dscores = loss_fn(net.forward(X), y)
+    net.backward(dscores)
+    return float(loss), net.grads()
+"""),
+    ("loss_and_grads", "copies of the gradients", """
+def loss_and_grads(net, X, y, loss_fn):
+    value, grad = loss_fn(net.forward(X), y)
+    net.backward(grad)
+    return value, {key: array.copy() for key, array in net.grads().items()}
+"""),
+]
+
+
+@pytest.mark.parametrize("name, way, code", ALTERNATIVES, ids=[f"{name}-{way}" for name, way, _ in ALTERNATIVES])
+def test_other_correct_ways_of_writing_it_pass(name, way, code):
+    """A right answer written another way than the solution passes its hidden check, and costs no other question
+    (build_mlp builds its network from the student's Dense and activation classes)."""
+    namespace = notebook(**{name: code})
+    for seed in SEEDS:
+        with secret_seed(seed):
+            getattr(lab4, f"check_{name}")(namespace[name])
+    with secret_seed(SEEDS[1]):
+        assert failing_checks(lab4, CHECKED, namespace) == []
