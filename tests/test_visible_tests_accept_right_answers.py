@@ -5,9 +5,18 @@ takes other parameter names than the function it replaces, returns less than it 
 promises), or knows fewer inputs than a right answer may give it, fails that right answer: graded test cells count,
 so the student loses the question. Each answer below failed so before; the hidden checks always passed them.
 """
+import contextlib
+import inspect
+from pathlib import Path
+
 import pytest
 
+from autograder.course import Course
+from course_utils import checks
+from course_utils.checks import stand_ins
 from notebook_namespace import failed_tests
+
+COURSE = Course(Path(__file__).resolve().parents[1])
 
 RIGHT_ANSWERS = {
     "the cost from the cache's A2 (Exercise 2: the cache holds A2)": ("lab1_initialization", "nn_model", """
@@ -86,3 +95,26 @@ def loss_and_grads(params, X, y, activation="relu", loss="softmax_ce", reg=0.0):
 def test_a_right_answer_that_a_stand_in_used_to_reject_gets_every_point(answer):
     lab, grade_id, code = RIGHT_ANSWERS[answer]
     assert failed_tests(lab, replace={grade_id: code}) == {}
+
+
+def signature(func):
+    """(name, kind, has a default) of each parameter of ``func``."""
+    return [(p.name, p.kind, p.default is not p.empty) for p in inspect.signature(func).parameters.values()]
+
+
+@pytest.mark.parametrize("lab", COURSE.labs())
+def test_every_stand_in_takes_the_parameters_of_the_function_it_replaces(lab, monkeypatch):
+    """So that a right answer calling it with keywords, or relying on a default, is not failed by the stand-in."""
+    unlike = []
+
+    @contextlib.contextmanager
+    def comparing(namespace, **functions):
+        unlike.extend(f"{name}{inspect.signature(stand_in)} for {name}{inspect.signature(namespace[name])}"
+                      for name, stand_in in functions.items()
+                      if callable(namespace.get(name)) and signature(stand_in) != signature(namespace[name]))
+        with stand_ins(namespace, **functions):
+            yield
+
+    monkeypatch.setattr(checks, "stand_ins", comparing)
+    assert failed_tests(lab) == {}
+    assert unlike == []
