@@ -1,9 +1,10 @@
 """Lab 6: the optimizer reference and the hidden checks built on it.
 
-The hidden checks must pass on the reference, on the notebook's own solution and on right answers written
-other ways (``ALTERNATIVES``), for several secret seeds, fail with the right hint on each classic mistake (no bias correction, epsilon inside the square
-root, the momentum sign, state shared between parameters or not carried over, a random order never drawn,
-samples dropped at the end of the epoch, ...), and charge one wrong function to its own question only.
+The hidden checks must pass on the reference, on the notebook's own solution and on right answers written other
+ways (``ALTERNATIVES``), for several secret seeds, fail with the right hint on each classic mistake (no bias
+correction, epsilon inside the square root, the momentum sign, state shared between parameters or not carried
+over, a random order never drawn, samples dropped at the end of the epoch, ...), and charge one wrong function
+to its own question only.
 """
 import contextlib
 import io

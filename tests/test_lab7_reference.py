@@ -1,11 +1,11 @@
 """Lab 7: the hidden checks built on the architectures reference.
 
-The hidden checks must pass on the reference and on the notebook's own solution (for several secret seeds),
-fail with the right hint on each classic mistake (a derivative of the wrong dtype or value, biases not carried
-through the collapsed layers, the derivative left out of the backward pass or taken from the wrong layer, norms
-in reverse order or squared, units dead for one sample instead of all, one seed for every run, a count instead of
-a fraction, ...), and charge one wrong function to its own question only: ``layer_gradient_norms`` and
-``success_rate`` are graded with the reference versions of the functions they call.
+The hidden checks must pass on the reference, on the notebook's own solution and on right answers written other ways
+(``ALTERNATIVES``), for several secret seeds, fail with the right hint on each classic mistake (a derivative of the
+wrong dtype or value, biases not carried through the collapsed layers, the derivative left out of the backward pass
+or taken from the wrong layer, norms in reverse order or squared, units dead for one sample instead of all, one seed
+for every run, a count instead of a fraction, ...), and charge one wrong function to its own question only:
+``layer_gradient_norms`` and ``success_rate`` are graded with the reference versions of the functions they call.
 """
 import contextlib
 import io
@@ -69,12 +69,29 @@ def test_the_planted_mistake_fails_exactly_its_question():
     assert failed == [mistake.question_id.removeprefix("test_")]
 
 
-ALTERNATIVES = {
-    "identity": """
+ALTERNATIVES = {  # right answers written otherwise than the solution, as students write them: {name: [(way, code)]}
+    "identity": [
+        ("Z itself, np.ones with Z's dtype", """
 def identity(Z):
     return Z, np.ones(Z.shape, dtype=Z.dtype)
-""",
-    "collapse_linear": """
+"""),
+        ("np.array(Z), np.ones_like(Z)", """
+def identity(Z):
+    return np.array(Z), np.ones_like(Z)
+"""),
+        ("Z.copy(), np.full_like(Z, 1.0)", """
+def identity(Z):
+    A = Z.copy()
+    dA_dZ = np.full_like(Z, 1.0)
+    return A, dA_dZ
+"""),
+        ("Z * 1, np.ones(Z.shape).astype(Z.dtype)", """
+def identity(Z):
+    return Z * 1, np.ones(Z.shape).astype(Z.dtype)
+"""),
+    ],
+    "collapse_linear": [
+        ("functools.reduce, each bias through the later weights", """
 from functools import reduce
 def collapse_linear(params):
     L = len(params) // 2
@@ -82,8 +99,50 @@ def collapse_linear(params):
     b = sum(params[f"b{l}"] @ reduce(np.matmul, [params[f"W{k}"] for k in range(l + 1, L + 1)],
                                      np.eye(len(params[f"b{l}"]))) for l in range(1, L + 1))
     return W, b
-""",
-    "backward": """
+"""),
+        ("np.dot, keys built with str(l)", """
+def collapse_linear(params):
+    L = len(params) // 2
+    W = params["W1"]
+    b = params["b1"]
+    for l in range(2, L + 1):
+        W = np.dot(W, params["W" + str(l)])
+        b = np.dot(b, params["W" + str(l)]) + params["b" + str(l)]
+    return W, b
+"""),
+        ("np.linalg.multi_dot for W", """
+def collapse_linear(params):
+    L = len(params) // 2
+    Ws = [params[f"W{l}"] for l in range(1, L + 1)]
+    W = np.linalg.multi_dot(Ws) if L > 1 else Ws[0]
+    b = params["b1"]
+    for l in range(2, L + 1):
+        b = b @ params[f"W{l}"] + params[f"b{l}"]
+    return W, b
+"""),
+        ("einsum, from copies, b += b_l", """
+def collapse_linear(params):
+    L = len(params) // 2
+    W, b = params["W1"].copy(), params["b1"].copy()
+    for l in range(2, L + 1):
+        W = np.einsum("ij,jk->ik", W, params[f"W{l}"])
+        b = np.einsum("j,jk->k", b, params[f"W{l}"])
+        b += params[f"b{l}"]
+    return W, b
+"""),
+        ("the network applied to 0 and to the identity matrix", """
+def collapse_linear(params):
+    L = len(params) // 2
+    D = params["W1"].shape[0]
+    at_zero, at_eye = np.zeros(D), np.eye(D)
+    for l in range(1, L + 1):
+        at_zero = at_zero @ params[f"W{l}"] + params[f"b{l}"]
+        at_eye = at_eye @ params[f"W{l}"] + params[f"b{l}"]
+    return at_eye - at_zero, at_zero
+"""),
+    ],
+    "backward": [
+        ("np.dot, np.multiply, the keys sorted", """
 def backward(params, caches, dscores):
     grads, dZ = {}, dscores
     for l in reversed(range(1, len(caches) + 1)):
@@ -93,32 +152,170 @@ def backward(params, caches, dscores):
         if l > 1:
             dZ = np.multiply(np.dot(dZ, params["W" + str(l)].T), caches[l - 2][1])
     return dict(sorted(grads.items()))
-""",
-    "success_rate": """
+"""),
+        ("einsum", """
+def backward(params, caches, dscores):
+    L = len(caches)
+    grads = {}
+    dZ = dscores
+    for l in range(L, 0, -1):
+        A_prev = caches[l - 1][0]
+        grads[f"W{l}"] = np.einsum("ni,nj->ij", A_prev, dZ)
+        grads[f"b{l}"] = np.einsum("nj->j", dZ)
+        if l > 1:
+            dZ = np.einsum("nj,ij->ni", dZ, params[f"W{l}"]) * caches[l - 2][1]
+    return grads
+"""),
+        ("dA carried down, times the layer's own dA_dZ at the next step", """
+def backward(params, caches, dscores):
+    grads = {}
+    L = len(caches)
+    dA = None
+    for l in range(L, 0, -1):
+        A_prev, dA_dZ = caches[l - 1]
+        dZ = dscores if l == L else dA * dA_dZ
+        grads["W%d" % l] = A_prev.T @ dZ
+        grads["b%d" % l] = np.sum(dZ, axis=0, keepdims=True).ravel()
+        dA = dZ @ params["W%d" % l].T
+    return grads
+"""),
+        ("(dZ.T @ A_prev).T, the bias gradient summed row by row", """
+def backward(params, caches, dscores):
+    grads = {}
+    dZ = dscores.copy()
+    for l in reversed(range(len(caches))):
+        A_prev, _ = caches[l]
+        grads["W" + str(l + 1)] = (dZ.T @ A_prev).T
+        db = np.zeros(dZ.shape[1], dtype=dZ.dtype)
+        for row in dZ:
+            db += row
+        grads["b" + str(l + 1)] = db
+        if l > 0:
+            dZ = np.multiply(dZ @ params["W" + str(l + 1)].T, caches[l - 1][1])
+    return grads
+"""),
+    ],
+    "success_rate": [
+        ("the accuracy helper, np.mean of the outcomes", """
 def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
     outcomes = []
     for seed in seeds:
         trained, _ = train(init_network([X.shape[1], n_h, 1], "random", 1.0, seed), X, y, "tanh", lr, iterations)
         outcomes.append(accuracy(trained, X, y, "tanh") >= threshold)
     return float(np.mean(outcomes))
-""",
-    "layer_gradient_norms": """
+"""),
+        ("keywords, the accuracies in a list, np.mean of the comparisons", """
+def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
+    accuracies = []
+    for seed in seeds:
+        params = init_network(layer_sizes=[X.shape[1], n_h, 1], method="random", scale=1.0, seed=seed)
+        trained, losses = train(params, X, y, activation="tanh", lr=lr, iterations=iterations)
+        accuracies.append((predict(trained, X, "tanh") == y).mean())
+    return float(np.mean(np.array(accuracies) >= threshold))
+"""),
+        ("the count of right predictions against threshold * N", """
+def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
+    successes = 0
+    for seed in seeds:
+        params = init_network([X.shape[1], n_h, 1], "random", scale=1.0, seed=seed)
+        trained, _ = train(params, X, y, "tanh", lr, iterations)
+        correct = np.count_nonzero(predict(trained, X, "tanh") == y)
+        if correct >= threshold * len(y):
+            successes += 1
+    return successes / len(seeds)
+"""),
+        ("the accuracy as 1 - the error rate", """
+def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
+    successes = 0
+    for seed in seeds:
+        params = init_network([X.shape[1], n_h, 1], "random", scale=1.0, seed=seed)
+        trained, _ = train(params, X, y, "tanh", lr, iterations)
+        error_rate = np.mean(predict(trained, X, "tanh") != y)
+        successes += int(1 - error_rate >= threshold)
+    return successes / len(seeds)
+"""),
+        ("np.sum(...) / N in a list comprehension", """
+def success_rate(n_h, seeds, X, y, lr=1.2, iterations=1000, threshold=0.9):
+    N = X.shape[0]
+    ok = [np.sum(predict(train(init_network([X.shape[1], n_h, 1], "random", 1.0, s), X, y, "tanh", lr,
+                                    iterations)[0], X, "tanh") == y) / N >= threshold for s in seeds]
+    return sum(ok) / len(ok)
+"""),
+    ],
+    "layer_gradient_norms": [
+        ("sqrt of sums of squares, keys sorted by layer", """
 def layer_gradient_norms(params, X, y, activation):
     scores, caches = forward(params, X, activation)
     grads = backward(params, caches, bce_loss(scores, y)[1])
     return np.sqrt(np.array([np.sum(grads[k] ** 2) for k in sorted(grads, key=lambda k: int(k[1:])) if k[0] == "W"]))
-""",
-    "dead_fraction": """
+"""),
+        ("np.sqrt(np.sum(np.square(...))) in a loop", """
+def layer_gradient_norms(params, X, y, activation):
+    scores, caches = forward(params, X, activation)
+    loss, dscores = bce_loss(scores, y)
+    grads = backward(params, caches, dscores)
+    norms = []
+    for l in range(1, len(caches) + 1):
+        norms.append(np.sqrt(np.sum(np.square(grads["W" + str(l)]))))
+    return np.array(norms)
+"""),
+        ("np.linalg.norm(g, 'fro'), with the notebook's loss_and_grads", """
+def layer_gradient_norms(params, X, y, activation):
+    _, grads = loss_and_grads(params, X, y, activation)
+    L = len(params) // 2
+    return np.array([np.linalg.norm(grads[f"W{l}"], "fro") for l in range(1, L + 1)])
+"""),
+        ("sqrt(g @ g) of the flattened gradient", """
+def layer_gradient_norms(params, X, y, activation):
+    scores, caches = forward(params, X, activation)
+    grads = backward(params, caches, bce_loss(scores, y)[1])
+    L = len(caches)
+    norms = np.zeros(L)
+    for l in range(L):
+        g = grads[f"W{l + 1}"].ravel()
+        norms[l] = np.sqrt(g @ g)
+    return norms
+"""),
+    ],
+    "dead_fraction": [
+        ("column maxima <= 0", """
 def dead_fraction(params, X):
     _, caches = forward(params, X, "relu")
     return np.array([(A.max(axis=0) <= 0).mean() for A, _ in caches[1:]])
-""",
+"""),
+        ("~np.any(A != 0, axis=0), summed over the width", """
+def dead_fraction(params, X):
+    scores, caches = forward(params, X, "relu")
+    out = []
+    for l in range(1, len(caches)):
+        A = caches[l][0]
+        dead = ~np.any(A != 0, axis=0)
+        out.append(dead.sum() / A.shape[1])
+    return np.array(out)
+"""),
+        ("columns of ReLU's derivative that sum to 0", """
+def dead_fraction(params, X):
+    _, caches = forward(params, X, "relu")
+    return np.array([np.mean(dA_dZ.sum(axis=0) == 0) for _, dA_dZ in caches[:-1]])
+"""),
+        ("1 - np.count_nonzero of the column maxima / width", """
+def dead_fraction(params, X):
+    _, caches = forward(params, X, "relu")
+    L = len(params) // 2
+    fractions = np.empty(L - 1)
+    for l in range(1, L):
+        A = caches[l][0]
+        fractions[l - 1] = 1 - np.count_nonzero(A.max(axis=0)) / A.shape[1]
+    return fractions
+"""),
+    ],
 }
 
 
-@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
-def test_other_correct_ways_of_writing_it_pass(name):
-    namespace = notebook(**{name: ALTERNATIVES[name]})
+@pytest.mark.parametrize("name, code", [(name, code) for name, codes in ALTERNATIVES.items() for _, code in codes],
+                         ids=[f"{name}-{i}" for name, codes in ALTERNATIVES.items() for i in range(len(codes))])
+def test_other_correct_ways_of_writing_it_pass(name, code):
+    namespace = notebook(**{name: code})
     for seed in SEEDS:
         with common.secret_seed(seed):
             getattr(lab7, f"check_{name}")(namespace[name])
@@ -273,3 +470,16 @@ def test_check_success_rate_catches_one_seed_for_every_run_even_when_the_first_d
     for seed in (32, *SEEDS):
         with common.secret_seed(seed), pytest.raises(AssertionError):
             lab7.check_success_rate(student["success_rate"])
+
+
+@pytest.mark.parametrize("way, seed", [("the count of right predictions against threshold * N", 66),
+                                       ("the count of right predictions against threshold * N", 107),
+                                       ("the accuracy as 1 - the error rate", 5)])
+def test_check_success_rate_passes_every_right_way_of_comparing_an_accuracy_with_the_threshold(way, seed):
+    """The threshold is an accuracy that one run reaches, count / N. As floats, 29 / 35 * 35 is more than 29, and
+    1 - 8 / 25 is less than 17 / 25: of the first 2,000 secret seeds, a right success_rate that compared the count
+    with threshold * N lost the question at 10 (66 and 107 among them), one that took 1 - the error rate at 176 (5
+    among them). The check now takes thresholds that are their fraction exactly (as 0.75 is 24 / 32)."""
+    student = notebook(success_rate=dict(ALTERNATIVES["success_rate"])[way])
+    with common.secret_seed(seed):
+        lab7.check_success_rate(student["success_rate"])

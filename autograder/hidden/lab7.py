@@ -8,6 +8,7 @@ AssertionError with a student-facing message on the first problem found. ``layer
 its own question only. Each check runs in well under a second.
 """
 import inspect
+from fractions import Fraction
 
 import numpy as np
 
@@ -303,13 +304,21 @@ def _decided_by_rounding(n_h, seed, X, y, lr, iterations):
     return np.abs(scores[0]).min() < 1e-4 or np.abs(scores[0] - scores[1]).max() > 1e-4
 
 
+def _exact_fraction(accuracy, N):
+    """Whether the float ``accuracy`` (of N samples) is its fraction count / N exactly, as 0.75 is 24 / 32 and 0.68 is
+    not 17 / 25. A threshold that is not would decide a run that reaches it by the rounding of the student's
+    comparison: count / N >= threshold, count >= threshold * N and 1 - errors / N >= threshold are all right, but
+    for 17 of 25 samples right and threshold 0.68 the third gives 0.6799999999999999 and no success."""
+    return Fraction(accuracy) == Fraction(round(accuracy * N), N)
+
+
 @own_helpers_first(REFERENCE_TRAINING)
 def check_success_rate(success_rate):
     """Secret seeds, width, learning rate and a threshold that some seeds reach and others miss (one of them exactly);
     the reference init_network, train and predict are swapped in."""
     rng = secret_rng(1706)
-    # drawn until the seeds' runs differ (some then succeed and some fail, as one seed for all cannot), none of them
-    # decided by rounding
+    # drawn until the seeds' runs differ (some then succeed and some fail, as one seed for all cannot), at an accuracy
+    # that is its fraction exactly as a float (see _exact_fraction), and none of them decided by rounding
     for _ in range(10):
         N = int(rng.integers(24, 41))
         X = rng.normal(scale=0.15, size=(N, 2)) + np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])[
@@ -320,10 +329,11 @@ def check_success_rate(success_rate):
         lr, iterations = float(rng.choice([0.8, 1.0, 1.2])), int(rng.integers(40, 80))
         seeds = [int(s) for s in rng.choice(1000, size=6, replace=False)]
         accuracies = sorted({arch.final_accuracy(n_h, seed, X, y, lr, iterations) for seed in seeds})
-        if len(accuracies) > 1 and not any(_decided_by_rounding(n_h, seed, X, y, lr, iterations) for seed in seeds):
+        reached = [accuracy for accuracy in accuracies[1:] if _exact_fraction(accuracy, N)]
+        if reached and not any(_decided_by_rounding(n_h, seed, X, y, lr, iterations) for seed in seeds):
             break
     # a threshold that one run reaches exactly, with runs on both sides when the seeds allow it
-    threshold = accuracies[len(accuracies) // 2] if len(accuracies) > 1 else accuracies[0]
+    threshold = reached[len(reached) // 2] if reached else accuracies[len(accuracies) // 2]
     expected = arch.success_rate(n_h, seeds, X, y, lr=lr, iterations=iterations, threshold=threshold)
     description = (f"n_h={n_h}, seeds {seeds}, N={N} samples of noisy XOR, lr={lr:g}, iterations={iterations} and "
                    f"threshold={threshold:.4g}")
