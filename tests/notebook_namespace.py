@@ -112,3 +112,21 @@ def failed_tests(lab, replace=None, cells=None):
         else:
             os.environ["NBGRADER_EXECUTION"] = previous
     return failures
+
+
+def solution_sources(lab):
+    """{grade_id: code} for every solution cell of ``source/<lab>/<lab>.ipynb``, without the solution markers."""
+    return {grade_id: "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                                and "### END SOLUTION" not in line)
+            for grade_id, is_test, source in source_cells(lab) if not is_test and "### BEGIN SOLUTION" in source}
+
+
+def definitions(lab, **replacements):
+    """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
+    with some solution cells' code replaced: {grade_id: code}."""
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for grade_id, is_test, source in source_cells(lab):
+            if not is_test:
+                exec(replacements.get(grade_id, source), namespace)  # noqa: S102
+    return namespace

@@ -4,8 +4,6 @@ The references are tested against independent formulas, numerical gradients and 
 the classic 2-2-2 example (recomputed here from scalar formulas); the hidden checks must pass on the
 references and fail, with the right hint and without revealing expected values, on typical mistakes.
 """
-import contextlib
-import io
 import math
 
 import numpy as np
@@ -19,7 +17,7 @@ from autograder.reference import losses, modules, worked_examples
 from autograder.submissions import PLANTED_MISTAKES
 from course_utils.gradcheck import numerical_gradient, numerical_gradient_array
 from hidden_checks import SEEDS, failing_checks, failure_message
-from notebook_namespace import source_cells
+from notebook_namespace import definitions, solution_sources
 
 PLANTED = PLANTED_MISTAKES["lab4_backprop"]
 
@@ -474,29 +472,15 @@ CHECKED = ("gate_backward", "graph_forward", "graph_backward", "layer_grads", "c
            "Tanh", "Softmax", "mse_loss", "softmax_cross_entropy", "Sequential", "build_mlp", "loss_and_grads")
 
 
-def solution_sources():
-    """{grade_id: code} for every solution cell of the source notebook, without the solution markers."""
-    return {grade_id: "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                                and "### END SOLUTION" not in line)
-            for grade_id, is_test, source in source_cells(LAB) if grade_id in CHECKED and not is_test}
-
-
 def notebook(**replacements):
-    """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
-    with some solution cells replaced: {grade_id: code}."""
-    namespace = {"__name__": "__main__"}
-    solutions = {**solution_sources(), **replacements}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id, is_test, source in source_cells(LAB):
-            if not is_test:
-                exec(solutions.get(grade_id, source), namespace)  # noqa: S102
-    return namespace
+    """The solved notebook's definitions, some solution cells replaced: {grade_id: code} (``definitions``)."""
+    return definitions(LAB, **replacements)
 
 
 def with_methods(name, methods):
     """The class ``name`` of the notebook with the student's ``forward`` and ``backward`` replaced by ``methods`` (the
     constructor, params and grads stay as the notebook gives them)."""
-    code = solution_sources()[name]
+    code = solution_sources(LAB)[name]
     head, rest = code.split("    def forward", 1)
     tail = "    def params" + rest.split("    def params", 1)[1] if "    def params" in rest else ""
     return head + methods.strip("\n") + "\n\n" + tail

@@ -21,29 +21,15 @@ from autograder.reference import architectures as arch
 from autograder.submissions import PLANTED_MISTAKES
 from course_utils import data
 from hidden_checks import SEEDS, failing_checks, failure_message
-from notebook_namespace import ROOT, source_cells
+from notebook_namespace import ROOT, definitions, solution_sources
 
 LAB = "lab7_architectures"
 CHECKED = ("identity", "collapse_linear", "backward", "success_rate", "layer_gradient_norms", "dead_fraction")
 
 
-def solution_sources():
-    """{grade_id: code} for every solution cell of the source notebook, without the solution markers."""
-    return {grade_id: "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                                and "### END SOLUTION" not in line)
-            for grade_id, is_test, source in source_cells(LAB) if grade_id in CHECKED and not is_test}
-
-
 def notebook(**replacements):
-    """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
-    with some solution cells replaced: {grade_id: code}."""
-    namespace = {"__name__": "__main__"}
-    solutions = {**solution_sources(), **replacements}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id, is_test, source in source_cells(LAB):
-            if not is_test:
-                exec(solutions.get(grade_id, source), namespace)  # noqa: S102
-    return namespace
+    """The solved notebook's definitions, some solution cells replaced: {grade_id: code} (``definitions``)."""
+    return definitions(LAB, **replacements)
 
 
 
@@ -325,7 +311,7 @@ def test_other_correct_ways_of_writing_it_pass(name, code):
 
 def altered(name, old, new):
     """The notebook's solution of ``name`` with one piece of code changed."""
-    code = solution_sources()[name]
+    code = solution_sources(LAB)[name]
     assert code.count(old) == 1, old
     return code.replace(old, new)
 
