@@ -5,9 +5,6 @@ numerical gradients, tanh saturation); the hidden checks must pass on the refere
 ways of writing each function, and fail, with the right hint and without revealing expected values, on
 typical student mistakes.
 """
-import contextlib
-import functools
-import io
 import re
 
 import numpy as np
@@ -21,7 +18,7 @@ from autograder.reference import shallow
 from course_utils.data import make_xor
 from course_utils.gradcheck import numerical_gradient
 from hidden_checks import SEEDS, failure_message
-from notebook_namespace import source_cells
+from notebook_namespace import definitions
 
 X4, y4 = make_xor()
 Y4 = y4.reshape(-1, 1).astype(np.float64)
@@ -525,26 +522,6 @@ def test_check_predict_catches_a_threshold_on_Z2_whatever_the_secret_seed():
 LAB = "lab1_initialization"
 
 
-@functools.cache
-def solved_notebook():
-    """The namespace of the source notebook's definitions (setup, data, given and solution cells; no tests)."""
-    namespace = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for _, is_test, source in source_cells(LAB):
-            if not is_test:
-                exec(source, namespace)  # noqa: S102
-    return namespace
-
-
-def notebook(**replacements):
-    """The solved notebook's namespace with some solution cells replaced, {grade_id: code}: the code runs in a copy of
-    the namespace, so the functions it defines call the solution's other functions."""
-    namespace = dict(solved_notebook())
-    for code in replacements.values():
-        exec(code, namespace)  # noqa: S102
-    return namespace
-
-
 # Right answers written otherwise than the notebook's solution, as students write them: loops, np.dot, einsum,
 # another form of the sigmoid or of tanh's derivative, np.mean, keepdims, in place on a copy, keywords.
 ALTERNATIVES = {
@@ -821,7 +798,7 @@ def predict(params, X):
 @pytest.mark.parametrize("name, code", [(name, code) for name, codes in ALTERNATIVES.items() for _, code in codes],
                          ids=[f"{name}-{i}" for name, codes in ALTERNATIVES.items() for i in range(len(codes))])
 def test_other_correct_ways_of_writing_it_pass(name, code):
-    student = notebook(**{name: code})[name]
+    student = definitions(LAB, **{name: code})[name]
     for seed in SEEDS:
         with secret_seed(seed):
             getattr(lab1, f"check_{name}")(student)
