@@ -16,6 +16,7 @@ known-good stand-ins for the others it calls.
 
 import contextlib
 import inspect
+import types
 
 import numpy as np
 
@@ -563,20 +564,89 @@ def check_keys(mapping, expected_keys, name):
 
 
 @contextlib.contextmanager
-def stand_ins(namespace, **functions):
-    """Inside the block, the names of ``namespace`` (a notebook's ``globals()``) refer to ``functions``.
+def stand_ins(namespace, /, **functions):
+    """Inside the block, ``functions`` (name -> stand-in) take the place of the notebook's functions of those names
+    (``namespace`` is the notebook's ``globals()``) wherever its functions find them: by their names, in the dicts
+    and lists they name (a tuple in those too), and as default arguments. The stand-ins' own code still finds the
+    functions they stand for (the dicts and lists it names are left alone). Everything is put back afterwards.
 
-    A test of one function replaces the other functions it calls by known-good stand-ins, so that a
-    mistake elsewhere cannot make it fail. The notebook's own definitions are put back afterwards.
+    A test of one function replaces the other functions it calls by known-good stand-ins, so that a mistake
+    elsewhere cannot make it fail, however the function reaches them (``LOSSES = {"mse": mse_loss}`` too).
     """
+    own = {id(namespace[name]): stand_in for name, stand_in in functions.items()
+           if _defined_in(namespace.get(name), namespace)}
     saved = {name: namespace[name] for name in functions if name in namespace}
+    written_here = [func for func in functions.values() if _defined_in(func, namespace)]
+    callers = [func for func in _notebook_functions(namespace)
+               if not any(func.__code__ is stand_in.__code__ for stand_in in written_here)]
+    changes = [(container, key, item, new) for container, key in _places(namespace, callers, written_here)
+               if (new := _swapped(item := container[key], own)) is not item]
+    defaults = [(func, func.__defaults__, new) for func in callers
+                if (new := _swapped(func.__defaults__, own)) is not func.__defaults__]
     namespace.update(functions)
+    for container, key, _, new in changes:
+        container[key] = new
+    for func, _, new in defaults:
+        func.__defaults__ = new
     try:
         yield
     finally:
+        for func, old, _ in defaults:
+            func.__defaults__ = old
+        for container, key, item, new in reversed(changes):
+            with contextlib.suppress(LookupError):
+                if container[key] is new:
+                    container[key] = item
         for name in functions:
             namespace.pop(name, None)
         namespace.update(saved)
+
+
+def _defined_in(obj, namespace):
+    """Whether ``obj`` is a function defined in the notebook whose ``globals()`` is ``namespace``."""
+    return isinstance(obj, types.FunctionType) and obj.__globals__ is namespace
+
+
+def _notebook_functions(namespace):
+    """The functions defined in the notebook, its classes' methods included."""
+    here = namespace.get("__name__")
+    return [obj for value in list(namespace.values())
+            for obj in (vars(value).values() if isinstance(value, type) and value.__module__ == here else (value,))
+            if _defined_in(obj, namespace)]
+
+
+def _places(namespace, functions, stand_ins):
+    """(container, key) of each place where ``functions`` can find another function besides its global name: the
+    items of the dicts and lists they name as globals (but ``stand_ins``, functions, do not), and their keyword-only
+    defaults."""
+    skipped = {id(func.__code__) for func in stand_ins}
+    names = _global_names(functions, skipped) - _global_names(stand_ins)
+    containers = [value for name in sorted(names) if type(value := namespace.get(name)) in (dict, list)]
+    return [*((value, key) for value in containers
+              for key in (list(value) if type(value) is dict else range(len(value)))),
+            *((func.__kwdefaults__, key) for func in functions for key in (func.__kwdefaults__ or ()))]
+
+
+def _global_names(functions, skipped_codes=()):
+    """The global names that the code of ``functions`` uses, the functions nested in them included (but not those of
+    ``skipped_codes``, ids of code objects)."""
+    codes, names = [func.__code__ for func in functions], set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(const for const in code.co_consts
+                     if isinstance(const, types.CodeType) and id(const) not in skipped_codes)
+    return names
+
+
+def _swapped(item, own):
+    """``item`` with the functions of ``own`` (id -> stand-in) replaced: the stand-in of one, or a tuple holding some
+    (``item`` itself if it holds none)."""
+    if id(item) in own:
+        return own[id(item)]
+    if type(item) is tuple and any(id(part) in own for part in item):
+        return tuple(own.get(id(part), part) for part in item)
+    return item
 
 
 def known_values(name, pairs):

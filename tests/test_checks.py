@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_utils.checks import (OVER_THE_BATCH, check_changed_in_place, check_close, check_dtype, check_finite,
                                  check_keys, check_label_loss, check_raises, check_shape, check_spread, check_type,
-                                 check_unchanged, diagnose)
+                                 check_unchanged, diagnose, stand_ins)
 
 
 @settings(max_examples=30, deadline=None)
@@ -422,3 +422,80 @@ def test_a_label_loss_given_a_known_mistakes_value_names_it():
     check_label_loss(right, log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})
     with pytest.raises(AssertionError, match=r"found 9, expected .*: it normalises over the batch \(axis 0\)"):
         check_label_loss(9.0, log_probs, LABELS, "the loss", known={OVER_THE_BATCH: 9.0})
+
+
+NOTEBOOK = '''
+def relu(z):
+    return "own relu"
+
+def softplus(z):
+    return "own softplus"
+
+def _own(z):
+    return relu(z)
+
+ACTIVATIONS = {"relu": relu, "softplus": softplus}
+PAIRS = [("relu", relu), ("softplus", softplus)]
+FLAGS = {"relu": None}
+
+def by_name(z):
+    return relu(z)
+
+def through_own_function(z):
+    return _own(z)
+
+def through_a_dict(z, name="relu"):
+    return ACTIVATIONS[name](z)
+
+def through_a_list_of_pairs(z):
+    return dict(PAIRS)["relu"](z)
+
+def through_a_default(z, activation=relu):
+    return activation(z)
+
+def through_a_keyword_default(z, *, activation=relu):
+    return activation(z)
+
+class Layer:
+    def forward(self, z, activation=relu):
+        return activation(z)
+'''
+REACHES = ["by_name", "through_own_function", "through_a_dict", "through_a_list_of_pairs", "through_a_default",
+           "through_a_keyword_default"]
+
+
+def test_a_stand_in_takes_the_place_of_a_function_however_the_notebook_reaches_it():
+    namespace = {"__name__": "__main__"}
+    exec(NOTEBOOK, namespace)  # noqa: S102 -- a notebook's cell
+    own_relu, own_dict, pairs = namespace["relu"], dict(namespace["ACTIVATIONS"]), list(namespace["PAIRS"])
+    with stand_ins(namespace, relu=lambda z: "stand-in"):
+        assert [namespace[name](0) for name in REACHES] == ["stand-in"] * len(REACHES)
+        assert namespace["Layer"]().forward(0) == "stand-in"
+        assert namespace["ACTIVATIONS"]["softplus"](0) == "own softplus"  # the others stay the notebook's own
+        assert namespace["FLAGS"] == {"relu": None}
+    assert [namespace[name](0) for name in REACHES] == ["own relu"] * len(REACHES)  # all put back
+    assert namespace["Layer"]().forward(0) == "own relu"
+    assert namespace["relu"] is own_relu and namespace["ACTIVATIONS"] == own_dict and namespace["PAIRS"] == pairs
+    assert namespace["PAIRS"][0] is pairs[0]  # the very tuple the notebook made
+
+
+def test_stand_ins_puts_everything_back_when_the_block_raises_and_adds_no_name_for_good():
+    namespace = {"__name__": "__main__"}
+    exec(NOTEBOOK, namespace)  # noqa: S102 -- a notebook's cell
+    with pytest.raises(ZeroDivisionError), stand_ins(namespace, relu=lambda z: 1 / 0, namespace=print):
+        namespace["through_a_default"](0)
+    assert namespace["through_a_default"](0) == "own relu" and "namespace" not in namespace
+
+
+def test_a_stand_in_still_finds_the_function_it_stands_for():
+    namespace = {"__name__": "__main__"}
+    exec(NOTEBOOK + "given_relu = relu\nORIGINALS = {'relu': relu}\n"  # noqa: S102 -- a visible test's cell
+         "def counting(z):\n    return 'counted ' + given_relu(z)\n"
+         "def keeping(z, original=relu):\n    return 'kept ' + ORIGINALS['relu'](z) + ' ' + original(z)\n"
+         "def made():\n    def stand_in(z):\n        return 'made ' + ORIGINALS['relu'](z)\n    return stand_in\n",
+         namespace)
+    for stand_in, expected in ((namespace["counting"], "counted own relu"),
+                               (namespace["keeping"], "kept own relu own relu"),
+                               (namespace["made"](), "made own relu")):
+        with stand_ins(namespace, relu=stand_in):
+            assert namespace["by_name"](0) == namespace["through_a_dict"](0) == expected

@@ -641,14 +641,15 @@ def check_probabilities(probabilities):
         raise AssertionError("probabilities: wrong values.")
 
 
-def judged(kernel, helper, caller="sigmoid(z).round(6)", seconds=30.0, both=False):
-    """Run check_probabilities on the kernel's ``probabilities``, its ``sigmoid`` being HELPERS[helper].
+def judged(kernel, helper, caller="sigmoid(z).round(6)", seconds=30.0, both=False, then=""):
+    """Run check_probabilities on the kernel's ``probabilities``, its ``sigmoid`` being HELPERS[helper] (and the cell
+    ``then`` run after them).
 
     Returns (the AssertionError the check raised or None, callbacks the grader served, what the check
     printed, seconds it took).
     """
     run, session = kernel
-    run(CALLER.format(helper=HELPERS[helper], caller=caller))
+    run(CALLER.format(helper=HELPERS[helper], caller=caller) + then)
     served, printed, start = [], io.StringIO(), time.monotonic()
     with session(seconds) as judge:
         serve = judge._serve
@@ -673,6 +674,38 @@ def test_a_wrong_helper_costs_nothing_to_the_function_that_calls_it(kernel):
     assert failure is None  # decided by the second try, with the reference sigmoid
     assert callbacks >= 1
     assert printed == "checked\n"  # the failed first try left nothing, not even the helper's print
+
+
+REACHED_OTHERWISE = {  # a caller that finds sigmoid otherwise than by its name, and what must hold after the check
+    "a dict": ("SIGMOIDS = {'logistic': sigmoid}\ndef probabilities(z):\n    return SIGMOIDS['logistic'](z).round(6)",
+               "assert SIGMOIDS['logistic'] is sigmoid"),
+    "a function of its own": ("def _squash(z):\n    return sigmoid(z)\ndef probabilities(z):\n    return _squash(z)",
+                              "assert _squash(0) == np.tanh(0)"),
+    "a default argument": ("def probabilities(z, squash=sigmoid):\n    return squash(z)",
+                           "assert probabilities.__defaults__ == (sigmoid,)"),
+}
+
+
+@pytest.mark.parametrize("way", REACHED_OTHERWISE)
+def test_a_wrong_helper_costs_nothing_however_the_function_reaches_it(kernel, way):
+    """The reference helper takes the place of the student's wherever their function finds it, and only for the time
+    of the check's calls: the notebook's own objects are as they were afterwards."""
+    caller, afterwards = REACHED_OTHERWISE[way]
+    failure, callbacks, _, _ = judged(kernel, "wrong", then=caller)
+    assert failure is None and callbacks >= 1
+    kernel[0](afterwards)
+
+
+def test_a_function_with_reference_helpers_keeps_its_name_signature_and_notebook_and_the_last_helpers_win():
+    namespace = {}
+    exec(CALLER.format(helper=HELPERS["right"], caller="sigmoid(z)"), namespace)  # noqa: S102 -- a source notebook
+    rebound = student.with_helpers(namespace["probabilities"], {"sigmoid": lambda z: np.full_like(z, 7.0)})
+    assert rebound.__name__ == "probabilities" and str(inspect.signature(rebound)) == "(z)"
+    assert student.beside(rebound, "sigmoid") is namespace["sigmoid"]  # the notebook's own, outside the calls
+    assert rebound(np.zeros(2)).tolist() == [7.0, 7.0]
+    again = student.with_helpers(rebound, {"sigmoid": lambda z: np.full_like(z, 8.0)})  # as a check of Lab 7 does
+    assert again(np.zeros(2)).tolist() == [8.0, 8.0] and rebound(np.zeros(2)).tolist() == [7.0, 7.0]
+    assert namespace["probabilities"](np.zeros(2)).tolist() == [0.5, 0.5]
 
 
 def test_an_endless_helper_is_interrupted_at_half_time_and_the_second_try_decides(kernel):

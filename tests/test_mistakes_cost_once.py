@@ -31,6 +31,41 @@ def test_a_mistake_costs_its_own_question_only(mistake):
     assert set(failures) == {mistake.question}, failures
 
 
+REACHED_OTHERWISE = [  # (lab, a caller's cell, how it finds a graded helper otherwise than by name: edits of the solution)
+    ("lab5_cifar10_mlp", "loss_and_grads", "a dict of the losses",
+     [("def loss_and_grads(", 'LOSSES = {"softmax_ce": softmax_ce_loss, "mse": mse_loss}\n\n\ndef loss_and_grads('),
+      ("softmax_ce_loss(scores, y)", 'LOSSES["softmax_ce"](scores, y)')]),
+    ("lab5_cifar10_mlp", "loss_and_grads", "a function of its own",
+     [("softmax_ce_loss(scores, y)", "_data_loss(scores, y)"),
+      ("def loss_and_grads(", "def _data_loss(scores, y):\n    return softmax_ce_loss(scores, y)\n\n\ndef loss_and_grads(")]),
+    ("lab5_cifar10_mlp", "loss_and_grads", "a default argument",
+     [('reg=0.0):', 'reg=0.0, ce_loss=softmax_ce_loss):'), ("softmax_ce_loss(scores, y)", "ce_loss(scores, y)")]),
+    ("lab3_loss_functions", "nn_model", "a dict of the costs",
+     [("def nn_model(", 'COSTS = {"bce": bce_cost, "mse": mse_cost}\n\n\ndef nn_model('),
+      ('{"bce": bce_cost, "mse": mse_cost}[loss]', "COSTS[loss]")]),
+]
+HELPER_MISTAKES = {"lab5_cifar10_mlp": next(m for m in MISTAKES if m.solution_id == "softmax_ce_loss" and m.new == "pass"),
+                   "lab3_loss_functions": next(m for m in MISTAKES if m.solution_id == "mse_cost")}
+
+
+@pytest.mark.parametrize("lab, caller, way, edits", REACHED_OTHERWISE, ids=[f"{lab[:4]}-{caller}-{way}" for lab, caller,
+                                                                               way, _ in REACHED_OTHERWISE])
+def test_a_wrong_helper_costs_once_however_its_caller_reaches_it(lab, caller, way, edits):
+    """A right function that finds a helper in a dict, through a function of its own or as a default argument keeps
+    its points when the helper is wrong: its visible test's stand-ins and its hidden check's reference helpers take the
+    helper's place there too."""
+    cells = source_cells(lab)
+    sources = {grade_id: source for grade_id, _, source in cells}
+    written = sources[caller]
+    for old, new in edits:
+        assert written.count(old) == 1, old
+        written = written.replace(old, new)
+    assert failed_tests(lab, {caller: written}, cells) == {}  # a right answer
+    mistake = HELPER_MISTAKES[lab]
+    wrong_helper = mistake.apply(sources[mistake.solution_id])
+    assert set(failed_tests(lab, {caller: written, mistake.solution_id: wrong_helper}, cells)) == {mistake.question}
+
+
 NAMED_BY_VISIBLE_TESTS = [  # mistakes the exercise's text warns about, with what its visible test says of them
     (next(m for m in MISTAKES if m.lab == "lab2_learning_rates" and m.new == "        raise TypeError"),
      "update_parameters(..., learning_rate=0.0) should raise a ValueError, but it raised TypeError: The learning rate"),

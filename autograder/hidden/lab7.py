@@ -273,7 +273,7 @@ class Recorded:
 def _check_runs(success_rate, n_h, seeds, X, y, lr, iterations):
     """The runs of ``success_rate``, told by the reference helpers it calls: one fresh network per seed, as the
     exercise says, trained once with tanh, lr and iterations (whatever the accuracies they reach). A function
-    that calls neither helper by its name (through one of its own) is left to the check of its rate."""
+    that reaches neither helper (it trains its networks with code of its own) is left to the check of its rate."""
     init, train = Recorded(arch.init_network), Recorded(arch.train)
     call(with_helpers(success_rate, {**REFERENCE_TRAINING, "init_network": init, "train": train}),
          n_h, seeds, X, y, lr=lr, iterations=iterations)

@@ -1,9 +1,10 @@
 """The judge's agent in the kernel being graded, and the codec both ends of the conversation share.
 
 The judge (``autograder.judge.remote``) sends this file's source to the student's kernel, which then
-runs the student's functions on what the judge asks for. The file imports nothing from the course, so
-it runs where ``autograder`` cannot be imported. Nothing that happens in the kernel is trusted: the
-student's code may have replaced any of this, which can only spoil the student's own answers.
+runs the student's functions on what the judge asks for. The file imports nothing from ``autograder``, so it
+runs where that cannot be imported; of the course it uses only ``course_utils`` (which graded kernels import), for
+``with_globals``. Nothing that happens in the kernel is trusted: the student's code may have replaced any of this,
+which can only spoil the student's own answers.
 
 The conversation is strict turn-taking over the kernel's input channel: the kernel speaks with
 ``input(message)``, and the judge's reply is ``input``'s result. A message is JSON text:
@@ -21,6 +22,7 @@ its parameters, which the judge's messages use); handing a reference back to its
 import base64
 import builtins
 import contextlib
+import functools
 import inspect
 import io
 import json
@@ -30,6 +32,8 @@ import types
 import warnings
 
 import numpy as np
+
+from course_utils.checks import stand_ins
 
 MAX_DEPTH = 64
 MAX_PARAMETERS = 64  # parameters of a function's signature sent with a reference to it (more: none sent)
@@ -166,11 +170,23 @@ def error_named(name, message):
 
 
 def with_globals(func, names):
-    """A copy of the function ``func`` in which the global ``names`` (name -> object) are replaced."""
-    copy = types.FunctionType(func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__,
-                              func.__closure__)
-    copy.__kwdefaults__ = func.__kwdefaults__
-    return copy
+    """``func`` running with ``names`` (name -> object) in place of the notebook's functions of those names for the
+    time of each call, wherever the notebook reaches them: by name, in the dicts and lists its functions name, as
+    default arguments (``course_utils.checks.stand_ins``, the visible tests' own way). It has ``func``'s name,
+    signature and globals (``student.beside`` reads them); made from a function made so, it runs the original
+    ``func`` with both sets of names, the later ones winning."""
+    func, names = (func.__stand_ins__[0], {**func.__stand_ins__[1], **names}) if hasattr(func, "__stand_ins__") \
+        else (func, names)
+    enter = stand_ins
+
+    def swapped(*args, **kwargs):
+        with enter(func.__globals__, **names):
+            return func(*args, **kwargs)
+    # swapped's code uses no global name: it can run with the notebook's globals
+    wrapper = functools.update_wrapper(types.FunctionType(swapped.__code__, func.__globals__, func.__name__, None,
+                                                          swapped.__closure__), func)
+    wrapper.__stand_ins__ = (func, names)
+    return wrapper
 
 
 class _LimitedText(io.StringIO):
