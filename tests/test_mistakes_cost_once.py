@@ -31,29 +31,41 @@ def test_a_mistake_costs_its_own_question_only(mistake):
     assert set(failures) == {mistake.question}, failures
 
 
-REACHED_OTHERWISE = [  # (lab, a caller's cell, how it finds a graded helper otherwise than by name: edits of the solution)
+# (lab, a caller's cell, how it finds a graded helper otherwise than by its name, edits of its solution)
+REACHED_OTHERWISE = [
     ("lab5_cifar10_mlp", "loss_and_grads", "a dict of the losses",
      [("def loss_and_grads(", 'LOSSES = {"softmax_ce": softmax_ce_loss, "mse": mse_loss}\n\n\ndef loss_and_grads('),
       ("softmax_ce_loss(scores, y)", 'LOSSES["softmax_ce"](scores, y)')]),
     ("lab5_cifar10_mlp", "loss_and_grads", "a function of its own",
      [("softmax_ce_loss(scores, y)", "_data_loss(scores, y)"),
-      ("def loss_and_grads(", "def _data_loss(scores, y):\n    return softmax_ce_loss(scores, y)\n\n\ndef loss_and_grads(")]),
+      ("def loss_and_grads(",
+       "def _data_loss(scores, y):\n    return softmax_ce_loss(scores, y)\n\n\ndef loss_and_grads(")]),
     ("lab5_cifar10_mlp", "loss_and_grads", "a default argument",
      [('reg=0.0):', 'reg=0.0, ce_loss=softmax_ce_loss):'), ("softmax_ce_loss(scores, y)", "ce_loss(scores, y)")]),
+    ("lab1_initialization", "nn_model", "a dict of the steps",
+     [("forward_propagation(X, params)", 'STEPS["forward"](X, params)'),
+      ("def nn_model(",
+       'STEPS = {"forward": forward_propagation, "backward": backward_propagation}\n\n\ndef nn_model(')]),
+    ("lab1_initialization", "nn_model", "a keyword-only default",
+     [("print_cost=False", "print_cost=False, *, forward=forward_propagation"),
+      ("forward_propagation(X, params)", "forward(X, params)")]),
     ("lab3_loss_functions", "nn_model", "a dict of the costs",
      [("def nn_model(", 'COSTS = {"bce": bce_cost, "mse": mse_cost}\n\n\ndef nn_model('),
       ('{"bce": bce_cost, "mse": mse_cost}[loss]', "COSTS[loss]")]),
 ]
-HELPER_MISTAKES = {"lab5_cifar10_mlp": next(m for m in MISTAKES if m.solution_id == "softmax_ce_loss" and m.new == "pass"),
-                   "lab3_loss_functions": next(m for m in MISTAKES if m.solution_id == "mse_cost")}
+HELPER_MISTAKES = {"lab5_cifar10_mlp": next(m for m in MISTAKES
+                                         if m.solution_id == "softmax_ce_loss" and m.new == "pass"),
+                   "lab3_loss_functions": next(m for m in MISTAKES if m.solution_id == "mse_cost"),
+                   "lab1_initialization": next(m for m in MISTAKES if m.solution_id == "forward_propagation")}
 
 
-@pytest.mark.parametrize("lab, caller, way, edits", REACHED_OTHERWISE, ids=[f"{lab[:4]}-{caller}-{way}" for lab, caller,
-                                                                               way, _ in REACHED_OTHERWISE])
+@pytest.mark.parametrize("lab, caller, way, edits", REACHED_OTHERWISE,
+                         ids=[f"{lab[:4]}-{caller}-{way}" for lab, caller, way, _ in REACHED_OTHERWISE])
 def test_a_wrong_helper_costs_once_however_its_caller_reaches_it(lab, caller, way, edits):
-    """A right function that finds a helper in a dict, through a function of its own or as a default argument keeps
-    its points when the helper is wrong: its visible test's stand-ins and its hidden check's reference helpers take the
-    helper's place there too."""
+    """A right function that finds a helper in a dict, through a function of its own or as a default argument passes,
+    and keeps its points when the helper is wrong: its visible test's stand-ins and its hidden check's reference
+    helpers take the helper's place there too. (Lab 1's right answers in a dict or a default failed their visible
+    test: the stand-ins for forward_propagation and backward_propagation work together.)"""
     cells = source_cells(lab)
     sources = {grade_id: source for grade_id, _, source in cells}
     written = sources[caller]
