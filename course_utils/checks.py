@@ -563,12 +563,16 @@ def check_keys(mapping, expected_keys, name):
           "key names are case-sensitive and must match exactly (for example 'W1', 'b1').")
 
 
+TABLE_ITEMS = 1000  # a dict or list of more items is data, not a table of functions: stand_ins leaves it alone
+
+
 @contextlib.contextmanager
 def stand_ins(namespace, /, **functions):
     """Inside the block, ``functions`` (name -> stand-in) take the place of the notebook's functions of those names
     (``namespace`` is the notebook's ``globals()``) wherever its functions find them: by their names, in the dicts
-    and lists they name (a tuple in those too), and as default arguments. The stand-ins' own code still finds the
-    functions they stand for (the dicts and lists it names are left alone). Everything is put back afterwards.
+    and lists they name (a tuple in those too; up to ``TABLE_ITEMS`` items), and as default arguments. The stand-ins'
+    own code still finds the functions they stand for (the dicts and lists it names are left alone). Everything is put
+    back afterwards.
 
     A test of one function replaces the other functions it calls by known-good stand-ins, so that a mistake
     elsewhere cannot make it fail, however the function reaches them (``LOSSES = {"mse": mse_loss}`` too).
@@ -617,11 +621,12 @@ def _notebook_functions(namespace):
 
 def _places(namespace, functions, stand_ins):
     """(container, key) of each place where ``functions`` can find another function besides its global name: the
-    items of the dicts and lists they name as globals (but ``stand_ins``, functions, do not), and their keyword-only
-    defaults."""
+    items of the dicts and lists they name as globals (but ``stand_ins``, functions, do not; and of at most
+    ``TABLE_ITEMS`` items), and their keyword-only defaults."""
     skipped = {id(func.__code__) for func in stand_ins}
     names = _global_names(functions, skipped) - _global_names(stand_ins)
-    containers = [value for name in sorted(names) if type(value := namespace.get(name)) in (dict, list)]
+    containers = [value for name in sorted(names)
+                  if type(value := namespace.get(name)) in (dict, list) and len(value) <= TABLE_ITEMS]
     return [*((value, key) for value in containers
               for key in (list(value) if type(value) is dict else range(len(value)))),
             *((func.__kwdefaults__, key) for func in functions for key in (func.__kwdefaults__ or ()))]

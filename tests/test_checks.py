@@ -7,9 +7,9 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from course_utils.checks import (OVER_THE_BATCH, check_changed_in_place, check_close, check_dtype, check_finite,
-                                 check_keys, check_label_loss, check_raises, check_shape, check_spread, check_type,
-                                 check_unchanged, diagnose, stand_ins)
+from course_utils.checks import (OVER_THE_BATCH, TABLE_ITEMS, check_changed_in_place, check_close, check_dtype,
+                                 check_finite, check_keys, check_label_loss, check_raises, check_shape, check_spread,
+                                 check_type, check_unchanged, diagnose, stand_ins)
 
 
 @settings(max_examples=30, deadline=None)
@@ -499,3 +499,14 @@ def test_a_stand_in_still_finds_the_function_it_stands_for():
                                (namespace["made"](), "made own relu")):
         with stand_ins(namespace, relu=stand_in):
             assert namespace["by_name"](0) == namespace["through_a_dict"](0) == expected
+
+
+def test_stand_ins_looks_through_tables_of_functions_but_not_through_data():
+    """A notebook function that names a long list (a history of costs, say) is not slowed down by each stand-in block
+    going through it: lists and dicts of more than TABLE_ITEMS items are data, not tables of functions."""
+    namespace = {"__name__": "__main__"}
+    exec(NOTEBOOK + f"TABLE = [relu] * {TABLE_ITEMS}\nHISTORY = [relu] * {TABLE_ITEMS + 1}\n"  # noqa: S102
+         "def from_table(z):\n    return TABLE[-1](z)\ndef from_history(z):\n    return HISTORY[-1](z)\n", namespace)
+    with stand_ins(namespace, relu=lambda z: "stand-in"):
+        assert namespace["from_table"](0) == "stand-in" and namespace["from_history"](0) == "own relu"
+    assert namespace["TABLE"] == [namespace["relu"]] * TABLE_ITEMS
