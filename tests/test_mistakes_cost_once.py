@@ -49,6 +49,9 @@ REACHED_OTHERWISE = [
     ("lab1_initialization", "nn_model", "a keyword-only default",
      [("print_cost=False", "print_cost=False, *, forward=forward_propagation"),
       ("forward_propagation(X, params)", "forward(X, params)")]),
+    ("lab2_learning_rates", "sweep_learning_rates", "a dict of the runners",
+     [("history = train(", 'history = RUNNERS["train"]('),
+      ("def sweep_learning_rates(", 'RUNNERS = {"train": train}\n\n\ndef sweep_learning_rates(')]),
     ("lab3_loss_functions", "nn_model", "a dict of the costs",
      [("def nn_model(", 'COSTS = {"bce": bce_cost, "mse": mse_cost}\n\n\ndef nn_model('),
       ('{"bce": bce_cost, "mse": mse_cost}[loss]', "COSTS[loss]")]),
@@ -56,7 +59,8 @@ REACHED_OTHERWISE = [
 HELPER_MISTAKES = {"lab5_cifar10_mlp": next(m for m in MISTAKES
                                          if m.solution_id == "softmax_ce_loss" and m.new == "pass"),
                    "lab3_loss_functions": next(m for m in MISTAKES if m.solution_id == "mse_cost"),
-                   "lab1_initialization": next(m for m in MISTAKES if m.solution_id == "forward_propagation")}
+                   "lab1_initialization": next(m for m in MISTAKES if m.solution_id == "forward_propagation"),
+                   "lab2_learning_rates": next(m for m in MISTAKES if m.solution_id == "train")}
 
 
 @pytest.mark.parametrize("lab, caller, way, edits", REACHED_OTHERWISE,
@@ -65,7 +69,8 @@ def test_a_wrong_helper_costs_once_however_its_caller_reaches_it(lab, caller, wa
     """A right function that finds a helper in a dict, through a function of its own or as a default argument passes,
     and keeps its points when the helper is wrong: its visible test's stand-ins and its hidden check's reference
     helpers take the helper's place there too. (Lab 1's right answers in a dict or a default failed their visible
-    test: the stand-ins for forward_propagation and backward_propagation work together.)"""
+    test: the stand-ins for forward_propagation and backward_propagation work together; so did Lab 2's
+    sweep_learning_rates through a dict, whose visible test swapped train by its name.)"""
     cells = source_cells(lab)
     sources = {grade_id: source for grade_id, _, source in cells}
     written = sources[caller]
