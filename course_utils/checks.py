@@ -619,12 +619,12 @@ def _notebook_functions(namespace):
             if _defined_in(obj, namespace)]
 
 
-def _places(namespace, functions, stand_ins):
+def _places(namespace, functions, replacements):
     """(container, key) of each place where ``functions`` can find another function besides its global name: the
-    items of the dicts and lists they name as globals (but ``stand_ins``, functions, do not; and of at most
-    ``TABLE_ITEMS`` items), and their keyword-only defaults."""
-    skipped = {id(func.__code__) for func in stand_ins}
-    names = _global_names(functions, skipped) - _global_names(stand_ins)
+    items of the dicts and lists they name as globals (but the stand-in functions ``replacements`` do not; and of at
+    most ``TABLE_ITEMS`` items), and their keyword-only defaults."""
+    skipped = {id(func.__code__) for func in replacements}
+    names = _global_names(functions, skipped) - _global_names(replacements)
     containers = [value for name in sorted(names)
                   if type(value := namespace.get(name)) in (dict, list) and len(value) <= TABLE_ITEMS]
     return [*((value, key) for value in containers
