@@ -124,9 +124,13 @@ def solution_sources(lab):
 def definitions(lab, **replacements):
     """The namespace of the solved notebook's definitions (setup, given and solution cells; no tests, no experiments),
     with some solution cells' code replaced: {grade_id: code}."""
+    import matplotlib.pyplot as plt
     namespace = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id, is_test, source in source_cells(lab):
-            if not is_test:
-                exec(replacements.get(grade_id, source), namespace)  # noqa: S102
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for grade_id, is_test, source in source_cells(lab):
+                if not is_test:
+                    exec(replacements.get(grade_id, source), namespace)  # noqa: S102
+    finally:
+        plt.close("all")  # the setup cells' pictures: more than 20 open in one process make matplotlib warn
     return namespace

@@ -32,3 +32,13 @@ def test_ci_fails_where_no_sandbox_is_possible_instead_of_skipping_the_sandboxed
     optional = subprocess.run(run, cwd=root, capture_output=True, text=True, timeout=300,
                               env={**no_bwrap, "COURSE_KIT_REQUIRE_SANDBOX": ""})
     assert optional.returncode == 0, optional.stdout + optional.stderr
+
+
+def test_building_a_notebooks_namespace_leaves_no_figure_open():
+    """Tests build notebook namespaces hundreds of times in one worker; each left a setup cell's picture open, and the
+    21st open figure made matplotlib warn, which fails whichever test comes then (an error under filterwarnings)."""
+    import matplotlib.pyplot as plt
+    from notebook_namespace import definitions
+    before = set(plt.get_fignums())
+    definitions("lab1_initialization")
+    assert set(plt.get_fignums()) <= before
