@@ -142,8 +142,8 @@ def probe(course: Course, sandbox: bool) -> dict:
         result = run_in_sandbox(policy, [sys.executable, "-c", PROBE], timeout=120)
     else:
         with tempfile.TemporaryDirectory() as scratch:
-            result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
-                                    env=kernel_environment(), cwd=scratch)
+            result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, encoding="utf-8",
+                                    errors="replace", timeout=120, env=kernel_environment(), cwd=scratch)
     try:
         return json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -164,13 +164,13 @@ def canary_course(course: Course, lab: str, root: Path | None = None) -> Course:
     canary = Course(root, gradebook_url=f"sqlite:///{root / 'gradebook.db'}")
     made_from = root / "made-from.sha256"
     key = fingerprint(course.source_notebook(lab).parent, course.root / CONFIG_FILE)
-    if not (made_from.is_file() and made_from.read_text() == key):
+    if not (made_from.is_file() and made_from.read_text(encoding="utf-8") == key):
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         shutil.copy(course.root / CONFIG_FILE, root / CONFIG_FILE)
         shutil.copytree(course.root / "source" / lab, root / "source" / lab)
         generate(canary, lab)
-        made_from.write_text(key)
+        made_from.write_text(key, encoding="utf-8")
     return canary
 
 
@@ -242,7 +242,7 @@ def diagnose(course: Course, lab: str, result: CanaryResult, graded) -> str | No
     if "numpy_error" in env or "probe_error" in env:
         return (f"{scored} Graded kernels cannot run Python with NumPy: "
                 f"{env.get('numpy_error') or env.get('probe_error')}. Run `{course.command('doctor')}` for details.")
-    source = course.source_notebook(lab).read_text()
+    source = course.source_notebook(lab).read_text(encoding="utf-8")
     errors = {o.get("ename"): o.get("evalue", "") for cell in graded.cells for o in cell.get("outputs", [])
               if o.get("output_type") == "error"} if graded is not None else {}
     damaged = [errors[name] for name in DAMAGED_DATA if name in errors]

@@ -42,7 +42,7 @@ def available_memory(cgroups: list[Path] | None = None, meminfo: Path = Path("/p
     The kernel reclaims the inactive part of it first, so that part counts as available, as Kubernetes and
     ``docker stats`` count a container's memory.
     """
-    available = next(int(line.split()[1]) * 1024 for line in meminfo.read_text().splitlines()
+    available = next(int(line.split()[1]) * 1024 for line in meminfo.read_text(encoding="utf-8").splitlines()
                      if line.startswith("MemAvailable:"))
     for folder in _folders(cgroups):
         for limit, usage, cache in (("memory.max", "memory.current", "inactive_file"),  # cgroup v2
@@ -63,7 +63,8 @@ def default_workers(kernel_bytes: int, cgroups: list[Path] | None = None) -> int
 def own_cgroups() -> list[Path]:
     """The folders of this process's cgroups and of every cgroup above them (none where they cannot be read)."""
     try:
-        return cgroup_folders(Path("/proc/self/cgroup").read_text(), Path("/proc/self/mountinfo").read_text())
+        return cgroup_folders(Path("/proc/self/cgroup").read_text(encoding="utf-8"),
+                              Path("/proc/self/mountinfo").read_text(encoding="utf-8"))
     except OSError:
         return []
 
@@ -99,7 +100,7 @@ def _cpu_quota(folder: Path) -> float | None:
     """The CPUs a cgroup's quota allows (v2's cpu.max, v1's CFS quota), or None without one."""
     v2 = folder / "cpu.max"
     if v2.is_file():
-        quota, _, period = v2.read_text().partition(" ")
+        quota, _, period = v2.read_text(encoding="utf-8").partition(" ")
         return None if quota == "max" else int(quota) / int(period)
     quota, period = _number(folder / "cpu.cfs_quota_us"), _number(folder / "cpu.cfs_period_us")
     return quota / period if quota and quota > 0 and period else None
@@ -108,7 +109,7 @@ def _cpu_quota(folder: Path) -> float | None:
 def _stat(path: Path, name: str) -> int:
     """The value of ``name`` in a cgroup's ``memory.stat`` (lines of ``name value``); 0 if it is not there."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return 0
     return next((int(value) for key, _, value in (line.partition(" ") for line in lines)
@@ -118,7 +119,7 @@ def _stat(path: Path, name: str) -> int:
 def _number(path: Path) -> int | None:
     """The integer a cgroup file holds; None if it is missing or says ``max`` (no limit)."""
     try:
-        text = path.read_text().strip()
+        text = path.read_text(encoding="utf-8").strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

@@ -41,10 +41,17 @@ def display_width(text: str) -> int:
                for char in text)
 
 
+def as_shown(text: str) -> str:
+    """``text`` as the terminal gets it: what its encoding cannot hold (a Chinese name in ISO-8859-1) escaped."""
+    encoding = sys.stdout.encoding or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns; a cell's control characters are written out (``printable``): names and details come from
-    submissions."""
-    header, rows = [printable(str(x)) for x in header], [[printable(str(x)) for x in row] for row in rows]
+    """Aligned columns as the terminal shows them (``as_shown``); a cell's control characters are written out
+    (``printable``): names and details come from submissions."""
+    header, rows = [as_shown(printable(str(x))) for x in header], [[as_shown(printable(str(x))) for x in row]
+                                                                    for row in rows]
     widths = [max(display_width(str(x)) for x in column) for column in zip(header, *rows)]
     lines = ["  ".join(str(x) + " " * (w - display_width(str(x))) for x, w in zip(line, widths)).rstrip()
              for line in [header, *rows]]

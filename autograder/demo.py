@@ -93,7 +93,7 @@ def run_demo(kit: Course, workdir: Path | None = None, workers: int | None = Non
         "alice": ("a correct solution", solved(course, LAB)),
         "bob": ("the release, untouched", untouched(course, LAB)),
         "carol": (f"correct except {PLANTED_MISTAKES[LAB].solution_id}", with_mistake(course, LAB)),
-        "dave": ("a malformed notebook (cut-off JSON)", course.release_notebook(LAB).read_text()[:500]),
+        "dave": ("a malformed notebook (cut-off JSON)", course.release_notebook(LAB).read_text(encoding="utf-8")[:500]),
     }
     for student, (what, nb) in samples.items():
         submit(course, student, LAB, nb)

@@ -156,7 +156,7 @@ def full_run(course: Course, lab: str) -> tuple[str, bool]:
         lines.append(f"  [ok] all {len(cell_seconds)} code cells ran without an error in {seconds:.0f} s "
                      "(kernel start included)")
     else:
-        failed, needed = max(cell_seconds), canary.data_set_of(course.source_notebook(lab).read_text())
+        failed, needed = max(cell_seconds), canary.data_set_of(course.source_notebook(lab).read_text(encoding="utf-8"))
         missing = needed and error.ename in canary.MISSING_DATA  # the loader's message is for students: its 1st line
         lines.append(f"  [PROBLEM] {cell_label(nb.cells[failed], failed)} stopped with {error.ename}: "
                      f"{error.evalue.splitlines()[0] if missing else error.evalue} (after {seconds:.0f} s)")

@@ -181,7 +181,7 @@ def _write_status_page(course: Course, lab: str, student: str, record) -> None:
                               exports=course.exports(student, lab), archives=course.archives(student, lab),
                               max_score=record.max_score)
     for name in [lab, *(Path(notebook).stem for notebook in found)]:  # nbgrader fetch_feedback looks a page up by
-        (folder / f"{name}.html").write_text(page)                    # the name of a notebook the student submitted
+        (folder / f"{name}.html").write_text(page, encoding="utf-8")  # the name of a notebook the student submitted
     if not course.symbolic_links(student, lab):  # nbgrader release_feedback reads these beside the page, as nbgrader's
         for name in EXCHANGE_FILES:               # own pages have them (nbgrader collect wrote them)
             kept = course.submission_dir(student, lab) / name
@@ -198,7 +198,7 @@ def _check_no_hidden_tests(course: Course, lab: str, pages: list[Path]) -> list[
     hidden = secret_lines(nbformat.read(course.source_notebook(lab), as_version=4), kinds=(HIDDEN,))
     leaking = []
     for page in pages:
-        shown = visible_text(page.read_text())
+        shown = visible_text(page.read_text(encoding="utf-8"))
         found = [line for line in hidden if line in shown]
         if found:  # the student's notebook is read for these pages only
             own = own_text(course, lab, page.parent.parent.name)
@@ -235,7 +235,7 @@ def course_utils_lines(course: Course) -> set[str]:
     """The stripped lines of course_utils: the course's copy and the one graded kernels import."""
     packages = {course.root / "course_utils", *map(Path, filter(None, [package_folder("course_utils")]))}
     return {line.strip() for package in packages for path in package.rglob("*.py")
-            for line in path.read_text(errors="replace").splitlines()}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()}
 
 
 def output_text(output) -> str:

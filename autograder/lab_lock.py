@@ -68,7 +68,7 @@ def working_on(course: Course, lab: str) -> list[str]:
     for path in [folder / f"{lab}.lock", *sorted(folder.glob(f"{lab}.shard-*.lock"))]:
         if not path.is_file():
             continue
-        with open(path) as lock:
+        with open(path, encoding="utf-8") as lock:
             holder = lock.read().strip()
             if not holder:
                 continue
@@ -85,7 +85,7 @@ def working_on(course: Course, lab: str) -> list[str]:
 def _take(path: Path, mode: int):
     """``path`` opened and locked (``mode``); None if another process holds it (tried for a moment, so that a
     ``working_on`` look at the same instant does not count)."""
-    lock = open(path, "a+")
+    lock = open(path, "a+", encoding="utf-8")
     for attempt in range(TRIES):
         try:
             fcntl.flock(lock, mode | fcntl.LOCK_NB)
@@ -106,7 +106,7 @@ def _take(path: Path, mode: int):
 
 
 def _busy(lab: str, path: Path, command: str, shard: tuple[int, int] | None = None) -> str:
-    holder = (path.read_text().strip() if path.is_file() else "") or "`grade --shard`"
+    holder = (path.read_text(encoding="utf-8").strip() if path.is_file() else "") or "`grade --shard`"
     if shard:
         busy = f"Share {shard[0]}/{shard[1]} of {lab} is already being graded ({holder})."
     else:

@@ -119,7 +119,7 @@ def find_leaks(source_notebook: Path, release_dir: Path) -> list[Leak]:
                     leaks.append(Leak(path, where, "the cell has outputs (they may show answers)"))
         else:
             try:
-                text = path.read_text()
+                text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 continue  # binary data files carry no code
             leaks += find_leaks_in_text(text, secrets, path, "file")

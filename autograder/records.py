@@ -92,7 +92,7 @@ def record_path(course, lab: str, student: str) -> Path:
 def load_record(course, lab: str, student: str) -> Outcome | None:
     """The recorded outcome of a submission, or None if it was never graded (or its record is unreadable)."""
     try:
-        outcome = Outcome(**json.loads(record_path(course, lab, student).read_text()))
+        outcome = Outcome(**json.loads(record_path(course, lab, student).read_text(encoding="utf-8")))
         outcome.status = Status(outcome.status)
         return outcome
     except (OSError, ValueError, TypeError):

@@ -76,7 +76,7 @@ def keep_earlier_release(course: Course, lab: str, earlier: nbformat.NotebookNod
     text = nbformat.writes(earlier)
     folder = course.earlier_releases_dir(lab)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.ipynb").write_text(text)
+    (folder / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.ipynb").write_text(text, encoding="utf-8")
 
 
 def recorded_release(course: Course, lab: str) -> nbformat.NotebookNode | None:

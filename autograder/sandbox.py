@@ -244,7 +244,7 @@ def _blocked(packages: tuple[str, ...], private_dir: str, made: set[str]) -> lis
         folder = package_folder(name)
         if folder:
             stub = Path(private_dir, f"blocked-{name}.py")
-            stub.write_text(BLOCKED_STUB.format(name=name))
+            stub.write_text(BLOCKED_STUB.format(name=name), encoding="utf-8")
             options += _make_parents(folder, made) + [
                 "--perms", "0755", "--tmpfs", folder, "--ro-bind", str(stub), f"{folder}/__init__.py"]
     return options
@@ -335,6 +335,7 @@ def kernel_environment(environ=None) -> dict[str, str]:
     env.update(PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", HOME=SCRATCH,
                TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR=MPLCONFIGDIR,
                MALLOC_ARENA_MAX="2",  # few malloc arenas: threads must not eat the address space
+               PYTHONUTF8="1",        # files and pipes in UTF-8, as on students' machines, whatever the host's locale
                JPY_PARENT_PID="1")    # the kernel's parent is the sandbox's init: no parent polling
     return env
 
@@ -347,7 +348,7 @@ class _UidClaim:
     def __init__(self):
         UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
         for uid in range(KERNEL_UID_FIRST, KERNEL_UID_FIRST + KERNEL_UID_COUNT):
-            lock = open(UID_LOCKS / str(uid), "a")
+            lock = open(UID_LOCKS / str(uid), "a", encoding="utf-8")
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -383,17 +384,17 @@ def run_in_sandbox(policy: SandboxPolicy, argv: list[str], files: dict[str, str]
     with tempfile.TemporaryDirectory(prefix="autograder-sandbox-", dir=PRIVATE_ROOT) as private, \
             tempfile.TemporaryDirectory() as notebook_dir:
         for name, text in (files or {}).items():
-            Path(notebook_dir, name).write_text(text)
+            Path(notebook_dir, name).write_text(text, encoding="utf-8")
         connection = Path(private, "kernel.json")
-        connection.write_text("{}")
+        connection.write_text("{}", encoding="utf-8")
         claim = _UidClaim() if os.geteuid() == 0 else None
         try:
             with seccomp.filter_fd() as seccomp_fd:
                 command = sandbox_command(policy, argv, notebook_dir=notebook_dir, private_dir=private,
                                           connection_file=str(connection), uid=claim and claim.uid,
                                           env=kernel_environment(), seccomp_fd=seccomp_fd)
-                return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                      env=kernel_environment(), cwd=private,
+                return subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace",
+                                      timeout=timeout, env=kernel_environment(), cwd=private,
                                       pass_fds=() if seccomp_fd is None else (seccomp_fd,))
         finally:
             if claim:
@@ -485,7 +486,7 @@ def _font_list() -> str | None:
         folder = Path(tempfile.mkdtemp(prefix="autograder-fonts-", dir=PRIVATE_ROOT))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
     written = folder / f".{name}.{os.getpid()}"  # whole or not at all, for a grader beside this one
-    written.write_text(content)
+    written.write_text(content, encoding="utf-8")
     os.replace(written, folder / name)
     return str(folder / name)
 
@@ -525,7 +526,7 @@ def _children(pid: int) -> list[int]:
         return children
     for listing in listings:
         with contextlib.suppress(OSError):
-            children += [int(child) for child in listing.read_text().split()]
+            children += [int(child) for child in listing.read_text(encoding="utf-8").split()]
     return children
 
 
@@ -618,7 +619,7 @@ def kill_orphaned_sandboxes() -> None:
     pid namespace (a sandbox whose bwrap died). Its own children (bwrap, workers) live in its namespace."""
     for child in _children(os.getpid()):
         try:
-            with open(f"/proc/{child}/status") as status:
+            with open(f"/proc/{child}/status", encoding="utf-8") as status:
                 depth = next((len(line.split()) - 1 for line in status if line.startswith("NSpid:")), 1)
         except OSError:
             continue

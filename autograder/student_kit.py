@@ -84,7 +84,7 @@ def _text(path: Path) -> str:
     """What a reader of ``path`` may see: a text file's text, a notebook's also with its cells' code as a student
     reads it (the file's JSON escapes quotes); nothing for images and other binary data."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError):
         return ""
     if path.suffix == ".ipynb":

@@ -166,7 +166,7 @@ def submit(course: Course, student: str, lab: str, nb: nbformat.NotebookNode | s
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{lab}.ipynb"
     if isinstance(nb, str):
-        path.write_text(nb)
+        path.write_text(nb, encoding="utf-8")
     else:
         nbformat.write(copy.deepcopy(nb), path)
     return path

@@ -35,7 +35,7 @@ from zmq.utils.monitor import recv_monitor_message
 from ..sandbox import size_text  # not from findings: checks import this module, and findings imports nbgrader
 from .agent import MAX_PARAMETERS, Codec, _Ref, error_named
 
-AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text()
+AGENT_SOURCE = Path(__file__).with_name("agent.py").read_text(encoding="utf-8")
 MAX_ANSWER = 64 * 1024**2  # bytes of one message from the kernel, by default
 RECONNECT_SECONDS = 5  # to connect again after ZeroMQ dropped a message (and with it the connection)
 CALLBACK_OPS = ("call", "getattr")
@@ -74,7 +74,7 @@ def memory_budget(nbytes):
     soft RLIMIT_AS is lowered for the while, unless a limit as low is already set.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as statm:
+    with open("/proc/self/statm", encoding="utf-8") as statm:
         limit = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") + nbytes
     if soft != resource.RLIM_INFINITY and soft <= limit:  # the hard limit is never below the soft one
         yield
