@@ -97,6 +97,21 @@ def source_marker(nb) -> str | None:
     return None
 
 
+def file_text(path: Path) -> str | None:
+    """The text of a file a student gets, in whatever encoding an editor saved it: UTF-8 (with or without a byte-order
+    mark), UTF-16 with one (Windows Notepad's "Unicode"), else as Latin-1 (a Windows-1252 file from a Spanish or
+    Portuguese Windows, say: every ASCII line of it reads as written). None for binary data (a NUL byte)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def find_leaks_in_text(text: str, secrets: set[str], path: Path, where: str) -> list[Leak]:
     leaks = [Leak(path, where, f"nbgrader marker {m!r}") for m in MARKERS if m in text]
     if INSTRUCTOR_IMPORT.search(text):
@@ -117,10 +132,6 @@ def find_leaks(source_notebook: Path, release_dir: Path) -> list[Leak]:
                 leaks += find_leaks_in_text(cell.source, secrets, path, where)
                 if cell.get("outputs"):
                     leaks.append(Leak(path, where, "the cell has outputs (they may show answers)"))
-        else:
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                continue  # binary data files carry no code
+        elif (text := file_text(path)) is not None:  # binary data files carry no code
             leaks += find_leaks_in_text(text, secrets, path, "file")
     return leaks

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Course, CourseError
-from .leaks import find_leaks, find_leaks_in_text, secret_lines
+from .leaks import file_text, find_leaks, find_leaks_in_text, secret_lines
 
 SKIPPED = {"__pycache__", ".ipynb_checkpoints", "build", "dist"}
 README = """Neural networks from scratch: the student kit
@@ -84,8 +84,8 @@ def _text(path: Path) -> str:
     """What a reader of ``path`` may see: a text file's text, a notebook's also with its cells' code as a student
     reads it (the file's JSON escapes quotes); nothing for images and other binary data."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (UnicodeDecodeError, OSError):
+        text = file_text(path) or ""
+    except OSError:
         return ""
     if path.suffix == ".ipynb":
         try:

@@ -1,5 +1,6 @@
 """The release leak check finds every kind of secret that could reach students, and nothing else."""
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.leaks import find_leaks, secret_lines
@@ -66,3 +67,16 @@ def test_other_files_in_the_release_are_checked_too(tmp_path):
     assert leaks == []
     (tmp_path / "release" / "helper.py").write_text("from autograder.reference import mlp\n")
     assert [leak.where for leak in find_leaks(tmp_path / "source.ipynb", tmp_path / "release")] == ["file"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_a_file_saved_in_any_editors_encoding_is_checked(tmp_path, encoding):
+    """A helper file saved on a Spanish Windows (Windows-1252) or by Notepad as "Unicode" (UTF-16) is read, not
+    passed over as binary data: its solution line is found."""
+    release_of(tmp_path, new_code_cell("x = 1"))
+    text = "# Funciones de apoyo: inicialización, señales\n    return 1.0 / (1.0 + np.exp(-z))\n"
+    (tmp_path / "release" / "apoyo.py").write_bytes(text.encode(encoding))
+    leaks = find_leaks(tmp_path / "source.ipynb", tmp_path / "release")
+    assert [(leak.path.name, leak.what) for leak in leaks] == [
+        ("apoyo.py", "secret line 'return 1.0 / (1.0 + np.exp(-z))'")]
+
