@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 from autograder.course import Course
-from autograder.demo import scratch_course
 from autograder.sandbox import kernel_environment
 from autograder.submissions import solved, submit, with_mistake
+from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -60,8 +60,7 @@ def test_a_latin1_server_grades_students_whose_names_it_cannot_spell_and_writes_
     """Folders named by the hub in UTF-8, one name outside ISO-8859-1: the gradebook, the table and the pages keep
     the names as they are, the pages show what the student wrote, and the terminal shows what it can."""
     latin1 = locales["ISO-8859-1"]
-    course = scratch_course(KIT, tmp_path / "course", [LAB])
-    assert command(latin1, course.root, "release", LAB).returncode == 0
+    course = released_course(KIT, tmp_path / "course", [LAB])
     mine = solved(course, LAB)
     mine.cells.append(nbformat.v4.new_code_cell(f"# años, niño: 完成\nprint({GREETING!r})"))
     submit(course, "josé.garcía", LAB, mine)
