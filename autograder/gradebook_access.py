@@ -51,13 +51,21 @@ def gradebook_problem(url: str, write: bool = False) -> str | None:
     try:
         with engine.connect() as connection:
             tables = sqlalchemy.inspect(connection).get_table_names()
-            denied = _write_denied(connection, tables) if write else None
+            encoding = _not_utf8(connection)
+            denied = _write_denied(connection, tables) if write and not encoding else None
     except sqlalchemy.exc.DBAPIError as error:
         return (f"The gradebook {shown_url(url)} cannot be opened: {_reason(error)} Check that its server is running "
                 f"and can be reached from this machine, and that the URL's user, password and database are right "
                 f"({WHERE}), then run the command again.")
     finally:
         engine.dispose()
+    if encoding:
+        name = make_url(url).database or "DATABASE"
+        return (f"The gradebook {shown_url(url)} stores text as {encoding}, which cannot hold every student's name "
+                f"(王伟, say) or every comment given in the formgrader: nbgrader's gradebook needs UTF-8. As the "
+                f"database's owner, make a UTF-8 database and copy the gradebook into it (the server converts the "
+                f"text): createdb -E UTF8 -T template0 {name}_utf8 && pg_dump {name} | psql {name}_utf8 (with the "
+                f"-h, -p and -U options of your server); then name {name}_utf8 in {WHERE} and run the command again.")
     if denied:
         user = make_url(url).username or "its user"
         return (f"The gradebook {shown_url(url)} opens, but {user} may not write to it: {denied} release and grade "
@@ -66,6 +74,14 @@ def gradebook_problem(url: str, write: bool = False) -> str | None:
                 f"public TO {user}; and, before the first release, GRANT CREATE ON SCHEMA public TO {user}), or give "
                 f"the URL of a user who may ({WHERE}), then run the command again.")
     return None
+
+
+def _not_utf8(connection: sqlalchemy.Connection) -> str | None:
+    """The encoding a PostgreSQL gradebook stores its text in (``LATIN1``, ``SQL_ASCII``), if not UTF-8; else None."""
+    if connection.dialect.name != "postgresql":
+        return None
+    encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+    return None if encoding == "UTF8" else encoding
 
 
 def _reason(error: sqlalchemy.exc.DBAPIError) -> str:

@@ -68,10 +68,16 @@ class PostgresServer:
         self._check(self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.log_file),
                               "-o", options), "pg_ctl start (see server.log)")
 
-    def create_database(self, name: str) -> str:
-        """Create database ``name`` and return its SQLAlchemy URL (psycopg 3, over the unix socket)."""
-        self._check(self._run("createdb", "-h", str(self.socket_dir), "-U", "postgres", name), f"createdb {name}")
+    def create_database(self, name: str, encoding: str | None = None) -> str:
+        """Create database ``name`` (storing text as ``encoding``: the cluster's UTF-8 by default) and return its
+        SQLAlchemy URL (psycopg 3, over the unix socket)."""
+        options = ["-E", encoding, "-T", "template0", "--locale=C"] if encoding else []
+        self.tool("createdb", *options, name)
         return self.url(name)
+
+    def tool(self, program: str, *args: str) -> None:
+        """Run PostgreSQL's client ``program`` (createdb, pg_dump, psql) on this server, as its superuser."""
+        self._check(self._run(program, "-h", str(self.socket_dir), "-U", "postgres", *args), f"{program} {args}")
 
     def url(self, name: str, user: str = "postgres") -> str:
         return f"postgresql://{user}@/{name}?host={self.socket_dir}"

@@ -212,6 +212,41 @@ def test_a_gradebook_that_cannot_be_opened_is_said_plainly_by_every_command(post
     assert not (course.root / "release").exists()
 
 
+def test_a_gradebook_database_that_does_not_store_utf8_is_refused_saying_how_to_copy_it_into_one(
+        postgres, tmp_path):  # noqa: F811
+    """A LATIN1 database, as PostgreSQL makes by default on a server whose locale is Latin-1, holding a gradebook from
+    before. Before, export ended in a traceback for the whole class (a UnicodeEncodeError, for a student named 王伟),
+    and grade, the lab released, gave him a grading_error. The advice, followed as written, gives a gradebook that
+    keeps what it held and takes any name."""
+    url = postgres.create_database("latin1", encoding="LATIN1")
+    with Gradebook(url) as gb:
+        gb.update_or_create_assignment(LAB)
+        gb.update_or_create_student("josé.garcía")
+    course = course_copy(tmp_path / "course", KIT, url)
+    submit(course, "王伟", LAB, "{}")
+    for command in (["export"], ["grade", LAB]):
+        result = subprocess.run(cli(course, *command), capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert result.stderr.startswith("error: The gradebook postgresql://postgres@/latin1?host=") and \
+            "stores text as LATIN1" in result.stderr and "createdb -E UTF8 -T template0 latin1_utf8 && pg_dump " \
+            "latin1 | psql latin1_utf8" in result.stderr, (command, result.stderr)
+    assert not course.records_dir.exists()
+
+    postgres.tool("createdb", "-E", "UTF8", "-T", "template0", "latin1_utf8")  # the advice, on this server
+    dump = postgres.socket_dir / "latin1.sql"  # a pipe, in two steps
+    postgres.tool("pg_dump", "-f", str(dump), "latin1")
+    postgres.tool("psql", "-v", "ON_ERROR_STOP=1", "-q", "-d", "latin1_utf8", "-f", str(dump))
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {postgres.url('latin1_utf8')!r}\n")
+    assert gradebook_problem(postgres.url("latin1_utf8"), write=True) is None
+    with Gradebook(postgres.url("latin1_utf8")) as gb:
+        assert gb.find_assignment(LAB) and gb.find_student("josé.garcía")
+        gb.update_or_create_student("王伟")
+        assert gb.find_student("王伟").id == "王伟"
+    export = subprocess.run(cli(course, "export"), capture_output=True, text=True, timeout=300)
+    assert export.returncode == 0 and "Traceback" not in export.stderr, export.stderr
+
+
 def test_a_user_who_may_only_read_the_gradebook_may_export_but_release_and_grade_say_what_right_is_missing(
         postgres, tmp_path):  # noqa: F811
     """An assistant's database user with SELECT only. Before, release ended in nbgrader's traceback, grade gave every
