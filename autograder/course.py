@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import glob
 import hashlib
+import locale
 import os
 import pwd
 import re
@@ -236,7 +237,11 @@ def command_line(root: str | os.PathLike, *words: str) -> str:
 
 def in_course_root(root: str | os.PathLike, command: str) -> str:
     """``command`` (e.g. ``jupyter lab``, whose formgrader shows the course of the folder it starts in) to paste into a
-    shell, run in the course at ``root``: after ``cd <root> &&`` unless the course root is the current folder."""
+    shell, run in the course at ``root``: after ``cd <root> &&`` unless the course root is the current folder. Where
+    the server's locale is not UTF-8, in Python's UTF-8 mode, as the kit's commands run there (``__main__``): nbgrader
+    would else look for students' folders under other names."""
+    if codecs.lookup(locale.nl_langinfo(locale.CODESET) or "utf-8").name != "utf-8":
+        command = f"PYTHONUTF8=1 {command}"
     return command if _is_current_folder(root) else f"cd {shell_word(Path(root).resolve())} && {command}"
 
 

@@ -1,6 +1,8 @@
 """``python -m autograder doctor [LAB]``: is this server ready to grade? The canary's checks, alone, as a report."""
 from __future__ import annotations
 
+import codecs
+import locale
 import platform
 
 import nbformat
@@ -46,6 +48,11 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
               f"formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a script in a "
               "student's written answer would run in your Jupyter session, with your rights, when you grade it: copy "
               f"the HTMLExporter lines of the kit's {CONFIG_FILE} into yours")
+    codeset = locale.nl_langinfo(locale.CODESET)
+    if codeset and codecs.lookup(codeset).name != "utf-8":  # the kit's own commands switch to UTF-8 (__main__)
+        lines.append(f"  [info] locale: this server's encoding is {codeset}; the kit's commands read and write in "
+                     "UTF-8 all the same. Start `jupyter lab` (the formgrader) and nbgrader's own commands in UTF-8 "
+                     "too, or they look for students' folders under other names: `export PYTHONUTF8=1` first")
     problem = sandbox_problem() if sandbox else None
     check(not problem, "sandbox: bubblewrap works here" if sandbox and not problem else
           f"sandbox: {problem}" if problem else "sandbox: off (--unsafe-no-sandbox)")

@@ -71,6 +71,10 @@ def test_a_latin1_server_grades_students_whose_names_it_cannot_spell_and_writes_
     table = {line.split()[0]: line for line in graded.stdout.splitlines() if line.endswith("graded")}
     assert set(table) == {"josé.garcía", "\\u738b\\u4f1f"}  # 王伟 as the terminal can show it
     assert table["josé.garcía"].index(" / ") == table["\\u738b\\u4f1f"].index(" / ")  # the columns stay aligned
+    assert "(`PYTHONUTF8=1 jupyter lab`, then Nbgrader > Formgrader)" in graded.stdout  # to grade the written answers
+    doctor = command(latin1, course.root, "doctor")
+    assert "[info] locale: this server's encoding is ISO-8859-1" in doctor.stdout and \
+        "`export PYTHONUTF8=1` first" in doctor.stdout, doctor.stdout  # for the formgrader, which the kit cannot switch
     for step in (["feedback", LAB, "--allow-pending"], ["export"]):
         done = command(latin1, course.root, *step)
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
