@@ -1,6 +1,4 @@
-import codecs
 import gc
-import locale
 import os
 import sys
 
@@ -8,10 +6,12 @@ if sys.platform == "win32":  # the commands' own modules need a POSIX system (pw
     from .linux_only import not_linux
     raise SystemExit(f"error: {not_linux('python -m autograder')}")
 
-if not sys.flags.utf8_mode and codecs.lookup(encoding := locale.getpreferredencoding(False)).name != "utf-8":
-    # A server whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GB18030): run again in Python's UTF-8 mode, so
-    # that students' folder names, and every file the commands and their workers read and write, are UTF-8 as
-    # nbgrader and JupyterHub write them; the terminal keeps its own encoding (what it cannot show is escaped).
+from .legacy_locale import legacy_encoding  # noqa: E402
+
+if not sys.flags.utf8_mode and (encoding := legacy_encoding()):
+    # A server whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GBK): run again in Python's UTF-8 mode, so that
+    # students' folder names, and every file the commands and their workers read and write, are UTF-8 as nbgrader
+    # and JupyterHub write them; the terminal keeps its own encoding (what it cannot show is escaped).
     os.environ["PYTHONUTF8"] = "1"
     os.environ.setdefault("PYTHONIOENCODING", f"{encoding}:backslashreplace")
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import glob
 import hashlib
-import locale
 import os
 import pwd
 import re
@@ -22,6 +21,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from .legacy_locale import legacy_encoding
 
 CONFIG_FILE = "nbgrader_config.py"
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")  # what nbgrader's submit writes beside the notebook
@@ -240,7 +241,7 @@ def in_course_root(root: str | os.PathLike, command: str) -> str:
     shell, run in the course at ``root``: after ``cd <root> &&`` unless the course root is the current folder. Where
     the server's locale is not UTF-8, in Python's UTF-8 mode, as the kit's commands run there (``__main__``): nbgrader
     would else look for students' folders under other names."""
-    if codecs.lookup(locale.nl_langinfo(locale.CODESET) or "utf-8").name != "utf-8":
+    if legacy_encoding():
         command = f"PYTHONUTF8=1 {command}"
     return command if _is_current_folder(root) else f"cd {shell_word(Path(root).resolve())} && {command}"
 

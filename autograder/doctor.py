@@ -1,8 +1,6 @@
 """``python -m autograder doctor [LAB]``: is this server ready to grade? The canary's checks, alone, as a report."""
 from __future__ import annotations
 
-import codecs
-import locale
 import platform
 
 import nbformat
@@ -12,6 +10,7 @@ from .capacity import available_memory, default_workers, usable_cores
 from .course import CONFIG_FILE, Course, CourseError, install_command, sqlite_file
 from .gradebook_access import gradebook_problem, shown_url, tests_changed_since_release
 from .leaks import cell_label
+from .legacy_locale import legacy_encoding
 from .safe_html import formgrader_runs_scripts
 from .sandbox import size_text
 from .sandbox import GiB, MiB, SandboxedKernelManager, sandbox_problem
@@ -48,8 +47,7 @@ def doctor(course: Course, lab: str | None = None, sandbox: bool = True) -> tupl
               f"formgrader: {CONFIG_FILE} does not clean what the formgrader shows of a submission, so a script in a "
               "student's written answer would run in your Jupyter session, with your rights, when you grade it: copy "
               f"the HTMLExporter lines of the kit's {CONFIG_FILE} into yours")
-    codeset = locale.nl_langinfo(locale.CODESET)
-    if codeset and codecs.lookup(codeset).name != "utf-8":  # the kit's own commands switch to UTF-8 (__main__)
+    if codeset := legacy_encoding():
         lines.append(f"  [info] locale: this server's encoding is {codeset}; the kit's commands read and write in "
                      "UTF-8 all the same. Start `jupyter lab` (the formgrader) and nbgrader's own commands in UTF-8 "
                      "too, or they look for students' folders under other names: `export PYTHONUTF8=1` first")
