@@ -569,9 +569,10 @@ TABLE_ITEMS = 1000  # a dict or list of more items is data, not a table of funct
 @contextlib.contextmanager
 def stand_ins(namespace, /, **functions):
     """Inside the block, ``functions`` (name -> stand-in) take the place of the notebook's functions of those names
-    (``namespace`` is the notebook's ``globals()``) wherever its functions find them: by their names, in the dicts
-    and lists they name (a tuple in those too; up to ``TABLE_ITEMS`` items), and as default arguments. The stand-ins'
-    own code still finds the functions they stand for (the dicts and lists it names are left alone). Everything is put
+    (``namespace`` is the notebook's ``globals()``) wherever its functions find them: by their names and other global
+    names (``act = relu``), in the tuples, dicts and lists they name (a tuple in those too; up to ``TABLE_ITEMS``
+    items), as default arguments and in their closures (``forward = make_forward(relu)``). The stand-ins' own code
+    still finds the functions they stand for (the names, dicts and lists it uses are left alone). Everything is put
     back afterwards.
 
     A test of one function replaces the other functions it calls by known-good stand-ins, so that a mistake
@@ -587,14 +588,21 @@ def stand_ins(namespace, /, **functions):
                if (new := _swapped(item := container[key], own)) is not item]
     defaults = [(func, func.__defaults__, new) for func in callers
                 if (new := _swapped(func.__defaults__, own)) is not func.__defaults__]
+    cells = [(cell, item, new) for func in callers for cell in func.__closure__ or ()
+             if (item := _contents(cell)) is not (new := _swapped(item, own))]
     namespace.update(functions)
     for container, key, _, new in changes:
         container[key] = new
     for func, _, new in defaults:
         func.__defaults__ = new
+    for cell, _, new in cells:
+        cell.cell_contents = new
     try:
         yield
     finally:
+        for cell, item, new in cells:
+            if _contents(cell) is new:
+                cell.cell_contents = item
         for func, old, _ in defaults:
             func.__defaults__ = old
         for container, key, item, new in reversed(changes):
@@ -620,14 +628,16 @@ def _notebook_functions(namespace):
 
 
 def _places(namespace, functions, replacements):
-    """(container, key) of each place where ``functions`` can find another function besides its global name: the
-    items of the dicts and lists they name as globals (but the stand-in functions ``replacements`` do not; and of at
-    most ``TABLE_ITEMS`` items), and their keyword-only defaults."""
+    """(container, key) of each place where ``functions`` can find another function besides its own global name: the
+    global names they use (but the stand-in functions ``replacements`` do not), the items of the dicts and lists
+    those name (of at most ``TABLE_ITEMS`` items), and their keyword-only defaults."""
     skipped = {id(func.__code__) for func in replacements}
-    names = _global_names(functions, skipped) - _global_names(replacements)
-    containers = [value for name in sorted(names)
-                  if type(value := namespace.get(name)) in (dict, list) and len(value) <= TABLE_ITEMS]
-    return [*((value, key) for value in containers
+    names = sorted(name for name in _global_names(functions, skipped) - _global_names(replacements)
+                   if name in namespace)
+    containers = [value for name in names
+                  if type(value := namespace[name]) in (dict, list) and len(value) <= TABLE_ITEMS]
+    return [*((namespace, name) for name in names),
+            *((value, key) for value in containers
               for key in (list(value) if type(value) is dict else range(len(value)))),
             *((func.__kwdefaults__, key) for func in functions for key in (func.__kwdefaults__ or ()))]
 
@@ -644,13 +654,23 @@ def _global_names(functions, skipped_codes=()):
     return names
 
 
+def _contents(cell):
+    """What a closure's cell holds (None while it is still empty)."""
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
+
+
 def _swapped(item, own):
-    """``item`` with the functions of ``own`` (id -> stand-in) replaced: the stand-in of one, or a tuple holding some
-    (``item`` itself if it holds none)."""
+    """``item`` with the functions of ``own`` (id -> stand-in) replaced: the stand-in of one, or a tuple holding some,
+    in tuples of its own too (``item`` itself if it holds none)."""
     if id(item) in own:
         return own[id(item)]
-    if type(item) is tuple and any(id(part) in own for part in item):
-        return tuple(own.get(id(part), part) for part in item)
+    if type(item) is tuple and len(item) <= TABLE_ITEMS:
+        parts = tuple(_swapped(part, own) for part in item)
+        if any(new is not old for new, old in zip(parts, item)):
+            return parts
     return item
 
 

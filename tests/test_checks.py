@@ -459,15 +459,32 @@ def through_a_keyword_default(z, *, activation=relu):
 class Layer:
     def forward(self, z, activation=relu):
         return activation(z)
+
+act = relu
+STACK = (softplus, (relu, "relu"))
+
+def through_an_alias(z):
+    return act(z)
+
+def through_a_tuple(z):
+    return STACK[1][0](z)
+
+def make_forward(activation):
+    def forward(z):
+        return activation(z)
+    return forward
+
+through_a_closure = make_forward(relu)
 '''
 REACHES = ["by_name", "through_own_function", "through_a_dict", "through_a_list_of_pairs", "through_a_default",
-           "through_a_keyword_default"]
+           "through_a_keyword_default", "through_an_alias", "through_a_tuple", "through_a_closure"]
 
 
 def test_a_stand_in_takes_the_place_of_a_function_however_the_notebook_reaches_it():
     namespace = {"__name__": "__main__"}
     exec(NOTEBOOK, namespace)  # noqa: S102 -- a notebook's cell
     own_relu, own_dict, pairs = namespace["relu"], dict(namespace["ACTIVATIONS"]), list(namespace["PAIRS"])
+    stack = namespace["STACK"]
     with stand_ins(namespace, relu=lambda z: "stand-in"):
         assert [namespace[name](0) for name in REACHES] == ["stand-in"] * len(REACHES)
         assert namespace["Layer"]().forward(0) == "stand-in"
@@ -477,6 +494,8 @@ def test_a_stand_in_takes_the_place_of_a_function_however_the_notebook_reaches_i
     assert namespace["Layer"]().forward(0) == "own relu"
     assert namespace["relu"] is own_relu and namespace["ACTIVATIONS"] == own_dict and namespace["PAIRS"] == pairs
     assert namespace["PAIRS"][0] is pairs[0]  # the very tuple the notebook made
+    assert namespace["act"] is own_relu and namespace["STACK"] is stack
+    assert namespace["through_a_closure"].__closure__[0].cell_contents is own_relu
 
 
 def test_stand_ins_puts_everything_back_when_the_block_raises_and_adds_no_name_for_good():

@@ -683,6 +683,11 @@ REACHED_OTHERWISE = {  # a caller that finds sigmoid otherwise than by its name,
                               "assert _squash(0) == np.tanh(0)"),
     "a default argument": ("def probabilities(z, squash=sigmoid):\n    return squash(z)",
                            "assert probabilities.__defaults__ == (sigmoid,)"),
+    "another name": ("squash = sigmoid\ndef probabilities(z):\n    return squash(z)", "assert squash is sigmoid"),
+    "a tuple": ("SQUASHES = (np.tanh, sigmoid)\ndef probabilities(z):\n    return SQUASHES[1](z)",
+                "assert SQUASHES[1] is sigmoid"),
+    "a closure": ("def squashing(squash):\n    def probabilities(z):\n        return squash(z)\n    return probabilities\n"
+                  "probabilities = squashing(sigmoid)", "assert probabilities.__closure__[0].cell_contents is sigmoid"),
 }
 
 

@@ -49,6 +49,16 @@ REACHED_OTHERWISE = [
     ("lab1_initialization", "nn_model", "a keyword-only default",
      [("print_cost=False", "print_cost=False, *, forward=forward_propagation"),
       ("forward_propagation(X, params)", "forward(X, params)")]),
+    ("lab1_initialization", "nn_model", "another name",
+     [("forward_propagation(X, params)", "forward(X, params)"),
+      ("def nn_model(", "forward = forward_propagation\n\n\ndef nn_model(")]),
+    ("lab5_cifar10_mlp", "loss_and_grads", "a closure",
+     [("softmax_ce_loss(scores, y)", "_data_loss(scores, y)"),
+      ("def loss_and_grads(", "def _loss_of(loss):\n    def data_loss(scores, y):\n        return loss(scores, y)\n"
+                              "    return data_loss\n\n\n_data_loss = _loss_of(softmax_ce_loss)\n\n\ndef loss_and_grads(")]),
+    ("lab3_loss_functions", "nn_model", "a tuple of pairs",
+     [("def nn_model(", 'COSTS = (("bce", bce_cost), ("mse", mse_cost))\n\n\ndef nn_model('),
+      ('{"bce": bce_cost, "mse": mse_cost}[loss]', "dict(COSTS)[loss]")]),
     ("lab2_learning_rates", "sweep_learning_rates", "a dict of the runners",
      [("history = train(", 'history = RUNNERS["train"]('),
       ("def sweep_learning_rates(", 'RUNNERS = {"train": train}\n\n\ndef sweep_learning_rates(')]),
@@ -66,7 +76,8 @@ HELPER_MISTAKES = {"lab5_cifar10_mlp": next(m for m in MISTAKES
 @pytest.mark.parametrize("lab, caller, way, edits", REACHED_OTHERWISE,
                          ids=[f"{lab[:4]}-{caller}-{way}" for lab, caller, way, _ in REACHED_OTHERWISE])
 def test_a_wrong_helper_costs_once_however_its_caller_reaches_it(lab, caller, way, edits):
-    """A right function that finds a helper in a dict, through a function of its own or as a default argument passes,
+    """A right function that finds a helper in a dict or a tuple, under another name, through a function of its own,
+    in a closure or as a default argument passes,
     and keeps its points when the helper is wrong: its visible test's stand-ins and its hidden check's reference
     helpers take the helper's place there too. (Lab 1's right answers in a dict or a default failed their visible
     test: the stand-ins for forward_propagation and backward_propagation work together; so did Lab 2's
