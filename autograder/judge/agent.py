@@ -171,8 +171,8 @@ def error_named(name, message):
 
 def with_globals(func, names):
     """``func`` running with ``names`` (name -> object) in place of the notebook's functions of those names for the
-    time of each call, wherever the notebook reaches them: by name, in the dicts and lists its functions name, as
-    default arguments (``course_utils.checks.stand_ins``, the visible tests' own way). It has ``func``'s name,
+    time of each call, wherever the notebook reaches them: by any global name, in the dicts, lists and tuples its
+    functions name, as default arguments, in closures (``course_utils.checks.stand_ins``, the visible tests' own way). It has ``func``'s name,
     signature and globals (``student.beside`` reads them); made from a function made so, it runs the original
     ``func`` with both sets of names, the later ones winning."""
     func, names = (func.__stand_ins__[0], {**func.__stand_ins__[1], **names}) if hasattr(func, "__stand_ins__") \

@@ -72,9 +72,9 @@ def with_helpers(func, helpers):
     A check of a function that calls the student's other graded functions runs it this way, so that one
     wrong function loses one question. The helper named like ``func`` itself is never swapped in; objects
     that are not plain Python functions come back unchanged. The helpers take the place of the notebook's own
-    wherever its functions find them (by name, in a dict, through a function of the student's own, as a default
-    argument: ``course_utils.checks.stand_ins``), and only for the time of each call; in a kernel, they call back
-    to the grader.
+    wherever its functions find them (by any global name, in a dict or tuple, through a function of the student's own,
+    as a default argument, in a closure: ``course_utils.checks.stand_ins``), and only for the time of each call; in a
+    kernel, they call back to the grader.
     """
     if not _plain_function(func):
         return func
