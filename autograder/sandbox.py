@@ -89,6 +89,12 @@ PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "COURSE_DATA
               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BLOCKED_STUB = ('raise ImportError("{name} is not available to notebooks while they are graded '
                 '(the grading sandbox hides it).")\n')
+# A kernel starts as ``python -m ipykernel_launcher`` does, but imports the course's course_utils first, before the
+# notebook's folder is on its path (``-P``): the notebook and the judge's agent then use the course's course_utils, not
+# a copy beside the student's notebook (an older release of it, or a file of the student's named course_utils.py). One
+# that does not import is left to the notebook's own import, which then says why.
+KERNEL_START = ("try:\n    import course_utils\nexcept Exception:\n    pass\n"
+                "from ipykernel import kernelapp\nkernelapp.launch_new_instance()")
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # shown where they exist
 ETC_FILES = {  # the only parts of /etc a kernel sees, and why (shown where they exist)
     "/etc/ld.so.cache": "the dynamic loader finds libraries outside its default folders through it",
@@ -638,7 +644,22 @@ def kill_kernels() -> None:
         manager._discard()
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+def course_utils_first(kernel_cmd: list[str]) -> list[str]:
+    """A kernelspec's ``[python, "-m", "ipykernel_launcher", *args]`` as ``[python, "-P", "-c", KERNEL_START, *args]``;
+    any other command unchanged."""
+    if kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return kernel_cmd
+    return [kernel_cmd[0], "-P", "-c", KERNEL_START, *kernel_cmd[3:]]
+
+
+class CourseUtilsFirst:
+    """Kernel managers' part: the kernel imports the course's course_utils first (``course_utils_first``)."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return course_utils_first(super().format_kernel_cmd(extra_arguments))
+
+
+class SandboxedKernelManager(CourseUtilsFirst, AsyncKernelManager):
     """Starts each kernel inside the sandbox described by its traits (one kernel per manager).
 
     After the kernel has died, ``exit_reason`` says why when a limit or a crash stopped it
@@ -789,7 +810,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-class UnsandboxedKernelManager(AsyncKernelManager):
+class UnsandboxedKernelManager(CourseUtilsFirst, AsyncKernelManager):
     """A kernel without the sandbox (``--unsafe-no-sandbox``), over unix sockets in a folder of its own.
 
     Over TCP, two kernels started side by side can pick the same free port: one then dies ("Address already in

@@ -11,10 +11,11 @@ are graded as the student's where their place is clear, and named where it is no
 inside the cells' text by VS Code. A student id that nbgrader would read as a pattern, or that a Mac wrote
 with its accents as separate marks, gets a grading error that says which folder to rename; a notebook under
 another name (a copy the student worked in beside the untouched release, a second download) is named, with what to
-do.
+do. A copy of an older course_utils beside the notebook is not what the notebook is graded with.
 """
 import copy
 import shlex
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -185,6 +186,17 @@ CHANGES = {  # student -> (change, status, what the detail names)
 APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "  # the start of a Mac's ._<name> file
 PATTERN_ID = "li[1]"  # a folder name nbgrader would read as a pattern (it would match li1/)
 MAC_ID = unicodedata.normalize("NFD", "María López")  # a folder a Mac named: í and ó as i and o with a mark
+OLD_COPY = "kept_an_old_course_utils"  # course_utils/ copied beside the notebook from a release without stand_ins
+
+
+def copy_old_course_utils(folder):
+    """course_utils as a release before ``checks.stand_ins`` had it, copied into ``folder`` (as a student might, whom
+    pip failed)."""
+    shutil.copytree(KIT.root / "course_utils", folder / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    checks = folder / "course_utils" / "checks.py"
+    text = checks.read_text(encoding="utf-8")
+    assert text.count("def stand_ins(") == 1
+    checks.write_text(text.replace("def stand_ins(", "def _not_yet_written("), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +207,8 @@ def graded(tmp_path_factory):
         submit(course, student, LAB, changed(good, change))
     submit(course, PATTERN_ID, LAB, good)
     submit(course, MAC_ID, LAB, good)
+    submit(course, OLD_COPY, LAB, good)
+    copy_old_course_utils(course.submission_dir(OLD_COPY, LAB))
     submit(course, "worked_in_a_copy", LAB, untouched(course, LAB))  # JupyterLab's File > Duplicate, then worked there
     nbformat.write(good, course.submission_dir("worked_in_a_copy", LAB) / f"{LAB}-Copy1.ipynb")
     submit(course, "downloaded_again", LAB, good)  # the browser named the second download "... (1).ipynb"
@@ -276,6 +290,17 @@ def test_a_notebook_under_another_name_is_named_with_what_to_do(graded):
         + mv(f"{down_folder}/{LAB}/{LAB}.ipynb", f"{down_folder}/{LAB}.ipynb"))
 
 
+def test_a_copy_of_course_utils_beside_the_notebook_is_not_what_it_is_graded_with(graded):
+    """The kernel imports the course's course_utils: the work gets its points and a clean run (before, the older copy
+    was imported, the judge could not start in the kernel, and every test said "the notebook's kernel stopped
+    answering the tests": 0 points, no detail)."""
+    course, outcomes = graded
+    outcome = outcomes[OLD_COPY]
+    assert (outcome.status, outcome.score, outcome.detail) == ("graded", outcomes["José García"].score, "")
+    assert [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(autograded(course, OLD_COPY).cells)
+            for o in c.get("outputs", []) if o.output_type == "error"] == []
+
+
 def test_a_deleted_test_is_put_back_after_the_answer_rewritten_in_its_place(graded):
     course, _ = graded
     nb = nbformat.read(course.autograded_notebook("exercise_rewritten", LAB), as_version=4)
@@ -297,7 +322,7 @@ def autograded(course, student):
 
 
 def test_each_student_gets_a_feedback_page(shown):
-    assert set(shown) == {*CHANGES, PATTERN_ID, MAC_ID, "worked_in_a_copy", "downloaded_again",
+    assert set(shown) == {*CHANGES, PATTERN_ID, MAC_ID, OLD_COPY, "worked_in_a_copy", "downloaded_again",
                           "unpacked_a_folder_down"}
     # the student who worked in a copy reads why there is no score and what to rename; the others read nothing of
     # the kind (test_submission_mixups.py has the page of work in the notebook to grade, beside a copy)

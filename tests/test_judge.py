@@ -515,6 +515,22 @@ def test_a_tampered_kernel_gets_no_answer_through(kernel, tampering):
     assert time.monotonic() - start < 4
 
 
+def test_a_notebook_that_keeps_the_tests_from_starting_is_told_what_stopped_them(kernel):
+    """The judge's agent imports course_utils.checks in the kernel: a notebook that broke it is told so, not that its
+    kernel "stopped answering the tests (it exited or crashed)", which it did not."""
+    run, session = kernel
+    run("import sys\nsys.modules['course_utils.checks'] = None\ndef answer():\n    return 42\n")
+    with pytest.raises(KernelUnavailable) as stopped:
+        with session(seconds=10) as judge:
+            judge.lookup("answer")
+    assert re.fullmatch(r"the tests could not start in the notebook's kernel \((ModuleNotFound|Import)Error: "
+                        r"[^()]*course_utils\.checks[^()]*\): did your code change course_utils, input\(\) or "
+                        r"IPython\?", str(stopped.value)), str(stopped.value)
+    run("del sys.modules['course_utils.checks']")  # the kernel still runs, and once repaired answers the tests
+    with session() as judge:
+        assert judge.lookup("answer")() == 42
+
+
 DEEP = "'[' * 100_000 + ']' * 100_000"  # JSON that Python's parser cannot read: it runs out of recursion
 GARBLED = {
     "ready": f"return {DEEP}",  # the agent's first message

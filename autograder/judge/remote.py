@@ -45,6 +45,7 @@ CALLBACK_MEMORY = 256 * 1024**2  # bytes by which one call of the kernel on a ju
 PROBED_HERE = frozenset({"_partialmethod"})
 KINDS = tuple(inspect.Parameter.POSITIONAL_ONLY.__class__)  # inspect.Parameter's kinds, by their number
 MAX_NAME = 64  # characters of a parameter's name from the kernel
+MAX_ENDED_BY = 300  # characters of the error, as the kernel names it, that ended the agent before it was ready
 UNREADABLE = (TypeError, ValueError, RecursionError)  # what reading a message of the kernel's may raise
 _FIRST_TRY = contextvars.ContextVar("first_try", default=None)  # when the first try in progress began
 
@@ -335,6 +336,7 @@ class KernelSession:
         self.shared = {}  # id -> judge object the kernel holds a stand-in for
         self.broken = None  # why the conversation ended early
         self.finished = False  # the kernel has replied to the agent's execution: it runs no more
+        self.ended_by = None  # the error that ended the agent's execution, as the kernel named it
         self.asked = False  # the kernel waits for a reply to its last message
         self.tried = None  # the first try whose time ran out (its start), once the kernel was interrupted for it
         self.codec = Codec(self._refer, self._own, self._peer)
@@ -346,8 +348,10 @@ class KernelSession:
         try:
             if self._listen().get("op") != "ready":
                 self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
-        except KernelUnavailable:
-            pass  # self.broken says why; requests report it
+        except KernelUnavailable:  # self.broken says why; requests report it
+            if self.finished and self.ended_by:  # the agent ended before it was ready
+                self.broken = (f"the tests could not start in the notebook's kernel ({self.ended_by}): did your "
+                               "code change course_utils, input() or IPython?")
 
     def __enter__(self):
         return self
@@ -453,6 +457,9 @@ class KernelSession:
         while not self.finished and self.client.shell_channel.msg_ready():
             reply = self.client.get_shell_msg(timeout=0)
             self.finished = reply.get("parent_header", {}).get("msg_id") == self.msg_id
+            content = reply.get("content")
+            if self.finished and isinstance(content, dict) and content.get("status") == "error":
+                self.ended_by = _encodable(f"{content.get('ename')}: {content.get('evalue')}"[:MAX_ENDED_BY])
         return self.finished
 
     def _wait(self, seconds):
