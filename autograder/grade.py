@@ -56,8 +56,8 @@ from .printable import printable
 from .release import earlier_releases
 from .records import (DEATHS, FINAL, UNGRADABLE, Fact, Outcome, Status, load_record, lost, mark_started,
                       mark_to_grade, save_record, status_of)
-from .sandbox import (FONT_LIST_ENV, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
-                      kill_orphaned_sandboxes, sandbox_problem)
+from .sandbox import (FONT_LIST_ENV, MiB, SandboxedKernelManager, adopting_orphans, font_list, kill_kernels,
+                      kill_orphaned_sandboxes, sandbox_problem, scratch_files, size_text)
 from .workers import start_worker_server, unblock_stop_signals, worker_context
 
 CHANGE_OUTCOME = {"edited": "graded as released", "deleted": "put back and graded",
@@ -279,11 +279,28 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
     if unusable:
         return Outcome(student, lab, Status.ERROR, unusable)
     submitted, outcome = read_submission(course, lab, student)
-    outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
+    outcome = outcome or (_too_large_for_the_sandbox(course, lab, student) if sandbox else None) or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
     outcome.seconds = round(time.monotonic() - start, 2)
     if outcome.status in (Status.MISSING, Status.MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
     return outcome
+
+
+def _too_large_for_the_sandbox(course: Course, lab: str, student: str) -> Outcome | None:
+    """The grading error of a submission whose files (but its notebook) do not fit in the sandbox's scratch, where
+    they are copied for the kernel (the copy would fail, and the kernel with it); None if they fit."""
+    scratch = SandboxedKernelManager(config=_config(course)).scratch_bytes
+    files = scratch_files(str(course.submission_dir(student, lab)))
+    total = sum(size for size, _ in files)
+    if total <= scratch:
+        return None
+    large = [f"{path} ({size / MiB:.1f} MiB)" for size, path in files[:3] if size >= MiB]
+    which = f"the largest: {', '.join(large)}" if large else f"{len(files)} files"
+    return Outcome(student, lab, Status.ERROR, (
+        f"the submission's files besides the notebook take {total / MiB:.1f} MiB, more than the {size_text(scratch)} "
+        f"of the sandbox's scratch, where a graded notebook gets a copy of its folder ({which}). Nothing "
+        "was graded. Remove what the notebook does not need (data sets: graded notebooks read them from "
+        "COURSE_DATA_DIR), or raise c.SandboxedKernelManager.scratch_bytes in nbgrader_config.py, then grade again"))
 
 
 def grade_started(course: Course, lab: str, student: str, sandbox: bool, reference_seconds: dict) -> Outcome:

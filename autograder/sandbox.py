@@ -73,6 +73,7 @@ from . import seccomp
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
+PAGE = 4096                        # a tmpfs stores a file in whole pages
 SCRATCH = "/home/student"          # the kernel's HOME and working directory inside the sandbox
 SEED = "/run/notebook-folder"      # the notebook's folder but its notebooks, read-only, copied into the scratch
 PRIVATE_ROOT = "/tmp"              # host folder for each kernel's private folder (short socket paths)
@@ -286,6 +287,21 @@ def _seed(notebook_dir: str) -> list[str]:
         elif entry.is_dir() or entry.is_file():
             options += ["--ro-bind", entry.path, inside]
     return options
+
+
+def scratch_files(notebook_dir: str) -> list[tuple[int, str]]:
+    """(bytes it takes in the scratch's tmpfs, its path in ``notebook_dir``) of each file that ``_seed`` shows and the
+    sandbox's set-up copies into the scratch, the largest first: all but the notebooks at the top (links not followed)."""
+    files = []
+    for folder, _, names in os.walk(notebook_dir):
+        for name in names:
+            path = os.path.join(folder, name)
+            if folder == notebook_dir and name.endswith(".ipynb"):
+                continue
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                files.append((-(-info.st_size // PAGE) * PAGE, os.path.relpath(path, notebook_dir)))
+    return sorted(files, reverse=True)
 
 
 def _read_only(args: list[str]) -> list[str]:

@@ -337,3 +337,29 @@ def test_a_full_output_folder_stops_grading_before_it_starts(course):
     assert result.returncode == 2
     assert "No space left on device" in result.stderr
     assert load_record(course, LAB, "s0") is None
+
+
+@pytest.mark.skipif(not SANDBOX, reason=f"no sandbox possible here: {sandbox_problem()}")
+def test_files_too_large_for_the_sandbox_are_a_grading_error_that_names_them_not_a_kernel_death(course):
+    """A student who handed in the data set beside the notebook: its folder does not fit in the sandbox's scratch,
+    where each graded notebook gets a copy of its folder (before: "kernel_died", "the notebook's kernel exited as it
+    started", 0 points). Files that fit are copied, as before, and the notebook reads them."""
+    with open(course.root / CONFIG_FILE, "a", encoding="utf-8") as config:
+        config.write("\nc.SandboxedKernelManager.scratch_bytes = 4 * 1024**2\n")
+    good = solved(course, LAB)
+    submit(course, "kept_the_data", LAB, good)
+    (course.submission_dir("kept_the_data", LAB) / "data").mkdir()
+    (course.submission_dir("kept_the_data", LAB) / "data" / "cifar-10-python.tar.gz").write_bytes(b"\0" * 5 * 2**20)
+    (course.submission_dir("kept_the_data", LAB) / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    reads = "assert open('data/weights.bin', 'rb').read(3) == b'\\1\\1\\1'"  # the copy is there
+    submit(course, "kept_a_small_file", LAB, with_cell(good, reads))
+    (course.submission_dir("kept_a_small_file", LAB) / "data").mkdir()
+    (course.submission_dir("kept_a_small_file", LAB) / "data" / "weights.bin").write_bytes(b"\1" * 2**20)
+    outcomes = {o.student: o for o in grade(course, LAB, workers=2, progress=False, skip_canary=True)}
+    assert (outcomes["kept_the_data"].status, outcomes["kept_the_data"].detail) == ("grading_error", (
+        "the submission's files besides the notebook take 5.0 MiB, more than the 4 MiB of the sandbox's scratch, where a "
+        "graded notebook gets a copy of its folder (the largest: data/cifar-10-python.tar.gz (5.0 MiB)). Nothing was "
+        "graded. Remove what the notebook does not need (data sets: graded notebooks read them from COURSE_DATA_DIR), "
+        "or raise c.SandboxedKernelManager.scratch_bytes in nbgrader_config.py, then grade again"))
+    small = outcomes["kept_a_small_file"]
+    assert (small.status, small.detail) == ("graded", "") and small.score > 0
