@@ -279,7 +279,9 @@ def grade_submission(course: Course, lab: str, student: str, sandbox: bool = Tru
     if unusable:
         return Outcome(student, lab, Status.ERROR, unusable)
     submitted, outcome = read_submission(course, lab, student)
-    outcome = outcome or (_too_large_for_the_sandbox(course, lab, student) if sandbox else None) or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
+    if not outcome and sandbox:
+        outcome = _too_large_for_the_sandbox(course, lab, student)
+    outcome = outcome or _autograde(course, lab, student, sandbox, submitted, reference_seconds or {}, both_ways)
     outcome.seconds = round(time.monotonic() - start, 2)
     if outcome.status in (Status.MISSING, Status.MALFORMED):
         outcome.score, outcome.max_score = 0.0, _max_score(course, lab)
