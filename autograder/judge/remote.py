@@ -349,7 +349,7 @@ class KernelSession:
             if self._listen().get("op") != "ready":
                 self._break("the notebook's kernel did not start the tests: did your code change input() or IPython?")
         except KernelUnavailable:  # self.broken says why; requests report it
-            if self.finished and self.ended_by:  # the agent ended before it was ready
+            if self.ended_by:  # the agent's execution ended with an error before it was ready
                 self.broken = (f"the tests could not start in the notebook's kernel ({self.ended_by}): did your "
                                "code change course_utils, input() or IPython?")
 
