@@ -6,9 +6,9 @@ if sys.platform == "win32":  # the commands' own modules need a POSIX system (pw
     from .linux_only import not_linux
     raise SystemExit(f"error: {not_linux('python -m autograder')}")
 
-from .legacy_locale import legacy_encoding  # noqa: E402
+from .legacy_locale import names_in_legacy_encoding  # noqa: E402
 
-if not sys.flags.utf8_mode and (encoding := legacy_encoding()):
+if encoding := names_in_legacy_encoding():
     # A server whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GBK): run again in Python's UTF-8 mode, so that
     # students' folder names, and every file the commands and their workers read and write, are UTF-8 as nbgrader
     # and JupyterHub write them; the terminal keeps its own encoding (what it cannot show is escaped).

@@ -24,6 +24,7 @@ from typing import IO
 from nbgrader.plugins import ExtractorPlugin
 from traitlets import Integer
 
+from .legacy_locale import stop_collecting_in_legacy_encoding
 from .uploads import LEFTOVERS
 
 MAX_LINKS = 40  # links followed one after the other before a loop is assumed, as Linux does
@@ -41,6 +42,10 @@ class BoundedExtractor(ExtractorPlugin):
         .tag(config=True)
     max_depth = Integer(3, help="Most levels of archives in archives (the LMS's zip, a student's zip, one inside it).") \
         .tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        stop_collecting_in_legacy_encoding(self.log, self.parent.coursedir.assignment_id)
 
     def extract(self, archive_path: str, extracted_path: str) -> None:
         budget = self.max_bytes

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from nbgrader.plugins import FileNameCollectorPlugin
 
+from .legacy_locale import stop_collecting_in_legacy_encoding
+
 LEFTOVERS = (".ipynb_checkpoints", "__MACOSX")  # folders in students' archives that are not their work
 
 
@@ -28,6 +30,7 @@ class UploadCollector(FileNameCollectorPlugin):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        stop_collecting_in_legacy_encoding(self.log, self.parent.coursedir.assignment_id)
         self._collected: dict[tuple[str, str], tuple[Path, Path]] = {}  # (student id, name) -> (file, its upload)
 
     def student_id(self, match: re.Match, upload: Path) -> str:

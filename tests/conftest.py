@@ -17,6 +17,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import locales as server_locales  # noqa: E402
 from course_data import stage_course_data  # noqa: E402
 from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error  # noqa: E402
 
@@ -58,3 +59,13 @@ def assert_gradient_close():
         error = gradient_error(analytic, numerical)
         assert error <= GRADIENT_TOLERANCE, f"{name}: gradient_error {error:.2e} > {GRADIENT_TOLERANCE:g}"
     return check
+
+
+@pytest.fixture(scope="session")
+def locales(tmp_path_factory):
+    """encoding -> the environment variables of a process whose locale has that encoding (``locales.build``: a
+    server's locale that is not UTF-8). Without glibc's localedef and its data, the tests that use it skip, saying so
+    (Debian's ``locales`` package, which ``.ci/run`` installs)."""
+    if not shutil.which("localedef") or not Path("/usr/share/i18n/locales/es_CO").is_file():
+        pytest.skip("glibc's localedef and its locale data are needed (Debian: apt-get install locales)")
+    return server_locales.build(tmp_path_factory.mktemp("locales"))

@@ -2,13 +2,10 @@
 commands read and write the course's files as nbgrader and JupyterHub write them, in UTF-8, students' names stay
 theirs, and the terminal gets what it can show.
 
-The locales are built into a temporary folder with glibc's ``localedef`` (``LOCPATH``: no root needed); without
-its data (Debian's ``locales`` package, which ``.ci/run`` installs) the tests skip, saying so.
+The locales come from the ``locales`` fixture (``conftest.py``, ``locales.py``).
 """
 import csv
 import io
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 from autograder.course import Course
 from autograder.sandbox import kernel_environment, sandbox_problem
 from autograder.submissions import solved, submit, with_mistake
+from locales import encoding, environment
 from released import released_course
 
 KIT = Course(Path(__file__).resolve().parents[1])
@@ -27,33 +25,12 @@ GREETING = "¡Hola, señora Núñez! 你好"  # printed by a cell a student adde
 UNSAFE = ["--unsafe-no-sandbox"] if sandbox_problem() else []  # without bubblewrap, these trusted samples unsandboxed
 
 
-@pytest.fixture(scope="module")
-def locales(tmp_path_factory):
-    """encoding -> the environment of a process whose locale has that encoding."""
-    if not shutil.which("localedef") or not Path("/usr/share/i18n/locales/es_CO").is_file():
-        pytest.skip("glibc's localedef and its locale data are needed (Debian: apt-get install locales)")
-    folder = tmp_path_factory.mktemp("locales")
-    made = {}
-    for locale, charmap in (("es_CO", "ISO-8859-1"), ("zh_CN", "GBK")):
-        name = f"{locale}.{charmap}"
-        subprocess.run(["localedef", "-i", locale, "-f", charmap, str(folder / name)], check=True, capture_output=True)
-        env = {"LOCPATH": str(folder), "LC_ALL": name}
-        said = subprocess.run([sys.executable, "-c", "import locale; print(locale.getpreferredencoding(False))"],
-                              env=env, capture_output=True, text=True, check=True).stdout.strip()
-        assert said == charmap, f"{name} was not taken up: Python's encoding is {said}"
-        made[charmap] = env
-    return made
-
-
 def command(locale: dict, root: Path, *args: str) -> subprocess.CompletedProcess:
     """``python -m autograder`` in ``locale``, its output read as the terminal reads it (in the locale's encoding)."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("LC_", "LANG", "PYTHONUTF8", "PYTHONIOENCODING"))}
-    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), *args], env=env | locale,
+    result = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), *args], env=environment(locale),
                             cwd=root, capture_output=True)
-    encoding = locale["LC_ALL"].partition(".")[2]
-    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(encoding),
-                                       result.stderr.decode(encoding))
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(encoding(locale)),
+                                       result.stderr.decode(encoding(locale)))
 
 
 @pytest.mark.slow

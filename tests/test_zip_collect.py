@@ -6,6 +6,7 @@ each one at submitted/<student id>/<lab>/<lab>.ipynb, where `grade` looks for it
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from autograder.course import CONFIG_FILE, Course
 from autograder.demo import scratch_course
+from locales import encoding, environment
 
 KIT = Course(Path(__file__).resolve().parents[1])
 LAB = "lab1_initialization"
@@ -63,13 +65,16 @@ def upload(name: str, notebook: str) -> bytes:
                    f"__MACOSX/{LAB}/._{LAB}.ipynb": b"\x00\x05\x16\x07"})
 
 
-def collect(course: Course, members: dict[str, bytes], utf8_flag: bool = True) -> subprocess.CompletedProcess:
-    """``nbgrader zip_collect LAB`` of an LMS download holding ``members`` (name -> content) (``zipped``)."""
+def collect(course: Course, members: dict[str, bytes], utf8_flag: bool = True,
+            locale: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``nbgrader zip_collect LAB`` of an LMS download holding ``members`` (name -> content) (``zipped``), in this
+    process's locale or in ``locale`` (one of the ``locales`` fixture's), its output read as the terminal reads it."""
     archive = course.root / "downloaded" / LAB / "archive"
-    archive.mkdir(parents=True)
+    archive.mkdir(parents=True, exist_ok=True)
     (archive / "submissions.zip").write_bytes(zipped(members, utf8_flag))
     return subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, timeout=120, env=None if locale is None else environment(locale),
+                          encoding=None if locale is None else encoding(locale), errors="strict")
 
 
 def lms_course(folder: Path, lms: str) -> Course:
@@ -118,6 +123,33 @@ def test_a_download_zipped_again_without_the_utf8_flag_keeps_the_students_accent
 
     assert result.returncode == 0, result.stderr
     assert sorted(course.students(LAB)) == sorted(DOWNLOADS["Moodle"].values())
+
+
+def test_on_a_latin1_server_nbgrader_collects_names_as_the_kit_reads_them_or_collects_nothing(tmp_path, locales):
+    """A server whose locale is ISO-8859-1 (``legacy_locale``), and nbgrader started without Python's UTF-8 mode,
+    as the README says not to: it wrote Ana Pérez's folder name in ISO-8859-1, where `grade` (in UTF-8) reads another
+    name, and stopped with a traceback, half-way, at a name ISO-8859-1 cannot spell. Now it unpacks and collects
+    nothing and says how to start it; started so, it collects every name as the kit reads it."""
+    latin1 = locales["ISO-8859-1"]
+    course = lms_course(tmp_path / "course", "Moodle")
+    notebook = nbformat.writes(nbformat.read(course.release_notebook(LAB), as_version=4))
+    download = {name: upload(name, notebook) for name in DOWNLOADS["Moodle"]}
+    download[f"Nguyễn Văn An_104_assignsubmission_file_/{LAB}.ipynb"] = notebook.encode()
+    collected = {*DOWNLOADS["Moodle"].values(), "Nguyễn Văn An"}
+
+    refused = collect(course, download, locale=latin1)
+
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "Nothing was unpacked or collected: this server's locale is ISO-8859-1" in refused.stderr
+    assert f"Run `export PYTHONUTF8=1` (in the grading account's ~/.bashrc too), then `nbgrader zip_collect {LAB}` " \
+        "again." in refused.stderr, refused.stderr
+    assert not (course.root / "submitted").exists() and not (course.root / "downloaded" / LAB / "extracted").exists()
+
+    done = collect(course, download, locale=latin1 | {"PYTHONUTF8": "1"})
+
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(bytes(course.root / "submitted"))) == sorted(name.encode() for name in collected)
+    assert sorted(course.students(LAB)) == sorted(collected)
 
 
 def test_the_same_notebook_uploaded_and_zipped_is_collected_once(tmp_path):
