@@ -1,20 +1,13 @@
 import gc
-import os
 import sys
 
 if sys.platform == "win32":  # the commands' own modules need a POSIX system (pwd, fcntl): say so before them
     from .linux_only import not_linux
     raise SystemExit(f"error: {not_linux('python -m autograder')}")
 
-from .legacy_locale import names_in_legacy_encoding  # noqa: E402
+from .legacy_locale import run_again_in_utf8_mode  # noqa: E402
 
-if encoding := names_in_legacy_encoding():
-    # A server whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GBK): run again in Python's UTF-8 mode, so that
-    # students' folder names, and every file the commands and their workers read and write, are UTF-8 as nbgrader
-    # and JupyterHub write them; the terminal keeps its own encoding (what it cannot show is escaped).
-    os.environ["PYTHONUTF8"] = "1"
-    os.environ.setdefault("PYTHONIOENCODING", f"{encoding}:backslashreplace")
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+run_again_in_utf8_mode()  # a server whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GBK)
 
 try:
     from .cli import main, stop_on_signals

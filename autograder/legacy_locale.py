@@ -1,6 +1,7 @@
 """Servers whose locale is not UTF-8 (es_CO.ISO-8859-1, zh_CN.GBK): nbgrader and JupyterHub write UTF-8 there too."""
 import codecs
 import locale
+import os
 import sys
 
 
@@ -18,6 +19,19 @@ def names_in_legacy_encoding() -> str | None:
     """The locale's encoding if this process writes file names in it: the locale is not UTF-8 and Python's UTF-8 mode
     is off (nbgrader's own commands, started without ``PYTHONUTF8=1``); None if it writes them in UTF-8."""
     return None if sys.flags.utf8_mode else legacy_encoding()
+
+
+def run_again_in_utf8_mode(terminal_in_locale: bool = True) -> None:
+    """Where this process writes file names in a locale's encoding that is not UTF-8 (``names_in_legacy_encoding``),
+    run its command line again in Python's UTF-8 mode, so that students' folder names and every file it reads and
+    writes are UTF-8, as nbgrader and JupyterHub write them. ``terminal_in_locale``: its output (and that of the
+    Python processes it starts) stays in the locale's encoding, what it cannot show escaped; else it is UTF-8 too.
+    Returns only where there is nothing to do."""
+    if encoding := names_in_legacy_encoding():
+        os.environ["PYTHONUTF8"] = "1"
+        if terminal_in_locale:
+            os.environ.setdefault("PYTHONIOENCODING", f"{encoding}:backslashreplace")
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def stop_collecting_in_legacy_encoding(log, lab: str) -> None:

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.capacity import shared_cores
+from autograder.legacy_locale import names_in_legacy_encoding, run_again_in_utf8_mode
 
 # Each pytest-xdist worker and the kernels its tests start get the worker's share of the cores for matrix products,
 # as each grading worker does: two workers' kernels each taking every core slow both down (Lab 6's notebook ran 17 s
@@ -20,6 +21,19 @@ import pytest  # noqa: E402
 import locales as server_locales  # noqa: E402
 from course_data import stage_course_data  # noqa: E402
 from course_utils.gradcheck import GRADIENT_TOLERANCE, gradient_error  # noqa: E402
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """On a server whose locale is not UTF-8 (es_CO.ISO-8859-1), the tests run again in Python's UTF-8 mode, as the
+    kit's commands do there, so that the kit's code they call in this process reads and writes what the commands
+    would, and the Python processes they start write UTF-8, as the tests read it. pytest's capture of the terminal ends
+    first, so that the new run's output is seen. Processes that the tests start in such a locale on purpose set their
+    own variables (``locales``)."""
+    if names_in_legacy_encoding():
+        if (capture := config.pluginmanager.getplugin("capturemanager")) is not None:
+            capture.stop_global_capturing()
+        run_again_in_utf8_mode(terminal_in_locale=False)
 
 
 def pytest_sessionstart(session):

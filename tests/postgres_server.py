@@ -55,7 +55,8 @@ class PostgresServer:
         command = [str(self.bindir / program), *args]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.folder)
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.folder,
+                              env=os.environ | {"LC_ALL": "C"})  # messages in ASCII, whatever the server's locale
 
     def _check(self, result: subprocess.CompletedProcess, what: str) -> None:
         if result.returncode != 0:

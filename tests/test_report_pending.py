@@ -16,7 +16,7 @@ import pytest
 from nbgrader import utils
 
 from autograder.cli import main
-from autograder.course import CourseError
+from autograder.course import CourseError, in_course_root
 from autograder.export import NAMED, error_warning, pending_warning, ungraded_warning
 from autograder.feedback import feedback, pending_answers
 from autograder.records import UNGRADABLE
@@ -85,10 +85,12 @@ def test_an_export_without_answers_to_grade_warns_of_none_and_a_row_without_a_gr
     timed_out = {**graded, "student_id": "cy", "q2": "", "status": "timeout"}
     assert pending_warning([graded, missing, timed_out], "grades.csv", Path.cwd()) == (
         "warning: 1 answer in 1 submission waits to be graded by hand; their cells in grades.csv are blank and the "
-        "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run `jupyter lab`, then "
-        "Nbgrader > Formgrader > Manage Submissions) and export again.")
-    assert "formgrader (run `cd /srv/course && jupyter lab`, then Nbgrader > Formgrader" in \
+        "totals leave them out (lab1: cy (timeout)). Grade them in nbgrader's formgrader (run "
+        f"`{in_course_root(Path.cwd(), 'jupyter lab')}`, then Nbgrader > Formgrader > Manage Submissions) and export "
+        "again.")  # `jupyter lab`, or `PYTHONUTF8=1 jupyter lab` where the locale is not UTF-8
+    assert f"formgrader (run `{in_course_root('/srv/course', 'jupyter lab')}`, then Nbgrader > Formgrader" in \
         pending_warning([graded, missing, timed_out], "grades.csv", Path("/srv/course"))  # from another folder
+    assert in_course_root("/srv/course", "jupyter lab").startswith("cd /srv/course && ")
 
 
 def test_the_reports_totals_leave_out_submissions_without_a_graded_notebook_and_say_why():

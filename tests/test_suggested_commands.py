@@ -26,9 +26,10 @@ def autograder(cwd: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def paste(command: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``command`` run by bash in ``cwd``, as an instructor pastes it (``python`` is the one running the tests)."""
-    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, env=PYTHON_FIRST,
-                          timeout=600)
+    """``command`` run by bash in ``cwd``, as an instructor pastes it (``python`` is the one running the tests); the
+    shell's own messages in English and ASCII, as the tests read them, whatever the server's language."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True,
+                          env=PYTHON_FIRST | {"LC_ALL": "C"}, timeout=600)
 
 
 def suggested(message: str, before: str, after: str) -> str:
@@ -119,17 +120,19 @@ def test_export_and_student_kit_suggest_commands_on_that_course(tmp_path):
 def test_a_command_line_quotes_the_root_and_names_it_only_away_from_it(tmp_path, monkeypatch):
     """The rule alone, and the one of commands that must start in the course root (the formgrader's jupyter lab)."""
     from autograder.course import command_line, in_course_root
+    from autograder.legacy_locale import legacy_encoding
     root = tmp_path / "it's a course"
     root.mkdir()
     monkeypatch.chdir(tmp_path)
     assert command_line(root, "grade", LAB) == f"python -m autograder --root {shlex.quote(str(root))} grade {LAB}"
     assert command_line(root / ".." / root.name, "export") == \
         f"python -m autograder --root {shlex.quote(str(root))} export"  # named by its resolved path
-    assert in_course_root(root, "jupyter lab") == f"cd {shlex.quote(str(root))} && jupyter lab"
+    utf8 = "PYTHONUTF8=1 " if legacy_encoding() else ""  # a server whose locale is not UTF-8 (README)
+    assert in_course_root(root, "jupyter lab") == f"cd {shlex.quote(str(root))} && {utf8}jupyter lab"
     monkeypatch.chdir(root)
     assert command_line(root, "grade", LAB) == Course(root).command("grade", LAB) == f"python -m autograder grade {LAB}"
     assert command_line(Path("."), "export") == "python -m autograder export"
-    assert in_course_root(root, "jupyter lab") == "jupyter lab"
+    assert in_course_root(root, "jupyter lab") == f"{utf8}jupyter lab"
 
 
 def test_root_may_follow_the_command_as_well(tmp_path):
