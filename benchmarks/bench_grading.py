@@ -228,8 +228,8 @@ def main() -> None:
             single = per_notebook(lab, args.plain_runs, tmp) if args.plain_runs else None
             rows.append((lab, t, single))
     n = args.submissions
-    print(f"\n| lab | stock autograde | kit grade (canary) | stock / kit | stock / kit without canary | "
-          f"floor (first) | stock / floor | load | one grading | plain kernel | kit's cost per notebook |")
+    print("\n| lab | stock autograde | kit grade (canary) | stock / kit | stock / kit without canary | "
+          "floor (first) | stock / floor | load | one grading | plain kernel | kit's cost per notebook |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for lab, t, single in rows:
         per_notebook_cells = (f"{single[0]:.2f} s | {single[1]:.2f} s | {single[0] - single[1]:+.2f} s" if single

@@ -116,7 +116,6 @@ def test_a_gradebook_on_a_read_only_mount_is_said_to_be_so_not_to_need_chmod(tmp
 def test_a_full_disk_is_said_plainly_and_leaves_the_files_before_whole(tmp_path, command, written):
     """Written once, then again on a disk filled up in between: a plain error, and what the first run wrote intact."""
     from autograder.course import Course
-    from autograder.demo import scratch_course
     from released import released_course
     from autograder.submissions import submit, untouched
     course = released_course(Course(Path(__file__).resolve().parents[1]), tmp_path / "course",

@@ -203,7 +203,7 @@ def test_a_gradebook_that_cannot_be_opened_is_said_plainly_by_every_command(post
     for command in (["release", LAB], ["grade", LAB], ["export"], ["feedback", LAB], ["report", LAB]):
         result = subprocess.run(cli(course, *command), capture_output=True, text=True, timeout=300)
         assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr)
-        assert result.stderr.startswith(f"error: The gradebook postgresql://postgres:***@/cuorse?host=") and \
+        assert result.stderr.startswith("error: The gradebook postgresql://postgres:***@/cuorse?host=") and \
             'database "cuorse" does not exist' in result.stderr and "the URL's user, password and database are " \
             "right (c.CourseDirectory.db_url in nbgrader_config.py)" in result.stderr, (command, result.stderr)
         assert "secret" not in result.stderr and "db upgrade" not in result.stderr
