@@ -19,7 +19,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from .course import CONFIG_FILE, Course, CourseError, fingerprint, install_command, shell_word
 from .leaks import cell_label
 
