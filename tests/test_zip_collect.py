@@ -73,8 +73,9 @@ def collect(course: Course, members: dict[str, bytes], utf8_flag: bool = True,
     archive.mkdir(parents=True, exist_ok=True)
     (archive / "submissions.zip").write_bytes(zipped(members, utf8_flag))
     return subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", LAB], cwd=course.root,
-                          capture_output=True, timeout=120, env=None if locale is None else environment(locale),
-                          encoding=None if locale is None else encoding(locale), errors="strict")
+                          capture_output=True, text=True, timeout=120,
+                          env=None if locale is None else environment(locale),
+                          encoding=None if locale is None else encoding(locale))
 
 
 def lms_course(folder: Path, lms: str) -> Course:
